@@ -1,0 +1,108 @@
+"""One settings object, read from environment variables and validated at start."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from urllib.parse import urlparse
+
+DEFAULT_DATABASE_URL = "sqlite:///kosli-bot.db"
+
+
+class ConfigError(Exception):
+    """Every missing or malformed setting, in one message that never shows a secret."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        lines = "\n".join(f"  - {p}" for p in problems)
+        super().__init__(f"kosli-bot cannot start, fix these settings:\n{lines}")
+
+
+@dataclass(frozen=True)
+class Settings:
+    slack_bot_token: str
+    slack_signing_secret: str
+    kosli_api_token: str
+    kosli_org: str
+    slack_app_token: str | None = None
+    slack_api_url: str = "https://slack.com/api/"
+    slack_command: str = "/kosli"
+    kosli_host: str = "https://app.kosli.com"
+    kosli_timeout: float = 15.0
+    database_url: str = DEFAULT_DATABASE_URL
+    port: int = 3000
+
+    def __repr__(self) -> str:
+        # Secrets stay out of logs and tracebacks even when the object is printed.
+        return (
+            f"Settings(kosli_org={self.kosli_org!r}, kosli_host={self.kosli_host!r}, "
+            f"slack_command={self.slack_command!r}, slack_api_url={self.slack_api_url!r}, "
+            f"socket_mode={self.slack_app_token is not None}, port={self.port})"
+        )
+
+    __str__ = __repr__
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        problems: list[str] = []
+
+        def required(name: str, prefix: str = "") -> str:
+            value = env.get(name, "").strip()
+            if not value:
+                problems.append(f"{name} is not set")
+            elif prefix and not value.startswith(prefix):
+                problems.append(f"{name} must start with '{prefix}'")
+            return value
+
+        def url(name: str, default: str) -> str:
+            value = env.get(name, "").strip() or default
+            parsed = urlparse(value)
+            if parsed.scheme not in ("http", "https") or not parsed.netloc:
+                problems.append(f"{name} must be an http(s) URL, got {value!r}")
+            return value
+
+        def number(name: str, default: str, kind: type[int] | type[float]) -> float:
+            raw = env.get(name, "").strip() or default
+            try:
+                value = kind(raw)
+            except ValueError:
+                problems.append(f"{name} must be a number, got {raw!r}")
+                return kind(default)
+            if value <= 0:
+                problems.append(f"{name} must be greater than 0, got {raw!r}")
+            return value
+
+        bot_token = required("SLACK_BOT_TOKEN", "xoxb-")
+        signing_secret = required("SLACK_SIGNING_SECRET")
+        kosli_token = required("KOSLI_API_TOKEN")
+        org = required("KOSLI_ORG")
+        app_token = env.get("SLACK_APP_TOKEN", "").strip() or None
+        if app_token and not app_token.startswith("xapp-"):
+            problems.append("SLACK_APP_TOKEN must start with 'xapp-' (an app-level token)")
+        command = env.get("SLACK_COMMAND", "").strip() or "/kosli"
+        if not re.fullmatch(r"/[a-z0-9_-]{1,31}", command):
+            problems.append(f"SLACK_COMMAND must look like '/kosli' or '/kbot', got {command!r}")
+        slack_api_url = url("SLACK_API_URL", "https://slack.com/api/")
+        kosli_host = url("KOSLI_HOST", "https://app.kosli.com")
+        timeout = number("KOSLI_TIMEOUT", "15", float)
+        port = number("PORT", "3000", int)
+        database_url = env.get("DATABASE_URL", "").strip() or DEFAULT_DATABASE_URL
+
+        if problems:
+            raise ConfigError(problems)
+        return cls(
+            slack_bot_token=bot_token,
+            slack_signing_secret=signing_secret,
+            kosli_api_token=kosli_token,
+            kosli_org=org,
+            slack_app_token=app_token,
+            slack_api_url=slack_api_url if slack_api_url.endswith("/") else slack_api_url + "/",
+            slack_command=command,
+            kosli_host=kosli_host.rstrip("/"),
+            kosli_timeout=float(timeout),
+            database_url=database_url,
+            port=int(port),
+        )

@@ -1,0 +1,1 @@
+"""Pure logic over Kosli models: no I/O, no Slack."""

@@ -1,0 +1,176 @@
+"""The bot's command language: one parser for slash commands (and later @mentions and the shell)."""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass
+
+from bot.kosli.snappish import ACCEPTED_FORMS, Snappish, SnappishError, parse_snappish
+
+_HEX = re.compile(r"[0-9a-fA-F]{5,64}")
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:/@-]*")
+
+
+class CommandError(ValueError):
+    """Input the bot cannot act on; the message tells the user what to type instead."""
+
+
+@dataclass(frozen=True)
+class Help:
+    pass
+
+
+@dataclass(frozen=True)
+class ListEnvs:
+    pass
+
+
+@dataclass(frozen=True)
+class ShowLog:
+    env: str
+    page: int = 1
+
+
+@dataclass(frozen=True)
+class ShowDiff:
+    before: Snappish | None
+    after: Snappish
+
+
+@dataclass(frozen=True)
+class FindArtifact:
+    """`flow` set: Kosli's artifacts endpoint; unset: search by commit or fingerprint prefix."""
+
+    sha: str
+    flow: str = ""
+    by_commit: bool = False
+
+
+@dataclass(frozen=True)
+class FindRunning:
+    query: str
+
+    @property
+    def is_sha(self) -> bool:
+        return bool(_HEX.fullmatch(self.query))
+
+
+Command = Help | ListEnvs | ShowLog | ShowDiff | FindArtifact | FindRunning
+
+# name -> (arguments, what it does, example); `help` lists them in this order.
+COMMANDS: dict[str, tuple[str, str, str]] = {
+    "diff": (
+        "ENV | A B",
+        "what started, stopped or was replaced between two snapshots",
+        "diff aws-prod#176 aws-prod#177",
+    ),
+    "log": ("ENV [PAGE]", "the environment's snapshots, newest first", "log aws-prod"),
+    "envs": ("", "environments with last report time and compliance", "envs"),
+    "artifact": (
+        "FLOW@FINGERPRINT | FLOW:COMMIT | SHA",
+        "an artifact's commit, build, compliance and history",
+        "artifact creator@5d1c9265",
+    ),
+    "where": ("COMMIT | FINGERPRINT | SERVICE", "where it is running now", "where creator"),
+    "help": ("", "this list", "help"),
+}
+_ALIASES = {"env log": "log", "env diff": "diff", "env list": "envs", "artifact get": "artifact"}
+
+
+def parse_command(text: str) -> Command:
+    words = text.split()
+    if not words:
+        return Help()
+    name, args = words[0].lower(), words[1:]
+    two_word = f"{name} {args[0].lower()}" if args else ""
+    if two_word in _ALIASES:
+        name, args = _ALIASES[two_word], args[1:]
+    if name == "help":
+        return Help()
+    if name in ("envs", "environments"):
+        _no_arguments(name, args)
+        return ListEnvs()
+    if name == "log":
+        return _log(args)
+    if name == "diff":
+        return _diff(args)
+    if name == "artifact":
+        return _artifact(args)
+    if name == "where":
+        return _where(args)
+    raise CommandError(_unknown(name))
+
+
+def _usage(name: str) -> str:
+    arguments, _, example = COMMANDS[name]
+    return f"Usage: `{name} {arguments}`, for example `{example}`."
+
+
+def _no_arguments(name: str, args: list[str]) -> None:
+    if args:
+        raise CommandError(f"`{name}` takes no arguments. {_usage(name)}")
+
+
+def _unknown(name: str) -> str:
+    close = difflib.get_close_matches(name, COMMANDS, n=1)
+    hint = f" Did you mean `{close[0]}`?" if close else ""
+    return f"I don't know the command `{name}`.{hint} Try `help` to see what I can do."
+
+
+def _snappish(expression: str) -> Snappish:
+    try:
+        return parse_snappish(expression)
+    except SnappishError as error:
+        raise CommandError(f"{error}\nSnapshots can be written as {ACCEPTED_FORMS}.") from None
+
+
+def _env_name(name: str, args: list[str]) -> str:
+    snappish = _snappish(args[0]) if args else None
+    if snappish is None or snappish.separator:
+        raise CommandError(f"`{name}` needs an environment name. {_usage(name)}")
+    return snappish.env
+
+
+def _log(args: list[str]) -> ShowLog:
+    env = _env_name("log", args)
+    if len(args) > 2 or (len(args) == 2 and not re.fullmatch(r"[1-9]\d{0,4}", args[1])):
+        raise CommandError(f"The page must be a number from 1. {_usage('log')}")
+    return ShowLog(env, int(args[1]) if len(args) == 2 else 1)
+
+
+def _diff(args: list[str]) -> ShowDiff:
+    if len(args) not in (1, 2):
+        raise CommandError(f"`diff` takes one or two snapshots. {_usage('diff')}")
+    if len(args) == 2:
+        return ShowDiff(_snappish(args[0]), _snappish(args[1]))
+    after = _snappish(args[0])
+    return ShowDiff(after.previous(), after)
+
+
+def _artifact(args: list[str]) -> FindArtifact:
+    if len(args) != 1:
+        raise CommandError(f"`artifact` takes one artifact. {_usage('artifact')}")
+    expression = args[0]
+    for separator, by_commit in (("@", False), (":", True)):
+        flow, found, sha = expression.partition(separator)
+        if found:
+            if not flow or not _HEX.fullmatch(sha):
+                raise CommandError(
+                    f"`{expression}` is not an artifact. Write `FLOW@FINGERPRINT` or "
+                    f"`FLOW:COMMIT` with at least 5 hex characters. {_usage('artifact')}"
+                )
+            return FindArtifact(sha.lower(), flow, by_commit)
+    if not _HEX.fullmatch(expression):
+        raise CommandError(
+            f"`{expression}` is not a commit or fingerprint (5 to 64 hex characters). "
+            f"{_usage('artifact')}"
+        )
+    return FindArtifact(expression.lower())
+
+
+def _where(args: list[str]) -> FindRunning:
+    if len(args) != 1 or not _NAME.fullmatch(args[0]):
+        raise CommandError(f"`where` takes one commit, fingerprint or service. {_usage('where')}")
+    query = args[0]
+    return FindRunning(query.lower() if _HEX.fullmatch(query) else query)

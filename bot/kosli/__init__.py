@@ -1,0 +1,25 @@
+"""Kosli's HTTP API: the client, its typed models and its errors. Nothing Slack-specific."""
+
+from bot.kosli.client import KosliClient
+from bot.kosli.errors import (
+    KosliBadRequest,
+    KosliBadResponse,
+    KosliError,
+    KosliNotFound,
+    KosliUnauthorized,
+    KosliUnavailable,
+)
+from bot.kosli.snappish import Snappish, SnappishError, parse_snappish
+
+__all__ = [
+    "KosliBadRequest",
+    "KosliBadResponse",
+    "KosliClient",
+    "KosliError",
+    "KosliNotFound",
+    "KosliUnauthorized",
+    "KosliUnavailable",
+    "Snappish",
+    "SnappishError",
+    "parse_snappish",
+]

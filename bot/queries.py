@@ -1,0 +1,195 @@
+"""Turns a parsed command into Kosli calls and a result the renderers can draw."""
+
+from __future__ import annotations
+
+import asyncio
+import difflib
+from dataclasses import dataclass
+
+from bot.domain.changes import Changes, changes_between, service_of
+from bot.domain.commands import (
+    Command,
+    FindArtifact,
+    FindRunning,
+    Help,
+    ListEnvs,
+    ShowDiff,
+    ShowLog,
+)
+from bot.kosli import KosliClient, KosliError, KosliNotFound, Snappish
+from bot.kosli.models import Artifact, Environment, SnapshotArtifact, SnapshotSummary
+
+LOG_PAGE_SIZE = 15
+SNAPSHOT_FETCH_CONCURRENCY = 8
+
+
+class QueryError(Exception):
+    """The question was well formed but has no answer (unknown environment, no snapshot...)."""
+
+
+@dataclass(frozen=True)
+class HelpResult:
+    pass
+
+
+@dataclass(frozen=True)
+class EnvsResult:
+    org: str
+    envs: tuple[Environment, ...]
+
+
+@dataclass(frozen=True)
+class LogResult:
+    env: str
+    page: int
+    rows: tuple[SnapshotSummary, ...]
+    page_size: int
+
+
+@dataclass(frozen=True)
+class DiffResult:
+    changes: Changes
+
+
+@dataclass(frozen=True)
+class ArtifactResult:
+    query: str
+    artifacts: tuple[Artifact, ...]
+
+
+@dataclass(frozen=True)
+class Placement:
+    env: str
+    snapshot: int
+    artifact: SnapshotArtifact
+
+
+@dataclass(frozen=True)
+class WhereResult:
+    """Where something runs: from Kosli's search (`artifacts`) or from latest snapshots."""
+
+    query: str
+    artifacts: tuple[Artifact, ...] = ()
+    placements: tuple[Placement, ...] = ()
+
+
+Result = HelpResult | EnvsResult | LogResult | DiffResult | ArtifactResult | WhereResult
+
+
+class Queries:
+    def __init__(self, kosli: KosliClient) -> None:
+        self.kosli = kosli
+
+    async def run(self, command: Command) -> Result:
+        try:
+            return await self._run(command)
+        except KosliNotFound:
+            raise QueryError(await self._explain_not_found(command)) from None
+
+    async def _run(self, command: Command) -> Result:
+        match command:
+            case Help():
+                return HelpResult()
+            case ListEnvs():
+                envs = await self.kosli.environments()
+                return EnvsResult(self.kosli.org, tuple(sorted(envs, key=lambda e: e.name)))
+            case ShowLog(env, page):
+                rows = await self.kosli.snapshots(env, page, LOG_PAGE_SIZE)
+                if not rows and page == 1:
+                    # An empty list can mean an unknown environment: let the 404 path explain.
+                    await self.kosli.environment(env)
+                return LogResult(env, page, tuple(rows), LOG_PAGE_SIZE)
+            case ShowDiff(before, after):
+                if before is None:
+                    before = await self._previous(after)
+                return DiffResult(changes_between(await self.kosli.diff(before, after)))
+            case FindArtifact(sha, flow, by_commit):
+                if not flow:
+                    found = await self.kosli.search(sha)
+                elif by_commit:
+                    found = await self.kosli.artifacts_by_commit(flow, sha)
+                else:
+                    found = await self.kosli.artifacts_by_fingerprint(flow, sha)
+                label = f"{flow}{':' if by_commit else '@'}{sha}" if flow else sha
+                return ArtifactResult(label, tuple(found))
+            case FindRunning():
+                return await self._where(command)
+        raise AssertionError(f"unhandled command {command!r}")
+
+    async def _previous(self, after: Snappish) -> Snappish:
+        snapshot = await self.kosli.snapshot(after)
+        if snapshot.index <= 1:
+            raise QueryError(
+                f"{after.env}#{snapshot.index} is the first snapshot: nothing before it"
+            )
+        return Snappish(after.env, "#", str(snapshot.index - 1))
+
+    async def _where(self, command: FindRunning) -> WhereResult:
+        if command.is_sha:
+            try:
+                return WhereResult(
+                    command.query, artifacts=tuple(await self.kosli.search(command.query))
+                )
+            except KosliNotFound:
+                pass  # not a known commit or fingerprint: maybe a service with a hex-like name
+        placements = await self._running_service(command.query)
+        return WhereResult(command.query, placements=placements)
+
+    async def _running_service(self, service: str) -> tuple[Placement, ...]:
+        wanted = service.lower()
+        limit = asyncio.Semaphore(SNAPSHOT_FETCH_CONCURRENCY)
+
+        async def latest(env: Environment) -> list[Placement]:
+            async with limit:
+                try:
+                    snapshot = await self.kosli.snapshot(Snappish(env.name))
+                except KosliNotFound:
+                    return []  # an environment that never reported has no snapshot
+            return [
+                Placement(env.name, snapshot.index, artifact)
+                for artifact in snapshot.running
+                if wanted == service_of(artifact.name, artifact.flow).lower()
+                or wanted in artifact.name.lower()
+            ]
+
+        envs = sorted(await self.kosli.environments(), key=lambda e: e.name)
+        found = await asyncio.gather(*(latest(env) for env in envs))
+        return tuple(p for places in found for p in places)
+
+    async def _explain_not_found(self, command: Command) -> str:
+        """Say which part of the question Kosli did not know, with close names for a typo."""
+        envs = _environments_named(command)
+        if envs:
+            try:
+                known = [e.name for e in await self.kosli.environments()]
+            except KosliError:
+                known = []
+            for env in envs:
+                if known and env not in known:
+                    close = difflib.get_close_matches(env, known, n=3, cutoff=0.5)
+                    hint = f" Did you mean {', '.join(f'`{c}`' for c in close)}?" if close else ""
+                    return f"There is no environment `{env}` in org `{self.kosli.org}`.{hint}"
+        match command:
+            case ShowDiff(before, after):
+                asked = " and ".join(f"`{s}`" for s in (before, after) if s is not None)
+                return (
+                    f"Kosli could not find the snapshots {asked}. "
+                    f"Try `log {after.env}` to see which snapshots exist."
+                )
+            case ShowLog(env):
+                return f"Kosli has no snapshots for `{env}` yet."
+            case FindArtifact(sha, flow):
+                where = f" in flow `{flow}`" if flow else ""
+                return f"Kosli knows no artifact matching `{sha}`{where}."
+            case FindRunning(query):
+                return f"Nothing running matches `{query}`."
+        return "Kosli could not find that."
+
+
+def _environments_named(command: Command) -> list[str]:
+    match command:
+        case ShowLog(env):
+            return [env]
+        case ShowDiff(before, after):
+            return [s.env for s in (before, after) if s is not None]
+    return []

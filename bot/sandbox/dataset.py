@@ -1,0 +1,140 @@
+"""Plain data behind the Kosli sandbox: environments, their snapshots and artifact records.
+
+Only the running artifacts of a snapshot are given by hand; how each one changed since the
+previous snapshot (the `annotation`) is always computed, so the data cannot contradict itself.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+
+
+@dataclass
+class RunningArtifact:
+    """One artifact as an environment reports it in a snapshot."""
+
+    name: str
+    fingerprint: str
+    flow_name: str  # "" when Kosli cannot tie the artifact to a flow (no provenance)
+    git_commit: str | None
+    commit_url: str | None
+    compliant: bool
+    instances: int
+    started_at: float  # epoch seconds; every instance reports this start time
+    deployments: list[int] = field(default_factory=list)
+    reasons_for_incompliance: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Annotation:
+    type: str  # started | exited | changed | unchanged
+    was: int
+    now: int
+
+
+@dataclass
+class SnapshotEntry:
+    artifact: RunningArtifact
+    annotation: Annotation
+
+    @property
+    def running(self) -> bool:
+        # Kosli lists just-exited artifacts too, with now == 0.
+        return self.annotation.now > 0
+
+
+@dataclass
+class Snapshot:
+    index: int
+    timestamp: float
+    entries: list[SnapshotEntry]
+    user_id: str = "cyber-dojo-reporter"
+    user_name: str = "cyber-dojo environment reporter"
+
+    def running(self) -> list[RunningArtifact]:
+        return [e.artifact for e in self.entries if e.running]
+
+    @property
+    def compliant(self) -> bool:
+        return all(a.compliant for a in self.running())
+
+
+@dataclass
+class Environment:
+    name: str
+    type: str
+    description: str
+    last_modified_at: float
+    tags: dict[str, str] = field(default_factory=dict)
+    policies: list[str] = field(default_factory=list)
+    snapshots: list[Snapshot] = field(default_factory=list)
+
+    def append(self, timestamp: float, artifacts: list[RunningArtifact]) -> Snapshot:
+        """Add the next snapshot, annotated against the current last one."""
+        last = self.snapshots[-1] if self.snapshots else None
+        if last is not None and timestamp <= last.timestamp:
+            raise ValueError(f"snapshot at {timestamp} is not after {self.name}#{last.index}")
+        previous = last.running() if last else []
+        snapshot = Snapshot(last.index + 1 if last else 1, timestamp, annotate(previous, artifacts))
+        self.snapshots.append(snapshot)
+        return snapshot
+
+
+@dataclass
+class HistoryEvent:
+    event: str
+    timestamp: float
+
+
+@dataclass
+class ArtifactRecord:
+    """What a flow knows about a built artifact (the artifacts and search endpoints).
+
+    Only creation and deployment events are stored; where it ran is derived from snapshots.
+    """
+
+    filename: str
+    flow_name: str  # "" for an artifact without provenance
+    fingerprint: str
+    created_at: float | None
+    git_commit: str | None
+    commit_url: str | None
+    build_url: str | None
+    html_url: str | None
+    state: str  # COMPLIANT | NON-COMPLIANT
+    history: list[HistoryEvent] = field(default_factory=list)
+    trail_name: str = ""
+
+
+@dataclass
+class Dataset:
+    environments: list[Environment]
+    artifacts: list[ArtifactRecord]
+
+    def environment(self, name: str) -> Environment | None:
+        return next((e for e in self.environments if e.name == name), None)
+
+
+def annotate(
+    previous: list[RunningArtifact], current: list[RunningArtifact]
+) -> list[SnapshotEntry]:
+    """Entries of a snapshot running `current`, compared by fingerprint with `previous`."""
+    before = {a.fingerprint: a.instances for a in previous}
+    after = {a.fingerprint for a in current}
+    entries = []
+    for art in current:
+        was = before.get(art.fingerprint, 0)
+        kind = "started" if was == 0 else "unchanged" if was == art.instances else "changed"
+        entries.append(_entry(art, kind, was, art.instances))
+    for art in previous:
+        if art.fingerprint not in after:
+            entries.append(_entry(art, "exited", art.instances, 0))
+    # Stable, readable order: by name, a running entry before an exited one of the same name.
+    entries.sort(key=lambda e: (e.artifact.name, not e.running))
+    return entries
+
+
+def _entry(art: RunningArtifact, kind: str, was: int, now: int) -> SnapshotEntry:
+    # A copy per snapshot, so mutating one snapshot's artifact leaves the others alone.
+    return SnapshotEntry(copy.deepcopy(art), Annotation(kind, was, now))

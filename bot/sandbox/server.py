@@ -1,0 +1,193 @@
+"""KosliSandbox: the fake Kosli API served over real HTTP on 127.0.0.1.
+
+Used as the Kosli server in tests and by the bot's demo mode. Requests are answered from a
+Dataset (by default the bundled cyber-dojo story) as it looks at `now()`.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import TracebackType
+from urllib.parse import urlsplit
+
+from .api import Api, ApiError
+from .cyber_dojo import cyber_dojo
+from .dataset import ArtifactRecord, Dataset, RunningArtifact
+
+
+@dataclass
+class _Reply:
+    status: int
+    body: bytes
+    headers: dict[str, str]
+
+
+def _json_reply(status: int, payload: object) -> _Reply:
+    return _Reply(status, json.dumps(payload).encode(), {})
+
+
+class KosliSandbox:
+    def __init__(
+        self,
+        org: str = "cyber-dojo",
+        token: str | None = "sandbox-token",
+        dataset: Dataset | None = None,
+        now: Callable[[], float] | None = None,
+    ) -> None:
+        self.org = org
+        self.token = token  # None: accept any Authorization, or none
+        self.dataset = dataset if dataset is not None else cyber_dojo()
+        self.now = now or time.time
+        self.base_url = ""
+        self.requests: list[tuple[str, str]] = []  # (method, path with query), in arrival order
+        self.gate: threading.Event | None = None  # when set, each request waits for it
+        self._faults: list[_Reply] = []
+        self._lock = threading.Lock()  # the dataset, requests and faults are shared with handlers
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> str:
+        if self._server is None:
+            self._server = _Server(("127.0.0.1", 0), _Handler, self)
+            self._thread = threading.Thread(
+                target=self._server.serve_forever,
+                kwargs={"poll_interval": 0.02},  # how long stop() may wait for the loop to notice
+                name="kosli-sandbox",
+                daemon=True,
+            )
+            self._thread.start()
+            host, port = self._server.server_address[:2]
+            self.base_url = f"http://{host}:{port}"
+        return self.base_url
+
+    def stop(self) -> None:
+        if self._server is None:
+            return
+        if self.gate is not None:
+            self.gate.set()  # release handlers still waiting, or they would outlive the server
+        self._server.shutdown()
+        self._server.server_close()
+        if self._thread is not None:
+            self._thread.join()
+        self._server = self._thread = None
+
+    def __enter__(self) -> KosliSandbox:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def fail_next(
+        self,
+        status: int,
+        body: str | None = None,
+        headers: dict[str, str] | None = None,
+        times: int = 1,
+    ) -> None:
+        """Answer the next `times` requests with this instead of the real answer."""
+        payload = body if body is not None else json.dumps({"message": f"sandbox fault {status}"})
+        with self._lock:
+            for _ in range(times):
+                self._faults.append(_Reply(status, payload.encode(), dict(headers or {})))
+
+    def add_snapshot(self, env: str, timestamp: float, artifacts: list[RunningArtifact]) -> int:
+        """Report the next snapshot of `env`; returns its index."""
+        with self._lock:
+            environment = self.dataset.environment(env)
+            if environment is None:
+                raise KeyError(f"no environment named {env!r}")
+            snapshot = environment.append(timestamp, artifacts)
+            known = {r.fingerprint for r in self.dataset.artifacts}
+            for a in artifacts:
+                if a.fingerprint not in known:  # so search and artifacts can find it too
+                    self.dataset.artifacts.append(_record_for(a, timestamp))
+                    known.add(a.fingerprint)
+            return snapshot.index
+
+    def _answer(self, method: str, target: str, authorization: str | None) -> _Reply:
+        with self._lock:
+            self.requests.append((method, target))
+            fault = self._faults.pop(0) if self._faults else None
+        gate = self.gate
+        if gate is not None:
+            gate.wait()
+        if fault is not None:
+            return fault
+        if self.token is not None and authorization != f"Bearer {self.token}":
+            return _json_reply(401, {"message": "Invalid or missing API token"})
+        if method != "GET":
+            return _json_reply(405, {"message": f"Method {method} is not allowed here"})
+        url = urlsplit(target)
+        with self._lock:
+            try:
+                payload = Api(self.dataset, self.org, self.now()).get(url.path, url.query)
+            except ApiError as e:
+                return _json_reply(e.status, {"message": e.message})
+            return _json_reply(200, payload)
+
+
+def _record_for(a: RunningArtifact, timestamp: float) -> ArtifactRecord:
+    """A minimal record for an artifact first seen in an added snapshot."""
+    return ArtifactRecord(
+        filename=a.name,
+        flow_name=a.flow_name,
+        fingerprint=a.fingerprint,
+        created_at=None if not a.flow_name else min(a.started_at, timestamp),
+        git_commit=a.git_commit,
+        commit_url=a.commit_url,
+        build_url=None,
+        html_url=None,
+        state="COMPLIANT" if a.compliant else "NON-COMPLIANT",
+        trail_name=a.git_commit or "",
+    )
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(
+        self,
+        address: tuple[str, int],
+        handler: type[BaseHTTPRequestHandler],
+        sandbox: KosliSandbox,
+    ) -> None:
+        self.sandbox = sandbox
+        super().__init__(address, handler)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: _Server
+
+    def _serve(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        if length:
+            self.rfile.read(length)  # bodies are ignored, but must be drained
+        reply = self.server.sandbox._answer(
+            self.command, self.path, self.headers.get("Authorization")
+        )
+        try:
+            self.send_response(reply.status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(reply.body)))
+            for name, value in reply.headers.items():
+                self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(reply.body)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the client gave up waiting (e.g. its timeout while the gate was shut)
+
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _serve
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass  # keep test output quiet

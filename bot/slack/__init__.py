@@ -1,0 +1,1 @@
+"""Bolt wiring only: listeners parse, ask the domain, render, and answer."""

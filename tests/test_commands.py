@@ -1,0 +1,70 @@
+import pytest
+
+from bot.domain.commands import (
+    CommandError,
+    FindArtifact,
+    FindRunning,
+    Help,
+    ListEnvs,
+    ShowDiff,
+    ShowLog,
+    parse_command,
+)
+from bot.kosli.snappish import Snappish
+
+
+@pytest.mark.parametrize(
+    ("text", "command"),
+    [
+        ("", Help()),
+        ("help", Help()),
+        ("HELP", Help()),
+        ("envs", ListEnvs()),
+        ("env list", ListEnvs()),
+        ("log aws-prod", ShowLog("aws-prod")),
+        ("env log aws-prod 2", ShowLog("aws-prod", 2)),
+        ("diff aws-prod", ShowDiff(Snappish("aws-prod", "~", "1"), Snappish("aws-prod"))),
+        (
+            "diff aws-prod#177",
+            ShowDiff(Snappish("aws-prod", "#", "176"), Snappish("aws-prod", "#", "177")),
+        ),
+        (
+            "env diff aws-prod#176  aws-prod#177",
+            ShowDiff(Snappish("aws-prod", "#", "176"), Snappish("aws-prod", "#", "177")),
+        ),
+        ("diff aws-beta aws-prod", ShowDiff(Snappish("aws-beta"), Snappish("aws-prod"))),
+        ("diff aws-prod@{1.hours.ago}", ShowDiff(None, Snappish("aws-prod", "@", "1.hours.ago"))),
+        ("artifact web@480735698cb9", FindArtifact("480735698cb9", "web")),
+        ("artifact get creator:B7A5908", FindArtifact("b7a5908", "creator", by_commit=True)),
+        ("artifact 5d1c926530", FindArtifact("5d1c926530")),
+        ("where b7a5908", FindRunning("b7a5908")),
+        ("where creator", FindRunning("creator")),
+    ],
+)
+def test_commands_parse(text: str, command: object) -> None:
+    assert parse_command(text) == command
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("dif aws-prod", "Did you mean `diff`?"),
+        ("deploy everything", "I don't know the command `deploy`"),
+        ("log", "`log` needs an environment name"),
+        ("log aws-prod#3", "`log` needs an environment name"),
+        ("log aws-prod zero", "The page must be a number"),
+        ("diff", "`diff` takes one or two snapshots"),
+        ("diff a b c", "`diff` takes one or two snapshots"),
+        ("diff aws-prod#x", "Snapshots can be written as `ENV` (latest)"),
+        ("diff #3", "Environment name is missing"),
+        ("artifact", "`artifact` takes one artifact"),
+        ("artifact web@xyz", "is not an artifact"),
+        ("artifact creator", "is not a commit or fingerprint"),
+        ("where", "`where` takes one commit"),
+        ("envs now", "`envs` takes no arguments"),
+    ],
+)
+def test_bad_input_explains_itself(text: str, message: str) -> None:
+    with pytest.raises(CommandError) as error:
+        parse_command(text)
+    assert message in str(error.value)

@@ -1,0 +1,119 @@
+"""Every command, through a signed request, against the sandbox Kosli, answered on response_url."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import Bot
+from tests.golden import assert_golden
+
+CREATOR_OLD = "31dee357844ab2f58a40d16f945dc5e35dcd6bc0"
+CREATOR_NEW = "b7a590836cf140e17da3f01eadd5eca17d9efc65"
+
+
+def all_text(answer: dict) -> str:
+    return answer["text"] + str(answer["blocks"])
+
+
+@pytest.mark.parametrize(
+    ("golden", "text"),
+    [
+        ("help", "help"),
+        ("envs", "envs"),
+        ("log", "log aws-prod"),
+        ("diff_latest", "diff aws-prod"),
+        ("diff_176_177", "diff aws-prod#176 aws-prod#177"),
+        ("diff_175_176", "env diff aws-prod#175 aws-prod#176"),
+        ("diff_175_177_replaced", "diff aws-prod#175 aws-prod#177"),
+        ("diff_beta_prod", "diff aws-beta#189 aws-prod#169"),
+        (
+            "artifact",
+            "artifact web@480735698cb9e468bb16c4265fedb7507640d236b3ab53cf2e3ec09d3bd72063",
+        ),
+        ("artifact_by_commit_prefix", "artifact 31dee35"),
+        ("where_commit", "where b7a5908"),
+        ("where_service", "where creator"),
+    ],
+)
+def test_reply_layouts(bot: Bot, golden: str, text: str) -> None:
+    answer = bot.ask(text)
+    assert_golden(f"command_{golden}", answer)
+    expected_type = "ephemeral" if golden == "help" else "in_channel"
+    assert answer["response_type"] == expected_type
+    assert len(answer["blocks"]) <= 50
+
+
+def test_seed_story_latest_diff_shows_creator_stopped(bot: Bot) -> None:
+    answer = bot.ask("diff aws-prod")
+    assert answer["text"].startswith("aws-prod#176 → aws-prod#177: 1 stopped")
+    assert f"https://github.com/cyber-dojo/creator/commit/{CREATOR_OLD}|31dee35>" in all_text(
+        answer
+    )
+
+
+def test_seed_story_previous_diff_shows_creator_started(bot: Bot) -> None:
+    answer = bot.ask("diff aws-prod#176")
+    assert answer["text"].startswith("aws-prod#175 → aws-prod#176: 1 started")
+    assert "creator:b7a5908" in all_text(answer)
+
+
+def test_two_snapshots_apart_the_creator_change_is_one_replacement(bot: Bot) -> None:
+    answer = bot.ask("diff aws-prod#175 aws-prod#177")
+    assert answer["text"].startswith("aws-prod#175 → aws-prod#177: 1 replaced")
+    compare = f"https://github.com/cyber-dojo/creator/compare/{CREATOR_OLD}...{CREATOR_NEW}"
+    assert f"<{compare}|compare>" in all_text(answer)
+
+
+def test_cross_environment_diff(bot: Bot) -> None:
+    text = all_text(bot.ask("diff aws-beta#189 aws-prod#169"))
+    assert "web:c3ada4d" in text and "web:6b1b6bc" in text
+    assert "Different version" in text
+
+
+def test_log_reads_like_kosli_env_log(bot: Bot) -> None:
+    answer = bot.ask("log aws-prod")
+    text = all_text(answer)
+    rows = [b["text"]["text"] for b in answer["blocks"] if b["type"] == "section"]
+    lines = "\n".join(rows).splitlines()
+    assert [line.split()[0] for line in lines] == [f"*#{n}*" for n in range(177, 162, -1)]
+    assert "→ now  ·  3 minutes" in lines[0]
+    for index, words in ((176, "59 seconds"), (172, "about a minute"), (169, "one day")):
+        assert words in lines[177 - index], lines[177 - index]
+    assert "14 hours" in lines[-1]
+    assert "log aws-prod 2" in text
+
+
+def test_log_pages(bot: Bot) -> None:
+    answer = bot.ask("log aws-prod 2")
+    assert "No snapshots on page 2" in answer["text"]
+
+
+def test_artifact_history(bot: Bot) -> None:
+    text = all_text(
+        bot.ask("artifact get web@480735698cb9e468bb16c4265fedb7507640d236b3ab53cf2e3ec09d3bd72063")
+    )
+    for expected in (
+        "cyberdojo/web:c3ada4d",
+        "https://github.com/cyber-dojo/web/actions/runs/2998616599",
+        "COMPLIANT",
+        "Deployment #50 to aws-beta environment",
+        "Started running in aws-beta#188 environment",
+    ):
+        assert expected in text
+
+
+def test_where_a_commit_runs(bot: Bot) -> None:
+    text = all_text(bot.ask("where b7a5908"))
+    assert "*aws-prod#177*" in text and "creator:b7a5908" in text
+
+
+def test_unknown_snapshot(bot: Bot) -> None:
+    answer = bot.ask("diff aws-prod#900")
+    assert answer["response_type"] == "ephemeral"
+    assert "Kosli could not find the snapshots `aws-prod#899` and `aws-prod#900`" in answer["text"]
+
+
+def test_other_command_name(start_bot) -> None:
+    bot = start_bot(slack_command="/kbot")
+    answer = bot.ask("help")
+    assert "`/kbot diff ENV | A B`" in all_text(answer)

@@ -1,0 +1,72 @@
+import pytest
+
+from bot.config import ConfigError, Settings
+
+GOOD = {
+    "SLACK_BOT_TOKEN": "xoxb-secret-bot-token",
+    "SLACK_SIGNING_SECRET": "very-secret-signing",
+    "KOSLI_API_TOKEN": "kosli-secret-token",
+    "KOSLI_ORG": "cyber-dojo",
+}
+
+
+def test_defaults() -> None:
+    settings = Settings.from_env(GOOD)
+    assert settings.slack_command == "/kosli"
+    assert settings.kosli_host == "https://app.kosli.com"
+    assert settings.slack_api_url == "https://slack.com/api/"
+    assert settings.database_url.startswith("sqlite:///")
+    assert settings.port == 3000
+    assert settings.slack_app_token is None
+
+
+def test_overrides() -> None:
+    settings = Settings.from_env(
+        {
+            **GOOD,
+            "SLACK_COMMAND": "/kbot",
+            "SLACK_API_URL": "http://127.0.0.1:9/api",
+            "KOSLI_HOST": "https://app.us.kosli.com/",
+            "SLACK_APP_TOKEN": "xapp-1-abc",
+            "PORT": "8080",
+            "DATABASE_URL": "postgresql://localhost/test",
+        }
+    )
+    assert settings.slack_command == "/kbot"
+    assert settings.slack_api_url == "http://127.0.0.1:9/api/"
+    assert settings.kosli_host == "https://app.us.kosli.com"
+    assert settings.slack_app_token == "xapp-1-abc"
+    assert settings.port == 8080
+
+
+def test_every_problem_in_one_message_without_secrets() -> None:
+    env = {
+        "SLACK_BOT_TOKEN": "xoxp-user-token-secret",
+        "SLACK_SIGNING_SECRET": "",
+        "KOSLI_API_TOKEN": "kosli-secret-token",
+        "PORT": "eighty",
+        "KOSLI_HOST": "app.kosli.com",
+        "SLACK_COMMAND": "kosli",
+        "SLACK_APP_TOKEN": "xoxb-wrong-kind",
+    }
+    with pytest.raises(ConfigError) as error:
+        Settings.from_env(env)
+    message = str(error.value)
+    for expected in (
+        "SLACK_BOT_TOKEN must start with 'xoxb-'",
+        "SLACK_SIGNING_SECRET is not set",
+        "KOSLI_ORG is not set",
+        "PORT must be a number",
+        "KOSLI_HOST must be an http(s) URL",
+        "SLACK_COMMAND must look like",
+        "SLACK_APP_TOKEN must start with 'xapp-'",
+    ):
+        assert expected in message
+    assert "secret" not in message.lower().replace("signing_secret", "")
+
+
+def test_settings_never_print_secrets() -> None:
+    shown = repr(Settings.from_env(GOOD)) + str(Settings.from_env(GOOD))
+    for secret in GOOD.values():
+        if secret != "cyber-dojo":
+            assert secret not in shown

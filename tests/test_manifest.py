@@ -1,0 +1,40 @@
+"""app_manifest.yml must agree with what the code registers and serves."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+from bot.config import Settings
+from bot.domain.commands import COMMANDS
+from tests.conftest import Bot
+from tests.signing import sign, slash_command_body
+
+MANIFEST = yaml.safe_load((Path(__file__).parents[1] / "app_manifest.yml").read_text())
+DEFAULT_COMMAND = Settings.__dataclass_fields__["slack_command"].default
+
+
+def test_manifest_shape() -> None:
+    assert MANIFEST["display_information"]["name"]
+    assert MANIFEST["features"]["bot_user"]["display_name"]
+    assert "commands" in MANIFEST["oauth_config"]["scopes"]["bot"]
+    assert MANIFEST["settings"]["interactivity"]["is_enabled"] is True
+    assert MANIFEST["settings"]["interactivity"]["request_url"].endswith("/slack/events")
+
+
+def test_manifest_command_is_the_one_the_code_registers_and_its_hint_lists_them() -> None:
+    (command,) = MANIFEST["features"]["slash_commands"]
+    assert command["command"] == DEFAULT_COMMAND
+    assert command["url"].endswith("/slack/events")
+    assert len(command["usage_hint"]) <= 1000
+    for name in COMMANDS:
+        assert name in command["usage_hint"], f"usage_hint does not mention {name}"
+
+
+def test_the_manifest_command_is_answered_and_others_are_not(bot: Bot) -> None:
+    (command,) = MANIFEST["features"]["slash_commands"]
+    body = slash_command_body("help", bot.slack.response_url(), command["command"])
+    assert bot.post(body, sign(body)).status_code == 200
+    other = slash_command_body("help", bot.slack.response_url(), "/not-ours")
+    assert bot.post(other, sign(other)).status_code == 404

@@ -1,0 +1,104 @@
+"""Requests into the app: signatures, the 3-second ack, and faults that must stay friendly."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import httpx
+
+from tests.conftest import SANDBOX_TOKEN, Bot
+from tests.signing import SIGNING_SECRET, sign, slash_command_body
+
+
+def test_health_check(bot: Bot) -> None:
+    response = httpx.get(f"{bot.url}/healthz")
+    assert response.status_code == 200 and response.json() == {"ok": True}
+
+
+def test_forged_stale_and_unsigned_requests_are_refused(bot: Bot) -> None:
+    body = slash_command_body("envs", bot.slack.response_url())
+    forged = sign(body, secret="not-the-signing-secret")
+    stale = sign(body, timestamp=int(time.time()) - 6 * 60)
+    tampered = sign(body)
+    unsigned = {"Content-Type": "application/x-www-form-urlencoded"}
+    for headers, sent in ((forged, body), (stale, body), (tampered, body + "x"), (unsigned, body)):
+        assert bot.post(sent, headers).status_code == 401
+    assert bot.slack.responses() == []
+    assert bot.post(body, sign(body)).status_code == 200
+
+
+def test_ack_does_not_wait_for_a_slow_kosli(bot: Bot, kosli) -> None:
+    kosli.gate = threading.Event()  # Kosli holds every answer until the gate opens
+    started = time.monotonic()
+    response = bot.command_request("diff aws-prod")
+    acked_in = time.monotonic() - started
+    assert response.status_code == 200
+    assert acked_in < 3.0, f"ack took {acked_in:.2f}s"
+    assert bot.slack.responses() == []  # the answer cannot have come yet
+    kosli.gate.set()
+    answer = bot.slack.wait_for("/response/1")[0].body
+    assert answer["response_type"] == "in_channel"
+    assert "aws-prod#176 → aws-prod#177" in answer["text"]
+
+
+def test_kosli_timeout_is_reported_kindly(start_bot, kosli) -> None:
+    bot = start_bot(kosli_timeout="0.2")
+    kosli.gate = threading.Event()
+    try:
+        answer = bot.ask("log aws-prod")
+    finally:
+        kosli.gate.set()
+    assert answer["response_type"] == "ephemeral"
+    assert "Kosli is not answering right now (Kosli did not answer in time)" in answer["text"]
+
+
+def test_kosli_down_is_reported_kindly(start_bot, kosli) -> None:
+    bot = start_bot(kosli_host="http://127.0.0.1:9")  # nothing listens on port 9
+    answer = bot.ask("envs")
+    assert answer["response_type"] == "ephemeral"
+    assert "Kosli is not answering right now (Kosli could not be reached)" in answer["text"]
+
+
+def test_kosli_server_errors_and_garbage_are_reported_kindly(bot: Bot, kosli) -> None:
+    kosli.fail_next(503, times=5)
+    assert "Kosli is having trouble (HTTP 503)" in bot.ask("envs", "a")["text"]
+    kosli.fail_next(200, body="<html>not json</html>")
+    assert "could not read" in bot.ask("envs", "b")["text"]
+    kosli.fail_next(401, body='{"message": "Invalid token"}')
+    assert "refused the bot's API token for org `cyber-dojo`" in bot.ask("envs", "c")["text"]
+    # and the bot is still serving afterwards
+    assert bot.ask("envs", "d")["response_type"] == "in_channel"
+
+
+def test_unknown_environment_suggests_close_names(bot: Bot) -> None:
+    answer = bot.ask("diff aws-prd")
+    assert answer["response_type"] == "ephemeral"
+    assert "There is no environment `aws-prd` in org `cyber-dojo`" in answer["text"]
+    assert "`aws-prod`" in answer["text"]
+
+
+def test_bad_input_gets_ephemeral_help(bot: Bot) -> None:
+    answer = bot.ask("diff aws-prod#abc")
+    assert answer["response_type"] == "ephemeral"
+    assert "invalid expression: aws-prod#abc" in answer["text"]
+    assert "Traceback" not in str(answer)
+
+
+def test_user_text_is_escaped(bot: Bot) -> None:
+    answer = bot.ask("<!channel>&friends")
+    shown = answer["blocks"][0]["text"]["text"]
+    assert "`&lt;!channel&gt;&amp;friends`" in shown
+    assert "<!channel>" not in shown
+
+
+def test_secrets_never_reach_logs_or_messages(start_bot, kosli, caplog) -> None:
+    caplog.set_level("DEBUG")
+    bot = start_bot()
+    kosli.fail_next(500, times=5)
+    bot.ask("envs", "x")
+    bot.ask("log aws-prod", "y")
+    assert len(caplog.records) > 0
+    shown = caplog.text + str([call.body for call in bot.slack.calls])
+    for secret in ("xoxb-test-bot-token", SANDBOX_TOKEN, SIGNING_SECRET):
+        assert secret not in shown
