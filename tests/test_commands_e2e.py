@@ -117,3 +117,23 @@ def test_other_command_name(start_bot) -> None:
     bot = start_bot(slack_command="/kbot")
     answer = bot.ask("help")
     assert "`/kbot diff ENV | A B`" in all_text(answer)
+
+
+def test_diff_at_a_moment_compares_with_the_snapshot_before(bot: Bot) -> None:
+    answer = bot.ask("diff aws-prod@{2022-09-06T14:53:00}")
+    assert answer["text"].startswith("aws-prod#175 → aws-prod#176: 1 started")
+
+
+def test_log_of_unknown_environment_suggests(bot: Bot) -> None:
+    answer = bot.ask("log aws-beat")
+    assert answer["response_type"] == "ephemeral"
+    assert (
+        "There is no environment `aws-beat` in org `cyber-dojo`. Did you mean `aws-beta`"
+        in (answer["text"])
+    )
+
+
+def test_first_snapshot_has_nothing_before_it(bot: Bot, kosli) -> None:
+    answer = bot.ask("diff aws-prod#163")
+    assert answer["response_type"] == "ephemeral"
+    assert "aws-prod#162" in answer["text"]

@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 import pytest
+from freezegun import freeze_time
 
 from bot.kosli import (
     KosliBadResponse,
@@ -16,6 +17,7 @@ from bot.kosli import (
     KosliUnavailable,
     parse_snappish,
 )
+from bot.kosli.client import _retry_after_seconds
 from tests.conftest import SANDBOX_TOKEN
 
 T = TypeVar("T")
@@ -112,3 +114,11 @@ def test_gives_up_after_three_attempts(kosli) -> None:
     with pytest.raises(KosliUnavailable, match="HTTP 500"):
         call(kosli, lambda c: c.environments())
     assert len(kosli.requests) == 3
+
+
+@freeze_time("2022-09-06 14:56:28")
+def test_retry_after_may_be_a_date() -> None:
+    assert _retry_after_seconds("Tue, 06 Sep 2022 14:56:58 GMT") == 30.0
+    assert _retry_after_seconds("2.5") == 2.5
+    assert _retry_after_seconds("-5") == 0.0
+    assert _retry_after_seconds("soon") is None

@@ -1,0 +1,74 @@
+"""Block Kit stays inside Slack's limits and never lets Kosli or user text become markup."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from bot.domain.changes import Changes
+from bot.kosli.models import Artifact, DiffArtifact, Environment
+from bot.queries import ArtifactResult, DiffResult, EnvsResult
+from bot.render.blocks import render
+from bot.render.mrkdwn import date, escape, link
+
+STARTED = datetime(2022, 9, 6, 14, 52, 3, tzinfo=UTC)
+
+
+def running(index: int, name: str | None = None) -> DiffArtifact:
+    return DiffArtifact(
+        name=name or f"registry.example/service-{index}:v{index}",
+        fingerprint=f"{index:064x}",
+        flow=f"service-{index}",
+        commit_url=f"https://github.com/acme/service-{index}/commit/{index:040x}",
+        started_at=STARTED,
+        instances=1,
+        instances_before=0,
+        instances_after=1,
+    )
+
+
+def test_a_long_diff_is_cut_with_and_n_more() -> None:
+    changes = Changes("prod#1", "prod#2", (), tuple(running(i) for i in range(80)), (), ())
+    message = render(DiffResult(changes))
+    assert len(message.blocks) == 50
+    assert message.blocks[-1]["elements"][0]["text"] == "…and 33 more not shown"
+    assert message.text.startswith("prod#1 → prod#2: 80 started")
+
+
+def test_many_environments_pack_into_sections_under_3000_characters() -> None:
+    envs = tuple(Environment(f"env-{i:04d}", "K8S", "", STARTED, i % 2 == 0) for i in range(1000))
+    message = render(EnvsResult("acme", envs))
+    assert len(message.blocks) <= 50
+    for block in message.blocks:
+        if block["type"] == "section":
+            assert len(block["text"]["text"]) <= 3000
+
+
+def test_kosli_text_is_escaped_and_odd_urls_are_not_linked() -> None:
+    artifact = Artifact(
+        name="evil<!channel>&co",
+        flow="<@U123>",
+        fingerprint="ab" * 32,
+        git_commit="",
+        commit_url="javascript:alert(1)",
+        build_url="https://ci.example/run|<!here>",
+        html_url="",
+        state="NON-COMPLIANT",
+        created_at=None,
+        running_in=("prod#3",),
+        exited_from=(),
+        history=(),
+    )
+    blocks = str(render(ArtifactResult("ab", (artifact,))).blocks)
+    assert "<!channel>" not in blocks and "<@U123>" not in blocks and "<!here>" not in blocks
+    assert "evil&lt;!channel&gt;&amp;co" in blocks
+    assert "javascript:" in blocks and "<javascript:" not in blocks
+
+
+def test_mrkdwn_helpers() -> None:
+    assert escape("a<b>&c") == "a&lt;b&gt;&amp;c"
+    assert link("https://x.example/c/1", "a<b") == "<https://x.example/c/1|a&lt;b>"
+    assert link("ftp://x.example", "label") == "label"
+    assert date(STARTED) == (
+        "<!date^1662475923^{date_short_pretty} {time}|Tue, 06 Sep 2022 14:52:03 UTC>"
+    )
+    assert date(None) == "unknown"
