@@ -1,4 +1,4 @@
-"""`kosli-bot`: validate settings, then serve Slack over HTTP or Socket Mode."""
+"""`kosli-bot`: validate settings, then serve Slack (and watch), or only watch (`worker`)."""
 
 from __future__ import annotations
 
@@ -14,8 +14,15 @@ from bot.config import ConfigError, Settings
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="kosli-bot", description=__doc__)
-    parser.add_argument("mode", nargs="?", default="serve", choices=["serve"])
-    parser.parse_args(argv)
+    parser.add_argument(
+        "mode",
+        nargs="?",
+        default="serve",
+        choices=["serve", "worker"],
+        help="serve: Slack requests and, unless RUN_WATCHER=false, the watcher; "
+        "worker: the watcher alone",
+    )
+    mode = parser.parse_args(argv).mode
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
@@ -24,7 +31,7 @@ def main(argv: list[str] | None = None) -> None:
     except ConfigError as error:
         print(error, file=sys.stderr)
         raise SystemExit(2) from None
-    asyncio.run(serve(settings))
+    asyncio.run(serve(settings) if mode == "serve" else work(settings))
 
 
 async def serve(settings: Settings) -> None:
@@ -39,6 +46,15 @@ async def serve(settings: Settings) -> None:
         socket = socket_mode_handler(web, settings)
         await socket.connect_async()
     await server.serve()
+
+
+async def work(settings: Settings) -> None:
+    """The watcher without a web server: a second process type next to `web`."""
+    from bot.slack.app import Runtime
+
+    runtime = Runtime.build(settings)
+    async with runtime.running(watch=True):
+        await asyncio.Event().wait()  # until the process is stopped
 
 
 if __name__ == "__main__":

@@ -33,6 +33,8 @@ class Settings:
     kosli_timeout: float = 15.0
     database_url: str = DEFAULT_DATABASE_URL
     port: int = 3000
+    poll_seconds: float = 60.0
+    run_watcher: bool = True
 
     def __repr__(self) -> str:
         # Secrets stay out of logs and tracebacks even when the object is printed.
@@ -88,6 +90,10 @@ class Settings:
         slack_api_url = url("SLACK_API_URL", "https://slack.com/api/")
         kosli_host = url("KOSLI_HOST", "https://app.kosli.com")
         timeout = number("KOSLI_TIMEOUT", "15", float)
+        poll_seconds = number("KOSLI_POLL_SECONDS", "60", float)
+        run_watcher = env.get("RUN_WATCHER", "true").strip().lower()
+        if run_watcher not in ("true", "false", "1", "0", "yes", "no"):
+            problems.append(f"RUN_WATCHER must be true or false, got {run_watcher!r}")
         port = number("PORT", "3000", int)
         database_url = env.get("DATABASE_URL", "").strip() or DEFAULT_DATABASE_URL
 
@@ -105,4 +111,6 @@ class Settings:
             kosli_timeout=float(timeout),
             database_url=database_url,
             port=int(port),
+            poll_seconds=float(poll_seconds),
+            run_watcher=run_watcher in ("true", "1", "yes"),
         )

@@ -158,17 +158,9 @@ class Queries:
 
     async def _explain_not_found(self, command: Command) -> str:
         """Say which part of the question Kosli did not know, with close names for a typo."""
-        envs = _environments_named(command)
-        if envs:
-            try:
-                known = [e.name for e in await self.kosli.environments()]
-            except KosliError:
-                known = []
-            for env in envs:
-                if known and env not in known:
-                    close = difflib.get_close_matches(env, known, n=3, cutoff=0.5)
-                    hint = f" Did you mean {', '.join(f'`{c}`' for c in close)}?" if close else ""
-                    return f"There is no environment `{env}` in org `{self.kosli.org}`.{hint}"
+        unknown = await unknown_environment(self.kosli, _environments_named(command))
+        if unknown:
+            return unknown
         match command:
             case ShowDiff(before, after):
                 asked = " and ".join(f"`{s}`" for s in (before, after) if s is not None)
@@ -184,6 +176,22 @@ class Queries:
             case FindRunning(query):
                 return f"Nothing running matches `{query}`."
         return "Kosli could not find that."
+
+
+async def unknown_environment(kosli: KosliClient, envs: list[str]) -> str | None:
+    """'There is no environment X' with close names, when one of `envs` does not exist."""
+    if not envs:
+        return None
+    try:
+        known = [e.name for e in await kosli.environments()]
+    except KosliError:
+        return None
+    for env in envs:
+        if known and env not in known:
+            close = difflib.get_close_matches(env, known, n=3, cutoff=0.5)
+            hint = f" Did you mean {', '.join(f'`{c}`' for c in close)}?" if close else ""
+            return f"There is no environment `{env}` in org `{kosli.org}`.{hint}"
+    return None
 
 
 def _environments_named(command: Command) -> list[str]:

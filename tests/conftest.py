@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import httpx
 import pytest
@@ -33,8 +34,12 @@ def slack() -> Iterator[FakeSlack]:
     fake.stop()
 
 
-def settings_for(kosli: KosliSandbox, slack: FakeSlack, **overrides: object) -> Settings:
+def settings_for(
+    kosli: KosliSandbox, slack: FakeSlack, database_url: str, **overrides: object
+) -> Settings:
     env = {
+        "DATABASE_URL": database_url,
+        "RUN_WATCHER": "false",
         "SLACK_BOT_TOKEN": "xoxb-test-bot-token",
         "SLACK_SIGNING_SECRET": SIGNING_SECRET,
         "SLACK_API_URL": slack.api_url,
@@ -66,11 +71,14 @@ class Bot:
 
 
 @pytest.fixture
-def start_bot(kosli: KosliSandbox, slack: FakeSlack) -> Iterator[Callable[..., Bot]]:
+def start_bot(
+    kosli: KosliSandbox, slack: FakeSlack, tmp_path: Path
+) -> Iterator[Callable[..., Bot]]:
     running = []
 
     def start(**overrides: object) -> Bot:
-        settings = settings_for(kosli, slack, **overrides)
+        database = overrides.pop("database_url", f"sqlite:///{tmp_path}/bot.db")
+        settings = settings_for(kosli, slack, str(database), **overrides)
         context = serve(build_web_app(settings))
         running.append(context)
         return Bot(context.__enter__(), slack, settings.slack_command)
@@ -83,3 +91,41 @@ def start_bot(kosli: KosliSandbox, slack: FakeSlack) -> Iterator[Callable[..., B
 @pytest.fixture
 def bot(start_bot: Callable[..., Bot]) -> Bot:
     return start_bot()
+
+
+# ---- databases: every store test runs on SQLite and on PostgreSQL (see tests/db.py) ----------
+
+from bot.store.migrate import open_store  # noqa: E402
+from bot.store.store import Store  # noqa: E402
+from tests import db  # noqa: E402
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest) -> Iterator[str]:
+    """An empty database private to the test; the PostgreSQL case skips when it is down."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{request.getfixturevalue('tmp_path')}/bot.db"
+    else:
+        with db.postgres_schema() as url:
+            yield url
+
+
+@pytest.fixture
+def store(database_url: str) -> Iterator[Store]:
+    opened = open_store(database_url)
+    yield opened
+    opened.engine.dispose()
+
+
+@pytest.fixture
+def open_replica(database_url: str) -> Iterator[Callable[[], Store]]:
+    """Open another Store on the test's database, with its own engine, as a second replica."""
+    opened: list[Store] = []
+
+    def open_another() -> Store:
+        opened.append(open_store(database_url))
+        return opened[-1]
+
+    yield open_another
+    for replica in opened:
+        replica.engine.dispose()

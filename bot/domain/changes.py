@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Generic, Protocol, TypeVar
 
 from bot.kosli.models import DiffArtifact, SnapshotDiff
 
@@ -39,10 +42,28 @@ def service_of(name: str, flow: str) -> str:
     return image.split(":", 1)[0]
 
 
+class Versioned(Protocol):
+    """What pairing and rendering need of an artifact, from a diff or from a snapshot."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def flow(self) -> str: ...
+    @property
+    def fingerprint(self) -> str: ...
+    @property
+    def commit_url(self) -> str: ...
+    @property
+    def started_at(self) -> datetime | None: ...
+
+
+A = TypeVar("A", bound=Versioned)
+
+
 @dataclass(frozen=True)
-class Replacement:
-    old: DiffArtifact
-    new: DiffArtifact
+class Replacement(Generic[A]):
+    old: A
+    new: A
 
     @property
     def compare_url(self) -> str | None:
@@ -57,7 +78,7 @@ class Changes:
     after: str
     removed: tuple[DiffArtifact, ...]
     added: tuple[DiffArtifact, ...]
-    replaced: tuple[Replacement, ...]
+    replaced: tuple[Replacement[DiffArtifact], ...]
     scaled: tuple[DiffArtifact, ...]
 
     @property
@@ -74,29 +95,39 @@ class Changes:
         return int(index_before) < int(index_after)
 
 
-def _by_start(artifact: DiffArtifact) -> tuple[float, str]:
+def by_start(artifact: Versioned) -> tuple[float, str]:
     started = artifact.started_at.timestamp() if artifact.started_at else 0.0
     return started, artifact.name
 
 
-def changes_between(diff: SnapshotDiff) -> Changes:
-    """Pair what is only before with what is only after when both belong to one service."""
-    unpaired_after = sorted(diff.only_after, key=_by_start)
-    removed: list[DiffArtifact] = []
-    replaced: list[Replacement] = []
-    for old in sorted(diff.only_before, key=_by_start):
+def pair_versions(
+    gone: Iterable[A], new: Iterable[A]
+) -> tuple[tuple[A, ...], tuple[A, ...], tuple[Replacement[A], ...]]:
+    """Pair what went with what came when both belong to one service.
+
+    Returns (removed, added, replaced), each in start order.
+    """
+    unpaired_new = sorted(new, key=by_start)
+    removed: list[A] = []
+    replaced: list[Replacement[A]] = []
+    for old in sorted(gone, key=by_start):
         service = service_of(old.name, old.flow)
-        partner = next((a for a in unpaired_after if service_of(a.name, a.flow) == service), None)
+        partner = next((a for a in unpaired_new if service_of(a.name, a.flow) == service), None)
         if partner is None:
             removed.append(old)
         else:
-            unpaired_after.remove(partner)
+            unpaired_new.remove(partner)
             replaced.append(Replacement(old, partner))
+    return tuple(removed), tuple(unpaired_new), tuple(replaced)
+
+
+def changes_between(diff: SnapshotDiff) -> Changes:
+    removed, added, replaced = pair_versions(diff.only_before, diff.only_after)
     return Changes(
         before=diff.before,
         after=diff.after,
-        removed=tuple(removed),
-        added=tuple(unpaired_after),
-        replaced=tuple(replaced),
-        scaled=tuple(sorted(diff.scaled, key=_by_start)),
+        removed=removed,
+        added=added,
+        replaced=replaced,
+        scaled=tuple(sorted(diff.scaled, key=by_start)),
     )

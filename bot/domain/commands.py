@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 import re
 from dataclasses import dataclass
+from datetime import timedelta
 
 from bot.kosli.snappish import ACCEPTED_FORMS, Snappish, SnappishError, parse_snappish
 
@@ -56,7 +57,40 @@ class FindRunning:
         return bool(_HEX.fullmatch(self.query))
 
 
-Command = Help | ListEnvs | ShowLog | ShowDiff | FindArtifact | FindRunning
+@dataclass(frozen=True)
+class Watch:
+    envs: tuple[str, ...]
+    risky_only: bool = False
+
+
+@dataclass(frozen=True)
+class Unwatch:
+    env: str
+
+
+@dataclass(frozen=True)
+class ListWatching:
+    pass
+
+
+@dataclass(frozen=True)
+class Mute:
+    env: str
+    duration: timedelta
+
+
+@dataclass(frozen=True)
+class Unmute:
+    env: str
+
+
+Query = Help | ListEnvs | ShowLog | ShowDiff | FindArtifact | FindRunning
+Subscribing = Watch | Unwatch | ListWatching | Mute | Unmute
+Command = Query | Subscribing
+
+MAX_MUTE = timedelta(days=7)
+_DURATION = re.compile(r"(\d{1,4})([mhd])")
+_UNITS = {"m": timedelta(minutes=1), "h": timedelta(hours=1), "d": timedelta(days=1)}
 
 # name -> (arguments, what it does, example); `help` lists them in this order.
 COMMANDS: dict[str, tuple[str, str, str]] = {
@@ -73,6 +107,15 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "artifact creator@5d1c9265",
     ),
     "where": ("COMMIT | FINGERPRINT | SERVICE", "where it is running now", "where creator"),
+    "watch": (
+        "ENV [ENV...] [--risky]",
+        "post here when something changes (--risky: only non-compliant or rogue)",
+        "watch aws-prod",
+    ),
+    "unwatch": ("ENV", "stop posting changes of ENV here", "unwatch aws-prod"),
+    "watching": ("", "what this channel watches, with the last snapshot seen", "watching"),
+    "mute": ("ENV DURATION", "hold alerts, summarised when the mute ends", "mute aws-prod 30m"),
+    "unmute": ("ENV", "end a mute now", "unmute aws-prod"),
     "help": ("", "this list", "help"),
 }
 _ALIASES = {"env log": "log", "env diff": "diff", "env list": "envs", "artifact get": "artifact"}
@@ -99,6 +142,17 @@ def parse_command(text: str) -> Command:
         return _artifact(args)
     if name == "where":
         return _where(args)
+    if name == "watch":
+        return _watch(args)
+    if name == "unwatch":
+        return Unwatch(_env_name("unwatch", args[:1] if len(args) == 1 else []))
+    if name == "watching":
+        _no_arguments(name, args)
+        return ListWatching()
+    if name == "mute":
+        return _mute(args)
+    if name == "unmute":
+        return Unmute(_env_name("unmute", args[:1] if len(args) == 1 else []))
     raise CommandError(_unknown(name))
 
 
@@ -174,3 +228,25 @@ def _where(args: list[str]) -> FindRunning:
         raise CommandError(f"`where` takes one commit, fingerprint or service. {_usage('where')}")
     query = args[0]
     return FindRunning(query.lower() if _HEX.fullmatch(query) else query)
+
+
+def _watch(args: list[str]) -> Watch:
+    risky_only = "--risky" in args
+    names = [a for a in args if a != "--risky"]
+    if not names:
+        raise CommandError(f"`watch` needs at least one environment. {_usage('watch')}")
+    envs = tuple(dict.fromkeys(_env_name("watch", [name]) for name in names))
+    return Watch(envs, risky_only)
+
+
+def _mute(args: list[str]) -> Mute:
+    if len(args) != 2:
+        raise CommandError(f"`mute` takes an environment and a duration. {_usage('mute')}")
+    match = _DURATION.fullmatch(args[1].lower())
+    duration = int(match[1]) * _UNITS[match[2]] if match else timedelta(0)
+    if not match or not timedelta(0) < duration <= MAX_MUTE:
+        raise CommandError(
+            f"`{args[1]}` is not a duration I can mute for: use minutes, hours or days "
+            f"up to 7 days, like `30m`, `2h` or `1d`. {_usage('mute')}"
+        )
+    return Mute(_env_name("mute", args[:1]), duration)

@@ -109,6 +109,7 @@ class SnapshotArtifact:
     instances: int
     change: str
     reasons: tuple[str, ...]
+    deployments: tuple[int, ...] = ()
 
     @property
     def running(self) -> bool:
@@ -130,6 +131,7 @@ class SnapshotArtifact:
             instances=instances,
             change=_get(annotation, "type", str, "unchanged"),
             reasons=tuple(str(r) for r in _get(data, "reasons_for_incompliance", list, [])),
+            deployments=tuple(d for d in _get(data, "deployments", list, []) if _is_number(d)),
         )
 
 

@@ -2,23 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
-
 from slack_sdk.models.blocks import (
     Block,
-    ContextBlock,
     DividerBlock,
-    HeaderBlock,
-    MarkdownTextObject,
-    PlainTextObject,
-    SectionBlock,
 )
 
-from bot.domain.changes import Changes, Replacement, commit_sha
+from bot.domain.changes import Changes
 from bot.domain.commands import COMMANDS
 from bot.domain.timeago import duration_words
-from bot.kosli.models import Artifact, DiffArtifact, Environment
+from bot.kosli.models import Artifact, Environment
 from bot.kosli.snappish import ACCEPTED_FORMS
 from bot.queries import (
     ArtifactResult,
@@ -29,20 +21,9 @@ from bot.queries import (
     Result,
     WhereResult,
 )
-from bot.render.mrkdwn import date, escape, image_tail, link, short
-
-MAX_BLOCKS = 50
-MAX_TEXT = 3000
-MAX_HEADER = 150
-MAX_FIELDS = 10
-
-
-@dataclass(frozen=True)
-class Message:
-    """What goes to Slack: `text` is the notification and screen-reader fallback."""
-
-    text: str
-    blocks: list[dict[str, Any]] = field(default_factory=list)
+from bot.render import kit
+from bot.render.kit import Message
+from bot.render.mrkdwn import date, escape, image_tail, link
 
 
 def render(result: Result, command: str = "/kosli") -> Message:
@@ -64,65 +45,7 @@ def render(result: Result, command: str = "/kosli") -> Message:
 
 def render_error(text: str) -> Message:
     """Error wording quotes what the user typed, so all of it is escaped."""
-    return _message(text, [_section(f":warning: {escape(text)}")])
-
-
-# ---- building blocks, each clipped to Slack's limits ---------------------------------------
-
-
-def _clip(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def _header(text: str) -> HeaderBlock:
-    return HeaderBlock(text=PlainTextObject(text=_clip(text, MAX_HEADER), emoji=True))
-
-
-def _section(text: str, fields: list[str] | None = None) -> SectionBlock:
-    return SectionBlock(
-        text=MarkdownTextObject(text=_clip(text, MAX_TEXT)),
-        fields=[MarkdownTextObject(text=_clip(f, 2000)) for f in (fields or [])[:MAX_FIELDS]]
-        or None,
-    )
-
-
-def _context(text: str) -> ContextBlock:
-    return ContextBlock(elements=[MarkdownTextObject(text=_clip(text, MAX_TEXT))])
-
-
-def _lines(lines: list[str]) -> list[Block]:
-    """Pack lines into as few sections as fit in 3,000 characters each."""
-    sections: list[Block] = []
-    chunk: list[str] = []
-    for line in lines:
-        if chunk and len("\n".join([*chunk, line])) > MAX_TEXT:
-            sections.append(_section("\n".join(chunk)))
-            chunk = []
-        chunk.append(line)
-    if chunk:
-        sections.append(_section("\n".join(chunk)))
-    return sections
-
-
-def _message(text: str, blocks: list[Block]) -> Message:
-    """Cut a long list with "and N more" rather than let Slack refuse the whole message."""
-    if len(blocks) > MAX_BLOCKS:
-        hidden = len(blocks) - (MAX_BLOCKS - 1)
-        blocks = [*blocks[: MAX_BLOCKS - 1], _context(f"…and {hidden} more not shown")]
-    return Message(text=_clip(text, MAX_TEXT), blocks=[b.to_dict() for b in blocks])
-
-
-def _compliance(state: bool | None) -> str:
-    if state is None:
-        return ":grey_question: unknown"
-    return ":white_check_mark: compliant" if state else ":x: non-compliant"
-
-
-def _commit(commit_url: str, sha: str = "") -> str:
-    sha = sha or commit_sha(commit_url)
-    if not commit_url and not sha:
-        return "unknown"
-    return link(commit_url, sha[:7] if sha else commit_url)
+    return kit.message(text, [kit.section(f":warning: {escape(text)}")])
 
 
 # ---- one renderer per result ---------------------------------------------------------------
@@ -134,18 +57,18 @@ def _help(command: str) -> Message:
         f"\n    _e.g._ `{command} {example}`"
         for name, (args, what, example) in COMMANDS.items()
     ]
-    blocks: list[Block] = [_header("Kosli bot: what I can do"), *_lines(lines)]
-    blocks.append(_context(f"Snapshots: {ACCEPTED_FORMS}"))
-    return _message(f"{command} commands: {', '.join(COMMANDS)}", blocks)
+    blocks: list[Block] = [kit.header("Kosli bot: what I can do"), *kit.lines(lines)]
+    blocks.append(kit.context(f"Snapshots: {ACCEPTED_FORMS}"))
+    return kit.message(f"{command} commands: {', '.join(COMMANDS)}", blocks)
 
 
 def _envs(result: EnvsResult) -> Message:
     if not result.envs:
         text = f"No environments in org `{escape(result.org)}` yet."
-        return _message(text, [_section(text)])
+        return kit.message(text, [kit.section(text)])
     lines = [_env_line(env) for env in result.envs]
-    blocks: list[Block] = [_header(f"Environments in {result.org}"), *_lines(lines)]
-    return _message(f"{len(result.envs)} environments in {result.org}", blocks)
+    blocks: list[Block] = [kit.header(f"Environments in {result.org}"), *kit.lines(lines)]
+    return kit.message(f"{len(result.envs)} environments in {result.org}", blocks)
 
 
 def _env_line(env: Environment) -> str:
@@ -153,46 +76,29 @@ def _env_line(env: Environment) -> str:
         f"last report {date(env.last_reported_at)}" if env.last_reported_at else "never reported"
     )
     kind = f" · {escape(env.type)}" if env.type else ""
-    return f"*{escape(env.name)}*{kind} · {reported} · {_compliance(env.compliant)}"
+    return f"*{escape(env.name)}*{kind} · {reported} · {kit.compliance(env.compliant)}"
 
 
 def _log(result: LogResult, command: str) -> Message:
     env = escape(result.env)
     if not result.rows:
         text = f"No snapshots on page {result.page} of `{env}`."
-        return _message(text, [_section(text)])
+        return kit.message(text, [kit.section(text)])
     lines = []
     for row in result.rows:
         until = date(row.ended_at) if row.ended_at else "now"
         flag = "" if row.compliant is None else (" :x:" if not row.compliant else "")
         took = duration_words(row.duration)
         lines.append(f"*#{row.index}*  {date(row.started_at)} → {until}  ·  {took}{flag}")
-    blocks: list[Block] = [_header(f"{result.env} snapshots"), *_lines(lines)]
+    blocks: list[Block] = [kit.header(f"{result.env} snapshots"), *kit.lines(lines)]
     footer = f"Newest first, page {result.page}."
     if len(result.rows) == result.page_size:
         footer += f" Older: `{command} log {env} {result.page + 1}`"
     footer += f" · Compare two: `{command} diff {env}#{result.rows[0].index}`"
-    blocks.append(_context(footer))
+    blocks.append(kit.context(footer))
     newest = result.rows[0]
-    return _message(f"{result.env}: {len(result.rows)} snapshots, newest #{newest.index}", blocks)
-
-
-def _artifact_lines(artifact: DiffArtifact) -> str:
-    flow = f"flow {escape(artifact.flow)}" if artifact.flow else "_no flow: no provenance_"
-    return (
-        f"`{escape(image_tail(artifact.name))}` · {flow} · commit {_commit(artifact.commit_url)}"
-        f"\nFingerprint `{short(artifact.fingerprint)}` · started {date(artifact.started_at)}"
-    )
-
-
-def _replacement_lines(change: Replacement) -> str:
-    old, new = change.old, change.new
-    compare = change.compare_url
-    compare_link = f" · {link(compare, 'compare')}" if compare else ""
-    return (
-        f"`{escape(image_tail(old.name))}` → `{escape(image_tail(new.name))}`"
-        f"\nCommit {_commit(old.commit_url)} → {_commit(new.commit_url)}{compare_link}"
-        f"\nStarted {date(new.started_at)}"
+    return kit.message(
+        f"{result.env}: {len(result.rows)} snapshots, newest #{newest.index}", blocks
     )
 
 
@@ -200,7 +106,7 @@ def _diff(changes: Changes) -> Message:
     title = f"{changes.before} → {changes.after}"
     if changes.is_empty:
         text = f"No difference between `{escape(changes.before)}` and `{escape(changes.after)}`."
-        return _message(f"{title}: no difference", [_header(title), _section(text)])
+        return kit.message(f"{title}: no difference", [kit.header(title), kit.section(text)])
     if changes.is_timeline:
         kinds = (
             ":arrows_counterclockwise: Replaced",
@@ -215,9 +121,9 @@ def _diff(changes: Changes) -> Message:
         )
     replaced_label, added_label, removed_label = kinds
     entries: list[tuple[str, str]] = [
-        *((replaced_label, _replacement_lines(r)) for r in changes.replaced),
-        *((added_label, _artifact_lines(a)) for a in changes.added),
-        *((removed_label, _artifact_lines(a)) for a in changes.removed),
+        *((replaced_label, kit.replacement_lines(r)) for r in changes.replaced),
+        *((added_label, kit.artifact_lines(a)) for a in changes.added),
+        *((removed_label, kit.artifact_lines(a)) for a in changes.removed),
         *(
             (
                 ":left_right_arrow: Scaled",
@@ -228,9 +134,9 @@ def _diff(changes: Changes) -> Message:
         ),
     ]
     counts = _summary(changes)
-    blocks: list[Block] = [_header(title), _context(counts)]
-    blocks += [_section(f"*{label}*\n{body}") for label, body in entries]
-    return _message(f"{title}: {counts}", blocks)
+    blocks: list[Block] = [kit.header(title), kit.context(counts)]
+    blocks += [kit.section(f"*{label}*\n{body}") for label, body in entries]
+    return kit.message(f"{title}: {counts}", blocks)
 
 
 def _summary(changes: Changes) -> str:
@@ -252,7 +158,7 @@ def _artifact_section(artifact: Artifact) -> list[Block]:
     fields = [
         f"*Flow*\n{escape(artifact.flow) or '_none: no provenance_'}",
         f"*State*\n{icon} {escape(state)}",
-        f"*Commit*\n{_commit(artifact.commit_url, artifact.git_commit)}",
+        f"*Commit*\n{kit.commit_link(artifact.commit_url, artifact.git_commit)}",
         f"*Build*\n{link(artifact.build_url, 'build log') if artifact.build_url else 'unknown'}",
         f"*Running in*\n{escape(', '.join(artifact.running_in)) or 'not running'}",
     ]
@@ -262,21 +168,21 @@ def _artifact_section(artifact: Artifact) -> list[Block]:
         fields.append(f"*Created*\n{date(artifact.created_at)}")
     kosli_page = f" · {link(artifact.html_url, 'open in Kosli')}" if artifact.html_url else ""
     blocks: list[Block] = [
-        _section(
+        kit.section(
             f"*{escape(artifact.name)}*\nFingerprint `{escape(artifact.fingerprint)}`{kosli_page}",
             fields,
         )
     ]
     history = [f"{date(h.timestamp)}  {escape(h.event)}" for h in artifact.history]
     if history:
-        blocks.append(_section(_clip("*History*\n" + "\n".join(history), MAX_TEXT)))
+        blocks.append(kit.section(kit.clip("*History*\n" + "\n".join(history), kit.MAX_TEXT)))
     return blocks
 
 
 def _artifacts(result: ArtifactResult) -> Message:
     if not result.artifacts:
         text = f"Kosli knows no artifact matching `{escape(result.query)}`."
-        return _message(text, [_section(text)])
+        return kit.message(text, [kit.section(text)])
     blocks: list[Block] = []
     for artifact in result.artifacts:
         if blocks:
@@ -284,7 +190,7 @@ def _artifacts(result: ArtifactResult) -> Message:
         blocks += _artifact_section(artifact)
     first = result.artifacts[0]
     more = f" (+{len(result.artifacts) - 1} more)" if len(result.artifacts) > 1 else ""
-    return _message(f"{first.name}: {first.state}{more}", blocks)
+    return kit.message(f"{first.name}: {first.state}{more}", blocks)
 
 
 def _where(result: WhereResult) -> Message:
@@ -301,16 +207,16 @@ def _where(result: WhereResult) -> Message:
         )
         lines.append(
             f"`{escape(image_tail(artifact.name))}` · commit "
-            f"{_commit(artifact.commit_url, artifact.git_commit)}: {where}{exited}"
+            f"{kit.commit_link(artifact.commit_url, artifact.git_commit)}: {where}{exited}"
         )
     for place in result.placements:
         a = place.artifact
         lines.append(
             f"*{escape(place.env)}#{place.snapshot}* · `{escape(image_tail(a.name))}` · commit "
-            f"{_commit(a.commit_url, a.git_commit)} · since {date(a.started_at)}"
+            f"{kit.commit_link(a.commit_url, a.git_commit)} · since {date(a.started_at)}"
         )
     if not lines:
         text = f"Nothing running matches `{query}`."
-        return _message(text, [_section(text)])
-    blocks: list[Block] = [_header(f"Where {result.query} runs"), *_lines(lines)]
-    return _message(f"Where {result.query} runs: {len(lines)} found", blocks)
+        return kit.message(text, [kit.section(text)])
+    blocks: list[Block] = [kit.header(f"Where {result.query} runs"), *kit.lines(lines)]
+    return kit.message(f"Where {result.query} runs: {len(lines)} found", blocks)

@@ -46,7 +46,7 @@ class KosliSandbox:
         self.base_url = ""
         self.requests: list[tuple[str, str]] = []  # (method, path with query), in arrival order
         self.gate: threading.Event | None = None  # when set, each request waits for it
-        self._faults: list[_Reply] = []
+        self._faults: list[tuple[str | None, _Reply]] = []
         self._lock = threading.Lock()  # the dataset, requests and faults are shared with handlers
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
@@ -94,12 +94,15 @@ class KosliSandbox:
         body: str | None = None,
         headers: dict[str, str] | None = None,
         times: int = 1,
+        only: str | None = None,
     ) -> None:
-        """Answer the next `times` requests with this instead of the real answer."""
+        """Answer the next `times` requests (whose path contains `only`, when given) with this
+        instead of the real answer."""
         payload = body if body is not None else json.dumps({"message": f"sandbox fault {status}"})
         with self._lock:
             for _ in range(times):
-                self._faults.append(_Reply(status, payload.encode(), dict(headers or {})))
+                reply = _Reply(status, payload.encode(), dict(headers or {}))
+                self._faults.append((only, reply))
 
     def add_snapshot(self, env: str, timestamp: float, artifacts: list[RunningArtifact]) -> int:
         """Report the next snapshot of `env`; returns its index."""
@@ -118,12 +121,14 @@ class KosliSandbox:
     def _answer(self, method: str, target: str, authorization: str | None) -> _Reply:
         with self._lock:
             self.requests.append((method, target))
-            fault = self._faults.pop(0) if self._faults else None
+            fault = next((f for f in self._faults if f[0] is None or f[0] in target), None)
+            if fault is not None:
+                self._faults.remove(fault)
         gate = self.gate
         if gate is not None:
             gate.wait()
         if fault is not None:
-            return fault
+            return fault[1]
         if self.token is not None and authorization != f"Bearer {self.token}":
             return _json_reply(401, {"message": "Invalid or missing API token"})
         if method != "GET":

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
@@ -24,6 +25,12 @@ from bot.config import Settings
 from bot.kosli import KosliClient
 from bot.queries import Queries
 from bot.slack import commands
+from bot.slack.replies import Services
+from bot.store.migrate import open_store
+from bot.store.store import Store
+from bot.subscriptions import Subscriptions
+from bot.watch.scheduler import start_scheduler
+from bot.watch.watcher import Watcher
 
 log = logging.getLogger(__name__)
 
@@ -49,20 +56,56 @@ def kosli_client(settings: Settings) -> KosliClient:
     )
 
 
-def build_bolt_app(settings: Settings, kosli: KosliClient) -> AsyncApp:
+@dataclass
+class Runtime:
+    """The long-lived parts one process shares: clients, storage, the watcher."""
+
+    settings: Settings
+    kosli: KosliClient
+    slack: AsyncWebClient
+    store: Store
+    watcher: Watcher
+
+    @classmethod
+    def build(cls, settings: Settings) -> Runtime:
+        kosli = kosli_client(settings)
+        slack = slack_client(settings)
+        store = open_store(settings.database_url)
+        watcher = Watcher(store, kosli, slack, command=settings.slack_command)
+        return cls(settings, kosli, slack, store, watcher)
+
+    @property
+    def services(self) -> Services:
+        subscriptions = Subscriptions(self.store, self.kosli, self.watcher)
+        return Services(Queries(self.kosli), subscriptions, self.settings.slack_command)
+
+    @asynccontextmanager
+    async def running(self, watch: bool) -> AsyncIterator[None]:
+        """Run the watcher's scheduler (when `watch`) for as long as the context lasts."""
+        scheduler = start_scheduler(self.watcher, self.settings.poll_seconds) if watch else None
+        try:
+            yield
+        finally:
+            if scheduler:
+                scheduler.shutdown(wait=False)
+            await self.kosli.aclose()
+            self.store.engine.dispose()
+
+
+def build_bolt_app(runtime: Runtime) -> AsyncApp:
     app = AsyncApp(
-        client=slack_client(settings),
-        signing_secret=settings.slack_signing_secret,
+        client=runtime.slack,
+        signing_secret=runtime.settings.slack_signing_secret,
         logger=logging.getLogger("bot.bolt"),
     )
-    commands.register(app, settings.slack_command, Queries(kosli))
+    commands.register(app, runtime.services)
     return app
 
 
 def build_web_app(settings: Settings) -> Starlette:
     """POST /slack/events for everything Slack sends; GET /healthz for the platform."""
-    kosli = kosli_client(settings)
-    handler = AsyncSlackRequestHandler(build_bolt_app(settings, kosli))
+    runtime = Runtime.build(settings)
+    handler = AsyncSlackRequestHandler(build_bolt_app(runtime))
 
     async def slack_events(request: Request) -> Response:
         return await handler.handle(request)
@@ -73,8 +116,8 @@ def build_web_app(settings: Settings) -> Starlette:
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         log.info("serving %s", settings)
-        yield
-        await kosli.aclose()
+        async with runtime.running(watch=settings.run_watcher):
+            yield
 
     web = Starlette(
         routes=[
@@ -84,6 +127,7 @@ def build_web_app(settings: Settings) -> Starlette:
         lifespan=lifespan,
     )
     web.state.bolt = handler.app
+    web.state.runtime = runtime
     return web
 
 

@@ -6,19 +6,19 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
-from bot.queries import Queries
-from bot.slack.replies import answer
+from bot.slack.replies import Services, answer
 
 
-def register(app: AsyncApp, command_name: str, queries: Queries) -> None:
+def register(app: AsyncApp, services: Services) -> None:
     async def on_command(ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond) -> None:
         # Slack gives us 3 seconds; Kosli may take longer, so ack before any work.
         await ack()
-        reply = await answer(command.get("text", ""), queries, command_name)
+        channel, user = command.get("channel_id", ""), command.get("user_id", "")
+        reply = await answer(command.get("text", ""), services, channel, user)
         await respond(
             text=reply.message.text,
             blocks=reply.message.blocks,
             response_type="in_channel" if reply.public else "ephemeral",
         )
 
-    app.command(command_name)(on_command)
+    app.command(services.command_name)(on_command)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from bot.domain.commands import CommandError, parse_command
+from bot.domain.commands import CommandError, Subscribing, parse_command
 from bot.kosli import (
     KosliBadRequest,
     KosliBadResponse,
@@ -14,7 +14,10 @@ from bot.kosli import (
     KosliUnavailable,
 )
 from bot.queries import HelpResult, Queries, QueryError
-from bot.render.blocks import Message, render, render_error
+from bot.render.blocks import render, render_error
+from bot.render.kit import Message
+from bot.render.watching import render_subscription
+from bot.subscriptions import Subscriptions, WatchingResult
 
 log = logging.getLogger(__name__)
 
@@ -42,17 +45,34 @@ def kosli_fault(error: KosliError, org: str) -> str:
     return f"Kosli answered with an error: {error}"
 
 
-async def answer(text: str, queries: Queries, command_name: str) -> Reply:
+@dataclass(frozen=True)
+class Services:
+    """What a command may use: read-only queries, and the channel's subscriptions."""
+
+    queries: Queries
+    subscriptions: Subscriptions
+    command_name: str = "/kosli"
+
+
+async def answer(text: str, services: Services, channel: str, user: str) -> Reply:
     """Never raises: every failure becomes a private, readable message."""
     try:
-        result = await queries.run(parse_command(text))
+        command = parse_command(text)
+        if isinstance(command, Subscribing):
+            outcome = await services.subscriptions.run(command, channel, user)
+            # Everyone in the channel should know what it is now watching; a listing is private.
+            public = not isinstance(outcome, WatchingResult)
+            return Reply(render_subscription(outcome, services.command_name), public)
+        result = await services.queries.run(command)
     except (CommandError, QueryError) as error:
         return Reply(render_error(str(error)), public=False)
     except KosliError as error:
         log.warning("Kosli call failed for %r: %s", text, error)
-        return Reply(render_error(kosli_fault(error, queries.kosli.org)), public=False)
+        fault = kosli_fault(error, services.queries.kosli.org)
+        return Reply(render_error(fault), public=False)
     except Exception:
         log.exception("unexpected failure answering %r", text)
         return Reply(render_error("Something went wrong on the bot's side; it is logged."), False)
     # Query results go to the channel: in an incident everyone should see them.
-    return Reply(render(result, command_name), public=not isinstance(result, HelpResult))
+    public = not isinstance(result, HelpResult)
+    return Reply(render(result, services.command_name), public)

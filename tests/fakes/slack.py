@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import socket
 import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlparse
+
+from aiohttp import WSMsgType, web
 
 
 @dataclass
@@ -24,6 +28,14 @@ class FakeSlack:
     calls: list[Call] = field(default_factory=list)
     arrived: threading.Condition = field(default_factory=threading.Condition)
     _faults: list[tuple[str, int, dict[str, Any], dict[str, str]]] = field(default_factory=list)
+    # What apps.connections.open hands out (a FakeSocketMode's url); None: Socket Mode is off.
+    socket_url: str | None = None
+    # Messages posted with chat.postMessage, per channel, as conversations.history returns them.
+    channels: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    # Channels the bot cannot post to, with the error Slack gives (e.g. not_in_channel).
+    closed: dict[str, str] = field(default_factory=dict)
+    # How many more posts to a channel get 429 ratelimited (Retry-After: 0).
+    rate_limited: dict[str, int] = field(default_factory=dict)
     _server: ThreadingHTTPServer | None = None
 
     @property
@@ -41,6 +53,9 @@ class FakeSlack:
 
     def responses(self, name: str = "1") -> list[dict[str, Any]]:
         return [c.body for c in self.calls if c.path == f"/response/{name}"]
+
+    def posted(self, channel: str) -> list[dict[str, Any]]:
+        return list(self.channels.get(channel, []))
 
     def api_calls(self, method: str) -> list[dict[str, Any]]:
         return [c.body for c in self.calls if c.path == f"/api/{method}"]
@@ -64,12 +79,19 @@ class FakeSlack:
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                # slack_sdk sends some methods (conversations.history) as GET with a query.
+                self._handle(dict(parse_qsl(urlparse(self.path).query)))
+
             def do_POST(self) -> None:
                 raw = self.rfile.read(int(self.headers.get("Content-Length", 0))).decode()
                 if self.headers.get("Content-Type", "").startswith("application/json"):
                     body = json.loads(raw or "{}")
                 else:
                     body = dict(parse_qsl(raw))
+                self._handle(body)
+
+            def _handle(self, body: dict[str, Any]) -> None:
                 path = urlparse(self.path).path
                 status, answer, extra = fake._answer(path, body)
                 with fake.arrived:
@@ -110,8 +132,82 @@ class FakeSlack:
                 {},
             )
         if path == "/api/chat.postMessage":
+            channel = str(body.get("channel"))
+            if channel in self.closed:
+                return 200, {"ok": False, "error": self.closed[channel]}, {}
+            if self.rate_limited.get(channel, 0) > 0:
+                self.rate_limited[channel] -= 1
+                return 429, {"ok": False, "error": "ratelimited"}, {"Retry-After": "0"}
             ts = f"1700000000.{len(self.calls):06d}"
-            return 200, {"ok": True, "channel": body.get("channel"), "ts": ts}, {}
+            posted = {"ts": ts, "text": body.get("text"), "blocks": body.get("blocks")}
+            if body.get("metadata"):
+                metadata = body["metadata"]
+                posted["metadata"] = json.loads(metadata) if isinstance(metadata, str) else metadata
+            self.channels.setdefault(channel, []).append(posted)
+            return 200, {"ok": True, "channel": channel, "ts": ts}, {}
+        if path == "/api/conversations.history":
+            messages = list(reversed(self.channels.get(str(body.get("channel")), [])))
+            return 200, {"ok": True, "messages": messages, "has_more": False}, {}
         if path.startswith("/response/"):
             return 200, {"ok": True}, {}
+        if path == "/api/apps.connections.open" and self.socket_url is not None:
+            return 200, {"ok": True, "url": self.socket_url}, {}
         return 200, {"ok": False, "error": "unknown_method"}, {}
+
+
+class FakeSocketMode:
+    """Slack's end of a Socket Mode websocket (aiohttp.web on 127.0.0.1), for one asyncio loop.
+
+    Says `hello` to each connecting bot, sends the envelopes a test gives it and queues every
+    message the bot sends back (its acks). Start and use it inside the loop that runs the bot.
+    """
+
+    def __init__(self) -> None:
+        self.received: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        self.connected = asyncio.Event()  # set once a bot has been greeted
+        self.url = ""
+        self._sockets: list[web.WebSocketResponse] = []
+        self._runner: web.AppRunner | None = None
+
+    async def start(self) -> str:
+        app = web.Application()
+        app.router.add_get("/link", self._link)
+        self._runner = web.AppRunner(app)
+        await self._runner.setup()
+        # Binding our own socket gives the port without reaching into aiohttp's internals.
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.bind(("127.0.0.1", 0))
+        await web.SockSite(self._runner, sock).start()
+        self.url = f"ws://127.0.0.1:{sock.getsockname()[1]}/link"
+        return self.url
+
+    async def stop(self) -> None:
+        for ws in self._sockets:
+            await ws.close()
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    async def send(self, envelope: dict[str, Any], timeout: float = 10.0) -> None:
+        """Send to the bot connected most recently (waits for it to connect)."""
+        await asyncio.wait_for(self.connected.wait(), timeout)
+        await self._sockets[-1].send_json(envelope)
+
+    async def next_from_bot(self, timeout: float = 10.0) -> dict[str, Any]:
+        return await asyncio.wait_for(self.received.get(), timeout)
+
+    async def _link(self, request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse()  # answers the client's pings by itself (autoping)
+        await ws.prepare(request)
+        self._sockets.append(ws)
+        await ws.send_json(
+            {
+                "type": "hello",
+                "num_connections": len(self._sockets),
+                "connection_info": {"app_id": "A0KOSLIBOT"},
+            }
+        )
+        self.connected.set()
+        async for message in ws:
+            if message.type == WSMsgType.TEXT:
+                self.received.put_nowait(json.loads(message.data))
+        return ws

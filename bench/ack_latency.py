@@ -1,0 +1,200 @@
+"""How fast the bot acks `/kosli diff aws-prod` when many arrive at once.
+
+Serves the bot's real ASGI app under uvicorn on 127.0.0.1 against the sandbox Kosli and the fake
+Slack, fires CONCURRENCY signed slash commands at once, ROUNDS times, and prints ack latency as the
+client sees it: with Kosli answering, with Kosli holding every answer (the ack must not wait for
+it), and for GET /healthz (the floor of this client and server). Slack's notes ask for p99 <= 100
+ms at 50 concurrent.
+
+    .venv/bin/python -m bench.ack_latency [--concurrency 50] [--rounds 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import multiprocessing
+import sys
+import tempfile
+import threading
+import time
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+if __package__ in (None, ""):  # run as a file: make `bot` and `tests` importable
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import httpx  # noqa: E402
+
+from bot.sandbox import KosliSandbox  # noqa: E402
+from bot.slack.app import build_web_app  # noqa: E402
+from tests.conftest import SANDBOX_TOKEN, SEED_NOW, settings_for  # noqa: E402
+from tests.fakes.slack import FakeSlack  # noqa: E402
+from tests.servers import serve  # noqa: E402
+from tests.signing import sign, slash_command_body  # noqa: E402
+
+TARGET_P99_MS = 100.0
+ANSWER_TIMEOUT = 60.0  # seconds to wait for the bot's answers after a round (not timed)
+
+
+@dataclass(frozen=True)
+class Round:
+    """One burst for the client process: `concurrency` requests at once."""
+
+    bot_url: str
+    slack_url: str  # the fake Slack, whose /response/NAME-i receives each answer
+    kind: str  # "healthz" or "diff"
+    name: str
+    concurrency: int
+
+
+# The client lives in a child process: in the bot's process its CPU would take the GIL from
+# the bot and the figures would measure the two fighting, not the bot.
+_loop: asyncio.AbstractEventLoop | None = None
+_senders: list[httpx.AsyncClient] = []
+
+
+def fire(burst: Round) -> list[float]:
+    """In the client process: each request's latency in ms."""
+    global _loop
+    if _loop is None:
+        _loop = asyncio.new_event_loop()  # kept, so connections stay open between rounds
+    return _loop.run_until_complete(_fire(burst))
+
+
+async def _fire(burst: Round) -> list[float]:
+    # One client (one connection) per sender, like Slack's separate requests: one shared pool
+    # of 50 spends more time in httpcore's connection assignment than the bot spends acking.
+    while len(_senders) < burst.concurrency:
+        _senders.append(httpx.AsyncClient(timeout=30))
+
+    async def timed(i: int) -> float:
+        client = _senders[i]
+        if burst.kind == "healthz":
+            started = time.perf_counter()
+            response = await client.get(f"{burst.bot_url}/healthz")
+        else:
+            # Signed before the clock starts: the timing covers the request and the ack only.
+            url = f"{burst.slack_url}/response/{burst.name}-{i}"
+            body = slash_command_body("diff aws-prod", url)
+            headers = sign(body)
+            started = time.perf_counter()
+            response = await client.post(
+                f"{burst.bot_url}/slack/events", content=body, headers=headers
+            )
+        spent = (time.perf_counter() - started) * 1000
+        if response.status_code != 200:
+            raise RuntimeError(f"{burst.name}-{i}: HTTP {response.status_code}")
+        return spent
+
+    return list(await asyncio.gather(*(timed(i) for i in range(burst.concurrency))))
+
+
+def close_senders() -> None:
+    async def close() -> None:
+        await asyncio.gather(*(c.aclose() for c in _senders))
+
+    if _loop is not None:
+        _loop.run_until_complete(close())
+        _loop.close()
+
+
+def percentile(ordered: list[float], q: int) -> float:
+    """Nearest-rank percentile: a latency some request actually had."""
+    rank = max(1, -(-len(ordered) * q // 100))
+    return ordered[rank - 1]
+
+
+def figures(label: str, latencies_ms: list[float]) -> str:
+    ordered = sorted(latencies_ms)
+    cells = [percentile(ordered, q) for q in (50, 90, 99)] + [ordered[-1]]
+    return f"{label:<40}{len(ordered):>6}" + "".join(f"{c:>8.1f}" for c in cells)
+
+
+def answered(slack: FakeSlack, name: str) -> int:
+    return sum(1 for c in slack.calls if c.path.startswith(f"/response/{name}-"))
+
+
+def wait_for_answers(slack: FakeSlack, name: str, count: int) -> int:
+    with slack.arrived:
+        slack.arrived.wait_for(lambda: answered(slack, name) >= count, ANSWER_TIMEOUT)
+    return answered(slack, name)
+
+
+def run(
+    client: ProcessPoolExecutor,
+    url: str,
+    slack: FakeSlack,
+    kosli: KosliSandbox,
+    n: int,
+    rounds: int,
+) -> list[str]:
+    def burst(kind: str, name: str) -> list[float]:
+        return client.submit(fire, Round(url, slack.base_url, kind, name, n)).result()
+
+    # Warm-up (not counted): opens the connections and makes Bolt's first auth.test.
+    burst("healthz", "warm")
+    burst("diff", "warm")
+    wait_for_answers(slack, "warm", n)
+    lines = [
+        figures(
+            "GET /healthz (client floor)", sum((burst("healthz", "h") for _ in range(rounds)), [])
+        )
+    ]
+
+    answering: list[float] = []
+    for r in range(rounds):
+        answering += burst("diff", f"ok{r}")
+        # Each round's answers land before the next, so a round acks under its own work.
+        if (got := wait_for_answers(slack, f"ok{r}", n)) < n:
+            raise RuntimeError(f"round {r}: only {got}/{n} answers arrived")
+    lines.append(figures("/kosli diff aws-prod, Kosli answering", answering))
+
+    kosli.gate = threading.Event()  # every Kosli request now waits until the end
+    held: list[float] = []
+    try:
+        for r in range(rounds):
+            held += burst("diff", f"held{r}")
+        early = sum(answered(slack, f"held{r}") for r in range(rounds))
+        if early:
+            raise RuntimeError(f"{early} answers arrived while Kosli was held")
+    finally:
+        kosli.gate.set()
+    lines.append(figures("/kosli diff aws-prod, Kosli held", held))
+    got = sum(wait_for_answers(slack, f"held{r}", n) for r in range(rounds))
+    lines.append(f"answers after Kosli was released: {got}/{n * rounds}")
+    return lines
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="bench.ack_latency", description=__doc__.split("\n")[0])
+    parser.add_argument("--concurrency", type=int, default=50, help="requests at once (50)")
+    parser.add_argument("--rounds", type=int, default=5, help="rounds per scenario (5)")
+    args = parser.parse_args(argv)
+
+    # Spawned before any server thread exists, and never forked from a threaded process.
+    spawn = multiprocessing.get_context("spawn")
+    with (
+        ProcessPoolExecutor(max_workers=1, mp_context=spawn) as client,
+        tempfile.TemporaryDirectory() as tmp,
+        KosliSandbox(token=SANDBOX_TOKEN, now=lambda: SEED_NOW) as kosli,
+    ):
+        slack = FakeSlack().start()
+        try:
+            # Held must stay held for the whole run, not turn into timeout answers.
+            settings = settings_for(kosli, slack, f"sqlite:///{tmp}/bench.db", kosli_timeout=300)
+            with serve(build_web_app(settings)) as url:
+                lines = run(client, url, slack, kosli, args.concurrency, args.rounds)
+                client.submit(close_senders).result()
+        finally:
+            slack.stop()
+
+    print(f"ack latency in ms, {args.concurrency} concurrent x {args.rounds} rounds")
+    print(f"{'':<40}{'count':>6}{'p50':>8}{'p90':>8}{'p99':>8}{'max':>8}")
+    print("\n".join(lines))
+    print(f"target: p99 <= {TARGET_P99_MS:.0f} ms at 50 concurrent")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,109 @@
+"""How long one watcher cycle takes over many watched environments.
+
+The sandbox Kosli serves ENVS copies of aws-prod; one channel watches each. Prints the time of
+a cycle where nothing changed (one cheap Kosli call per environment) and of a cycle where every
+environment has one new snapshot (poll, diff, outbox, and one Slack post each), with the
+watcher's bounded concurrency. The issue asks that a thousand environments fit in a few seconds.
+
+    .venv/bin/python -m bench.watch_poll [--envs 1000] [--concurrency 16]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import copy
+import multiprocessing
+import sys
+import tempfile
+import time
+from multiprocessing.sharedctypes import Synchronized
+from multiprocessing.synchronize import Event
+from pathlib import Path
+
+if __package__ in (None, ""):  # run as a file: make `bot` and `tests` importable
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bot.sandbox import KosliSandbox, cyber_dojo  # noqa: E402
+from bot.slack.app import Runtime  # noqa: E402
+from bot.watch.watcher import Watcher  # noqa: E402
+from tests.conftest import SANDBOX_TOKEN, SEED_NOW, settings_for  # noqa: E402
+from tests.fakes.slack import FakeSlack  # noqa: E402
+
+
+def serve_sandbox(envs: int, clock: Synchronized, urls: multiprocessing.Queue, stop: Event) -> None:
+    """In a child process, so Kosli's side does not share the bot's GIL, as in real life.
+
+    Every copy of aws-prod gets one more snapshot a minute after #177, where one service
+    stops; `clock` (shared with the parent) decides when Kosli shows it.
+    """
+    dataset = cyber_dojo()
+    prod = dataset.environment("aws-prod")
+    assert prod is not None
+    for number in range(envs):
+        clone = copy.deepcopy(prod)
+        clone.name = f"env-{number:04d}"
+        dataset.environments.append(clone)
+    kosli = KosliSandbox(token=SANDBOX_TOKEN, dataset=dataset, now=lambda: clock.value)
+    running = [entry.artifact for entry in prod.snapshots[-1].entries if entry.running]
+    for number in range(envs):
+        kosli.add_snapshot(f"env-{number:04d}", SEED_NOW + 60, running[1:])
+    urls.put(kosli.start())
+    stop.wait()
+    kosli.stop()
+
+
+async def measure(
+    kosli_url: str, clock: Synchronized, database: str, envs: int, width: int
+) -> None:
+    slack = FakeSlack().start()
+    kosli = KosliSandbox()  # only to carry the URL into the settings
+    kosli.base_url = kosli_url
+    runtime = Runtime.build(settings_for(kosli, slack, database))
+    runtime.watcher.concurrency = width
+    # The sandbox cannot hold a real Kosli's latency; its own (~3 ms a request) stands in.
+    async with runtime.running(watch=False):
+        for number in range(envs):
+            env = f"env-{number:04d}"
+            runtime.store.subscribe(f"C{number:05d}", env, "U1", 177, runtime.watcher.clock())
+        figures = []
+        for kosli_now in (SEED_NOW + 30, SEED_NOW + 90):
+            clock.value = kosli_now
+            wall, cpu = time.perf_counter(), time.process_time()
+            await runtime.watcher.run_cycle()
+            figures.append((time.perf_counter() - wall, time.process_time() - cpu))
+    slack.stop()
+    posted = sum(len(messages) for messages in slack.channels.values())
+    print(f"environments watched:          {envs} (concurrency {width})")
+    labels = ("nothing changed", "one new snapshot each")
+    for label, (wall, cpu) in zip(labels, figures, strict=True):
+        print(
+            f"cycle, {label + ':':23}{wall:.2f} s wall ({wall / envs * 1000:.1f} ms/env), "
+            f"bot CPU {cpu:.2f} s ({cpu / envs * 1000:.1f} ms/env)"
+        )
+    print(f"alerts posted to Slack:        {posted}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--envs", type=int, default=1000)
+    parser.add_argument("--concurrency", type=int, default=Watcher.concurrency)
+    args = parser.parse_args()
+    clock = multiprocessing.Value("d", SEED_NOW)
+    urls: multiprocessing.Queue = multiprocessing.Queue()
+    stop = multiprocessing.Event()
+    child = multiprocessing.Process(target=serve_sandbox, args=(args.envs, clock, urls, stop))
+    child.start()
+    try:
+        with tempfile.TemporaryDirectory() as folder:
+            database = f"sqlite:///{folder}/bench.db"
+            asyncio.run(
+                measure(urls.get(timeout=120), clock, database, args.envs, args.concurrency)
+            )
+    finally:
+        stop.set()
+        child.join()
+
+
+if __name__ == "__main__":
+    main()

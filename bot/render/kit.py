@@ -1,0 +1,108 @@
+"""Block Kit building blocks, each clipped to Slack's limits, shared by every renderer."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from slack_sdk.models.blocks import (
+    Block,
+    ContextBlock,
+    HeaderBlock,
+    MarkdownTextObject,
+    PlainTextObject,
+    SectionBlock,
+)
+
+from bot.domain.changes import Replacement, Versioned, commit_sha
+from bot.render.mrkdwn import date, escape, image_tail, link, short
+
+MAX_BLOCKS = 50
+MAX_TEXT = 3000
+MAX_HEADER = 150
+MAX_FIELDS = 10
+
+
+@dataclass(frozen=True)
+class Message:
+    """What goes to Slack: `text` is the notification and screen-reader fallback."""
+
+    text: str
+    blocks: list[dict[str, Any]] = field(default_factory=list)
+
+
+def clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def header(text: str) -> HeaderBlock:
+    return HeaderBlock(text=PlainTextObject(text=clip(text, MAX_HEADER), emoji=True))
+
+
+def section(text: str, fields: list[str] | None = None) -> SectionBlock:
+    return SectionBlock(
+        text=MarkdownTextObject(text=clip(text, MAX_TEXT)),
+        fields=[MarkdownTextObject(text=clip(f, 2000)) for f in (fields or [])[:MAX_FIELDS]]
+        or None,
+    )
+
+
+def context(text: str) -> ContextBlock:
+    return ContextBlock(elements=[MarkdownTextObject(text=clip(text, MAX_TEXT))])
+
+
+def lines(lines: list[str]) -> list[Block]:
+    """Pack lines into as few sections as fit in 3,000 characters each."""
+    sections: list[Block] = []
+    chunk: list[str] = []
+    for line in lines:
+        if chunk and len("\n".join([*chunk, line])) > MAX_TEXT:
+            sections.append(section("\n".join(chunk)))
+            chunk = []
+        chunk.append(line)
+    if chunk:
+        sections.append(section("\n".join(chunk)))
+    return sections
+
+
+def message(text: str, blocks: list[Block]) -> Message:
+    """Cut a long list with "and N more" rather than let Slack refuse the whole message."""
+    if len(blocks) > MAX_BLOCKS:
+        hidden = len(blocks) - (MAX_BLOCKS - 1)
+        blocks = [*blocks[: MAX_BLOCKS - 1], context(f"…and {hidden} more not shown")]
+    return Message(text=clip(text, MAX_TEXT), blocks=[b.to_dict() for b in blocks])
+
+
+def compliance(state: bool | None) -> str:
+    if state is None:
+        return ":grey_question: unknown"
+    return ":white_check_mark: compliant" if state else ":x: non-compliant"
+
+
+def commit_link(commit_url: str, sha: str = "") -> str:
+    sha = sha or commit_sha(commit_url)
+    if not commit_url and not sha:
+        return "unknown"
+    return link(commit_url, sha[:7] if sha else commit_url)
+
+
+def artifact_lines(artifact: Versioned) -> str:
+    """Name, flow, linked commit, short fingerprint and start time: one artifact on a phone."""
+    flow = f"flow {escape(artifact.flow)}" if artifact.flow else "_no flow: no provenance_"
+    commit = commit_link(artifact.commit_url)
+    return (
+        f"`{escape(image_tail(artifact.name))}` · {flow} · commit {commit}"
+        f"\nFingerprint `{short(artifact.fingerprint)}` · started {date(artifact.started_at)}"
+    )
+
+
+def replacement_lines(change: Replacement[Any]) -> str:
+    """One "old -> new" line with both commits linked and a compare view where possible."""
+    old, new = change.old, change.new
+    compare = change.compare_url
+    compare_link = f" · {link(compare, 'compare')}" if compare else ""
+    return (
+        f"`{escape(image_tail(old.name))}` → `{escape(image_tail(new.name))}`"
+        f"\nCommit {commit_link(old.commit_url)} → {commit_link(new.commit_url)}{compare_link}"
+        f"\nStarted {date(new.started_at)}"
+    )

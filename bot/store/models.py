@@ -1,0 +1,92 @@
+"""The watcher's tables: subscriptions, per-environment high-water marks, and the alert outbox."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, DateTime, String, Text, TypeDecorator, UniqueConstraint
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes on every backend (SQLite keeps no timezone of its own)."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {datetime: UTCDateTime}
+
+
+class Subscription(Base):
+    """A channel watching an environment; alerts go only for snapshots after `since_index`."""
+
+    __tablename__ = "subscriptions"
+    __table_args__ = (UniqueConstraint("channel_id", "env", name="uq_subscription"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel_id: Mapped[str] = mapped_column(String(64))
+    env: Mapped[str] = mapped_column(String(255))
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    since_index: Mapped[int]
+    risky_only: Mapped[bool] = mapped_column(default=False)
+    paused_reason: Mapped[str | None] = mapped_column(String(64), default=None)
+    muted_until: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class WatchedEnv(Base):
+    """Per environment: the last snapshot turned into alerts, failures, and who polls it now."""
+
+    __tablename__ = "watched_envs"
+
+    env: Mapped[str] = mapped_column(String(255), primary_key=True)
+    last_seen_index: Mapped[int]
+    last_polled_at: Mapped[datetime | None] = mapped_column(default=None)
+    failures: Mapped[int] = mapped_column(default=0)
+    outages: Mapped[int] = mapped_column(default=0)
+    outage_open: Mapped[bool] = mapped_column(default=False)
+    lease_owner: Mapped[str | None] = mapped_column(String(64), default=None)
+    lease_until: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class Alert(Base):
+    """The outbox: written before sending, marked sent only after Slack says ok.
+
+    The unique key makes every alert happen once, whatever restarts or replicas do.
+    `kind` is 'change' (index = snapshot), 'outage'/'recovery' (index = outage number)
+    or 'mute_summary' (index = the newest snapshot it summarises).
+    """
+
+    __tablename__ = "alerts"
+    __table_args__ = (
+        UniqueConstraint("channel_id", "env", "kind", "snapshot_index", name="uq_alert_once"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel_id: Mapped[str] = mapped_column(String(64))
+    env: Mapped[str] = mapped_column(String(255))
+    kind: Mapped[str] = mapped_column(String(16))
+    snapshot_index: Mapped[int]
+    text: Mapped[str] = mapped_column(Text)
+    blocks: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    created_at: Mapped[datetime]
+    # pending -> sending -> sent; held alerts (muted) become 'summarised' when the mute ends.
+    state: Mapped[str] = mapped_column(String(16), default="pending")
+    held: Mapped[bool] = mapped_column(default=False)
+    claimed_by: Mapped[str | None] = mapped_column(String(64), default=None)
+    claimed_until: Mapped[datetime | None] = mapped_column(default=None)
+    attempts: Mapped[int] = mapped_column(default=0)
+    sent_at: Mapped[datetime | None] = mapped_column(default=None)
+    slack_ts: Mapped[str | None] = mapped_column(String(32), default=None)

@@ -1,0 +1,86 @@
+"""watch, unwatch, watching, mute, unmute: a channel's subscriptions to environments."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from bot.domain.commands import ListWatching, Mute, Subscribing, Unmute, Unwatch, Watch
+from bot.domain.transitions import Baseline
+from bot.kosli import KosliClient, KosliNotFound, Snappish
+from bot.queries import QueryError, unknown_environment
+from bot.store.models import Subscription, WatchedEnv
+from bot.store.store import Store
+from bot.watch.watcher import Watcher
+
+
+@dataclass(frozen=True)
+class WatchResult:
+    started: tuple[Baseline, ...]
+    already: tuple[Subscription, ...]
+    risky_only: bool
+
+
+@dataclass(frozen=True)
+class UnwatchResult:
+    env: str
+    removed: bool
+
+
+@dataclass(frozen=True)
+class WatchingResult:
+    rows: tuple[tuple[Subscription, WatchedEnv | None], ...]
+
+
+@dataclass(frozen=True)
+class MuteResult:
+    env: str
+    until: datetime | None
+    found: bool
+    released: int = 0
+
+
+SubscriptionResult = WatchResult | UnwatchResult | WatchingResult | MuteResult
+
+
+@dataclass
+class Subscriptions:
+    store: Store
+    kosli: KosliClient
+    watcher: Watcher
+
+    async def run(self, command: Subscribing, channel: str, user: str) -> SubscriptionResult:
+        now = self.watcher.clock()
+        match command:
+            case Watch(envs, risky_only):
+                return await self._watch(envs, risky_only, channel, user, now)
+            case Unwatch(env):
+                return UnwatchResult(env, self.store.unsubscribe(channel, env))
+            case ListWatching():
+                subs = self.store.subscriptions(channel=channel)
+                return WatchingResult(tuple((s, self.store.env_state(s.env)) for s in subs))
+            case Mute(env, duration):
+                until = now + duration
+                return MuteResult(env, until, self.store.set_mute(channel, env, until))
+            case Unmute(env):
+                found = any(s.env == env for s in self.store.subscriptions(channel=channel))
+                released = self.watcher.end_mute(channel, env) if found else 0
+                return MuteResult(env, None, found, released)
+        raise AssertionError(f"unhandled command {command!r}")
+
+    async def _watch(
+        self, envs: tuple[str, ...], risky_only: bool, channel: str, user: str, now: datetime
+    ) -> WatchResult:
+        started: list[Baseline] = []
+        already: list[Subscription] = []
+        for env in envs:
+            try:
+                snapshot = await self.kosli.snapshot(Snappish(env))
+            except KosliNotFound:
+                unknown = await unknown_environment(self.kosli, [env])
+                raise QueryError(unknown or f"Kosli has no snapshot of `{env}` yet.") from None
+            if self.store.subscribe(channel, env, user, snapshot.index, now, risky_only):
+                started.append(Baseline(snapshot))
+            else:
+                already += self.store.subscriptions(channel=channel, env=env)
+        return WatchResult(tuple(started), tuple(already), risky_only)

@@ -1,0 +1,1 @@
+"""The watcher: polls watched environments and posts each change exactly once."""

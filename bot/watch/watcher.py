@@ -1,0 +1,250 @@
+"""One watcher cycle: poll environments, turn new snapshots into outbox rows, send the outbox."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.domain.transitions import transition
+from bot.kosli import KosliClient, KosliError, Snappish
+from bot.render.alerts import (
+    render_mute_summary,
+    render_outage,
+    render_paused,
+    render_recovery,
+    render_transition,
+)
+from bot.render.kit import Message
+from bot.store.models import Subscription, WatchedEnv
+from bot.store.store import NewAlert, Outgoing, Store
+
+log = logging.getLogger(__name__)
+
+# Slack errors that will not heal by retrying: stop posting to that channel.
+CHANNEL_GONE = {"not_in_channel", "channel_not_found", "is_archived", "account_inactive"}
+METADATA_EVENT = "kosli_alert"
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class Watcher:
+    store: Store
+    kosli: KosliClient
+    slack: AsyncWebClient
+    command: str = "/kosli"
+    owner: str = ""
+    concurrency: int = 32
+    outage_after: int = 3
+    lease_ttl: timedelta = timedelta(minutes=5)
+    claim_ttl: timedelta = timedelta(minutes=2)
+    clock: Callable[[], datetime] = utcnow
+
+    def __post_init__(self) -> None:
+        # Leases and claims name their holder, so two replicas never work on the same row.
+        self.owner = self.owner or f"watcher-{uuid.uuid4().hex[:12]}"
+
+    async def run_cycle(self) -> None:
+        """Never raises: a scheduler job that dies silently would stop all alerts."""
+        try:
+            await self.poll_all()
+            self.end_mutes()
+            await self.send_pending()
+        except Exception:
+            log.exception("watcher cycle failed; the next cycle starts from the database")
+
+    # ---- polling ------------------------------------------------------------------------
+
+    async def poll_all(self) -> None:
+        """Poll every environment this process holds a lease on; an unchanged one costs one
+        cheap Kosli call and no database write."""
+        leased = self.store.lease_envs(self.owner, self.clock(), self.lease_ttl)
+        limit = asyncio.Semaphore(self.concurrency)
+        answered: list[str] = []
+
+        async def bounded(state: WatchedEnv) -> None:
+            async with limit:
+                if await self.poll(state):
+                    answered.append(state.env)
+
+        try:
+            await asyncio.gather(*(bounded(state) for state in leased))
+        finally:
+            self.store.release_envs(self.owner, answered, self.clock())
+
+    async def poll(self, state: WatchedEnv) -> bool:
+        """True when Kosli answered for this environment (whether or not anything changed)."""
+        try:
+            await self._catch_up(state)
+        except KosliError as error:
+            log.warning("polling %s failed: %s", state.env, error)
+            self._failed(state.env)
+            return False
+        return True
+
+    async def _catch_up(self, state: WatchedEnv) -> None:
+        env = state.env
+        # One cheap call tells whether anything happened: the newest snapshot's number.
+        newest = await self.kosli.snapshots(env, page=1, per_page=1)
+        if state.failures or state.outage_open:
+            before = self.store.mark_polled(env, self.clock())
+            if before is not None and before.outage_open:
+                message = render_recovery(env, before.last_seen_index)
+                self._to_subscribers(env, "recovery", before.outages, message)
+        if not newest or newest[0].index <= state.last_seen_index:
+            return
+        previous = await self.kosli.snapshot(Snappish(env, "#", str(state.last_seen_index)))
+        # Catch up in order; the high-water mark moves with each snapshot's alerts, atomically,
+        # so a failure part-way resumes exactly where it stopped.
+        for index in range(state.last_seen_index + 1, newest[0].index + 1):
+            current = await self.kosli.snapshot(Snappish(env, "#", str(index)))
+            change = transition(previous, current)
+            now = self.clock()
+            alerts: list[NewAlert] = []
+            if not change.is_empty:
+                message = render_transition(change, self.command)
+                alerts = [
+                    _alert(sub, "change", index, message, held=_muted(sub, now))
+                    for sub in self.store.subscriptions(env=env)
+                    if sub.paused_reason is None
+                    and sub.since_index < index
+                    and (change.risky or not sub.risky_only)
+                ]
+            self.store.advance(env, index, alerts, now)
+            previous = current
+
+    def _failed(self, env: str) -> None:
+        state = self.store.record_failure(env)
+        if state is None or state.failures < self.outage_after:
+            return
+        outage = self.store.open_outage(env)
+        if outage is not None:
+            message = render_outage(env, state.failures, state.last_polled_at)
+            self._to_subscribers(env, "outage", outage, message)
+
+    def _to_subscribers(self, env: str, kind: str, index: int, message: Message) -> None:
+        now = self.clock()
+        alerts = [
+            _alert(sub, kind, index, message, held=False)
+            for sub in self.store.subscriptions(env=env)
+            if sub.paused_reason is None
+        ]
+        self.store.add_alerts(alerts, now)
+
+    # ---- mutes --------------------------------------------------------------------------
+
+    def end_mutes(self) -> None:
+        now = self.clock()
+        for sub in self.store.subscriptions():
+            if sub.muted_until is not None and sub.muted_until <= now:
+                self.end_mute(sub.channel_id, sub.env)
+
+    def end_mute(self, channel: str, env: str) -> int:
+        """Clear the mute and queue one summary of what was held; returns how many."""
+        self.store.set_mute(channel, env, None)
+        held = self.store.release_held(channel, env)
+        if held:
+            message = render_mute_summary(env, [(a.snapshot_index, a.text) for a in held])
+            summary = NewAlert(
+                channel, env, "mute_summary", held[-1].snapshot_index, message.text, message.blocks
+            )
+            self.store.add_alerts([summary], self.clock())
+        return len(held)
+
+    # ---- sending ------------------------------------------------------------------------
+
+    async def send_pending(self) -> None:
+        """Channels are sent to side by side, so one rate-limited channel delays no other."""
+        by_channel: dict[str, list[Outgoing]] = defaultdict(list)
+        for item in self.store.claim(self.owner, self.clock(), self.claim_ttl):
+            by_channel[item.channel_id].append(item)
+        limit = asyncio.Semaphore(self.concurrency)
+
+        async def bounded(items: list[Outgoing]) -> None:
+            async with limit:
+                await self._send_channel(items)
+
+        await asyncio.gather(*(bounded(items) for items in by_channel.values()))
+
+    async def _send_channel(self, items: list[Outgoing]) -> None:
+        for position, item in enumerate(items):
+            try:
+                ts = await self._already_posted(item) if item.uncertain else None
+                if ts is None:
+                    response = await self.slack.chat_postMessage(
+                        channel=item.channel_id,
+                        text=item.text,
+                        blocks=item.blocks,
+                        metadata={
+                            "event_type": METADATA_EVENT,
+                            "event_payload": {"key": item.key},
+                        },
+                        unfurl_links=False,
+                        unfurl_media=False,
+                    )
+                    ts = str(response["ts"])
+            except SlackApiError as error:
+                reason = str(error.response.get("error", ""))
+                if reason in CHANNEL_GONE:
+                    await self._channel_gone(item.channel_id, reason)
+                else:
+                    log.warning("Slack refused an alert for %s: %s", item.channel_id, reason)
+                self._unclaim(items[position:])
+                return
+            except Exception:
+                log.exception("sending an alert to %s failed", item.channel_id)
+                self._unclaim(items[position:])  # keep order: the rest waits for the next cycle
+                return
+            self.store.mark_sent(item.id, self.owner, ts, self.clock())
+
+    def _unclaim(self, items: list[Outgoing]) -> None:
+        for item in items:
+            self.store.unclaim(item.id, self.owner)
+
+    async def _already_posted(self, item: Outgoing) -> str | None:
+        """A sender died between posting and marking: look for the post before posting again."""
+        history = await self.slack.conversations_history(
+            channel=item.channel_id,
+            oldest=str(item.created_at.timestamp() - 60),
+            include_all_metadata=True,
+            limit=200,
+        )
+        for posted in history.get("messages", []):
+            metadata = posted.get("metadata") or {}
+            payload = metadata.get("event_payload") or {}
+            if metadata.get("event_type") == METADATA_EVENT and payload.get("key") == item.key:
+                return str(posted.get("ts"))
+        return None
+
+    async def _channel_gone(self, channel: str, reason: str) -> None:
+        paused = self.store.pause_channel(channel, reason)
+        self.store.drop_pending(channel)
+        by_user: dict[str, list[str]] = defaultdict(list)
+        for sub in paused:
+            by_user[sub.created_by].append(sub.env)
+        for user, envs in by_user.items():
+            message = render_paused(channel, envs, reason, self.command)
+            try:
+                await self.slack.chat_postMessage(
+                    channel=user, text=message.text, blocks=message.blocks
+                )
+            except SlackApiError as error:
+                log.warning("could not tell %s about the paused channel: %s", user, error)
+
+
+def _muted(sub: Subscription, now: datetime) -> bool:
+    return sub.muted_until is not None and sub.muted_until > now
+
+
+def _alert(sub: Subscription, kind: str, index: int, message: Message, held: bool) -> NewAlert:
+    return NewAlert(sub.channel_id, sub.env, kind, index, message.text, message.blocks, held)

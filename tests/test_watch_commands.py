@@ -1,0 +1,46 @@
+"""watch, watching, unwatch, mute and unmute through signed slash commands."""
+
+from __future__ import annotations
+
+from tests.conftest import Bot
+
+
+def test_watch_answers_with_the_baseline_in_the_channel(bot: Bot) -> None:
+    answer = bot.ask("watch aws-prod")
+    assert answer["response_type"] == "in_channel"
+    assert answer["text"] == "Watching aws-prod in this channel: 10 artifacts running at #177"
+    again = bot.ask("watch aws-prod", "2")
+    assert again["text"] == "Already watching `aws-prod` here (since snapshot #177)."
+
+
+def test_watching_lists_the_channel_subscriptions_privately(bot: Bot) -> None:
+    bot.ask("watch aws-prod aws-beta --risky")
+    mute = bot.ask("mute aws-prod 2h", "2")
+    assert "Alerts for `aws-prod` are held until" in mute["text"]
+    listing = bot.ask("watching", "3")
+    assert listing["response_type"] == "ephemeral"
+    text = str(listing["blocks"])
+    assert "*aws-beta* · last seen *#190* · since #190 · only risky changes" in text
+    assert "*aws-prod* · last seen *#177* · since #177 · only risky changes · :no_bell: muted" in (
+        text
+    )
+
+
+def test_unwatch_and_unmute(bot: Bot) -> None:
+    bot.ask("watch aws-prod")
+    assert bot.ask("unmute aws-prod", "2")["text"] == ":bell: `aws-prod` is unmuted."
+    assert bot.ask("unwatch aws-prod", "3")["text"] == (
+        "Stopped watching `aws-prod` in this channel."
+    )
+    assert bot.ask("unwatch aws-prod", "4")["text"] == ("This channel was not watching `aws-prod`.")
+    assert "watches nothing yet" in bot.ask("watching", "5")["text"]
+
+
+def test_bad_watch_input_is_explained_privately(bot: Bot) -> None:
+    unknown = bot.ask("watch aws-prd")
+    assert unknown["response_type"] == "ephemeral"
+    assert "There is no environment `aws-prd` in org `cyber-dojo`" in unknown["text"]
+    duration = bot.ask("mute aws-prod forever", "2")
+    assert duration["response_type"] == "ephemeral"
+    assert "`forever` is not a duration I can mute for" in duration["text"]
+    assert "`mute` takes an environment and a duration" in bot.ask("mute aws-prod", "3")["text"]

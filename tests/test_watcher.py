@@ -1,0 +1,419 @@
+"""The watcher against the sandbox Kosli and the fake Slack, over real HTTP and a real database."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from freezegun import freeze_time
+
+from bot.domain.commands import Mute, Unmute, Watch
+from bot.sandbox import KosliSandbox, RunningArtifact, cest
+from bot.slack.app import Runtime
+from tests.conftest import SANDBOX_TOKEN, SEED_NOW, settings_for
+from tests.fakes.slack import FakeSlack
+from tests.golden import assert_golden
+
+PROD_170 = cest("2022-09-06 15:28:00")  # aws-prod#170 is the newest snapshot then
+BETA_189 = cest("2022-09-06 16:00:00")
+CHANNEL = "C0INCIDENT"
+OTHER = "C0PLATFORM"
+RETRY_AT_ONCE = {"Retry-After": "0"}
+
+
+class Clock:
+    """What Kosli has seen so far: the sandbox hides snapshots after `now`."""
+
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock(PROD_170)
+
+
+@pytest.fixture
+def kosli(clock: Clock):
+    sandbox = KosliSandbox(token=SANDBOX_TOKEN, now=clock)
+    sandbox.start()
+    yield sandbox
+    sandbox.stop()
+
+
+@pytest.fixture
+def sqlite_url(tmp_path) -> str:
+    return f"sqlite:///{tmp_path}/watcher.db"
+
+
+def run(
+    kosli: KosliSandbox, slack: FakeSlack, url: str, body: Callable[[Runtime], Awaitable[Any]]
+) -> Any:
+    """Build the bot's real runtime (clients, migrated store, watcher), run `body` in one loop."""
+
+    async def main() -> Any:
+        runtime = Runtime.build(settings_for(kosli, slack, url))
+        async with runtime.running(watch=False):
+            return await body(runtime)
+
+    return asyncio.run(main())
+
+
+async def watch(runtime: Runtime, *envs: str, channel: str = CHANNEL, risky: bool = False):
+    return await runtime.services.subscriptions.run(Watch(envs, risky), channel, "U0ONCALL")
+
+
+def texts(slack: FakeSlack, channel: str = CHANNEL) -> list[str]:
+    return [m["text"] for m in slack.posted(channel)]
+
+
+def test_baseline_then_catch_up_replays_the_seed_incident_once(
+    kosli: KosliSandbox, slack: FakeSlack, clock: Clock, sqlite_url: str
+) -> None:
+    async def body(runtime: Runtime) -> None:
+        await watch(runtime, "aws-prod")
+        await runtime.watcher.run_cycle()
+        assert slack.posted(CHANNEL) == []  # a baseline, not a flood
+        clock.now = SEED_NOW
+        await runtime.watcher.run_cycle()
+        await runtime.watcher.run_cycle()  # nothing new: nothing more
+
+    run(kosli, slack, sqlite_url, body)
+    assert texts(slack) == [
+        "aws-prod#171: 1 stopped",
+        "aws-prod#172: 1 started",
+        "aws-prod#173: 1 stopped",
+        "aws-prod#174: 1 started",
+        "aws-prod#175: 1 stopped",
+        "aws-prod#176: 1 started",
+        "aws-prod#177: 1 stopped",
+    ]
+    assert_golden("alert_started", slack.posted(CHANNEL)[5]["blocks"])
+    assert_golden("alert_stopped", slack.posted(CHANNEL)[6]["blocks"])
+    stopped = str(slack.posted(CHANNEL)[6]["blocks"])
+    assert "creator:31dee35" in stopped
+    assert "31dee357844ab2f58a40d16f945dc5e35dcd6bc0|31dee35>" in stopped
+    state = run(kosli, slack, sqlite_url, lambda r: _async(r.store.env_state("aws-prod")))
+    assert state.last_seen_index == 177
+
+
+async def _async(value: Any) -> Any:
+    return value
+
+
+def test_the_watch_reply_is_the_baseline_summary(
+    kosli: KosliSandbox, slack: FakeSlack, clock: Clock, sqlite_url: str
+) -> None:
+    clock.now = SEED_NOW
+
+    async def body(runtime: Runtime) -> Any:
+        return await watch(runtime, "aws-beta")
+
+    from bot.render.watching import render_subscription
+
+    message = render_subscription(run(kosli, slack, sqlite_url, body))
+    assert_golden("watch_baseline", message.blocks)
+    assert message.text.startswith("Watching aws-beta in this channel")
+    assert "need attention" in message.text  # the rogue miner and the non-compliant saver
+
+
+def test_rogue_non_compliant_and_compliance_flip(
+    kosli: KosliSandbox, slack: FakeSlack, clock: Clock, sqlite_url: str
+) -> None:
+    clock.now = BETA_189
+
+    async def body(runtime: Runtime) -> None:
+        await watch(runtime, "aws-beta")
+        clock.now = SEED_NOW
+        await runtime.watcher.run_cycle()
+
+    run(kosli, slack, sqlite_url, body)
+    (alert,) = slack.posted(CHANNEL)
+    assert alert["text"] == "aws-beta#190: 1 rogue, 1 non-compliant, 1 started, now non-compliant"
+    blocks = str(alert["blocks"])
+    assert "xmrig:latest" in blocks and "no provenance" in blocks
+    assert "missing evidence: snyk-scan" in blocks
+    assert "is now non-compliant" in blocks
+    assert_golden("alert_rogue_non_compliant", alert["blocks"])
+
+
+def _artifact(service: str, commit: str, started: float, **extra: Any) -> RunningArtifact:
+    return RunningArtifact(
+        name=f"274425519734.dkr.ecr.eu-central-1.amazonaws.com/{service}:{commit[:7]}",
+        fingerprint=(service + commit).encode().hex()[:64].ljust(64, "0"),
+        flow_name=service,
+        git_commit=commit,
+        commit_url=f"https://github.com/cyber-dojo/{service}/commit/{commit}",
+        compliant=extra.pop("compliant", True),
+        instances=extra.pop("instances", 1),
+        started_at=started,
+        deployments=extra.pop("deployments", [70]),
+        **extra,
+    )
+
+
+def test_replaced_scaled_and_undeployed(
+    kosli: KosliSandbox, slack: FakeSlack, clock: Clock, sqlite_url: str
+) -> None:
+    old = _artifact("runner", "a" * 40, SEED_NOW - 600, instances=2)
+    nginx = _artifact("nginx", "c" * 40, SEED_NOW - 600)
+    kosli.add_snapshot("aws-prod", SEED_NOW + 10, [old, nginx])
+    clock.now = SEED_NOW + 10
+
+    async def body(runtime: Runtime) -> None:
+        await watch(runtime, "aws-prod")
+        new = _artifact("runner", "b" * 40, SEED_NOW + 15)
+        nginx_scaled = _artifact("nginx", "c" * 40, SEED_NOW - 600, instances=3)
+        sidecar = _artifact("sidecar", "d" * 40, SEED_NOW + 15, deployments=[])
+        kosli.add_snapshot("aws-prod", SEED_NOW + 20, [new, nginx_scaled, sidecar])
+        clock.now = SEED_NOW + 30
+        await runtime.watcher.run_cycle()
+
+    run(kosli, slack, sqlite_url, body)
+    (alert,) = slack.posted(CHANNEL)
+    assert alert["text"] == ("aws-prod#179: 1 replaced, 1 started, 1 scaled, 1 without deployment")
+    blocks = str(alert["blocks"])
+    compare = f"https://github.com/cyber-dojo/runner/compare/{'a' * 40}...{'b' * 40}|compare"
+    assert compare in blocks
+    assert "1 → 3 instances" in blocks
+    assert_golden("alert_replaced_scaled_undeployed", alert["blocks"])
+
+
+def test_risky_only_subscriptions_skip_routine_changes(
+    kosli: KosliSandbox, slack: FakeSlack, clock: Clock, sqlite_url: str
+) -> None:
+    clock.now = BETA_189
+
+    async def body(runtime: Runtime) -> None:
+        await watch(runtime, "aws-prod", risky=True)
+        await watch(runtime, "aws-beta", risky=True)
+        clock.now = SEED_NOW
+        await runtime.watcher.run_cycle()
+
+    run(kosli, slack, sqlite_url, body)
+    assert texts(slack) == ["aws-beta#190: 1 rogue, 1 non-compliant, 1 started, now non-compliant"]
+
+
+def test_kosli_faults_never_become_false_alerts(
+    kosli: KosliSandbox, slack: FakeSlack, clock: Clock, sqlite_url: str
+) -> None:
+    async def body(runtime: Runtime) -> list[int]:
+        await watch(runtime, "aws-prod")
+        clock.now = SEED_NOW
+        seen = []
+        for fault in (
+            dict(status=500, headers=RETRY_AT_ONCE, times=3),
+            dict(status=200, body="<html>maintenance</html>"),
+            dict(status=200, body='[{"index": 177}]'),  # a summary without its times
+        ):
+            kosli.fail_next(**fault)
+            await runtime.watcher.run_cycle()
+            seen.append(runtime.store.env_state("aws-prod").last_seen_index)
+        await runtime.watcher.run_cycle()
+        seen.append(runtime.store.env_state("aws-prod").last_seen_index)
+        return seen
+
+    assert run(kosli, slack, sqlite_url, body) == [170, 170, 170, 177]
+    # Three failed polls in a row are an outage (said once, and its end); no change was invented.
+    assert texts(slack) == [
+        "Kosli is not answering for aws-prod",
+        "Kosli is back for aws-prod",
+        *(f"aws-prod#{i}: 1 {'started' if i % 2 == 0 else 'stopped'}" for i in range(171, 178)),
+    ]
+
+
+def test_a_malformed_snapshot_mid_catch_up_resumes_where_it_stopped(
+    kosli: KosliSandbox, slack: FakeSlack, clock: Clock, sqlite_url: str
+) -> None:
+    garbled = '{"index": 173, "timestamp": 1662472408.6, "artifacts": [{"fingerprint": "x"}]}'
+
+    async def body(runtime: Runtime) -> list[int]:
+        await watch(runtime, "aws-prod")
+        clock.now = SEED_NOW
+        kosli.fail_next(200, body=garbled, only="/aws-prod/%23173")
+        await runtime.watcher.run_cycle()
+        stopped_at = runtime.store.env_state("aws-prod").last_seen_index
+        await runtime.watcher.run_cycle()
+        return [stopped_at, runtime.store.env_state("aws-prod").last_seen_index]
+
+    assert run(kosli, slack, sqlite_url, body) == [172, 177]
+    assert [t.split(":")[0] for t in texts(slack)] == [f"aws-prod#{i}" for i in range(171, 178)]
+
+
+def test_an_outage_is_reported_once_and_its_end_too(
+    kosli: KosliSandbox, slack: FakeSlack, clock: Clock, sqlite_url: str
+) -> None:
+    async def body(runtime: Runtime) -> None:
+        await watch(runtime, "aws-prod")
+        kosli.fail_next(503, headers=RETRY_AT_ONCE, times=3 * 5)
+        for _ in range(5):
+            await runtime.watcher.run_cycle()
+        await runtime.watcher.run_cycle()
+
+    run(kosli, slack, sqlite_url, body)
+    assert texts(slack) == ["Kosli is not answering for aws-prod", "Kosli is back for aws-prod"]
+    assert_golden("alert_outage", slack.posted(CHANNEL)[0]["blocks"])
+
+
+def test_slack_rate_limit_is_retried_and_other_channels_go_on(
+    kosli: KosliSandbox, slack: FakeSlack, clock: Clock, sqlite_url: str
+) -> None:
+    limited = {"ok": False, "error": "ratelimited"}
+    slack.fail_next("/api/chat.postMessage", 429, limited, RETRY_AT_ONCE)
+
+    async def body(runtime: Runtime) -> None:
+        await watch(runtime, "aws-prod")
+        clock.now = cest("2022-09-06 15:29:00")  # one new snapshot: #171
+        await runtime.watcher.run_cycle()
+
+    run(kosli, slack, sqlite_url, body)
+    assert texts(slack) == ["aws-prod#171: 1 stopped"]
+    assert len(slack.api_calls("chat.postMessage")) == 2  # the 429, then the retry
+
+
+def test_rate_limited_beyond_retries_waits_for_the_next_cycle(
+    kosli: KosliSandbox, slack: FakeSlack, clock: Clock, sqlite_url: str
+) -> None:
+    async def body(runtime: Runtime) -> None:
+        await watch(runtime, "aws-prod")
+        await watch(runtime, "aws-prod", channel=OTHER)
+        clock.now = cest("2022-09-06 15:29:00")
+        slack.rate_limited[CHANNEL] = 4  # more 429s than the retry handler takes
+        await runtime.watcher.run_cycle()
+        assert (texts(slack, CHANNEL), len(texts(slack, OTHER))) == ([], 1)
+        await runtime.watcher.run_cycle()
+
+    run(kosli, slack, sqlite_url, body)
+    assert texts(slack, CHANNEL) == texts(slack, OTHER) == ["aws-prod#171: 1 stopped"]
+
+
+def test_a_channel_that_removed_the_bot_is_paused_and_told_once(
+    kosli: KosliSandbox, slack: FakeSlack, clock: Clock, sqlite_url: str
+) -> None:
+    slack.closed[CHANNEL] = "not_in_channel"
+
+    async def body(runtime: Runtime) -> list[str]:
+        await watch(runtime, "aws-prod")
+        clock.now = SEED_NOW
+        await runtime.watcher.run_cycle()
+        await runtime.watcher.run_cycle()
+        return [s.paused_reason or "" for s in runtime.store.subscriptions(channel=CHANNEL)]
+
+    assert run(kosli, slack, sqlite_url, body) == ["not_in_channel"]
+    attempts = [c for c in slack.api_calls("chat.postMessage") if c["channel"] == CHANNEL]
+    assert len(attempts) == 1
+    (dm,) = slack.posted("U0ONCALL")
+    assert dm["text"] == "Paused alerts for aws-prod"
+    assert "so I paused watching `aws-prod` there" in str(dm["blocks"])
+
+
+def test_a_restart_between_send_and_mark_does_not_post_twice(
+    kosli: KosliSandbox, slack: FakeSlack, clock: Clock, database_url: str
+) -> None:
+    def die_before_marking(*args: Any) -> None:
+        """The process stops right after Slack said ok: the alert stays claimed as 'sending'."""
+
+    with freeze_time("2026-11-25 10:00:00", real_asyncio=True) as frozen:
+
+        async def first_life(runtime: Runtime) -> None:
+            await watch(runtime, "aws-prod")
+            clock.now = cest("2022-09-06 15:29:00")
+            runtime.store.mark_sent = die_before_marking  # type: ignore[method-assign]
+            await runtime.watcher.run_cycle()
+
+        run(kosli, slack, database_url, first_life)
+        assert texts(slack) == ["aws-prod#171: 1 stopped"]
+        frozen.tick(timedelta(minutes=3))  # the dead process's claim expires
+
+        async def second_life(runtime: Runtime) -> list[str]:
+            await runtime.watcher.run_cycle()
+            return [a.state for a in runtime.store.alerts()]
+
+        assert run(kosli, slack, database_url, second_life) == ["sent"]
+    assert texts(slack) == ["aws-prod#171: 1 stopped"]
+
+
+def test_mute_holds_alerts_and_summarises_them_when_it_ends(
+    kosli: KosliSandbox, slack: FakeSlack, clock: Clock, sqlite_url: str
+) -> None:
+    with freeze_time("2026-11-25 10:00:00", real_asyncio=True) as frozen:
+
+        async def body(runtime: Runtime) -> None:
+            await watch(runtime, "aws-prod")
+            subscriptions = runtime.services.subscriptions
+            await subscriptions.run(Mute("aws-prod", timedelta(minutes=30)), CHANNEL, "U1")
+            clock.now = SEED_NOW
+            await runtime.watcher.run_cycle()
+            assert slack.posted(CHANNEL) == []
+            frozen.tick(timedelta(minutes=31))
+            await runtime.watcher.run_cycle()
+
+        run(kosli, slack, sqlite_url, body)
+    (summary,) = slack.posted(CHANNEL)
+    assert summary["text"] == "aws-prod: mute ended, 7 alerts while muted"
+    assert "*#177* aws-prod#177: 1 stopped" in str(summary["blocks"])
+    assert_golden("alert_mute_summary", summary["blocks"])
+
+
+def test_unmute_releases_at_once(
+    kosli: KosliSandbox, slack: FakeSlack, clock: Clock, sqlite_url: str
+) -> None:
+    async def body(runtime: Runtime) -> Any:
+        await watch(runtime, "aws-prod")
+        subscriptions = runtime.services.subscriptions
+        await subscriptions.run(Mute("aws-prod", timedelta(hours=2)), CHANNEL, "U1")
+        clock.now = cest("2022-09-06 15:29:00")
+        await runtime.watcher.run_cycle()
+        result = await subscriptions.run(Unmute("aws-prod"), CHANNEL, "U1")
+        await runtime.watcher.run_cycle()
+        clock.now = cest("2022-09-06 15:53:00")
+        await runtime.watcher.run_cycle()
+        return result
+
+    assert run(kosli, slack, sqlite_url, body).released == 1
+    assert texts(slack) == ["aws-prod: mute ended, 1 alerts while muted", "aws-prod#172: 1 started"]
+
+
+def test_two_schedulers_on_one_database_post_each_alert_once(
+    kosli: KosliSandbox, slack: FakeSlack, clock: Clock, database_url: str
+) -> None:
+    """Two replicas, each in its own thread and event loop, racing over the same rows."""
+
+    async def subscribe(runtime: Runtime) -> None:
+        await watch(runtime, "aws-prod")
+        await watch(runtime, "aws-prod", channel=OTHER)
+
+    run(kosli, slack, database_url, subscribe)
+    clock.now = SEED_NOW
+    start = threading.Barrier(2)
+    failures: list[BaseException] = []
+
+    async def replica(runtime: Runtime) -> None:
+        start.wait(timeout=10)
+        for _ in range(3):
+            await runtime.watcher.run_cycle()
+
+    def in_thread() -> None:
+        try:
+            run(kosli, slack, database_url, replica)
+        except BaseException as error:  # surfaced by the assertion below
+            failures.append(error)
+
+    threads = [threading.Thread(target=in_thread) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert failures == []
+    expected = [
+        f"aws-prod#{i}: 1 {'started' if i % 2 == 0 else 'stopped'}" for i in range(171, 178)
+    ]
+    assert texts(slack, CHANNEL) == texts(slack, OTHER) == expected
+    assert len(slack.api_calls("chat.postMessage")) == 14
