@@ -12,7 +12,7 @@ import uvicorn
 from bot.config import ConfigError, Settings
 
 
-def main(argv: list[str] | None = None) -> None:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="kosli-bot", description=__doc__)
     parser.add_argument(
         "mode",
@@ -22,7 +22,11 @@ def main(argv: list[str] | None = None) -> None:
         help="serve: Slack requests and, unless RUN_WATCHER=false, the watcher; "
         "worker: the watcher alone",
     )
-    mode = parser.parse_args(argv).mode
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    mode = build_parser().parse_args(argv).mode
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
