@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import time
 from urllib.parse import urlencode
 
@@ -37,3 +38,15 @@ def slash_command_body(text: str, response_url: str, command: str = "/kosli") ->
             "trigger_id": "1.2.3",
         }
     )
+
+
+def signed_json(payload: dict) -> tuple[str, dict[str, str]]:
+    """An Events API request (JSON body), signed."""
+    body = json.dumps(payload)
+    return body, {**sign(body), "Content-Type": "application/json"}
+
+
+def signed_action(payload: dict) -> tuple[str, dict[str, str]]:
+    """An interactivity request: the JSON payload form-encoded as `payload`, signed."""
+    body = urlencode({"payload": json.dumps(payload)})
+    return body, sign(body)

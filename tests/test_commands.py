@@ -1,13 +1,18 @@
+from datetime import UTC, datetime, timedelta
+
 import pytest
 
 from bot.domain.commands import (
+    CloseIncident,
     CommandError,
     FindArtifact,
     FindRunning,
     Help,
     ListEnvs,
+    OpenIncident,
     ShowDiff,
     ShowLog,
+    Window,
     parse_command,
 )
 from bot.kosli.snappish import Snappish
@@ -67,4 +72,51 @@ def test_commands_parse(text: str, command: object) -> None:
 def test_bad_input_explains_itself(text: str, message: str) -> None:
     with pytest.raises(CommandError) as error:
         parse_command(text)
+    assert message in str(error.value)
+
+
+NOW = datetime(2022, 9, 6, 14, 56, 28, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("text", "command"),
+    [
+        ("incident aws-prod", OpenIncident(("aws-prod",), Window(back=timedelta(hours=4)))),
+        ("incident aws-prod 2h", OpenIncident(("aws-prod",), Window(back=timedelta(hours=2)))),
+        (
+            "incident aws-prod aws-beta 30m",
+            OpenIncident(("aws-prod", "aws-beta"), Window(back=timedelta(minutes=30))),
+        ),
+        ("incident aws-prod since #169", OpenIncident(("aws-prod",), Window(since_index=169))),
+        (
+            "incident aws-prod since 14:30",
+            OpenIncident(("aws-prod",), Window(since=datetime(2022, 9, 6, 14, 30, tzinfo=UTC))),
+        ),
+        (
+            "incident aws-prod since 15:00",  # later than now today: yesterday's
+            OpenIncident(("aws-prod",), Window(since=datetime(2022, 9, 5, 15, 0, tzinfo=UTC))),
+        ),
+        (
+            "incident aws-prod since 2022-09-05T08:00",
+            OpenIncident(("aws-prod",), Window(since=datetime(2022, 9, 5, 8, 0, tzinfo=UTC))),
+        ),
+        ("incident close", CloseIncident()),
+    ],
+)
+def test_incident_windows(text: str, command: object) -> None:
+    assert parse_command(text, NOW) == command
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("incident", "`incident` needs an environment"),
+        ("incident 2h", "`incident` needs an environment"),
+        ("incident aws-prod since lunch", "After `since` comes a UTC time"),
+        ("incident aws-prod since", "After `since` comes a UTC time"),
+    ],
+)
+def test_bad_incident_input(text: str, message: str) -> None:
+    with pytest.raises(CommandError) as error:
+        parse_command(text, NOW)
     assert message in str(error.value)

@@ -30,7 +30,8 @@ def test_a_long_diff_is_cut_with_and_n_more() -> None:
     changes = Changes("prod#1", "prod#2", (), tuple(running(i) for i in range(80)), (), ())
     message = render(DiffResult(changes))
     assert len(message.blocks) == 50
-    assert message.blocks[-1]["elements"][0]["text"] == "…and 33 more not shown"
+    assert message.blocks[-2]["elements"][0]["text"] == "…and 34 more not shown"
+    assert message.blocks[-1]["type"] == "actions"  # the buttons are never the part cut
     assert message.text.startswith("prod#1 → prod#2: 80 started")
 
 

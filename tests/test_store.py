@@ -52,15 +52,17 @@ def test_migrated_schema_matches_the_models(database_url: str) -> None:
                 "subscriptions",
                 "watched_envs",
                 "alerts",
+                "incidents",
             }
             unique = {
                 table: {c["name"] for c in schema.get_unique_constraints(table)}
-                for table in ("subscriptions", "watched_envs", "alerts")
+                for table in ("subscriptions", "watched_envs", "alerts", "incidents")
             }
             assert unique == {
                 "subscriptions": {"uq_subscription"},
                 "watched_envs": set(),
                 "alerts": {"uq_alert_once"},
+                "incidents": {"uq_incident_thread"},
             }
     finally:
         engine.dispose()
@@ -75,7 +77,7 @@ def test_migrating_again_keeps_data_and_version(store: Store) -> None:
     assert [s.env for s in store.subscriptions()] == ["prod"]
     with store.engine.connect() as connection:
         versions = connection.execute(text("SELECT version_num FROM alembic_version")).all()
-    assert versions == [("0001_initial",)]
+    assert versions == [("0002_incidents",)]
 
 
 def test_replicas_starting_together_all_migrate(database_url: str) -> None:

@@ -87,19 +87,21 @@ def test_baseline_then_catch_up_replays_the_seed_incident_once(
 
     run(kosli, slack, sqlite_url, body)
     assert texts(slack) == [
-        "aws-prod#171: 1 stopped",
+        "aws-prod#171: 1 replaced",
         "aws-prod#172: 1 started",
-        "aws-prod#173: 1 stopped",
+        "aws-prod#173: 1 replaced",
         "aws-prod#174: 1 started",
-        "aws-prod#175: 1 stopped",
+        "aws-prod#175: 1 replaced",
         "aws-prod#176: 1 started",
-        "aws-prod#177: 1 stopped",
+        "aws-prod#177: 1 replaced",
     ]
     assert_golden("alert_started", slack.posted(CHANNEL)[5]["blocks"])
-    assert_golden("alert_stopped", slack.posted(CHANNEL)[6]["blocks"])
-    stopped = str(slack.posted(CHANNEL)[6]["blocks"])
-    assert "creator:31dee35" in stopped
-    assert "31dee357844ab2f58a40d16f945dc5e35dcd6bc0|31dee35>" in stopped
+    assert_golden("alert_rollout_finished", slack.posted(CHANNEL)[6]["blocks"])
+    finished = str(slack.posted(CHANNEL)[6]["blocks"])
+    # #177 ends the rolling deploy #176 began: one "old -> new" line with both commits.
+    assert "`creator:31dee35` → `creator:b7a5908`" in finished
+    assert "31dee357844ab2f58a40d16f945dc5e35dcd6bc0|31dee35>" in finished
+    assert "compare/31dee357844ab2f58a40d16f945dc5e35dcd6bc0...b7a5908" in finished
     state = run(kosli, slack, sqlite_url, lambda r: _async(r.store.env_state("aws-prod")))
     assert state.last_seen_index == 177
 
@@ -225,7 +227,7 @@ def test_kosli_faults_never_become_false_alerts(
     assert texts(slack) == [
         "Kosli is not answering for aws-prod",
         "Kosli is back for aws-prod",
-        *(f"aws-prod#{i}: 1 {'started' if i % 2 == 0 else 'stopped'}" for i in range(171, 178)),
+        *(f"aws-prod#{i}: 1 {'started' if i % 2 == 0 else 'replaced'}" for i in range(171, 178)),
     ]
 
 
@@ -274,7 +276,7 @@ def test_slack_rate_limit_is_retried_and_other_channels_go_on(
         await runtime.watcher.run_cycle()
 
     run(kosli, slack, sqlite_url, body)
-    assert texts(slack) == ["aws-prod#171: 1 stopped"]
+    assert texts(slack) == ["aws-prod#171: 1 replaced"]
     assert len(slack.api_calls("chat.postMessage")) == 2  # the 429, then the retry
 
 
@@ -291,7 +293,7 @@ def test_rate_limited_beyond_retries_waits_for_the_next_cycle(
         await runtime.watcher.run_cycle()
 
     run(kosli, slack, sqlite_url, body)
-    assert texts(slack, CHANNEL) == texts(slack, OTHER) == ["aws-prod#171: 1 stopped"]
+    assert texts(slack, CHANNEL) == texts(slack, OTHER) == ["aws-prod#171: 1 replaced"]
 
 
 def test_a_channel_that_removed_the_bot_is_paused_and_told_once(
@@ -329,7 +331,7 @@ def test_a_restart_between_send_and_mark_does_not_post_twice(
             await runtime.watcher.run_cycle()
 
         run(kosli, slack, database_url, first_life)
-        assert texts(slack) == ["aws-prod#171: 1 stopped"]
+        assert texts(slack) == ["aws-prod#171: 1 replaced"]
         frozen.tick(timedelta(minutes=3))  # the dead process's claim expires
 
         async def second_life(runtime: Runtime) -> list[str]:
@@ -337,7 +339,7 @@ def test_a_restart_between_send_and_mark_does_not_post_twice(
             return [a.state for a in runtime.store.alerts()]
 
         assert run(kosli, slack, database_url, second_life) == ["sent"]
-    assert texts(slack) == ["aws-prod#171: 1 stopped"]
+    assert texts(slack) == ["aws-prod#171: 1 replaced"]
 
 
 def test_mute_holds_alerts_and_summarises_them_when_it_ends(
@@ -358,7 +360,7 @@ def test_mute_holds_alerts_and_summarises_them_when_it_ends(
         run(kosli, slack, sqlite_url, body)
     (summary,) = slack.posted(CHANNEL)
     assert summary["text"] == "aws-prod: mute ended, 7 alerts while muted"
-    assert "*#177* aws-prod#177: 1 stopped" in str(summary["blocks"])
+    assert "*#177* aws-prod#177: 1 replaced" in str(summary["blocks"])
     assert_golden("alert_mute_summary", summary["blocks"])
 
 
@@ -413,7 +415,7 @@ def test_two_schedulers_on_one_database_post_each_alert_once(
         thread.join(timeout=60)
     assert failures == []
     expected = [
-        f"aws-prod#{i}: 1 {'started' if i % 2 == 0 else 'stopped'}" for i in range(171, 178)
+        f"aws-prod#{i}: 1 {'started' if i % 2 == 0 else 'replaced'}" for i in range(171, 178)
     ]
     assert texts(slack, CHANNEL) == texts(slack, OTHER) == expected
     assert len(slack.api_calls("chat.postMessage")) == 14

@@ -5,7 +5,7 @@ from __future__ import annotations
 import difflib
 import re
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, time, timedelta
 
 from bot.kosli.snappish import ACCEPTED_FORMS, Snappish, SnappishError, parse_snappish
 
@@ -84,9 +84,34 @@ class Unmute:
     env: str
 
 
+@dataclass(frozen=True)
+class Window:
+    """Where an incident's window begins: `back` from now, a UTC `since` time, or a snapshot."""
+
+    back: timedelta | None = None
+    since: datetime | None = None
+    since_index: int | None = None
+
+
+DEFAULT_BACK = timedelta(hours=4)
+DEFAULT_WINDOW = Window(back=DEFAULT_BACK)
+
+
+@dataclass(frozen=True)
+class OpenIncident:
+    envs: tuple[str, ...]
+    window: Window = DEFAULT_WINDOW
+
+
+@dataclass(frozen=True)
+class CloseIncident:
+    pass
+
+
 Query = Help | ListEnvs | ShowLog | ShowDiff | FindArtifact | FindRunning
 Subscribing = Watch | Unwatch | ListWatching | Mute | Unmute
-Command = Query | Subscribing
+Incidents = OpenIncident | CloseIncident
+Command = Query | Subscribing | Incidents
 
 MAX_MUTE = timedelta(days=7)
 _DURATION = re.compile(r"(\d{1,4})([mhd])")
@@ -116,12 +141,18 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "watching": ("", "what this channel watches, with the last snapshot seen", "watching"),
     "mute": ("ENV DURATION", "hold alerts, summarised when the mute ends", "mute aws-prod 30m"),
     "unmute": ("ENV", "end a mute now", "unmute aws-prod"),
+    "incident": (
+        "ENV [ENV...] [2h | since 14:30 | since #170] | close",
+        "open a thread of what changed in the window (UTC), change by change; close it",
+        "incident aws-prod since #169",
+    ),
     "help": ("", "this list", "help"),
 }
 _ALIASES = {"env log": "log", "env diff": "diff", "env list": "envs", "artifact get": "artifact"}
 
 
-def parse_command(text: str) -> Command:
+def parse_command(text: str, now: datetime | None = None) -> Command:
+    """`now` (UTC) resolves "since 14:30" to the latest such moment; default: the clock."""
     words = text.split()
     if not words:
         return Help()
@@ -153,6 +184,8 @@ def parse_command(text: str) -> Command:
         return _mute(args)
     if name == "unmute":
         return Unmute(_env_name("unmute", args[:1] if len(args) == 1 else []))
+    if name == "incident":
+        return _incident(args, now or datetime.now(UTC))
     raise CommandError(_unknown(name))
 
 
@@ -250,3 +283,42 @@ def _mute(args: list[str]) -> Mute:
             f"up to 7 days, like `30m`, `2h` or `1d`. {_usage('mute')}"
         )
     return Mute(_env_name("mute", args[:1]), duration)
+
+
+def _incident(args: list[str], now: datetime) -> Incidents:
+    if [a.lower() for a in args] == ["close"]:
+        return CloseIncident()
+    window = DEFAULT_WINDOW
+    lowered = [a.lower() for a in args]
+    if "since" in lowered:
+        at = lowered.index("since")
+        window = _since(args[at + 1 :], now)
+        args = args[:at]
+    elif args and _DURATION.fullmatch(args[-1].lower()):
+        match = _DURATION.fullmatch(args.pop().lower())
+        assert match is not None
+        window = Window(back=int(match[1]) * _UNITS[match[2]])
+    if not args:
+        raise CommandError(f"`incident` needs an environment. {_usage('incident')}")
+    envs = tuple(dict.fromkeys(_env_name("incident", [name]) for name in args))
+    return OpenIncident(envs, window)
+
+
+def _since(args: list[str], now: datetime) -> Window:
+    value = args[0] if len(args) == 1 else ""
+    if re.fullmatch(r"#[1-9]\d*", value):
+        return Window(since_index=int(value[1:]))
+    for layout in ("%H:%M", "%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"):
+        try:
+            moment = datetime.strptime(value, layout)
+        except ValueError:
+            continue
+        if layout == "%H:%M":
+            # The latest such time of day: "since 14:30" at 10:00 means yesterday's 14:30.
+            today = datetime.combine(now.date(), time(moment.hour, moment.minute), UTC)
+            return Window(since=today if today <= now else today - timedelta(days=1))
+        return Window(since=moment.replace(tzinfo=UTC))
+    raise CommandError(
+        f"After `since` comes a UTC time like `14:30` or `2022-09-06T14:30`, or a snapshot "
+        f"like `#170`. {_usage('incident')}"
+    )

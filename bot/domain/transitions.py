@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot.domain.changes import Replacement, by_start, pair_versions
+from bot.domain.changes import Replacement, by_start, pair_versions, service_of
 from bot.kosli.models import Snapshot, SnapshotArtifact
 
 
@@ -66,6 +66,7 @@ def transition(previous: Snapshot, current: Snapshot) -> Transition:
     # A rogue artifact is its own alert, never "the new version" of a real service.
     rogue = tuple(sorted((a for a in came if not a.flow), key=by_start))
     removed, added, replaced = pair_versions(gone, [a for a in came if a.flow])
+    removed, rolled = _rolled_out(removed, current)
     scaled = tuple(
         Scaled(a, before[f].instances)
         for f, a in sorted(after.items(), key=lambda item: by_start(item[1]))
@@ -88,13 +89,37 @@ def transition(previous: Snapshot, current: Snapshot) -> Transition:
         at=current.timestamp,
         started=added,
         stopped=removed,
-        replaced=replaced,
+        replaced=(*replaced, *rolled),
         scaled=scaled,
         non_compliant=non_compliant,
         rogue=rogue,
         undeployed=undeployed,
         compliance=compliance,
     )
+
+
+def _rolled_out(
+    removed: tuple[SnapshotArtifact, ...], current: Snapshot
+) -> tuple[tuple[SnapshotArtifact, ...], tuple[Replacement[SnapshotArtifact], ...]]:
+    """A rolling deploy starts the new version in one snapshot and stops the old one in the
+    next: an old version stopping while its service still runs is the end of a replacement."""
+    stopped: list[SnapshotArtifact] = []
+    rolled: list[Replacement[SnapshotArtifact]] = []
+    for old in removed:
+        service = service_of(old.name, old.flow)
+        successor = next(
+            (
+                a
+                for a in sorted(current.running, key=by_start, reverse=True)
+                if a.flow and service_of(a.name, a.flow) == service
+            ),
+            None,
+        )
+        if successor is None:
+            stopped.append(old)
+        else:
+            rolled.append(Replacement(old, successor))
+    return tuple(stopped), tuple(rolled)
 
 
 @dataclass(frozen=True)
@@ -114,3 +139,15 @@ class Baseline:
     @property
     def rogue(self) -> tuple[SnapshotArtifact, ...]:
         return tuple(a for a in self.running if not a.flow)
+
+
+@dataclass(frozen=True)
+class Timeline:
+    """An environment's changes over an incident's window, oldest first."""
+
+    env: str
+    start: Snapshot
+    transitions: tuple[Transition, ...]
+    skipped: int  # older transitions in the window left out of a thread (too many)
+    latest: int
+    builds: dict[str, str]  # fingerprint -> build URL

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 
-from slack_sdk.models.blocks import Block
+from slack_sdk.models.blocks import ActionsBlock, Block
 
 from bot.domain.transitions import Baseline, Transition
 from bot.kosli.models import SnapshotArtifact
@@ -44,7 +44,11 @@ def summary(t: Transition) -> str:
     return ", ".join(words) or "no change in what runs"
 
 
-def render_transition(t: Transition, command: str = "/kosli") -> Message:
+def render_transition(
+    t: Transition, command: str = "/kosli", builds: Mapping[str, str] | None = None
+) -> Message:
+    """One snapshot's changes; `builds` (fingerprint -> build URL) adds build links."""
+    builds = builds or {}
     title = f"{t.env}#{t.after}: {summary(t)}"
     blocks: list[Block] = [
         kit.header(title),
@@ -63,9 +67,21 @@ def render_transition(t: Transition, command: str = "/kosli") -> Message:
             (":x: Non-compliant", f"{_artifact_line(a)}\n*Why:* {_reasons(a)}")
             for a in t.non_compliant
         ),
-        *((":arrows_counterclockwise: Replaced", kit.replacement_lines(r)) for r in t.replaced),
-        *((":large_green_circle: Started", kit.artifact_lines(a)) for a in t.started),
-        *((":red_circle: Stopped", kit.artifact_lines(a)) for a in t.stopped),
+        *(
+            (
+                ":arrows_counterclockwise: Replaced",
+                kit.replacement_lines(r, builds.get(r.new.fingerprint, "")),
+            )
+            for r in t.replaced
+        ),
+        *(
+            (":large_green_circle: Started", kit.artifact_lines(a, builds.get(a.fingerprint, "")))
+            for a in t.started
+        ),
+        *(
+            (":red_circle: Stopped", kit.artifact_lines(a, builds.get(a.fingerprint, "")))
+            for a in t.stopped
+        ),
         *(
             (
                 ":left_right_arrow: Scaled",
@@ -85,7 +101,23 @@ def render_transition(t: Transition, command: str = "/kosli") -> Message:
     blocks += [kit.section(f"*{label}*\n{body}") for label, body in entries]
     diff = f"{t.env}#{t.before} {t.env}#{t.after}"
     blocks.append(kit.context(f"Details: `{command} diff {escape(diff)}`"))
-    return kit.message(title, blocks)
+    return kit.message(title, blocks, footer=[transition_buttons(t)])
+
+
+def transition_buttons(t: Transition) -> ActionsBlock:
+    """Walk back one change (the seed story), open the main artifact, or mute for an hour."""
+    choices = []
+    if t.before > 1:
+        choices.append(("previous_change", "Previous change", f"{t.env}#{t.before}"))
+    focus = next(
+        iter((*t.rogue, *t.non_compliant, *(r.new for r in t.replaced), *t.started, *t.stopped)),
+        None,
+    )
+    if focus is not None:
+        target = f"{focus.flow}@{focus.fingerprint}" if focus.flow else focus.fingerprint
+        choices.append(("artifact_details", "Artifact details", target))
+    choices.append(("mute_hour", "Mute 1h", t.env))
+    return kit.buttons(*choices)
 
 
 def _artifact_line(artifact: SnapshotArtifact) -> str:

@@ -136,7 +136,20 @@ def _diff(changes: Changes) -> Message:
     counts = _summary(changes)
     blocks: list[Block] = [kit.header(title), kit.context(counts)]
     blocks += [kit.section(f"*{label}*\n{body}") for label, body in entries]
-    return kit.message(f"{title}: {counts}", blocks)
+    return kit.message(f"{title}: {counts}", blocks, footer=_diff_buttons(changes))
+
+
+def _diff_buttons(changes: Changes) -> list[Block]:
+    """On a diff of consecutive history: walk one change further back, or open an artifact."""
+    choices = []
+    env, _, index = changes.before.rpartition("#")
+    if changes.is_timeline and index.isdigit() and int(index) > 1:
+        choices.append(("previous_change", "Previous change", changes.before))
+    focus = next(iter((*(r.new for r in changes.replaced), *changes.added, *changes.removed)), None)
+    if focus is not None:
+        target = f"{focus.flow}@{focus.fingerprint}" if focus.flow else focus.fingerprint
+        choices.append(("artifact_details", "Artifact details", target))
+    return [kit.buttons(*choices)] if choices else []
 
 
 def _summary(changes: Changes) -> str:

@@ -6,7 +6,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from slack_sdk.models.blocks import (
+    ActionsBlock,
     Block,
+    ButtonElement,
     ContextBlock,
     HeaderBlock,
     MarkdownTextObject,
@@ -65,12 +67,25 @@ def lines(lines: list[str]) -> list[Block]:
     return sections
 
 
-def message(text: str, blocks: list[Block]) -> Message:
-    """Cut a long list with "and N more" rather than let Slack refuse the whole message."""
-    if len(blocks) > MAX_BLOCKS:
-        hidden = len(blocks) - (MAX_BLOCKS - 1)
-        blocks = [*blocks[: MAX_BLOCKS - 1], context(f"…and {hidden} more not shown")]
-    return Message(text=clip(text, MAX_TEXT), blocks=[b.to_dict() for b in blocks])
+def message(text: str, blocks: list[Block], footer: list[Block] | None = None) -> Message:
+    """Cut a long list with "and N more" rather than let Slack refuse the whole message;
+    the `footer` (buttons) always stays."""
+    footer = footer or []
+    room = MAX_BLOCKS - len(footer)
+    if len(blocks) > room:
+        hidden = len(blocks) - (room - 1)
+        blocks = [*blocks[: room - 1], context(f"…and {hidden} more not shown")]
+    return Message(text=clip(text, MAX_TEXT), blocks=[b.to_dict() for b in [*blocks, *footer]])
+
+
+def buttons(*choices: tuple[str, str, str]) -> ActionsBlock:
+    """(action_id, label, value) buttons; the value carries what the click acts on."""
+    return ActionsBlock(
+        elements=[
+            ButtonElement(action_id=action, text=clip(label, 75), value=clip(value, 2000))
+            for action, label, value in choices
+        ]
+    )
 
 
 def compliance(state: bool | None) -> str:
@@ -86,17 +101,21 @@ def commit_link(commit_url: str, sha: str = "") -> str:
     return link(commit_url, sha[:7] if sha else commit_url)
 
 
-def artifact_lines(artifact: Versioned) -> str:
+def _build(url: str) -> str:
+    return f" · {link(url, 'build')}" if url else ""
+
+
+def artifact_lines(artifact: Versioned, build: str = "") -> str:
     """Name, flow, linked commit, short fingerprint and start time: one artifact on a phone."""
     flow = f"flow {escape(artifact.flow)}" if artifact.flow else "_no flow: no provenance_"
     commit = commit_link(artifact.commit_url)
     return (
-        f"`{escape(image_tail(artifact.name))}` · {flow} · commit {commit}"
+        f"`{escape(image_tail(artifact.name))}` · {flow} · commit {commit}{_build(build)}"
         f"\nFingerprint `{short(artifact.fingerprint)}` · started {date(artifact.started_at)}"
     )
 
 
-def replacement_lines(change: Replacement[Any]) -> str:
+def replacement_lines(change: Replacement[Any], build: str = "") -> str:
     """One "old -> new" line with both commits linked and a compare view where possible."""
     old, new = change.old, change.new
     compare = change.compare_url
@@ -104,5 +123,5 @@ def replacement_lines(change: Replacement[Any]) -> str:
     return (
         f"`{escape(image_tail(old.name))}` → `{escape(image_tail(new.name))}`"
         f"\nCommit {commit_link(old.commit_url)} → {commit_link(new.commit_url)}{compare_link}"
-        f"\nStarted {date(new.started_at)}"
+        f"\nStarted {date(new.started_at)}{_build(build)}"
     )

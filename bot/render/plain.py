@@ -24,10 +24,12 @@ _EMOJI = {
 }
 
 
-def mrkdwn_to_text(text: str, links: bool = True) -> str:
-    """Dates become their fallback, links 'label (url)', entities and emoji their characters."""
+def mrkdwn_to_text(text: str, links: bool = True, markdown: bool = False) -> str:
+    """Dates become their fallback, links 'label (url)' (or Markdown's), entities and emoji
+    their characters."""
     text = _DATE.sub(r"\1", text)
-    text = _LINK.sub(r"\2 (\1)" if links else r"\2", text)
+    link = r"[\2](\1)" if markdown else r"\2 (\1)" if links else r"\2"
+    text = _LINK.sub(link, text)
     text = _MENTION.sub(r"#\1", text)
     for code, character in _EMOJI.items():
         text = text.replace(code, character)
@@ -35,18 +37,33 @@ def mrkdwn_to_text(text: str, links: bool = True) -> str:
 
 
 def blocks_to_text(blocks: list[dict[str, Any]], links: bool = True) -> str:
+    return _convert(blocks, lambda text: mrkdwn_to_text(text, links), heading="")
+
+
+def blocks_to_markdown(blocks: list[dict[str, Any]], heading: str = "##") -> str:
+    """Markdown for files: headers become headings, links Markdown links; buttons are dropped."""
+
+    def convert(text: str) -> str:
+        # Slack's *bold* is Markdown's **bold**; a line break needs two spaces in Markdown.
+        text = re.sub(r"(?<![\w*])\*([^*\n]+)\*(?![\w*])", r"**\1**", text)
+        return mrkdwn_to_text(text, markdown=True).replace("\n", "  \n")
+
+    return _convert(blocks, convert, heading=heading + " ")
+
+
+def _convert(blocks: list[dict[str, Any]], convert: Any, heading: str) -> str:
     lines: list[str] = []
     for block in blocks:
         kind = block.get("type")
         if kind == "header":
-            lines.append(block["text"]["text"])
+            lines.append(heading + block["text"]["text"])
         elif kind == "section":
             if "text" in block:
-                lines.append(mrkdwn_to_text(block["text"]["text"], links))
+                lines.append(convert(block["text"]["text"]))
             for field in block.get("fields") or []:
-                lines.append(mrkdwn_to_text(field["text"], links).replace("\n", ": ", 1))
+                lines.append(convert(field["text"]).replace("\n", ": ", 1))
         elif kind == "context":
-            lines += [mrkdwn_to_text(e.get("text", ""), links) for e in block["elements"]]
+            lines += [convert(e.get("text", "")) for e in block["elements"]]
         elif kind == "divider":
             lines.append("---")
     return "\n".join(lines)

@@ -22,9 +22,10 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from bot.config import Settings
+from bot.incidents import IncidentDesk
 from bot.kosli import KosliClient
 from bot.queries import Queries
-from bot.slack import commands
+from bot.slack import actions, commands, events
 from bot.slack.replies import Services
 from bot.store.migrate import open_store
 from bot.store.store import Store
@@ -76,8 +77,10 @@ class Runtime:
 
     @property
     def services(self) -> Services:
+        command = self.settings.slack_command
         subscriptions = Subscriptions(self.store, self.kosli, self.watcher)
-        return Services(Queries(self.kosli), subscriptions, self.settings.slack_command)
+        desk = IncidentDesk(self.store, self.kosli, self.slack, command, self.watcher.clock)
+        return Services(Queries(self.kosli), subscriptions, desk, command)
 
     @asynccontextmanager
     async def running(self, watch: bool) -> AsyncIterator[None]:
@@ -98,7 +101,10 @@ def build_bolt_app(runtime: Runtime) -> AsyncApp:
         signing_secret=runtime.settings.slack_signing_secret,
         logger=logging.getLogger("bot.bolt"),
     )
-    commands.register(app, runtime.services)
+    services = runtime.services
+    commands.register(app, services)
+    events.register(app, services)
+    actions.register(app, services)
     return app
 
 

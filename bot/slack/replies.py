@@ -5,7 +5,16 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from bot.domain.commands import CommandError, Subscribing, parse_command
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.domain.commands import (
+    CloseIncident,
+    CommandError,
+    OpenIncident,
+    Subscribing,
+    parse_command,
+)
+from bot.incidents import IncidentDesk
 from bot.kosli import (
     KosliBadRequest,
     KosliBadResponse,
@@ -15,7 +24,7 @@ from bot.kosli import (
 )
 from bot.queries import HelpResult, Queries, QueryError
 from bot.render.blocks import render, render_error
-from bot.render.kit import Message
+from bot.render.kit import Message, section
 from bot.render.watching import render_subscription
 from bot.subscriptions import Subscriptions, WatchingResult
 
@@ -47,17 +56,24 @@ def kosli_fault(error: KosliError, org: str) -> str:
 
 @dataclass(frozen=True)
 class Services:
-    """What a command may use: read-only queries, and the channel's subscriptions."""
+    """What a command may use: queries, the channel's subscriptions, incident threads."""
 
     queries: Queries
     subscriptions: Subscriptions
+    incidents: IncidentDesk
     command_name: str = "/kosli"
 
 
-async def answer(text: str, services: Services, channel: str, user: str) -> Reply:
+async def answer(
+    text: str, services: Services, channel: str, user: str, thread_ts: str | None = None
+) -> Reply:
     """Never raises: every failure becomes a private, readable message."""
     try:
-        command = parse_command(text)
+        command = parse_command(text, services.incidents.clock())
+        if isinstance(command, OpenIncident | CloseIncident):
+            # The thread itself is posted to the channel; the asker gets a short receipt.
+            note = await services.incidents.run(command, channel, user, thread_ts)
+            return Reply(Message(note, [section(note).to_dict()]), public=False)
         if isinstance(command, Subscribing):
             outcome = await services.subscriptions.run(command, channel, user)
             # Everyone in the channel should know what it is now watching; a listing is private.
@@ -76,3 +92,26 @@ async def answer(text: str, services: Services, channel: str, user: str) -> Repl
     # Query results go to the channel: in an incident everyone should see them.
     public = not isinstance(result, HelpResult)
     return Reply(render(result, services.command_name), public)
+
+
+async def send_reply(
+    client: AsyncWebClient, reply: Reply, channel: str, user: str, thread_ts: str
+) -> None:
+    """Post in the thread for everyone, or only to the asker when the reply is private."""
+    message = reply.message
+    if reply.public:
+        await client.chat_postMessage(
+            channel=channel,
+            thread_ts=thread_ts,
+            text=message.text,
+            blocks=message.blocks,
+            unfurl_links=False,
+        )
+    else:
+        await client.chat_postEphemeral(
+            channel=channel,
+            user=user,
+            thread_ts=thread_ts,
+            text=message.text,
+            blocks=message.blocks,
+        )

@@ -90,3 +90,25 @@ class Alert(Base):
     attempts: Mapped[int] = mapped_column(default=0)
     sent_at: Mapped[datetime | None] = mapped_column(default=None)
     slack_ts: Mapped[str | None] = mapped_column(String(32), default=None)
+    # Set for alerts that go into an incident's thread rather than to the channel.
+    thread_ts: Mapped[str | None] = mapped_column(String(32), default=None)
+
+
+class Incident(Base):
+    """An incident thread: where it is, which environments it follows, and its window."""
+
+    __tablename__ = "incidents"
+    __table_args__ = (UniqueConstraint("channel_id", "thread_ts", name="uq_incident_thread"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel_id: Mapped[str] = mapped_column(String(64))
+    thread_ts: Mapped[str] = mapped_column(String(32))
+    envs: Mapped[list[str]] = mapped_column(JSON)
+    # Per environment (env -> snapshot index): where the window began, and the newest
+    # snapshot the thread showed when it opened (the watcher adds only later ones).
+    start_indexes: Mapped[dict[str, int]] = mapped_column(JSON)
+    shown_indexes: Mapped[dict[str, int]] = mapped_column(JSON)
+    window_start: Mapped[datetime]
+    opened_by: Mapped[str] = mapped_column(String(64))
+    opened_at: Mapped[datetime]
+    closed_at: Mapped[datetime | None] = mapped_column(default=None)

@@ -13,7 +13,7 @@ from sqlalchemy import Engine, create_engine, event, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import sessionmaker
 
-from bot.store.models import Alert, Subscription, WatchedEnv
+from bot.store.models import Alert, Incident, Subscription, WatchedEnv
 
 
 def engine_url(database_url: str) -> str:
@@ -65,6 +65,7 @@ class NewAlert:
     text: str
     blocks: list[dict[str, Any]]
     held: bool = False
+    thread_ts: str | None = None
 
 
 @dataclass(frozen=True)
@@ -82,6 +83,7 @@ class Outgoing:
     created_at: datetime
     claimed_at: datetime
     uncertain: bool
+    thread_ts: str | None = None
 
     @property
     def key(self) -> str:
@@ -185,14 +187,17 @@ class Store:
     # ---- per-environment state ----------------------------------------------------------
 
     def watched_envs(self) -> list[str]:
-        query = (
-            select(Subscription.env)
-            .where(Subscription.paused_reason.is_(None))
-            .distinct()
-            .order_by(Subscription.env)
-        )
         with self._sessions() as session:
-            return list(session.scalars(query))
+            return self._watched(session)
+
+    @staticmethod
+    def _watched(session: Any) -> list[str]:
+        """Environments with an active subscription or an open incident thread."""
+        subscribed = select(Subscription.env).where(Subscription.paused_reason.is_(None))
+        names = set(session.scalars(subscribed))
+        for envs in session.scalars(select(Incident.envs).where(Incident.closed_at.is_(None))):
+            names.update(envs)
+        return sorted(names)
 
     def env_state(self, env: str) -> WatchedEnv | None:
         with self._sessions() as session:
@@ -208,8 +213,8 @@ class Store:
             WatchedEnv.lease_owner == owner,
             WatchedEnv.lease_until < now,
         )
-        watched = select(Subscription.env).where(Subscription.paused_reason.is_(None))
         with self._begin() as session:
+            watched = self._watched(session)
             candidates = (
                 select(WatchedEnv.env)
                 .where(WatchedEnv.env.in_(watched), free)
@@ -348,6 +353,7 @@ class Store:
                         created_at=alert.created_at,
                         claimed_at=now,
                         uncertain=alert.state == "sending",
+                        thread_ts=alert.thread_ts,
                     )
                 )
         return claimed
@@ -397,6 +403,41 @@ class Store:
             for alert in held:
                 alert.state = "summarised"
             return held
+
+    # ---- incidents ----------------------------------------------------------------------
+
+    def open_incident(self, incident: Incident) -> Incident:
+        """Store the thread, and make sure the watcher follows its environments from here."""
+        with self._begin() as session:
+            session.add(incident)
+            for env, index in incident.shown_indexes.items():
+                if session.get(WatchedEnv, env) is None:
+                    session.add(WatchedEnv(env=env, last_seen_index=index))
+        return incident
+
+    def incident(self, channel: str, thread_ts: str) -> Incident | None:
+        query = select(Incident).where(
+            Incident.channel_id == channel, Incident.thread_ts == thread_ts
+        )
+        with self._sessions() as session:
+            return session.scalar(query)
+
+    def open_incidents(self, channel: str | None = None) -> list[Incident]:
+        query = select(Incident).where(Incident.closed_at.is_(None)).order_by(Incident.id)
+        if channel is not None:
+            query = query.where(Incident.channel_id == channel)
+        with self._sessions() as session:
+            return list(session.scalars(query))
+
+    def close_incident(self, incident_id: int, now: datetime) -> Incident | None:
+        """Close it once; None when it was closed already (a double click, a second replica)."""
+        with self._begin() as session:
+            closed = session.execute(
+                update(Incident)
+                .where(Incident.id == incident_id, Incident.closed_at.is_(None))
+                .values(closed_at=now)
+            )
+            return session.get(Incident, incident_id) if closed.rowcount == 1 else None
 
     def alerts(self, channel: str | None = None) -> list[Alert]:
         query = select(Alert).order_by(Alert.id)

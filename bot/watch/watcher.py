@@ -120,6 +120,20 @@ class Watcher:
                     and sub.since_index < index
                     and (change.risky or not sub.risky_only)
                 ]
+                # Open incidents on this environment get the change in their thread too.
+                alerts += [
+                    NewAlert(
+                        incident.channel_id,
+                        env,
+                        "thread",
+                        index,
+                        message.text,
+                        message.blocks,
+                        thread_ts=incident.thread_ts,
+                    )
+                    for incident in self.store.open_incidents()
+                    if env in incident.envs and index > incident.shown_indexes.get(env, 0)
+                ]
             self.store.advance(env, index, alerts, now)
             previous = current
 
@@ -183,6 +197,7 @@ class Watcher:
                 if ts is None:
                     response = await self.slack.chat_postMessage(
                         channel=item.channel_id,
+                        thread_ts=item.thread_ts,
                         text=item.text,
                         blocks=item.blocks,
                         metadata={

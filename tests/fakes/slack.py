@@ -36,6 +36,9 @@ class FakeSlack:
     closed: dict[str, str] = field(default_factory=dict)
     # How many more posts to a channel get 429 ratelimited (Retry-After: 0).
     rate_limited: dict[str, int] = field(default_factory=dict)
+    # Files shared with files_upload_v2: id, title, channel_id, thread_ts, content.
+    files: list[dict[str, Any]] = field(default_factory=list)
+    _uploads: dict[str, bytes] = field(default_factory=dict)
     _server: ThreadingHTTPServer | None = None
 
     @property
@@ -84,12 +87,19 @@ class FakeSlack:
                 self._handle(dict(parse_qsl(urlparse(self.path).query)))
 
             def do_POST(self) -> None:
-                raw = self.rfile.read(int(self.headers.get("Content-Length", 0))).decode()
+                data = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                url = urlparse(self.path)
+                if url.path.startswith("/upload/"):  # files_upload_v2 sends the bytes here
+                    fake._uploads[url.path.rsplit("/", 1)[-1]] = data
+                    self._handle({})
+                    return
+                raw = data.decode()
                 if self.headers.get("Content-Type", "").startswith("application/json"):
                     body = json.loads(raw or "{}")
                 else:
                     body = dict(parse_qsl(raw))
-                self._handle(body)
+                # Some methods send their arguments in the query string of a POST.
+                self._handle({**dict(parse_qsl(url.query)), **body})
 
             def _handle(self, body: dict[str, Any]) -> None:
                 path = urlparse(self.path).path
@@ -139,12 +149,37 @@ class FakeSlack:
                 self.rate_limited[channel] -= 1
                 return 429, {"ok": False, "error": "ratelimited"}, {"Retry-After": "0"}
             ts = f"1700000000.{len(self.calls):06d}"
-            posted = {"ts": ts, "text": body.get("text"), "blocks": body.get("blocks")}
+            posted = {
+                "ts": ts,
+                "text": body.get("text"),
+                "blocks": body.get("blocks"),
+                "thread_ts": body.get("thread_ts"),
+            }
             if body.get("metadata"):
                 metadata = body["metadata"]
                 posted["metadata"] = json.loads(metadata) if isinstance(metadata, str) else metadata
             self.channels.setdefault(channel, []).append(posted)
             return 200, {"ok": True, "channel": channel, "ts": ts}, {}
+        if path == "/api/files.getUploadURLExternal":
+            file_id = f"F{len(self.files) + len(self._uploads) + 1:04d}"
+            url = f"{self.base_url}/upload/{file_id}"
+            return 200, {"ok": True, "upload_url": url, "file_id": file_id}, {}
+        if path.startswith("/upload/"):
+            return 200, {"ok": True}, {}
+        if path == "/api/files.completeUploadExternal":
+            shared = []
+            for item in json.loads(body["files"]):
+                shared.append(
+                    {
+                        **item,
+                        "channel_id": body.get("channel_id"),
+                        "thread_ts": body.get("thread_ts"),
+                        "initial_comment": body.get("initial_comment"),
+                        "content": self._uploads.pop(item["id"], b"").decode(),
+                    }
+                )
+            self.files += shared
+            return 200, {"ok": True, "files": [{"id": f["id"]} for f in shared]}, {}
         if path == "/api/conversations.history":
             messages = list(reversed(self.channels.get(str(body.get("channel")), [])))
             return 200, {"ok": True, "messages": messages, "has_more": False}, {}

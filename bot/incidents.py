@@ -1,0 +1,199 @@
+"""Incident threads: what changed in an environment over a window, change by change."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.domain.commands import DEFAULT_BACK, CloseIncident, Incidents, OpenIncident, Window
+from bot.domain.transitions import Timeline, Transition, transition
+from bot.kosli import KosliClient, KosliError, KosliNotFound, Snappish
+from bot.kosli.models import Snapshot
+from bot.queries import QueryError, unknown_environment
+from bot.render.alerts import render_transition
+from bot.render.incidents import (
+    render_close,
+    render_parent,
+    render_timeline_markdown,
+)
+from bot.store.models import Incident
+from bot.store.store import Store
+
+log = logging.getLogger(__name__)
+
+MAX_REPLIES = 40  # a thread of more transitions than this is unreadable; the file has them all
+BUILD_LOOKUPS = 8
+
+
+class IncidentError(QueryError):
+    """An incident command that cannot go ahead; the words are for the user."""
+
+
+@dataclass
+class IncidentDesk:
+    store: Store
+    kosli: KosliClient
+    slack: AsyncWebClient
+    command: str
+    clock: Callable[[], datetime]
+
+    async def run(self, command: Incidents, channel: str, user: str, thread_ts: str | None) -> str:
+        """Posts into the channel itself; returns a short note for the person who asked."""
+        match command:
+            case OpenIncident(envs, window):
+                return await self.open(envs, window, channel, user)
+            case CloseIncident():
+                return await self.close(channel, thread_ts, user)
+        raise AssertionError(f"unhandled command {command!r}")
+
+    async def open(self, envs: tuple[str, ...], window: Window, channel: str, user: str) -> str:
+        now = self.clock()
+        timelines = [await self.timeline(env, window, now) for env in envs]
+        parent = render_parent(timelines, user, self.command)
+        try:
+            posted = await self.slack.chat_postMessage(
+                channel=channel, text=parent.text, blocks=parent.blocks, unfurl_links=False
+            )
+        except SlackApiError as error:
+            raise IncidentError(_cannot_post(error)) from None
+        thread_ts = str(posted["ts"])
+        self.store.open_incident(
+            Incident(
+                channel_id=channel,
+                thread_ts=thread_ts,
+                envs=list(envs),
+                start_indexes={t.env: t.start.index for t in timelines},
+                shown_indexes={t.env: t.latest for t in timelines},
+                window_start=_window_start(timelines, now),
+                opened_by=user,
+                opened_at=now,
+            )
+        )
+        changes = sorted(
+            ((t, timeline) for timeline in timelines for t in timeline.transitions),
+            key=lambda pair: pair[0].at,
+        )
+        for change, timeline in changes:
+            reply = render_transition(change, self.command, timeline.builds)
+            await self.slack.chat_postMessage(
+                channel=channel,
+                thread_ts=thread_ts,
+                text=reply.text,
+                blocks=reply.blocks,
+                unfurl_links=False,
+            )
+        return f"Opened an incident thread for {', '.join(envs)} with {len(changes)} changes."
+
+    async def close(self, channel: str, thread_ts: str | None, user: str) -> str:
+        incident = self._incident_to_close(channel, thread_ts)
+        closed = self.store.close_incident(incident.id, self.clock())
+        if closed is None:
+            return "That incident is already closed."
+        timelines = [
+            await self.timeline(env, Window(since_index=index), self.clock(), limit=None)
+            for env, index in closed.start_indexes.items()
+        ]
+        summary = render_close(closed, timelines, user)
+        await self.slack.chat_postMessage(
+            channel=channel, thread_ts=closed.thread_ts, text=summary.text, blocks=summary.blocks
+        )
+        markdown = render_timeline_markdown(closed, timelines)
+        day = closed.opened_at.strftime("%Y-%m-%d")
+        await self.slack.files_upload_v2(
+            channel=channel,
+            thread_ts=closed.thread_ts,
+            content=markdown,
+            filename=f"incident-{'-'.join(closed.envs)}-{day}.md",
+            title=f"Timeline: {', '.join(closed.envs)} from {_utc(closed.window_start)}",
+        )
+        return "Closed the incident; the timeline is attached in its thread."
+
+    def _incident_to_close(self, channel: str, thread_ts: str | None) -> Incident:
+        if thread_ts:
+            found = self.store.incident(channel, thread_ts)
+            if found is not None:
+                return found
+        open_here = self.store.open_incidents(channel)
+        if not open_here:
+            raise IncidentError("There is no open incident in this channel.")
+        return open_here[-1]
+
+    async def timeline(
+        self, env: str, window: Window, now: datetime, limit: int | None = MAX_REPLIES
+    ) -> Timeline:
+        start = await self._snapshot(env, _start_of(env, window, now))
+        newest = await self.kosli.snapshots(env, page=1, per_page=1)
+        latest = newest[0].index if newest else start.index
+        indexes = list(range(start.index + 1, latest + 1))
+        skipped = max(0, len(indexes) - limit) if limit else 0
+        previous = start
+        if skipped:
+            indexes = indexes[skipped:]
+            previous = await self._snapshot(env, Snappish(env, "#", str(indexes[0] - 1)))
+        transitions = []
+        for index in indexes:
+            current = await self._snapshot(env, Snappish(env, "#", str(index)))
+            change = transition(previous, current)
+            if not change.is_empty:
+                transitions.append(change)
+            previous = current
+        builds = await self._builds(transitions)
+        return Timeline(env, start, tuple(transitions), skipped, latest, builds)
+
+    async def _snapshot(self, env: str, snappish: Snappish) -> Snapshot:
+        try:
+            return await self.kosli.snapshot(snappish)
+        except KosliNotFound:
+            unknown = await unknown_environment(self.kosli, [env])
+            raise IncidentError(
+                unknown or f"Kosli has no snapshot `{snappish}`: try a later start for the window."
+            ) from None
+
+    async def _builds(self, transitions: list[Transition]) -> dict[str, str]:
+        """Build links for what changed; a lookup that fails just leaves the link out."""
+        wanted = {
+            (a.flow, a.fingerprint)
+            for t in transitions
+            for a in (*t.started, *t.stopped, *(r.new for r in t.replaced), *t.non_compliant)
+            if a.flow
+        }
+        limit = asyncio.Semaphore(BUILD_LOOKUPS)
+
+        async def lookup(flow: str, fingerprint: str) -> tuple[str, str]:
+            async with limit:
+                try:
+                    found = await self.kosli.artifacts_by_fingerprint(flow, fingerprint)
+                except KosliError:
+                    return fingerprint, ""
+            return fingerprint, next((a.build_url for a in found if a.build_url), "")
+
+        pairs = await asyncio.gather(*(lookup(flow, fp) for flow, fp in sorted(wanted)))
+        return {fingerprint: url for fingerprint, url in pairs if url}
+
+
+def _start_of(env: str, window: Window, now: datetime) -> Snappish:
+    if window.since_index is not None:
+        return Snappish(env, "#", str(window.since_index))
+    moment = window.since if window.since is not None else now - (window.back or DEFAULT_BACK)
+    return Snappish(env, "@", moment.strftime("%Y-%m-%dT%H:%M:%S"))
+
+
+def _window_start(timelines: list[Timeline], now: datetime) -> datetime:
+    return min((t.start.timestamp for t in timelines), default=now)
+
+
+def _utc(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _cannot_post(error: SlackApiError) -> str:
+    reason = str(error.response.get("error", ""))
+    if reason in ("not_in_channel", "channel_not_found"):
+        return "I can't post in this channel yet: invite me with `/invite @kosli-bot`, then retry."
+    return f"Slack refused the incident thread ({reason})."

@@ -1,0 +1,97 @@
+"""An incident thread's parent message, its closing summary, and the timeline file."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from slack_sdk.models.blocks import Block
+
+from bot.domain.transitions import Timeline
+from bot.render import kit
+from bot.render.alerts import render_transition, summary
+from bot.render.kit import Message
+from bot.render.mrkdwn import date, escape
+from bot.render.plain import blocks_to_markdown
+from bot.store.models import Incident
+
+
+def _counts(timelines: Sequence[Timeline]) -> str:
+    changes = sum(len(t.transitions) for t in timelines)
+    return f"{changes} change{'s' if changes != 1 else ''}"
+
+
+def render_parent(timelines: Sequence[Timeline], user: str, command: str) -> Message:
+    names = ", ".join(t.env for t in timelines)
+    title = f"Incident: what changed in {names}"
+    blocks: list[Block] = [kit.header(title)]
+    for timeline in timelines:
+        start = timeline.start
+        skipped = (
+            f"\n_{timeline.skipped} earlier changes are left out of the thread; "
+            "the closing file lists them all._"
+            if timeline.skipped
+            else ""
+        )
+        blocks.append(
+            kit.section(
+                f"*{escape(timeline.env)}* at the window's start: snapshot *#{start.index}* "
+                f"({date(start.timestamp)}), {len(start.running)} artifacts running, "
+                f"{kit.compliance(start.compliant)}.\n"
+                f"Since then: {_counts([timeline])} up to #{timeline.latest}, "
+                f"one reply each in this thread.{skipped}"
+            )
+        )
+    blocks.append(
+        kit.context(
+            f"Opened by <@{escape(user)}>. New changes of {escape(names)} follow in this thread "
+            f"until it is closed. Ask here by mentioning me, e.g. `@kosli-bot diff #175 #176`, "
+            f"`@kosli-bot where b7a5908`, or `{command} incident close`."
+        )
+    )
+    footer = [kit.buttons(("close_incident", "Close incident", "close"))]
+    return kit.message(f"{title}: {_counts(timelines)}", blocks, footer)
+
+
+def render_close(incident: Incident, timelines: Sequence[Timeline], user: str) -> Message:
+    names = ", ".join(incident.envs)
+    lines = [
+        f"*{escape(t.env)}* #{t.start.index} → #{t.latest}: "
+        + (", ".join(summary(c) for c in t.transitions[-3:]) if t.transitions else "no change")
+        for t in timelines
+    ]
+    text = (
+        f":white_check_mark: Incident closed by <@{escape(user)}>. Window: "
+        f"{date(incident.window_start)} → {date(incident.closed_at)}, {_counts(timelines)}.\n"
+        + "\n".join(lines)
+        + "\nThe full timeline is attached as a file; alerts no longer come to this thread."
+    )
+    return kit.message(f"Incident closed: {names}, {_counts(timelines)}", [kit.section(text)])
+
+
+def render_timeline_markdown(incident: Incident, timelines: Sequence[Timeline]) -> str:
+    """The whole window, change by change, for a postmortem or an audit."""
+    parts = [
+        f"# Incident timeline: {', '.join(incident.envs)}",
+        "",
+        f"- Opened: {incident.opened_at:%Y-%m-%d %H:%M:%S} UTC by {incident.opened_by}",
+        f"- Closed: {incident.closed_at:%Y-%m-%d %H:%M:%S} UTC" if incident.closed_at else "",
+        f"- Window start: {incident.window_start:%Y-%m-%d %H:%M:%S} UTC",
+    ]
+    for timeline in timelines:
+        start = timeline.start
+        parts += [
+            "",
+            f"## {timeline.env}: #{start.index} → #{timeline.latest}",
+            "",
+            f"At the start, snapshot #{start.index} ({start.timestamp:%Y-%m-%d %H:%M:%S} UTC) "
+            f"ran {len(start.running)} artifacts:",
+            "",
+            *(
+                f"- `{a.name}` ({a.fingerprint[:12]}, commit {a.git_commit[:7] or 'unknown'})"
+                for a in sorted(start.running, key=lambda a: a.name)
+            ),
+        ]
+        for change in timeline.transitions:
+            message = render_transition(change, builds=timeline.builds)
+            parts += ["", blocks_to_markdown(message.blocks, heading="###")]
+    return "\n".join(parts).strip() + "\n"

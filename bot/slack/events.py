@@ -1,0 +1,47 @@
+"""@mentions: slash commands cannot be typed in threads, so the bot answers mentions there."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp, AsyncBoltRequest
+from slack_bolt.response import BoltResponse
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.slack.replies import Services, answer, send_reply
+
+_MENTION = re.compile(r"<@[A-Z0-9]+(\|[^>]*)?>")
+_BARE_SNAPSHOT = re.compile(r"[#~]-?\d+")
+
+
+def thread_text(text: str, default_env: str | None) -> str:
+    """Drop the mention; in a one-environment incident thread `#175` means `aws-prod#175`."""
+    words = _MENTION.sub(" ", text).split()
+    if default_env:
+        words = [f"{default_env}{w}" if _BARE_SNAPSHOT.fullmatch(w) else w for w in words]
+    return " ".join(words)
+
+
+def register(app: AsyncApp, services: Services) -> None:
+    @app.middleware
+    async def skip_event_retries(
+        req: AsyncBoltRequest, resp: BoltResponse, next: Callable[[], Awaitable[BoltResponse]]
+    ) -> BoltResponse:
+        # Bolt acks events at once, so a retry means the first delivery is already being
+        # answered: doing it again would answer twice.
+        if req.body.get("type") == "event_callback" and req.headers.get("x-slack-retry-num"):
+            return BoltResponse(status=200, body="")
+        return await next()
+
+    async def on_mention(event: dict[str, Any], client: AsyncWebClient) -> None:
+        channel, user = event["channel"], event.get("user", "")
+        in_thread = event.get("thread_ts")
+        incident = services.incidents.store.incident(channel, in_thread) if in_thread else None
+        default_env = incident.envs[0] if incident and len(incident.envs) == 1 else None
+        text = thread_text(event.get("text", ""), default_env)
+        reply = await answer(text, services, channel, user, in_thread)
+        await send_reply(client, reply, channel, user, in_thread or event["ts"])
+
+    app.event("app_mention")(on_mention)
