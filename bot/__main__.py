@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import logging
 import sys
 
@@ -45,11 +46,19 @@ async def serve(settings: Settings) -> None:
     server = uvicorn.Server(
         uvicorn.Config(web, host="0.0.0.0", port=settings.port, proxy_headers=True, log_config=None)
     )
-    if settings.slack_app_token:
-        # Socket Mode: Slack reaches us over a websocket; HTTP still answers /healthz.
-        socket = socket_mode_handler(web, settings)
-        await socket.connect_async()
-    await server.serve()
+    # Startup made most of what lives for good; keep the collector's full passes off it,
+    # so they do not pause acks.
+    gc.collect()
+    gc.freeze()
+    if not settings.slack_app_token:
+        await server.serve()
+        return
+    # Socket Mode: Slack reaches us over a websocket; HTTP still answers /healthz meanwhile.
+    socket = socket_mode_handler(web, settings)
+    try:
+        await asyncio.gather(server.serve(), socket.connect_async())
+    finally:
+        await socket.close_async()
 
 
 async def work(settings: Settings) -> None:

@@ -14,7 +14,8 @@ from starlette.applications import Starlette
 @contextmanager
 def serve(app: Starlette) -> Iterator[str]:
     # Listening before uvicorn starts means no readiness polling: early clients wait in the backlog.
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    # IPPROTO_TCP makes asyncio set TCP_NODELAY on accepted connections (no ~40 ms stalls).
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     sock.listen(128)

@@ -52,12 +52,16 @@ class KosliClient:
         timeout: float = 15.0,
         attempts: int = 3,
         backoff: float = 0.5,
+        max_in_flight: int = 32,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self.org = org
         self._attempts = attempts
         self._backoff = backoff
         self._sleep = sleep
+        # Requests beyond this wait here: httpcore's pool rescans its whole queue on every
+        # event, which costs the event loop dearly when Kosli is slow and requests pile up.
+        self._in_flight = asyncio.Semaphore(max_in_flight)
         self._http = httpx.AsyncClient(
             base_url=host.rstrip("/") + "/api/v2/",
             headers={
@@ -117,7 +121,8 @@ class KosliClient:
     async def _get(self, path: str, params: dict[str, Any] | None = None) -> Any:
         for attempt in range(1, self._attempts + 1):
             try:
-                response = await self._http.get(path, params=params)
+                async with self._in_flight:
+                    response = await self._http.get(path, params=params)
             except httpx.TimeoutException:
                 # A slow Kosli is not retried: the user is waiting and a retry doubles the wait.
                 raise KosliUnavailable("Kosli did not answer in time") from None

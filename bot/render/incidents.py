@@ -8,7 +8,7 @@ from slack_sdk.models.blocks import Block
 
 from bot.domain.transitions import Timeline
 from bot.render import kit
-from bot.render.alerts import render_transition, summary
+from bot.render.alerts import render_transition
 from bot.render.kit import Message
 from bot.render.mrkdwn import date, escape
 from bot.render.plain import blocks_to_markdown
@@ -52,13 +52,22 @@ def render_parent(timelines: Sequence[Timeline], user: str, command: str) -> Mes
     return kit.message(f"{title}: {_counts(timelines)}", blocks, footer)
 
 
+def _totals(timeline: Timeline) -> str:
+    """Each change kind summed over the window, e.g. '4 started, 4 replaced'."""
+    kinds = {
+        "rogue": sum(len(t.rogue) for t in timeline.transitions),
+        "non-compliant": sum(len(t.non_compliant) for t in timeline.transitions),
+        "replaced": sum(len(t.replaced) for t in timeline.transitions),
+        "started": sum(len(t.started) for t in timeline.transitions),
+        "stopped": sum(len(t.stopped) for t in timeline.transitions),
+        "scaled": sum(len(t.scaled) for t in timeline.transitions),
+    }
+    return ", ".join(f"{n} {kind}" for kind, n in kinds.items() if n) or "no change"
+
+
 def render_close(incident: Incident, timelines: Sequence[Timeline], user: str) -> Message:
     names = ", ".join(incident.envs)
-    lines = [
-        f"*{escape(t.env)}* #{t.start.index} → #{t.latest}: "
-        + (", ".join(summary(c) for c in t.transitions[-3:]) if t.transitions else "no change")
-        for t in timelines
-    ]
+    lines = [f"*{escape(t.env)}* #{t.start.index} → #{t.latest}: {_totals(t)}" for t in timelines]
     text = (
         f":white_check_mark: Incident closed by <@{escape(user)}>. Window: "
         f"{date(incident.window_start)} → {date(incident.closed_at)}, {_counts(timelines)}.\n"

@@ -1,0 +1,216 @@
+"""Incident threads through signed slash commands, buttons and @mentions, against the sandbox."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+from freezegun import freeze_time
+
+from bot.render.plain import blocks_to_text
+from bot.sandbox import KosliSandbox, RunningArtifact
+from bot.slack.app import Runtime
+from tests.conftest import SEED_NOW, Bot, settings_for
+from tests.fakes.slack import FakeSlack
+from tests.golden import assert_golden
+from tests.signing import signed_action, signed_json
+
+CHANNEL = "C0INCIDENT"
+CREATOR_OLD = (
+    "https://github.com/cyber-dojo/creator/commit/31dee357844ab2f58a40d16f945dc5e35dcd6bc0"
+)
+CREATOR_NEW = (
+    "https://github.com/cyber-dojo/creator/commit/b7a590836cf140e17da3f01eadd5eca17d9efc65"
+)
+
+
+def open_seed_incident(bot: Bot) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """`incident aws-prod since #169`: returns the parent and its thread replies."""
+    note = bot.ask("incident aws-prod since #169")
+    assert note["response_type"] == "ephemeral"
+    assert note["text"] == "Opened an incident thread for aws-prod with 8 changes."
+    parent, *replies = bot.slack.posted(CHANNEL)
+    assert parent["thread_ts"] is None
+    assert {r["thread_ts"] for r in replies} == {parent["ts"]}
+    return parent, replies
+
+
+def click(bot: Bot, action_id: str, value: str, message: dict[str, Any]) -> None:
+    payload = {
+        "type": "block_actions",
+        "team": {"id": "T1"},
+        "user": {"id": "U0ONCALL"},
+        "api_app_id": "A0KOSLIBOT",
+        "channel": {"id": CHANNEL},
+        "container": {"type": "message", "message_ts": message["ts"], "channel_id": CHANNEL},
+        "message": {"ts": message["ts"], "thread_ts": message.get("thread_ts")},
+        "trigger_id": "1.2.3",
+        "actions": [{"type": "button", "action_id": action_id, "value": value, "action_ts": "1.0"}],
+    }
+    body, headers = signed_action(payload)
+    assert bot.post(body, headers).status_code == 200
+
+
+def mention(bot: Bot, text: str, thread_ts: str, retry: bool = False) -> int:
+    payload = {
+        "type": "event_callback",
+        "team_id": "T1",
+        "api_app_id": "A0KOSLIBOT",
+        "event_id": "Ev1",
+        "event_time": int(time.time()),
+        "event": {
+            "type": "app_mention",
+            "user": "U0ONCALL",
+            "text": text,
+            "ts": "1700000999.000100",
+            "thread_ts": thread_ts,
+            "channel": CHANNEL,
+            "event_ts": "1700000999.000100",
+        },
+    }
+    body, headers = signed_json(payload)
+    if retry:
+        headers = {**headers, "X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_timeout"}
+    return bot.post(body, headers).status_code
+
+
+def test_the_seed_incident_thread(bot: Bot) -> None:
+    parent, replies = open_seed_incident(bot)
+    assert parent["text"] == "Incident: what changed in aws-prod: 8 changes"
+    assert [r["text"] for r in replies] == [
+        "aws-prod#170: 1 started",
+        "aws-prod#171: 1 replaced",
+        "aws-prod#172: 1 started",
+        "aws-prod#173: 1 replaced",
+        "aws-prod#174: 1 started",
+        "aws-prod#175: 1 replaced",
+        "aws-prod#176: 1 started",
+        "aws-prod#177: 1 replaced",
+    ]
+    last = str(replies[-1]["blocks"])
+    assert "`creator:31dee35` → `creator:b7a5908`" in last
+    assert f"<{CREATOR_OLD}|31dee35>" in last and f"<{CREATOR_NEW}|b7a5908>" in last
+    assert "/compare/31dee357844ab2f58a40d16f945dc5e35dcd6bc0...b7a5908" in last
+    assert "actions/runs/" in last and "|build>" in last  # build links from Kosli's artifacts
+    assert_golden("incident_parent", parent["blocks"])
+    assert_golden("incident_reply", replies[-1]["blocks"])
+
+
+def test_previous_change_walks_back_one_snapshot(bot: Bot) -> None:
+    _, replies = open_seed_incident(bot)
+    click(bot, "previous_change", "aws-prod#176", replies[-1])
+    (answer,) = bot.slack.wait_for("/api/chat.postMessage", count=10)[-1:]
+    assert answer.body["thread_ts"] == replies[-1]["thread_ts"]
+    assert answer.body["text"] == "aws-prod#175 → aws-prod#176: 1 started"
+    assert "creator:b7a5908" in str(answer.body["blocks"])
+
+
+def test_artifact_details_and_mute_buttons_answer_in_the_thread(bot: Bot) -> None:
+    bot.ask("watch aws-prod", "w")
+    _, replies = open_seed_incident_after_watch(bot)
+    click(bot, "artifact_details", "creator@860ad172ace5", replies[-1])
+    click(bot, "mute_hour", "aws-prod", replies[-1])
+    posts = bot.slack.wait_for("/api/chat.postMessage", count=11)[-2:]
+    assert {p.body["thread_ts"] for p in posts} == {replies[-1]["thread_ts"]}
+    texts = sorted(p.body["text"] for p in posts)  # the two clicks are answered concurrently
+    assert texts[0].startswith(":no_bell: Alerts for `aws-prod` are held until")
+    assert texts[1] == "cyberdojo/creator:b7a5908: COMPLIANT"
+
+
+def open_seed_incident_after_watch(bot: Bot) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    note = bot.ask("incident aws-prod since #169")
+    assert note["text"] == "Opened an incident thread for aws-prod with 8 changes."
+    parent, *replies = bot.slack.posted(CHANNEL)
+    return parent, replies
+
+
+def test_a_mention_in_the_thread_is_answered_in_the_thread(bot: Bot) -> None:
+    parent, _ = open_seed_incident(bot)
+    assert mention(bot, "<@UKOSLIBOT> diff #175 #176", parent["ts"]) == 200
+    answer = bot.slack.wait_for("/api/chat.postMessage", count=10)[-1].body
+    assert answer["thread_ts"] == parent["ts"]
+    assert answer["text"] == "aws-prod#175 → aws-prod#176: 1 started"
+    assert mention(bot, "<@UKOSLIBOT> where b7a5908", parent["ts"]) == 200
+    where = bot.slack.wait_for("/api/chat.postMessage", count=11)[-1].body
+    assert (where["thread_ts"], where["text"]) == (parent["ts"], "Where b7a5908 runs: 1 found")
+
+
+def test_a_retried_mention_is_not_answered_twice(bot: Bot) -> None:
+    parent, _ = open_seed_incident(bot)
+    assert mention(bot, "<@UKOSLIBOT> envs", parent["ts"], retry=True) == 200
+    assert mention(bot, "<@UKOSLIBOT> envs", parent["ts"]) == 200
+    bot.slack.wait_for("/api/chat.postMessage", count=10)
+    assert len(bot.slack.api_calls("chat.postMessage")) == 10
+
+
+def test_a_bad_mention_gets_a_private_answer(bot: Bot) -> None:
+    parent, _ = open_seed_incident(bot)
+    assert mention(bot, "<@UKOSLIBOT> dif #175", parent["ts"]) == 200
+    (private,) = bot.slack.wait_for("/api/chat.postEphemeral")
+    assert private.body["user"] == "U0ONCALL" and private.body["thread_ts"] == parent["ts"]
+    assert "Did you mean `diff`?" in private.body["text"]
+
+
+def test_close_posts_a_summary_and_attaches_the_timeline(bot: Bot) -> None:
+    parent, _ = open_seed_incident(bot)
+    with freeze_time("2022-09-06 15:10:00", real_asyncio=True):  # the closing time is shown
+        click(bot, "close_incident", "close", parent)
+        summary = bot.slack.wait_for("/api/chat.postMessage", count=10)[-1].body
+    assert summary["thread_ts"] == parent["ts"]
+    assert summary["text"] == "Incident closed: aws-prod, 8 changes"
+    bot.slack.wait_for("/api/files.completeUploadExternal")
+    (timeline,) = bot.slack.files
+    assert (timeline["channel_id"], timeline["thread_ts"]) == (CHANNEL, parent["ts"])
+    assert timeline["title"].startswith("Timeline: aws-prod from 2022-09-05")
+    content = timeline["content"]
+    assert content.startswith("# Incident timeline: aws-prod")
+    assert "### aws-prod#177: 1 replaced" in content
+    assert f"[31dee35]({CREATOR_OLD})" in content and f"[b7a5908]({CREATOR_NEW})" in content
+    assert_golden("incident_close", summary["blocks"])
+    again = bot.ask("incident close", "again")
+    assert again["text"] == "There is no open incident in this channel."
+
+
+def test_incident_errors_are_private(bot: Bot, slack: FakeSlack) -> None:
+    unknown = bot.ask("incident aws-prd since #169")
+    assert unknown["response_type"] == "ephemeral"
+    assert "There is no environment `aws-prd`" in unknown["text"]
+    slack.closed[CHANNEL] = "not_in_channel"
+    closed = bot.ask("incident aws-prod since #169", "2")
+    assert "invite me with `/invite @kosli-bot`" in closed["text"]
+
+
+def test_alerts_flow_into_the_open_thread_also_after_a_restart(
+    bot: Bot, kosli: KosliSandbox, slack: FakeSlack, tmp_path
+) -> None:
+    parent, _ = open_seed_incident(bot)
+    prod = kosli.dataset.environment("aws-prod")
+    assert prod is not None
+    running = [e.artifact for e in prod.snapshots[-1].entries if e.running]
+    miner = RunningArtifact(
+        name="docker.io/xmrig/xmrig:latest",
+        fingerprint="f" * 64,
+        flow_name="",
+        git_commit=None,
+        commit_url=None,
+        compliant=False,
+        instances=1,
+        started_at=SEED_NOW - 90,
+    )
+    kosli.add_snapshot("aws-prod", SEED_NOW - 60, [*running, miner])
+
+    async def restarted() -> None:  # a new process on the same database
+        runtime = Runtime.build(settings_for(kosli, slack, f"sqlite:///{tmp_path}/bot.db"))
+        async with runtime.running(watch=False):
+            await runtime.watcher.run_cycle()
+            await runtime.watcher.run_cycle()
+
+    asyncio.run(restarted())
+    alert = slack.posted(CHANNEL)[-1]
+    assert (alert["thread_ts"], alert["text"]) == (
+        parent["ts"],
+        "aws-prod#178: 1 rogue, now non-compliant",
+    )
+    assert len(slack.posted(CHANNEL)) == 10  # the parent, 8 replies, and the alert once
+    assert "xmrig" in blocks_to_text(alert["blocks"])
