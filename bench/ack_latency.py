@@ -189,7 +189,10 @@ def main(argv: list[str] | None = None) -> None:
         try:
             # Held must stay held for the whole run, not turn into timeout answers.
             settings = settings_for(kosli, slack, f"sqlite:///{tmp}/bench.db", kosli_timeout=300)
-            with serve(build_web_app(settings)) as url:
+            web = build_web_app(settings)
+            gc.collect()  # as `kosli-bot serve` does once the app is built
+            gc.freeze()
+            with serve(web) as url:
                 lines = run(client, url, slack, kosli, args.concurrency, args.rounds)
                 client.submit(close_senders).result()
         finally:
