@@ -6,11 +6,14 @@ import argparse
 import asyncio
 import gc
 import logging
+import os
 import sys
 
 import uvicorn
 
 from bot.config import ConfigError, Settings
+
+SLACK_SETTINGS = ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -18,16 +21,52 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "mode",
         nargs="?",
-        default="serve",
-        choices=["serve", "worker"],
+        choices=["serve", "worker", "shell"],
         help="serve: Slack requests and, unless RUN_WATCHER=false, the watcher; "
-        "worker: the watcher alone",
+        "worker: the watcher alone; shell: the bot in this terminal. "
+        "Default: serve when Slack settings are present, else the shell on the sandbox",
+    )
+    parser.add_argument(
+        "-c",
+        dest="commands",
+        action="append",
+        default=[],
+        metavar="COMMAND",
+        help="shell: run this command (repeatable), print the answer and exit",
+    )
+    parser.add_argument(
+        "--sandbox",
+        action="store_true",
+        help="shell: use the offline Kosli sandbox even when KOSLI_API_TOKEN is set",
+    )
+    parser.add_argument(
+        "--replay-speed",
+        type=float,
+        default=0.0,
+        metavar="N",
+        help="shell on the sandbox: start at aws-prod#169 and replay the incident N times "
+        "faster than real time (e.g. 60), so `watch aws-prod` shows #170-#177 arrive",
     )
     return parser
 
 
 def main(argv: list[str] | None = None) -> None:
-    mode = build_parser().parse_args(argv).mode
+    args = build_parser().parse_args(argv)
+    mode = args.mode
+    if mode is None:
+        missing = [n for n in SLACK_SETTINGS if not os.environ.get(n, "").strip()]
+        mode = "shell" if missing else "serve"
+        if missing:
+            print(
+                f"No Slack settings ({', '.join(missing)}): starting the shell "
+                f"on {'Kosli' if os.environ.get('KOSLI_API_TOKEN') else 'the Kosli sandbox'}.",
+                file=sys.stderr,
+            )
+    if mode == "shell":
+        from bot.shell import run_shell
+
+        asyncio.run(run_shell(args.commands, args.sandbox, args.replay_speed))
+        return
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )

@@ -7,7 +7,7 @@ from typing import Any
 
 _DATE = re.compile(r"<!date\^\d+\^[^|>]*\|([^>]*)>")
 _LINK = re.compile(r"<(https?://[^|>]+)\|([^>]*)>")
-_MENTION = re.compile(r"<#(\w+)>")
+_MENTION = re.compile(r"<([#@])(\w+)>")
 _EMOJI = {
     ":large_green_circle:": "🟢",
     ":red_circle:": "🔴",
@@ -30,7 +30,7 @@ def mrkdwn_to_text(text: str, links: bool = True, markdown: bool = False) -> str
     text = _DATE.sub(r"\1", text)
     link = r"[\2](\1)" if markdown else r"\2 (\1)" if links else r"\2"
     text = _LINK.sub(link, text)
-    text = _MENTION.sub(r"#\1", text)
+    text = _MENTION.sub(r"\1\2", text)
     for code, character in _EMOJI.items():
         text = text.replace(code, character)
     return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")

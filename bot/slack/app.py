@@ -68,9 +68,10 @@ class Runtime:
     watcher: Watcher
 
     @classmethod
-    def build(cls, settings: Settings) -> Runtime:
+    def build(cls, settings: Settings, slack: AsyncWebClient | None = None) -> Runtime:
+        """`slack`: another transport with the Web API's methods (the shell's terminal)."""
         kosli = kosli_client(settings)
-        slack = slack_client(settings)
+        slack = slack or slack_client(settings)
         store = open_store(settings.database_url)
         watcher = Watcher(store, kosli, slack, command=settings.slack_command)
         return cls(settings, kosli, slack, store, watcher)

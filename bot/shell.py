@@ -1,0 +1,192 @@
+"""`kosli-bot shell`: the bot in a terminal, against real Kosli or the offline sandbox.
+
+Same parser, Kosli client, domain code, watcher and message content as in Slack; only the
+transport (a stand-in for Slack's Web API that prints) and the renderer (text) differ.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import os
+import re
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TextIO
+
+from bot.config import Settings
+from bot.render.kit import Message
+from bot.render.plain import blocks_to_text
+from bot.sandbox import KosliSandbox, cest
+from bot.slack.app import Runtime
+from bot.slack.replies import answer
+
+CHANNEL = "shell"
+USER = "you"
+SANDBOX_TOKEN = "sandbox-token"
+# Without a replay the sandbox stays three minutes into aws-prod#177, as in the seed's
+# `kosli env log`; with --replay-speed it starts here: #169 current, #170-#177 to come.
+SEED_MOMENT = cest("2022-09-06 16:56:28")
+REPLAY_FROM = cest("2022-09-06 15:27:00")
+PROMPT = "kosli> "
+
+BOLD, CYAN, RESET = "\033[1m", "\033[36m", "\033[0m"
+_BOLD = re.compile(r"\*([^*\n]+)\*")
+
+
+def wants_colour(out: TextIO) -> bool:
+    return out.isatty() and "NO_COLOR" not in os.environ and os.environ.get("TERM") != "dumb"
+
+
+def paint(text: str, colour: bool) -> str:
+    """Slack's *bold* as terminal bold; the first line (a header) in cyan."""
+    if not colour:
+        return _BOLD.sub(r"\1", text)
+    head, _, rest = text.partition("\n")
+    painted = []
+    for part, chunk in enumerate(rest.split("*")):
+        painted.append(f"{BOLD}{chunk}{RESET}" if part % 2 else chunk)
+    return f"{BOLD}{CYAN}{head}{RESET}" + ("\n" + "".join(painted) if rest else "")
+
+
+@dataclass
+class TerminalSlack:
+    """Stands in for Slack's Web API: every post is printed; files are saved in `files`."""
+
+    out: TextIO
+    colour: bool
+    files: Path
+
+    def __post_init__(self) -> None:
+        self._ts = itertools.count(1)
+
+    def show(self, blocks: list[dict[str, Any]] | None, text: str, prefix: str = "") -> None:
+        body = paint(blocks_to_text(blocks) if blocks else text, self.colour)
+        lines = body.splitlines() or [""]
+        print("\n".join(prefix + line for line in lines) + "\n", file=self.out, flush=True)
+
+    async def chat_postMessage(self, **kwargs: Any) -> dict[str, Any]:
+        in_thread = "  │ " if kwargs.get("thread_ts") else ""
+        self.show(kwargs.get("blocks"), kwargs.get("text", ""), in_thread)
+        return {"ok": True, "ts": f"{next(self._ts)}.000000", "channel": kwargs.get("channel")}
+
+    async def chat_postEphemeral(self, **kwargs: Any) -> dict[str, Any]:
+        self.show(kwargs.get("blocks"), kwargs.get("text", ""), "(only you) ")
+        return {"ok": True}
+
+    async def conversations_history(self, **_: Any) -> dict[str, Any]:
+        return {"ok": True, "messages": []}  # the terminal never lost a post
+
+    async def files_upload_v2(self, **kwargs: Any) -> dict[str, Any]:
+        path = self.files / kwargs["filename"]
+        path.write_text(kwargs["content"])
+        self.show(None, f"📎 {kwargs.get('title', path.name)}: saved as {path}", "  │ ")
+        return {"ok": True}
+
+
+class ReplayClock:
+    """The sandbox's notion of now: fixed at the tutorial's moment, or moving `speed` times
+    faster than real time from just before aws-prod#170."""
+
+    def __init__(self, speed: float, real: Callable[[], float] = time.monotonic) -> None:
+        self.speed, self._real, self._began = speed, real, real()
+
+    def __call__(self) -> float:
+        if not self.speed:
+            return SEED_MOMENT
+        return REPLAY_FROM + (self._real() - self._began) * self.speed
+
+
+@dataclass(frozen=True)
+class ShellKosli:
+    host: str
+    org: str
+    token: str
+    description: str
+    clock: Callable[[], datetime] | None = None  # the sandbox's time, for the whole shell
+
+
+@contextmanager
+def kosli_for_shell(sandbox: bool, replay_speed: float) -> Iterator[ShellKosli]:
+    """Real Kosli when a token is set (and the sandbox is not asked for), else the sandbox."""
+    token = os.environ.get("KOSLI_API_TOKEN", "").strip()
+    if token and not sandbox:
+        org = os.environ.get("KOSLI_ORG", "").strip()
+        if not org:
+            raise SystemExit("kosli-bot shell: KOSLI_API_TOKEN is set, so KOSLI_ORG must be too")
+        host = os.environ.get("KOSLI_HOST", "").strip() or "https://app.kosli.com"
+        yield ShellKosli(host, org, token, f"Kosli at {host}, org {org}")
+        return
+    clock = ReplayClock(replay_speed)
+    with KosliSandbox(token=SANDBOX_TOKEN, now=clock) as kosli:
+        what = "the offline Kosli sandbox (cyber-dojo: aws-beta, aws-prod)"
+        if replay_speed:
+            what += f", replaying from aws-prod#169 at {replay_speed:g}x"
+        # The bot lives in the sandbox's 2022 too: mutes, windows and closing times agree.
+        yield ShellKosli(
+            kosli.base_url,
+            "cyber-dojo",
+            SANDBOX_TOKEN,
+            what,
+            lambda: datetime.fromtimestamp(clock(), UTC),
+        )
+
+
+async def run_shell(
+    commands: list[str], sandbox: bool, replay_speed: float, out: TextIO = sys.stdout
+) -> None:
+    colour = wants_colour(out)
+    with (
+        tempfile.TemporaryDirectory(prefix="kosli-bot-") as scratch,
+        kosli_for_shell(sandbox, replay_speed) as kosli,
+    ):
+        settings = Settings(
+            slack_bot_token="xoxb-unused-in-the-shell",
+            slack_signing_secret="unused-in-the-shell",
+            kosli_api_token=kosli.token,
+            kosli_org=kosli.org,
+            kosli_host=kosli.host,
+            database_url=os.environ.get("DATABASE_URL") or f"sqlite:///{scratch}/shell.db",
+            # Replays move fast; a real Kosli is polled as often as the bot would poll it.
+            poll_seconds=1.0 if replay_speed else float(os.environ.get("KOSLI_POLL_SECONDS", 60)),
+        )
+        terminal = TerminalSlack(out, colour, Path(scratch))
+        runtime = Runtime.build(settings, slack=terminal)  # type: ignore[arg-type]
+        if kosli.clock:
+            runtime.watcher.clock = kosli.clock
+        services = runtime.services
+        async with runtime.running(watch=not commands):
+            if commands:
+                for text in commands:
+                    await _run(text, services, terminal)
+                return
+            print(
+                f"kosli-bot shell on {kosli.description}. Type `help`, or `exit`.",
+                file=out,
+                flush=True,
+            )
+            while (text := await asyncio.to_thread(_read, out)) is not None:
+                if text.strip() in ("exit", "quit"):
+                    break
+                if text.strip():
+                    await _run(text, services, terminal)
+
+
+async def _run(text: str, services: Any, terminal: TerminalSlack) -> None:
+    reply = await answer(text.removeprefix("/kosli").strip(), services, CHANNEL, USER)
+    message: Message = reply.message
+    terminal.show(message.blocks, message.text, "" if reply.public else "(only you) ")
+
+
+def _read(out: TextIO) -> str | None:
+    try:
+        print(PROMPT, end="", file=out, flush=True)
+        return sys.stdin.readline() or None
+    except KeyboardInterrupt:
+        return None

@@ -1,0 +1,135 @@
+"""The shell: the same bot in a terminal, on the offline sandbox."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import os
+import pty
+import select
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from bot.shell import REPLAY_FROM, SEED_MOMENT, ReplayClock, paint, run_shell
+
+ROOT = Path(__file__).parents[1]
+
+
+def offline_env() -> dict[str, str]:
+    """No Slack and no Kosli settings, as on a fresh machine."""
+    return {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "KOSLI_"))}
+
+
+def shell(*commands: str) -> str:
+    out = io.StringIO()
+    asyncio.run(run_shell(list(commands), sandbox=True, replay_speed=0, out=out))
+    return out.getvalue()
+
+
+def test_the_seed_story_in_the_shell() -> None:
+    text = shell(
+        "log aws-prod",
+        "diff aws-prod#176 aws-prod#177",
+        "artifact web@480735698cb9e468bb16c4265fedb7507640d236b3ab53cf2e3ec09d3bd72063",
+        "where b7a5908",
+    )
+    assert "#177  Tue, 06 Sep 2022 14:53:28 UTC → now  ·  3 minutes" in text
+    assert (
+        "#176  Tue, 06 Sep 2022 14:52:28 UTC → Tue, 06 Sep 2022 14:53:28 UTC  ·  59 seconds" in text
+    )
+    assert (
+        "🔴 Stopped\n`creator:31dee35` · flow creator · commit 31dee35 (https://github.com" in text
+    )
+    assert "Started running in aws-beta#188 environment" in text
+    assert "aws-prod#177" in text and "creator:b7a5908" in text
+    assert "*" not in text.replace("`", "")  # Slack's bold marks are gone from plain output
+
+
+def test_an_incident_thread_as_text() -> None:
+    text = shell("incident aws-prod since #169", "incident close")
+    assert "Incident: what changed in aws-prod" in text
+    assert "  │ aws-prod#177: 1 replaced" in text
+    assert "  │ `creator:31dee35` → `creator:b7a5908`" in text
+    assert "Opened an incident thread for aws-prod with 8 changes." in text
+    assert "  │ 📎 Timeline: aws-prod from" in text
+    assert "Incident closed by" in text
+
+
+def test_bad_input_in_the_shell_is_explained() -> None:
+    text = shell("dif aws-prod")
+    assert text.startswith("(only you) ⚠️ I don't know the command `dif`. Did you mean `diff`?")
+
+
+def test_kosli_bot_without_slack_settings_starts_the_shell_on_the_sandbox() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "-c", "diff aws-prod"],
+        cwd=ROOT,
+        env=offline_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.splitlines()[0] == (
+        "No Slack settings (SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET): "
+        "starting the shell on the Kosli sandbox."
+    )
+    assert result.stdout.startswith("aws-prod#176 → aws-prod#177\n1 stopped")
+
+
+def read_until(fd: int, pattern: str, seen: bytearray, timeout: float = 60) -> str:
+    """Read the terminal until `pattern` shows up (waiting on the descriptor, not sleeping)."""
+    deadline = time.monotonic() + timeout
+    while pattern.encode() not in seen:
+        ready, _, _ = select.select([fd], [], [], max(0.0, deadline - time.monotonic()))
+        if not ready:
+            pytest.fail(f"no {pattern!r} within {timeout}s; the terminal shows:\n{seen.decode()}")
+        seen += os.read(fd, 65536)
+    return seen.decode(errors="replace")
+
+
+def test_interactive_shell_in_a_terminal_shows_alerts_as_the_replay_runs() -> None:
+    controller, terminal = pty.openpty()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot", "shell", "--replay-speed", "3600"],
+        cwd=ROOT,
+        env={**offline_env(), "TERM": "xterm"},
+        stdin=terminal,
+        stdout=terminal,
+        stderr=terminal,
+        close_fds=True,
+    )
+    os.close(terminal)
+    seen = bytearray()
+    try:
+        read_until(controller, "kosli> ", seen)
+        os.write(controller, b"watch aws-prod\n")
+        screen = read_until(controller, "aws-prod#177: 1 replaced", seen)
+        os.write(controller, b"exit\n")
+        assert process.wait(timeout=30) == 0
+    finally:
+        process.kill()
+        os.close(controller)
+    assert "kosli-bot shell on the offline Kosli sandbox" in screen
+    assert "Watching aws-prod in this channel" in screen
+    assert "\x1b[1m\x1b[36maws-prod#177: 1 replaced\x1b[0m" in screen  # colour on a terminal
+    assert "`creator:31dee35` → `creator:b7a5908`" in screen
+
+
+def test_replay_clock() -> None:
+    real = [100.0]
+    fixed, moving = ReplayClock(0, lambda: real[0]), ReplayClock(60, lambda: real[0])
+    real[0] += 10
+    assert fixed() == SEED_MOMENT
+    assert moving() == REPLAY_FROM + 600
+
+
+def test_paint() -> None:
+    assert paint("Head\n*bold* text", colour=False) == "Head\nbold text"
+    assert paint("Head\n*bold* text", colour=True) == (
+        "\x1b[1m\x1b[36mHead\x1b[0m\n\x1b[1mbold\x1b[0m text"
+    )
