@@ -22,6 +22,7 @@ from bot.render.incidents import (
     render_parent,
     render_timeline_markdown,
 )
+from bot.render.kit import post
 from bot.store.models import Incident
 from bot.store.store import Store
 
@@ -57,12 +58,9 @@ class IncidentDesk:
         timelines = [await self.timeline(env, window, now) for env in envs]
         parent = render_parent(timelines, user, self.command)
         try:
-            posted = await self.slack.chat_postMessage(
-                channel=channel, text=parent.text, blocks=parent.blocks, unfurl_links=False
-            )
+            thread_ts = await post(self.slack, channel, parent)
         except SlackApiError as error:
             raise IncidentError(_cannot_post(error)) from None
-        thread_ts = str(posted["ts"])
         self.store.open_incident(
             Incident(
                 channel_id=channel,
@@ -81,13 +79,7 @@ class IncidentDesk:
         )
         for change, timeline in changes:
             reply = render_transition(change, self.command, timeline.builds)
-            await self.slack.chat_postMessage(
-                channel=channel,
-                thread_ts=thread_ts,
-                text=reply.text,
-                blocks=reply.blocks,
-                unfurl_links=False,
-            )
+            await post(self.slack, channel, reply, thread_ts)
         return f"Opened an incident thread for {', '.join(envs)} with {len(changes)} changes."
 
     async def close(self, channel: str, thread_ts: str | None, user: str) -> str:
@@ -99,10 +91,7 @@ class IncidentDesk:
             await self.timeline(env, Window(since_index=index), self.clock(), limit=None)
             for env, index in closed.start_indexes.items()
         ]
-        summary = render_close(closed, timelines, user)
-        await self.slack.chat_postMessage(
-            channel=channel, thread_ts=closed.thread_ts, text=summary.text, blocks=summary.blocks
-        )
+        await post(self.slack, channel, render_close(closed, timelines, user), closed.thread_ts)
         markdown = render_timeline_markdown(closed, timelines)
         day = closed.opened_at.strftime("%Y-%m-%d")
         await self.slack.files_upload_v2(

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from bot.domain.changes import Changes
 from bot.kosli.models import Artifact, DiffArtifact, Environment
 from bot.queries import ArtifactResult, DiffResult, EnvsResult
+from bot.render import kit
 from bot.render.blocks import render
 from bot.render.mrkdwn import date, escape, link
 
@@ -26,13 +27,14 @@ def running(index: int, name: str | None = None) -> DiffArtifact:
     )
 
 
-def test_a_long_diff_is_cut_with_and_n_more() -> None:
+def test_a_long_diff_goes_in_parts_of_at_most_50_blocks_and_drops_nothing() -> None:
     changes = Changes("prod#1", "prod#2", (), tuple(running(i) for i in range(80)), (), ())
     message = render(DiffResult(changes))
-    assert len(message.blocks) == 50
-    assert message.blocks[-2]["elements"][0]["text"] == "…and 34 more not shown"
-    assert message.blocks[-1]["type"] == "actions"  # the buttons are never the part cut
     assert message.text.startswith("prod#1 → prod#2: 80 started")
+    sent = kit.parts(message.blocks)
+    assert [len(blocks) for blocks in sent] == [50, 33]  # header, summary, 80 entries, buttons
+    assert sum(str(blocks).count("Started") for blocks in sent) == 80
+    assert sent[-1][-1]["type"] == "actions"  # the buttons end the last part
 
 
 def test_many_environments_pack_into_sections_under_3000_characters() -> None:

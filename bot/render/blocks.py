@@ -188,7 +188,7 @@ def _artifact_section(artifact: Artifact) -> list[Block]:
     ]
     history = [f"{date(h.timestamp)}  {escape(h.event)}" for h in artifact.history]
     if history:
-        blocks.append(kit.section(kit.clip("*History*\n" + "\n".join(history), kit.MAX_TEXT)))
+        blocks += kit.lines(["*History*", *history])
     return blocks
 
 

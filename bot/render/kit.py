@@ -68,14 +68,16 @@ def lines(lines: list[str]) -> list[Block]:
 
 
 def message(text: str, blocks: list[Block], footer: list[Block] | None = None) -> Message:
-    """Cut a long list with "and N more" rather than let Slack refuse the whole message;
-    the `footer` (buttons) always stays."""
-    footer = footer or []
-    room = MAX_BLOCKS - len(footer)
-    if len(blocks) > room:
-        hidden = len(blocks) - (room - 1)
-        blocks = [*blocks[: room - 1], context(f"…and {hidden} more not shown")]
-    return Message(text=clip(text, MAX_TEXT), blocks=[b.to_dict() for b in [*blocks, *footer]])
+    """All the blocks, however many: transports send more than 50 as several messages
+    (`parts`) rather than drop any. The `footer` (buttons) ends the last part."""
+    return Message(
+        text=clip(text, MAX_TEXT), blocks=[b.to_dict() for b in [*blocks, *(footer or [])]]
+    )
+
+
+def parts(blocks: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    """Slack takes 50 blocks a message: a longer message goes as consecutive messages."""
+    return [blocks[i : i + MAX_BLOCKS] for i in range(0, len(blocks), MAX_BLOCKS)] or [[]]
 
 
 def buttons(*choices: tuple[str, str, str]) -> ActionsBlock:
@@ -125,3 +127,21 @@ def replacement_lines(change: Replacement[Any], build: str = "") -> str:
         f"\nCommit {commit_link(old.commit_url)} → {commit_link(new.commit_url)}{compare_link}"
         f"\nStarted {date(new.started_at)}{_build(build)}"
     )
+
+
+async def post(
+    client: Any, channel: str, message: Message, thread_ts: str | None = None, **extra: Any
+) -> str:
+    """chat.postMessage every part of `message`; returns the first part's ts."""
+    first = ""
+    for blocks in parts(message.blocks):
+        response = await client.chat_postMessage(
+            channel=channel,
+            thread_ts=thread_ts,
+            text=message.text,
+            blocks=blocks,
+            unfurl_links=False,
+            **extra,
+        )
+        first = first or str(response["ts"])
+    return first

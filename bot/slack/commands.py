@@ -6,6 +6,7 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
+from bot.render.kit import parts
 from bot.slack.replies import Services, answer
 
 
@@ -15,10 +16,12 @@ def register(app: AsyncApp, services: Services) -> None:
         await ack()
         channel, user = command.get("channel_id", ""), command.get("user_id", "")
         reply = await answer(command.get("text", ""), services, channel, user)
-        await respond(
-            text=reply.message.text,
-            blocks=reply.message.blocks,
-            response_type="in_channel" if reply.public else "ephemeral",
-        )
+        # A response_url takes 5 posts: room for 250 blocks before anything is cut.
+        for blocks in parts(reply.message.blocks)[:5]:
+            await respond(
+                text=reply.message.text,
+                blocks=blocks,
+                response_type="in_channel" if reply.public else "ephemeral",
+            )
 
     app.command(services.command_name)(on_command)

@@ -24,7 +24,7 @@ from bot.kosli import (
 )
 from bot.queries import HelpResult, Queries, QueryError
 from bot.render.blocks import render, render_error
-from bot.render.kit import Message, section
+from bot.render.kit import Message, parts, post, section
 from bot.render.watching import render_subscription
 from bot.subscriptions import Subscriptions, WatchingResult
 
@@ -98,20 +98,14 @@ async def send_reply(
     client: AsyncWebClient, reply: Reply, channel: str, user: str, thread_ts: str
 ) -> None:
     """Post in the thread for everyone, or only to the asker when the reply is private."""
-    message = reply.message
     if reply.public:
-        await client.chat_postMessage(
-            channel=channel,
-            thread_ts=thread_ts,
-            text=message.text,
-            blocks=message.blocks,
-            unfurl_links=False,
-        )
-    else:
+        await post(client, channel, reply.message, thread_ts)
+        return
+    for blocks in parts(reply.message.blocks):
         await client.chat_postEphemeral(
             channel=channel,
             user=user,
             thread_ts=thread_ts,
-            text=message.text,
-            blocks=message.blocks,
+            text=reply.message.text,
+            blocks=blocks,
         )

@@ -70,8 +70,8 @@ class NewAlert:
 
 @dataclass(frozen=True)
 class Outgoing:
-    """A claimed alert. `uncertain`: an earlier sender claimed it and vanished, so it may be
-    in Slack already; the sender checks before posting again."""
+    """A claimed alert. `uncertain`: an earlier attempt claimed it (and vanished, or failed
+    part-way), so some of it may be in Slack already; the sender checks before posting."""
 
     id: int
     channel_id: str
@@ -352,7 +352,8 @@ class Store:
                         blocks=alert.blocks,
                         created_at=alert.created_at,
                         claimed_at=now,
-                        uncertain=alert.state == "sending",
+                        # Claimed before: part of it may be in Slack already.
+                        uncertain=alert.state == "sending" or alert.attempts > 0,
                         thread_ts=alert.thread_ts,
                     )
                 )

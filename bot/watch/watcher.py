@@ -15,6 +15,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.domain.transitions import transition
 from bot.kosli import KosliClient, KosliError, Snappish
+from bot.render import kit
 from bot.render.alerts import (
     render_mute_summary,
     render_outage,
@@ -193,21 +194,7 @@ class Watcher:
     async def _send_channel(self, items: list[Outgoing]) -> None:
         for position, item in enumerate(items):
             try:
-                ts = await self._already_posted(item) if item.uncertain else None
-                if ts is None:
-                    response = await self.slack.chat_postMessage(
-                        channel=item.channel_id,
-                        thread_ts=item.thread_ts,
-                        text=item.text,
-                        blocks=item.blocks,
-                        metadata={
-                            "event_type": METADATA_EVENT,
-                            "event_payload": {"key": item.key},
-                        },
-                        unfurl_links=False,
-                        unfurl_media=False,
-                    )
-                    ts = str(response["ts"])
+                ts = await self._post(item)
             except SlackApiError as error:
                 reason = str(error.response.get("error", ""))
                 if reason in CHANNEL_GONE:
@@ -222,24 +209,53 @@ class Watcher:
                 return
             self.store.mark_sent(item.id, self.owner, ts, self.clock())
 
+    async def _post(self, item: Outgoing) -> str:
+        """Post every part of the alert not yet in Slack; return the first part's ts."""
+        posted = await self._already_posted(item) if item.uncertain else {}
+        first = ""
+        for number, blocks in enumerate(kit.parts(item.blocks), start=1):
+            key = item.key if number == 1 else f"{item.key}/{number}"
+            ts = posted.get(key)
+            if ts is None:
+                response = await self.slack.chat_postMessage(
+                    channel=item.channel_id,
+                    thread_ts=item.thread_ts,
+                    text=item.text,
+                    blocks=blocks,
+                    metadata={"event_type": METADATA_EVENT, "event_payload": {"key": key}},
+                    unfurl_links=False,
+                    unfurl_media=False,
+                )
+                ts = str(response["ts"])
+            first = first or ts
+        return first
+
     def _unclaim(self, items: list[Outgoing]) -> None:
         for item in items:
             self.store.unclaim(item.id, self.owner)
 
-    async def _already_posted(self, item: Outgoing) -> str | None:
-        """A sender died between posting and marking: look for the post before posting again."""
-        history = await self.slack.conversations_history(
-            channel=item.channel_id,
-            oldest=str(item.created_at.timestamp() - 60),
-            include_all_metadata=True,
-            limit=200,
-        )
+    async def _already_posted(self, item: Outgoing) -> dict[str, str]:
+        """A sender died between posting and marking: find what it posted (alert key -> ts)
+        before posting again. Thread replies are read from their thread."""
+        if item.thread_ts:
+            history = await self.slack.conversations_replies(
+                channel=item.channel_id, ts=item.thread_ts, include_all_metadata=True, limit=200
+            )
+        else:
+            history = await self.slack.conversations_history(
+                channel=item.channel_id,
+                oldest=str(item.created_at.timestamp() - 60),
+                include_all_metadata=True,
+                limit=200,
+            )
+        found: dict[str, str] = {}
         for posted in history.get("messages", []):
             metadata = posted.get("metadata") or {}
-            payload = metadata.get("event_payload") or {}
-            if metadata.get("event_type") == METADATA_EVENT and payload.get("key") == item.key:
-                return str(posted.get("ts"))
-        return None
+            key = (metadata.get("event_payload") or {}).get("key", "")
+            ours = key == item.key or key.startswith(item.key + "/")
+            if metadata.get("event_type") == METADATA_EVENT and ours:
+                found[key] = str(posted.get("ts"))
+        return found
 
     async def _channel_gone(self, channel: str, reason: str) -> None:
         paused = self.store.pause_channel(channel, reason)

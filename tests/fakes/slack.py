@@ -34,8 +34,10 @@ class FakeSlack:
     channels: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     # Channels the bot cannot post to, with the error Slack gives (e.g. not_in_channel).
     closed: dict[str, str] = field(default_factory=dict)
-    # How many more posts to a channel get 429 ratelimited (Retry-After: 0).
+    # How many more posts to a channel get 429 ratelimited (Retry-After: 0), once the
+    # channel has had `limit_after` (default 0) posts accepted.
     rate_limited: dict[str, int] = field(default_factory=dict)
+    limit_after: dict[str, int] = field(default_factory=dict)
     # Files shared with files_upload_v2: id, title, channel_id, thread_ts, content.
     files: list[dict[str, Any]] = field(default_factory=list)
     _uploads: dict[str, bytes] = field(default_factory=dict)
@@ -145,7 +147,10 @@ class FakeSlack:
             channel = str(body.get("channel"))
             if channel in self.closed:
                 return 200, {"ok": False, "error": self.closed[channel]}, {}
-            if self.rate_limited.get(channel, 0) > 0:
+            accepted = len(self.channels.get(channel, []))
+            if self.rate_limited.get(channel, 0) > 0 and accepted >= self.limit_after.get(
+                channel, 0
+            ):
                 self.rate_limited[channel] -= 1
                 return 429, {"ok": False, "error": "ratelimited"}, {"Retry-After": "0"}
             ts = f"1700000000.{len(self.calls):06d}"
@@ -180,6 +185,14 @@ class FakeSlack:
                 )
             self.files += shared
             return 200, {"ok": True, "files": [{"id": f["id"]} for f in shared]}, {}
+        if path == "/api/conversations.replies":
+            thread = str(body.get("ts"))
+            messages = [
+                m
+                for m in self.channels.get(str(body.get("channel")), [])
+                if thread in (m["ts"], m.get("thread_ts"))
+            ]
+            return 200, {"ok": True, "messages": messages, "has_more": False}, {}
         if path == "/api/conversations.history":
             messages = list(reversed(self.channels.get(str(body.get("channel")), [])))
             return 200, {"ok": True, "messages": messages, "has_more": False}, {}
