@@ -14,6 +14,8 @@ import uvicorn
 from bot.config import ConfigError, Settings
 
 SLACK_SETTINGS = ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET")
+# At the prompt the sandbox replays the incident: #170-#177 arrive within a minute and a half.
+DEFAULT_REPLAY = 60.0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -42,10 +44,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--replay-speed",
         type=float,
-        default=0.0,
+        default=None,
         metavar="N",
         help="shell on the sandbox: start at aws-prod#169 and replay the incident N times "
-        "faster than real time (e.g. 60), so `watch aws-prod` shows #170-#177 arrive",
+        "faster than real time, so `watch aws-prod` shows #170-#177 arrive; 0 stays at the "
+        f"seed's moment. Default: {DEFAULT_REPLAY:g} at the prompt, 0 with -c",
     )
     return parser
 
@@ -65,7 +68,10 @@ def main(argv: list[str] | None = None) -> None:
     if mode == "shell":
         from bot.shell import run_shell
 
-        asyncio.run(run_shell(args.commands, args.sandbox, args.replay_speed))
+        speed = args.replay_speed
+        if speed is None:
+            speed = 0.0 if args.commands else DEFAULT_REPLAY
+        asyncio.run(run_shell(args.commands, args.sandbox, speed))
         return
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"

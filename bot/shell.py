@@ -127,7 +127,11 @@ def kosli_for_shell(sandbox: bool, replay_speed: float) -> Iterator[ShellKosli]:
     with KosliSandbox(token=SANDBOX_TOKEN, now=clock) as kosli:
         what = "the offline Kosli sandbox (cyber-dojo: aws-beta, aws-prod)"
         if replay_speed:
-            what += f", replaying from aws-prod#169 at {replay_speed:g}x"
+            minutes = (SEED_MOMENT - REPLAY_FROM) / replay_speed / 60
+            what += (
+                f", replaying the seed's incident from aws-prod#169 at {replay_speed:g}x: "
+                f"#170-#177 arrive over {minutes:.1f} minutes (`watch aws-prod` to see them)"
+            )
         # The bot lives in the sandbox's 2022 too: mutes, windows and closing times agree.
         yield ShellKosli(
             kosli.base_url,

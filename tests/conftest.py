@@ -9,7 +9,7 @@ import pytest
 
 from bot.config import Settings
 from bot.sandbox import KosliSandbox
-from bot.slack.app import build_web_app
+from bot.slack.app import Runtime, build_web_app
 from tests.fakes.slack import FakeSlack
 from tests.servers import serve
 from tests.signing import SIGNING_SECRET, sign, slash_command_body
@@ -56,6 +56,7 @@ class Bot:
     url: str
     slack: FakeSlack
     command: str = "/kosli"
+    runtime: Runtime | None = None
 
     def post(self, body: str, headers: dict[str, str]) -> httpx.Response:
         return httpx.post(f"{self.url}/slack/events", content=body, headers=headers, timeout=10)
@@ -79,9 +80,10 @@ def start_bot(
     def start(**overrides: object) -> Bot:
         database = overrides.pop("database_url", f"sqlite:///{tmp_path}/bot.db")
         settings = settings_for(kosli, slack, str(database), **overrides)
-        context = serve(build_web_app(settings))
+        web = build_web_app(settings)
+        context = serve(web)
         running.append(context)
-        return Bot(context.__enter__(), slack, settings.slack_command)
+        return Bot(context.__enter__(), slack, settings.slack_command, web.state.runtime)
 
     yield start
     for context in running:

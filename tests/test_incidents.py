@@ -170,6 +170,13 @@ def test_close_posts_a_summary_and_attaches_the_timeline(bot: Bot) -> None:
     assert_golden("incident_close", summary["blocks"])
     again = bot.ask("incident close", "again")
     assert again["text"] == "There is no open incident in this channel."
+    runtime = bot_runtime(bot)
+    assert runtime.store.open_incidents() == []  # so the watcher routes nothing there any more
+
+
+def bot_runtime(bot: Bot) -> Runtime:
+    assert bot.runtime is not None
+    return bot.runtime
 
 
 def test_incident_errors_are_private(bot: Bot, slack: FakeSlack) -> None:

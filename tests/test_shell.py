@@ -6,6 +6,7 @@ import asyncio
 import io
 import os
 import pty
+import re
 import select
 import subprocess
 import sys
@@ -133,3 +134,17 @@ def test_paint() -> None:
     assert paint("Head\n*bold* text", colour=True) == (
         "\x1b[1m\x1b[36mHead\x1b[0m\n\x1b[1mbold\x1b[0m text"
     )
+
+
+def test_an_incident_over_two_environments_and_a_duration_window() -> None:
+    # The sandbox's clock is the seed's moment (16:56:28 CEST): 3h back is 11:56 UTC.
+    text = shell("incident aws-prod aws-beta 3h")
+    assert "Incident: what changed in aws-prod, aws-beta" in text
+    assert "aws-prod at the window's start: snapshot #169" in text
+    assert "aws-beta at the window's start: snapshot #189" in text
+    replies = [line for line in text.splitlines() if re.match(r"  │ aws-\w+#\d+: ", line)]
+    assert replies[-2:] == [
+        "  │ aws-prod#177: 1 replaced",
+        "  │ aws-beta#190: 1 rogue, 1 non-compliant, 1 started, now non-compliant",
+    ]
+    assert "with 9 changes." in text
