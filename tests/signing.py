@@ -22,22 +22,25 @@ def sign(body: str, secret: str = SIGNING_SECRET, timestamp: int | None = None) 
 
 
 def slash_command_body(text: str, response_url: str, command: str = "/kosli") -> str:
-    return urlencode(
-        {
-            "token": "deprecated-verification-token",
-            "team_id": "T1",
-            "team_domain": "cyber-dojo",
-            "channel_id": "C0INCIDENT",
-            "channel_name": "incident-42",
-            "user_id": "U0ONCALL",
-            "user_name": "oncall",
-            "command": command,
-            "text": text,
-            "api_app_id": "A0KOSLIBOT",
-            "response_url": response_url,
-            "trigger_id": "1.2.3",
-        }
-    )
+    return urlencode(slash_command_fields(text, response_url, command))
+
+
+def slash_command_fields(text: str, response_url: str, command: str = "/kosli") -> dict[str, str]:
+    """The fields Slack sends for `/kosli TEXT` typed in #incident-42."""
+    return {
+        "token": "deprecated-verification-token",
+        "team_id": "T1",
+        "team_domain": "cyber-dojo",
+        "channel_id": "C0INCIDENT",
+        "channel_name": "incident-42",
+        "user_id": "U0ONCALL",
+        "user_name": "oncall",
+        "command": command,
+        "text": text,
+        "api_app_id": "A0KOSLIBOT",
+        "response_url": response_url,
+        "trigger_id": "1.2.3",
+    }
 
 
 def signed_json(payload: dict) -> tuple[str, dict[str, str]]:

@@ -9,12 +9,13 @@ from typing import Any
 from freezegun import freeze_time
 
 from bot.render.plain import blocks_to_text
-from bot.sandbox import KosliSandbox, RunningArtifact
+from bot.sandbox import KosliSandbox
 from bot.slack.app import Runtime
-from tests.conftest import SEED_NOW, Bot, settings_for
+from tests.conftest import Bot, settings_for
 from tests.fakes.slack import FakeSlack
 from tests.golden import assert_golden
 from tests.signing import signed_action, signed_json
+from tests.story import MINER, report_with
 
 CHANNEL = "C0INCIDENT"
 CREATOR_OLD = (
@@ -192,20 +193,7 @@ def test_alerts_flow_into_the_open_thread_also_after_a_restart(
     bot: Bot, kosli: KosliSandbox, slack: FakeSlack, tmp_path
 ) -> None:
     parent, _ = open_seed_incident(bot)
-    prod = kosli.dataset.environment("aws-prod")
-    assert prod is not None
-    running = [e.artifact for e in prod.snapshots[-1].entries if e.running]
-    miner = RunningArtifact(
-        name="docker.io/xmrig/xmrig:latest",
-        fingerprint="f" * 64,
-        flow_name="",
-        git_commit=None,
-        commit_url=None,
-        compliant=False,
-        instances=1,
-        started_at=SEED_NOW - 90,
-    )
-    kosli.add_snapshot("aws-prod", SEED_NOW - 60, [*running, miner])
+    report_with(kosli, MINER)
 
     async def restarted() -> None:  # a new process on the same database
         runtime = Runtime.build(settings_for(kosli, slack, f"sqlite:///{tmp_path}/bot.db"))

@@ -8,9 +8,9 @@ from pathlib import Path
 from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.__main__ import build_parser
-from bot.sandbox import KosliSandbox, RunningArtifact
+from bot.sandbox import KosliSandbox
 from bot.watch.scheduler import start_scheduler
-from tests.conftest import SEED_NOW
+from tests.story import MINER, report_with
 
 ROOT = Path(__file__).parents[1]
 
@@ -42,20 +42,7 @@ def test_the_job_runs_at_once_then_every_interval_never_overlapping() -> None:
 def test_the_web_process_watches_and_posts_alerts(start_bot, kosli: KosliSandbox) -> None:
     bot = start_bot(run_watcher="true", kosli_poll_seconds="0.05")
     assert bot.ask("watch aws-prod")["text"].startswith("Watching aws-prod")
-    miner = RunningArtifact(
-        name="docker.io/xmrig/xmrig:latest",
-        fingerprint="f" * 64,
-        flow_name="",
-        git_commit=None,
-        commit_url=None,
-        compliant=False,
-        instances=1,
-        started_at=SEED_NOW - 90,
-    )
-    prod = kosli.dataset.environment("aws-prod")
-    assert prod is not None
-    running = [entry.artifact for entry in prod.snapshots[-1].entries if entry.running]
-    kosli.add_snapshot("aws-prod", SEED_NOW - 60, [*running, miner])
+    report_with(kosli, MINER)
     (alert,) = bot.slack.wait_for("/api/chat.postMessage")
     assert alert.body["channel"] == "C0INCIDENT"
     assert alert.body["text"] == "aws-prod#178: 1 rogue, now non-compliant"

@@ -13,6 +13,7 @@ from bot.sandbox import KosliSandbox
 from bot.slack.app import build_web_app, socket_mode_handler
 from tests.conftest import settings_for
 from tests.fakes.slack import FakeSlack, FakeSocketMode
+from tests.signing import slash_command_fields
 
 APP_TOKEN = "xapp-1-A0KOSLIBOT-test-app-token"
 
@@ -24,19 +25,8 @@ def slash_command_envelope(envelope_id: str, text: str, response_url: str) -> di
         "type": "slash_commands",
         "accepts_response_payload": True,
         "payload": {
-            "token": "deprecated-verification-token",
-            "team_id": "T1",
-            "team_domain": "cyber-dojo",
-            "channel_id": "C0INCIDENT",
-            "channel_name": "incident-42",
-            "user_id": "U0ONCALL",
-            "user_name": "oncall",
-            "command": "/kosli",
-            "text": text,
-            "api_app_id": "A0KOSLIBOT",
+            **slash_command_fields(text, response_url),
             "is_enterprise_install": "false",
-            "response_url": response_url,
-            "trigger_id": "1.2.3",
         },
     }
 

@@ -53,6 +53,7 @@ def test_migrated_schema_matches_the_models(database_url: str) -> None:
                 "watched_envs",
                 "alerts",
                 "incidents",
+                "leases",
             }
             unique = {
                 table: {c["name"] for c in schema.get_unique_constraints(table)}
@@ -294,6 +295,21 @@ def test_release_frees_only_the_owners_leases_and_notes_the_poll(
     state = store.env_state("prod")
     assert (state.lease_owner, state.last_polled_at) == (None, NOW + TTL)
     assert leased(other, "b", NOW) == ["prod"]
+
+
+def test_a_named_lease_has_one_holder_until_it_expires(
+    store: Store, open_replica: Callable[[], Store]
+) -> None:
+    other = open_replica()
+    assert store.take_lease("sender", "a", NOW, TTL) is True
+    assert other.take_lease("sender", "b", NOW + timedelta(seconds=30), TTL) is False
+    assert store.take_lease("sender", "a", NOW + timedelta(seconds=30), TTL) is True  # renewed
+    assert other.take_lease("sender", "b", NOW + timedelta(seconds=91), TTL) is True  # expired
+    assert store.take_lease("sender", "a", NOW + timedelta(seconds=92), TTL) is False
+    store.release_lease("sender", "a")  # not its holder: no effect
+    assert store.take_lease("sender", "a", NOW + timedelta(seconds=93), TTL) is False
+    other.release_lease("sender", "b")
+    assert store.take_lease("sender", "a", NOW + timedelta(seconds=93), TTL) is True
 
 
 def test_no_lease_on_an_unwatched_env(store: Store) -> None:

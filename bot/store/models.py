@@ -112,3 +112,14 @@ class Incident(Base):
     opened_by: Mapped[str] = mapped_column(String(64))
     opened_at: Mapped[datetime]
     closed_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class Lease(Base):
+    """A named job only one process may do at a time (e.g. sending, which keeps channel
+    order); a holder that dies loses it when `until` passes."""
+
+    __tablename__ = "leases"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    owner: Mapped[str] = mapped_column(String(64))
+    until: Mapped[datetime]

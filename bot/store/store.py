@@ -13,7 +13,7 @@ from sqlalchemy import Engine, create_engine, event, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import sessionmaker
 
-from bot.store.models import Alert, Incident, Subscription, WatchedEnv
+from bot.store.models import Alert, Incident, Lease, Subscription, WatchedEnv
 
 
 def engine_url(database_url: str) -> str:
@@ -252,18 +252,11 @@ class Store:
 
         An alert already in the outbox (another replica got there first) is skipped.
         """
-        inserted = 0
         with self._begin() as session:
             watched = session.get(WatchedEnv, env, with_for_update=True)
             if watched is None or watched.last_seen_index >= index:
                 return 0
-            for alert in alerts:
-                try:
-                    with session.begin_nested():
-                        session.add(Alert(**vars(alert), created_at=now))
-                    inserted += 1
-                except IntegrityError:
-                    pass
+            inserted = _insert_alerts(session, alerts, now)
             watched.last_seen_index = index
             watched.last_polled_at = now
         return inserted
@@ -304,16 +297,30 @@ class Store:
             return watched.outages
 
     def add_alerts(self, alerts: Iterable[NewAlert], now: datetime) -> int:
-        inserted = 0
         with self._begin() as session:
-            for alert in alerts:
+            return _insert_alerts(session, alerts, now)
+
+    def take_lease(self, name: str, owner: str, now: datetime, ttl: timedelta) -> bool:
+        """Hold (or renew) the named lease unless another live process holds it."""
+        with self._begin() as session:
+            lease = session.get(Lease, name, with_for_update=True)
+            if lease is None:
                 try:
                     with session.begin_nested():
-                        session.add(Alert(**vars(alert), created_at=now))
-                    inserted += 1
+                        session.add(Lease(name=name, owner=owner, until=now + ttl))
                 except IntegrityError:
-                    pass
-        return inserted
+                    return False  # another process created it a moment ago
+                return True
+            if lease.owner != owner and lease.until >= now:
+                return False
+            lease.owner, lease.until = owner, now + ttl
+            return True
+
+    def release_lease(self, name: str, owner: str) -> None:
+        with self._begin() as session:
+            lease = session.get(Lease, name, with_for_update=True)
+            if lease is not None and lease.owner == owner:
+                session.delete(lease)
 
     # ---- the outbox ---------------------------------------------------------------------
 
@@ -446,6 +453,19 @@ class Store:
             query = query.where(Alert.channel_id == channel)
         with self._sessions() as session:
             return list(session.scalars(query))
+
+
+def _insert_alerts(session: Any, alerts: Iterable[NewAlert], now: datetime) -> int:
+    """Add alerts to the outbox, skipping any already there (the unique key says so)."""
+    inserted = 0
+    for alert in alerts:
+        try:
+            with session.begin_nested():
+                session.add(Alert(**vars(alert), created_at=now))
+            inserted += 1
+        except IntegrityError:
+            pass
+    return inserted
 
 
 def _subscription(channel: str, env: str) -> Any:

@@ -179,7 +179,13 @@ class Watcher:
     # ---- sending ------------------------------------------------------------------------
 
     async def send_pending(self) -> None:
-        """Channels are sent to side by side, so one rate-limited channel delays no other."""
+        """Channels are sent to side by side, so one rate-limited channel delays no other.
+
+        One process sends at a time (a lease), so each channel gets its alerts in order even
+        when several replicas share the database.
+        """
+        if not self.store.take_lease("sender", self.owner, self.clock(), self.claim_ttl):
+            return
         by_channel: dict[str, list[Outgoing]] = defaultdict(list)
         for item in self.store.claim(self.owner, self.clock(), self.claim_ttl):
             by_channel[item.channel_id].append(item)
@@ -189,7 +195,10 @@ class Watcher:
             async with limit:
                 await self._send_channel(items)
 
-        await asyncio.gather(*(bounded(items) for items in by_channel.values()))
+        try:
+            await asyncio.gather(*(bounded(items) for items in by_channel.values()))
+        finally:
+            self.store.release_lease("sender", self.owner)
 
     async def _send_channel(self, items: list[Outgoing]) -> None:
         for position, item in enumerate(items):

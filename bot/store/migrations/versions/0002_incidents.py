@@ -1,4 +1,4 @@
-"""Incident threads, and alerts routed into them.
+"""Incident threads, alerts routed into them, and named leases.
 
 Revision ID: 0002_incidents
 Revises: 0001_initial
@@ -34,9 +34,17 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("alerts") as batch:
         batch.add_column(sa.Column("thread_ts", sa.String(32), nullable=True))
+    op.create_table(
+        "leases",
+        sa.Column("name", sa.String(64), nullable=False),
+        sa.Column("owner", sa.String(64), nullable=False),
+        sa.Column("until", sa.DateTime(), nullable=False),
+        sa.PrimaryKeyConstraint("name"),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("leases")
     with op.batch_alter_table("alerts") as batch:
         batch.drop_column("thread_ts")
     op.drop_table("incidents")
