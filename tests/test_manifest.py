@@ -9,7 +9,7 @@ import yaml
 from bot.config import Settings
 from bot.domain.commands import COMMANDS
 from tests.conftest import Bot
-from tests.signing import sign, slash_command_body
+from tests.signing import sign, signed_json, slash_command_body
 
 MANIFEST = yaml.safe_load((Path(__file__).parents[1] / "app_manifest.yml").read_text())
 DEFAULT_COMMAND = Settings.__dataclass_fields__["slack_command"].default
@@ -38,3 +38,30 @@ def test_the_manifest_command_is_answered_and_others_are_not(bot: Bot) -> None:
     assert bot.post(body, sign(body)).status_code == 200
     other = slash_command_body("help", bot.slack.response_url(), "/not-ours")
     assert bot.post(other, sign(other)).status_code == 404
+
+
+def test_manifest_events_and_scopes_match_what_the_app_handles(bot: Bot) -> None:
+    settings = MANIFEST["settings"]
+    assert settings["event_subscriptions"]["bot_events"] == ["app_mention"]
+    assert settings["event_subscriptions"]["request_url"].endswith("/slack/events")
+    scopes = set(MANIFEST["oauth_config"]["scopes"]["bot"])
+    # posting, the mention event, the timeline file, and reading back after a crash
+    assert {"chat:write", "app_mentions:read", "files:write", "channels:history"} <= scopes
+    for event_type, status in (("app_mention", 200), ("reaction_added", 404)):
+        body, headers = signed_json(
+            {
+                "type": "event_callback",
+                "team_id": "T1",
+                "api_app_id": "A0KOSLIBOT",
+                "event_id": f"Ev-{event_type}",
+                "event_time": 1,
+                "event": {
+                    "type": event_type,
+                    "user": "U0ONCALL",
+                    "text": "<@UKOSLIBOT> help",
+                    "ts": "1.000100",
+                    "channel": "C0INCIDENT",
+                },
+            }
+        )
+        assert bot.post(body, headers).status_code == status
