@@ -152,7 +152,7 @@ def test_subscribe_starts_watching_the_env_at_the_baseline(store: Store) -> None
     assert watched.last_seen_index == 42
     assert (watched.failures, watched.outages, watched.outage_open) == (0, 0, False)
     assert watched.lease_owner is None
-    assert store.watched_envs() == ["prod"]
+    assert leased(store, "probe", NOW) == ["prod"]
 
 
 def test_a_later_channel_keeps_the_envs_progress(store: Store) -> None:
@@ -213,20 +213,20 @@ def test_watched_envs_leave_out_envs_with_only_paused_subscriptions(store: Store
 
     store.pause_channel("C1", "channel_not_found")
 
-    assert store.watched_envs() == ["prod"]
+    assert leased(store, "probe", NOW) == ["prod"]
 
 
 def test_subscribing_again_resumes_a_paused_subscription(store: Store) -> None:
     store.subscribe("C1", "prod", "U1", 10, NOW)
     store.pause_channel("C1", "channel_not_found")
-    assert store.watched_envs() == []
+    assert leased(store, "probe", NOW) == []
 
     assert store.subscribe("C1", "prod", "U1", 7, NOW) is True
 
     [subscription] = store.subscriptions()
     assert subscription.paused_reason is None
     assert subscription.since_index == 10  # never moves back
-    assert store.watched_envs() == ["prod"]
+    assert leased(store, "probe", NOW) == ["prod"]
 
 
 def test_set_mute(store: Store) -> None:

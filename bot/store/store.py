@@ -186,10 +186,6 @@ class Store:
 
     # ---- per-environment state ----------------------------------------------------------
 
-    def watched_envs(self) -> list[str]:
-        with self._sessions() as session:
-            return self._watched(session)
-
     @staticmethod
     def _watched(session: Any) -> list[str]:
         """Environments with an active subscription or an open incident thread."""
