@@ -26,3 +26,9 @@ def report_with(
     assert environment is not None
     running = [e.artifact for e in environment.snapshots[-1].entries if e.running]
     return kosli.add_snapshot(env, at, [*running, *added])
+
+
+# What the watcher posts for aws-prod #171-#177: rolling deploys start, then finish replacing.
+SEED_ALERTS = [
+    f"aws-prod#{i}: 1 {'started' if i % 2 == 0 else 'replaced'}" for i in range(171, 178)
+]

@@ -15,7 +15,7 @@ from tests.conftest import Bot, settings_for
 from tests.fakes.slack import FakeSlack
 from tests.golden import assert_golden
 from tests.signing import signed_action, signed_json
-from tests.story import MINER, report_with
+from tests.story import MINER, SEED_ALERTS, report_with
 
 CHANNEL = "C0INCIDENT"
 CREATOR_OLD = (
@@ -81,13 +81,7 @@ def test_the_seed_incident_thread(bot: Bot) -> None:
     assert parent["text"] == "Incident: what changed in aws-prod: 8 changes"
     assert [r["text"] for r in replies] == [
         "aws-prod#170: 1 started",
-        "aws-prod#171: 1 replaced",
-        "aws-prod#172: 1 started",
-        "aws-prod#173: 1 replaced",
-        "aws-prod#174: 1 started",
-        "aws-prod#175: 1 replaced",
-        "aws-prod#176: 1 started",
-        "aws-prod#177: 1 replaced",
+        *SEED_ALERTS,
     ]
     last = str(replies[-1]["blocks"])
     assert "`creator:31dee35` → `creator:b7a5908`" in last

@@ -272,12 +272,17 @@ def _watch(args: list[str]) -> Watch:
     return Watch(envs, risky_only)
 
 
+def _duration(text: str) -> timedelta | None:
+    """`30m`, `2h`, `1d` as a timedelta; None when it is not one."""
+    match = _DURATION.fullmatch(text.lower())
+    return int(match[1]) * _UNITS[match[2]] if match else None
+
+
 def _mute(args: list[str]) -> Mute:
     if len(args) != 2:
         raise CommandError(f"`mute` takes an environment and a duration. {_usage('mute')}")
-    match = _DURATION.fullmatch(args[1].lower())
-    duration = int(match[1]) * _UNITS[match[2]] if match else timedelta(0)
-    if not match or not timedelta(0) < duration <= MAX_MUTE:
+    duration = _duration(args[1])
+    if duration is None or not timedelta(0) < duration <= MAX_MUTE:
         raise CommandError(
             f"`{args[1]}` is not a duration I can mute for: use minutes, hours or days "
             f"up to 7 days, like `30m`, `2h` or `1d`. {_usage('mute')}"
@@ -294,10 +299,9 @@ def _incident(args: list[str], now: datetime) -> Incidents:
         at = lowered.index("since")
         window = _since(args[at + 1 :], now)
         args = args[:at]
-    elif args and _DURATION.fullmatch(args[-1].lower()):
-        match = _DURATION.fullmatch(args.pop().lower())
-        assert match is not None
-        window = Window(back=int(match[1]) * _UNITS[match[2]])
+    elif args and (back := _duration(args[-1])) is not None:
+        args = args[:-1]
+        window = Window(back=back)
     if not args:
         raise CommandError(f"`incident` needs an environment. {_usage('incident')}")
     envs = tuple(dict.fromkeys(_env_name("incident", [name]) for name in args))

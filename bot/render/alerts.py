@@ -114,8 +114,7 @@ def transition_buttons(t: Transition) -> ActionsBlock:
         None,
     )
     if focus is not None:
-        target = f"{focus.flow}@{focus.fingerprint}" if focus.flow else focus.fingerprint
-        choices.append(("artifact_details", "Artifact details", target))
+        choices.append(("artifact_details", "Artifact details", kit.artifact_target(focus)))
     choices.append(("mute_hour", "Mute 1h", t.env))
     return kit.buttons(*choices)
 

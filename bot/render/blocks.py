@@ -147,8 +147,7 @@ def _diff_buttons(changes: Changes) -> list[Block]:
         choices.append(("previous_change", "Previous change", changes.before))
     focus = next(iter((*(r.new for r in changes.replaced), *changes.added, *changes.removed)), None)
     if focus is not None:
-        target = f"{focus.flow}@{focus.fingerprint}" if focus.flow else focus.fingerprint
-        choices.append(("artifact_details", "Artifact details", target))
+        choices.append(("artifact_details", "Artifact details", kit.artifact_target(focus)))
     return [kit.buttons(*choices)] if choices else []
 
 

@@ -103,6 +103,12 @@ def commit_link(commit_url: str, sha: str = "") -> str:
     return link(commit_url, sha[:7] if sha else commit_url)
 
 
+def artifact_target(artifact: Versioned) -> str:
+    """What `artifact` looks an artifact up by: FLOW@FINGERPRINT, or the bare fingerprint
+    (Kosli's search) when it has no flow."""
+    return f"{artifact.flow}@{artifact.fingerprint}" if artifact.flow else artifact.fingerprint
+
+
 def _build(url: str) -> str:
     return f" · {link(url, 'build')}" if url else ""
 

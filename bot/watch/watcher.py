@@ -105,6 +105,8 @@ class Watcher:
         if not newest or newest[0].index <= state.last_seen_index:
             return
         previous = await self.kosli.snapshot(Snappish(env, "#", str(state.last_seen_index)))
+        subscriptions = self.store.subscriptions(env=env)
+        incidents = [i for i in self.store.open_incidents() if env in i.envs]
         # Catch up in order; the high-water mark moves with each snapshot's alerts, atomically,
         # so a failure part-way resumes exactly where it stopped.
         for index in range(state.last_seen_index + 1, newest[0].index + 1):
@@ -116,7 +118,7 @@ class Watcher:
                 message = render_transition(change, self.command)
                 alerts = [
                     _alert(sub, "change", index, message, held=_muted(sub, now))
-                    for sub in self.store.subscriptions(env=env)
+                    for sub in subscriptions
                     if sub.paused_reason is None
                     and sub.since_index < index
                     and (change.risky or not sub.risky_only)
@@ -132,8 +134,8 @@ class Watcher:
                         message.blocks,
                         thread_ts=incident.thread_ts,
                     )
-                    for incident in self.store.open_incidents()
-                    if env in incident.envs and index > incident.shown_indexes.get(env, 0)
+                    for incident in incidents
+                    if index > incident.shown_indexes.get(env, 0)
                 ]
             self.store.advance(env, index, alerts, now)
             previous = current
