@@ -11,12 +11,13 @@ from datetime import datetime
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.domain.changes import ChangeSet, Kind, snapshot_changes
 from bot.domain.commands import DEFAULT_BACK, CloseIncident, Incidents, OpenIncident, Window
-from bot.domain.transitions import Timeline, Transition, transition
+from bot.domain.timeline import Timeline
 from bot.kosli import KosliClient, KosliError, KosliNotFound, Snappish
 from bot.kosli.models import Snapshot
 from bot.queries import QueryError, unknown_environment
-from bot.render.alerts import render_transition
+from bot.render.changes import render_alert
 from bot.render.incidents import (
     render_close,
     render_parent,
@@ -74,11 +75,11 @@ class IncidentDesk:
             )
         )
         changes = sorted(
-            ((t, timeline) for timeline in timelines for t in timeline.transitions),
-            key=lambda pair: pair[0].at,
+            ((c, timeline) for timeline in timelines for c in timeline.changesets),
+            key=lambda pair: pair[0].at or now,
         )
         for change, timeline in changes:
-            reply = render_transition(change, self.command, timeline.builds)
+            reply = render_alert(change, self.command, timeline.builds)
             await post(self.slack, channel, reply, thread_ts)
         return f"Opened an incident thread for {', '.join(envs)} with {len(changes)} changes."
 
@@ -125,15 +126,15 @@ class IncidentDesk:
         if skipped:
             indexes = indexes[skipped:]
             previous = await self._snapshot(env, Snappish(env, "#", str(indexes[0] - 1)))
-        transitions = []
+        changesets = []
         for index in indexes:
             current = await self._snapshot(env, Snappish(env, "#", str(index)))
-            change = transition(previous, current)
-            if not change.is_empty:
-                transitions.append(change)
+            changes = snapshot_changes(previous, current)
+            if not changes.is_empty:
+                changesets.append(changes)
             previous = current
-        builds = await self._builds(transitions)
-        return Timeline(env, start, tuple(transitions), skipped, latest, builds)
+        builds = await self._builds(changesets)
+        return Timeline(env, start, tuple(changesets), skipped, latest, builds)
 
     async def _snapshot(self, env: str, snappish: Snappish) -> Snapshot:
         try:
@@ -144,13 +145,13 @@ class IncidentDesk:
                 unknown or f"Kosli has no snapshot `{snappish}`: try a later start for the window."
             ) from None
 
-    async def _builds(self, transitions: list[Transition]) -> dict[str, str]:
+    async def _builds(self, changesets: list[ChangeSet]) -> dict[str, str]:
         """Build links for what changed; a lookup that fails just leaves the link out."""
         wanted = {
-            (a.flow, a.fingerprint)
-            for t in transitions
-            for a in (*t.started, *t.stopped, *(r.new for r in t.replaced), *t.non_compliant)
-            if a.flow
+            (c.artifact.flow, c.artifact.fingerprint)
+            for changes in changesets
+            for c in changes.changes
+            if c.artifact.flow and c.kind != Kind.SCALED
         }
         limit = asyncio.Semaphore(BUILD_LOOKUPS)
 

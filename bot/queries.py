@@ -6,7 +6,7 @@ import asyncio
 import difflib
 from dataclasses import dataclass
 
-from bot.domain.changes import Changes, changes_between, service_of
+from bot.domain.changes import ChangeSet, env_diff_changes, service_of, snapshot_changes
 from bot.domain.commands import (
     Command,
     FindArtifact,
@@ -48,7 +48,7 @@ class LogResult:
 
 @dataclass(frozen=True)
 class DiffResult:
-    changes: Changes
+    changes: ChangeSet
 
 
 @dataclass(frozen=True)
@@ -100,9 +100,7 @@ class Queries:
                     await self.kosli.environment(env)
                 return LogResult(env, page, tuple(rows), LOG_PAGE_SIZE)
             case ShowDiff(before, after):
-                if before is None:
-                    before = await self._previous(after)
-                return DiffResult(changes_between(await self.kosli.diff(before, after)))
+                return DiffResult(await self._diff(before, after))
             case FindArtifact(sha, flow, by_commit):
                 if not flow:
                     found = await self.kosli.search(sha)
@@ -116,13 +114,23 @@ class Queries:
                 return await self._where(command)
         raise AssertionError(f"unhandled command {command!r}")
 
-    async def _previous(self, after: Snappish) -> Snappish:
-        snapshot = await self.kosli.snapshot(after)
-        if snapshot.index <= 1:
-            raise QueryError(
-                f"{after.env}#{snapshot.index} is the first snapshot: nothing before it"
+    async def _diff(self, before: Snappish | None, after: Snappish) -> ChangeSet:
+        """Two snapshots of one environment go through the one change model, so the diff
+        says what the alert for them said; two environments are Kosli's env-diff."""
+        if before is not None and before.env != after.env:
+            return env_diff_changes(await self.kosli.diff(before, after))
+        if before is None:
+            newer = await self.kosli.snapshot(after)
+            if newer.index <= 1:
+                raise QueryError(
+                    f"{after.env}#{newer.index} is the first snapshot: nothing before it"
+                )
+            older = await self.kosli.snapshot(Snappish(after.env, "#", str(newer.index - 1)))
+        else:
+            older, newer = await asyncio.gather(
+                self.kosli.snapshot(before), self.kosli.snapshot(after)
             )
-        return Snappish(after.env, "#", str(snapshot.index - 1))
+        return snapshot_changes(older, newer)
 
     async def _where(self, command: FindRunning) -> WhereResult:
         if command.is_sha:

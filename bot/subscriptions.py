@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot.domain.commands import ListWatching, Mute, Subscribing, Unmute, Unwatch, Watch
-from bot.domain.transitions import Baseline
+from bot.domain.timeline import Baseline
 from bot.kosli import KosliClient, KosliNotFound, Snappish
 from bot.queries import QueryError, unknown_environment
 from bot.store.models import Subscription, WatchedEnv

@@ -1,8 +1,35 @@
+"""The one change model, on hand-made snapshots of both eras and on a real 2026 answer."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import replace
 from datetime import UTC, datetime
+from pathlib import Path
 
-from bot.domain.changes import changes_between, commit_sha, compare_url, service_of
-from bot.kosli.models import DiffArtifact, SnapshotDiff
+from bot.domain.changes import (
+    Kind,
+    built_compare_url,
+    commit_sha,
+    env_diff_changes,
+    service_of,
+    snapshot_changes,
+)
+from bot.domain.compliance import failing_rules, reasons
+from bot.kosli.models import (
+    ArtifactFlow,
+    CommitInfo,
+    DeploymentDiff,
+    DiffArtifact,
+    PolicyDecision,
+    Snapshot,
+    SnapshotArtifact,
+    SnapshotDiff,
+)
+from bot.render.mrkdwn import short_name
 
+DATA = Path(__file__).parent / "data"
 CREATOR_OLD = (
     "https://github.com/cyber-dojo/creator/commit/31dee357844ab2f58a40d16f945dc5e35dcd6bc0"
 )
@@ -10,72 +37,221 @@ CREATOR_NEW = (
     "https://github.com/cyber-dojo/creator/commit/b7a590836cf140e17da3f01eadd5eca17d9efc65"
 )
 ECR = "274425519734.dkr.ecr.eu-central-1.amazonaws.com"
+AT = datetime(2022, 9, 6, 14, 52, 28, tzinfo=UTC)
 
 
-def artifact(name: str, flow: str, commit_url: str = "", started: int = 0) -> DiffArtifact:
-    return DiffArtifact(
+def artifact(name: str, flow: str, commit_url: str = "", started: int = 0, **extra):
+    return SnapshotArtifact(
         name=name,
-        fingerprint=name.encode().hex().ljust(64, "0")[:64],
+        fingerprint=extra.pop("fingerprint", hashlib.sha256(name.encode()).hexdigest()),
         flow=flow,
+        git_commit=commit_sha(commit_url),
         commit_url=commit_url,
+        compliant=extra.pop("compliant", True),
         started_at=datetime.fromtimestamp(started, UTC) if started else None,
-        instances=1,
-        instances_before=1,
-        instances_after=1,
+        instances=extra.pop("instances", 1),
+        change="unchanged",
+        **extra,
     )
 
 
-def diff(before: list[DiffArtifact], after: list[DiffArtifact], a="aws-prod#175", b="aws-prod#177"):
-    return SnapshotDiff(a, b, tuple(before), tuple(after), ())
+def snapshot(index: int, *running: SnapshotArtifact, compliant: bool | None = None) -> Snapshot:
+    state = all(a.compliant for a in running) if compliant is None else compliant
+    return Snapshot("aws-prod", index, AT, state, tuple(running))
 
 
-def test_new_version_of_a_service_is_one_replacement_with_compare_link() -> None:
-    old = artifact(f"{ECR}/creator:31dee35", "creator", CREATOR_OLD)
-    new = artifact(f"{ECR}/creator:b7a5908", "creator", CREATOR_NEW)
-    changes = changes_between(diff([old], [new]))
-    assert [(r.old, r.new) for r in changes.replaced] == [(old, new)]
-    assert changes.added == () and changes.removed == ()
-    assert changes.replaced[0].compare_url == (
+def commit(sha: str, when: float, title: str = "A change") -> CommitInfo:
+    moment = datetime.fromtimestamp(when, UTC)
+    return CommitInfo(sha, f"{title}\n\nbody", "Ana Lopes <ana@x.io>", "main", moment, "")
+
+
+def built(name: str, flow: str, sha: str, when: float, **extra) -> SnapshotArtifact:
+    url = f"https://gitlab.com/acme/ledger/-/commit/{sha}"
+    flows = (ArtifactFlow(flow, sha, sha, url, commit(sha, when), None),)
+    return artifact(name, flow, url, flows=flows, **extra)
+
+
+def before_4357(latest: Snapshot) -> Snapshot:
+    """The snapshot before a real one, read back from its annotations (`was`)."""
+    raw = json.loads((DATA / "aws-prod-snapshot-4357.json").read_text())
+    was = {a["fingerprint"]: a["annotation"]["was"] for a in raw["artifacts"]}
+    running = tuple(
+        replace(a, instances=was[a.fingerprint], change="unchanged")
+        for a in latest.artifacts
+        if was[a.fingerprint] > 0
+    )
+    return replace(latest, index=latest.index - 1, artifacts=running)
+
+
+def test_the_real_2026_snapshot_is_one_compliant_replacement_with_kosli_links() -> None:
+    raw = json.loads((DATA / "aws-prod-snapshot-4357.json").read_text())
+    latest = Snapshot.from_json("aws-prod", raw)
+    changes = snapshot_changes(before_4357(latest), latest)
+    assert [c.kind for c in changes.changes] == [Kind.REPLACED]
+    change = changes.changes[0]
+    assert short_name(change.previous.name) == "languages-start-points:a97ed05"
+    assert short_name(change.artifact.name) == "languages-start-points:95ab455"
+    assert change.artifact.commit.title == (
+        "Merge pull request #204 from cyber-dojo/update-csharp-nunit"
+    )
+    assert change.artifact.commit.author_name == "Jon Jagger"
+    assert change.compare_url == (
+        "https://github.com/cyber-dojo/languages-start-points/compare/"
+        "a97ed054e38d484a0015cd658f1d593c03ea2a61...95ab455dd7301b20c744f50b1cd015e4396aedce"
+    )
+    assert changes.compliance is None and not changes.risky
+    # The promotion flow is context; the commit is the build flow's.
+    assert change.artifact.build_flow.name == "languages-start-points-ci"
+    assert [f.name for f in change.artifact.promotions] == ["production-promotion"]
+
+
+def test_a_finished_rolling_deploy_is_a_replacement_not_a_stop() -> None:
+    old = artifact(f"{ECR}/creator:31dee35", "creator", CREATOR_OLD, started=10)
+    new = artifact(f"{ECR}/creator:b7a5908", "creator", CREATOR_NEW, started=20)
+    changes = snapshot_changes(snapshot(176, old, new), snapshot(177, new))
+    assert [(c.kind, c.previous, c.artifact, c.rollout_finished) for c in changes.changes] == [
+        (Kind.REPLACED, old, new, True)
+    ]
+    assert changes.changes[0].compare_url == (
         "https://github.com/cyber-dojo/creator/compare/"
         "31dee357844ab2f58a40d16f945dc5e35dcd6bc0...b7a590836cf140e17da3f01eadd5eca17d9efc65"
     )
+    # The same two snapshots the other way round are not a timeline.
+    assert not snapshot_changes(snapshot(177, new), snapshot(176, old, new)).timeline
+
+
+def test_an_older_build_taking_over_is_a_rollback() -> None:
+    newer = built("ledger:3f2a1c9", "ledger-ci", "3f2a1c9" + "0" * 33, 2000)
+    older = built("ledger:81bd004", "ledger-ci", "81bd004" + "0" * 33, 1000)
+    back = snapshot_changes(snapshot(1, newer), snapshot(2, older))
+    assert [c.kind for c in back.changes] == [Kind.ROLLED_BACK]
+    assert back.changes[0].compare_url == (
+        f"https://gitlab.com/acme/ledger/-/compare/{'3f2a1c9' + '0' * 33}...{'81bd004' + '0' * 33}"
+    )
+    forward = snapshot_changes(snapshot(2, older), snapshot(3, newer))
+    assert [c.kind for c in forward.changes] == [Kind.REPLACED]
+
+
+def test_kosli_compare_link_is_used_only_when_it_compares_these_two_builds() -> None:
+    old = artifact(f"{ECR}/creator:31dee35", "creator", CREATOR_OLD)
+    mine = DeploymentDiff("https://kosli.example/compare/mine", commit_sha(CREATOR_OLD), "")
+    other = DeploymentDiff("https://kosli.example/compare/other", "f" * 40, "")
+    new = artifact(f"{ECR}/creator:b7a5908", "creator", CREATOR_NEW, diff=mine)
+    assert snapshot_changes(snapshot(1, old), snapshot(2, new)).changes[0].compare_url == (
+        "https://kosli.example/compare/mine"
+    )
+    elsewhere = replace(new, diff=other)
+    built_link = snapshot_changes(snapshot(1, old), snapshot(2, elsewhere)).changes[0]
+    assert built_link.compare_url.startswith("https://github.com/cyber-dojo/creator/compare/")
+
+
+def test_rogue_non_compliant_scaled_and_compliance_flip() -> None:
+    web = artifact("web:1", "web", instances=1)
+    saver = artifact("saver:2", "saver", reasons=("missing evidence: snyk-scan",))
+    bad_saver = replace(saver, compliant=False)
+    miner = artifact("docker.io/xmrig/xmrig:latest", "", compliant=False)
+    changes = snapshot_changes(
+        snapshot(1, web, saver), snapshot(2, replace(web, instances=3), bad_saver, miner)
+    )
+    kinds = [(c.kind, c.artifact.name) for c in changes.changes]
+    assert kinds == [
+        (Kind.ROGUE, miner.name),
+        (Kind.NON_COMPLIANT, "saver:2"),
+        (Kind.SCALED, "web:1"),
+    ]
+    assert changes.changes[1].reasons == ("missing evidence: snyk-scan",)
+    assert changes.changes[2].instances_before == 1
+    assert changes.compliance == (True, False) and changes.risky
 
 
 def test_unrelated_artifacts_stay_started_and_stopped() -> None:
     stopped = artifact(f"{ECR}/creator:31dee35", "creator", CREATOR_OLD)
-    started = artifact("docker.io/xmrig/xmrig:latest", "")
-    changes = changes_between(diff([stopped], [started]))
-    assert changes.replaced == ()
-    assert changes.removed == (stopped,) and changes.added == (started,)
-    assert changes.is_timeline
+    started = artifact(f"{ECR}/runner:fa3d117", "runner")
+    changes = snapshot_changes(snapshot(1, stopped), snapshot(2, started))
+    assert [c.kind for c in changes.changes] == [Kind.STARTED, Kind.STOPPED]
 
 
-def test_artifacts_without_flow_pair_by_image_name() -> None:
-    old = artifact("registry.local/team/nginx:1.25", "", started=10)
-    new = artifact("registry.local/team/nginx:1.27", "", started=20)
-    assert len(changes_between(diff([old], [new])).replaced) == 1
+def diff_artifact(name: str, flow: str, commit_url: str = "") -> DiffArtifact:
+    return DiffArtifact(
+        name, hashlib.sha256(name.encode()).hexdigest(), flow, commit_url, None, 1, 1, 1
+    )
 
 
-def test_cross_environment_diff_is_not_a_timeline() -> None:
-    changes = changes_between(diff([], [], "aws-beta#189", "aws-prod#169"))
-    assert changes.is_empty and not changes.is_timeline
-    assert not changes_between(diff([], [], "aws-prod#177", "aws-prod#176")).is_timeline
+def test_env_diff_pairs_versions_across_environments() -> None:
+    old = diff_artifact(f"{ECR}/creator:31dee35", "creator", CREATOR_OLD)
+    new = diff_artifact(f"{ECR}/creator:b7a5908", "creator", CREATOR_NEW)
+    extra = diff_artifact("registry.local/team/nginx:1.27", "")
+    diff = SnapshotDiff("aws-beta#190", "aws-prod#177", (old,), (new, extra), ())
+    changes = env_diff_changes(diff)
+    assert not changes.timeline
+    assert [(c.kind, c.artifact.name) for c in changes.changes] == [
+        (Kind.REPLACED, new.name),
+        (Kind.STARTED, extra.name),
+    ]
+    assert changes.changes[0].artifact.git_commit == commit_sha(CREATOR_NEW)
 
 
-def test_commit_links() -> None:
+def rule(kind: str, resolution: str, satisfied=False, ignored=False, **context) -> dict:
+    return {
+        "rule": {
+            "type": kind,
+            "definition": {"name": "trivy-container-scan", "type": "generic"},
+        },
+        "satisfied": satisfied,
+        "ignored": ignored,
+        "resolutions": [{"type": resolution, "context": {"flow_name": "payments-ci", **context}}],
+    }
+
+
+def test_policy_failures_are_worded_like_kosli_cli() -> None:
+    trail = "9c41e2a" + "0" * 33
+    decision = PolicyDecision.from_json(
+        {
+            "policy_name": "prod-requirements",
+            "status": "NON-COMPLIANT",
+            "rule_evaluations": [
+                rule("attestation", "missing_attestation", trail_name=trail),
+                rule("attestation", "missing_attestation", for_control="SEC-1"),
+                rule("attestation", "non_compliant_attestation", trail_name="release-7"),
+                rule("trail-compliance", "non_compliant_in_trail", trail_name="release-7"),
+                rule("attestation", "legacy_flow"),
+                rule("attestation", "missing_attestation", satisfied=True),
+                rule("attestation", "missing_attestation", ignored=True),
+                rule("provenance", "rule_not_applicable", satisfied=None),
+                {"rule": "junk", "satisfied": "yes", "unknown": 1},
+            ],
+        }
+    )
+    assert failing_rules((decision,)) == (
+        "prod-requirements: missing required 'trivy-container-scan' (generic) attestation "
+        "in trail payments-ci/9c41e2a",
+        "prod-requirements: missing required generic for control 'SEC-1'",
+        "prod-requirements: attestation 'trivy-container-scan' is non-compliant in trail "
+        "payments-ci/release-7",
+        "prod-requirements: artifact is not compliant in trail payments-ci/release-7",
+        "prod-requirements: comes from a legacy flow without the new attestations",
+        "no provenance (required by prod-requirements)",
+    )
+    old_style = artifact("saver:2", "saver", reasons=("missing evidence: snyk-scan",))
+    assert reasons(old_style) == ("missing evidence: snyk-scan",)
+    assert reasons(replace(old_style, decisions=(decision,)))[0].startswith("prod-requirements")
+
+
+def test_commit_links_and_names() -> None:
     assert commit_sha(CREATOR_NEW) == "b7a590836cf140e17da3f01eadd5eca17d9efc65"
     assert commit_sha("not a url") == ""
     gitlab_old = "https://gitlab.com/group/app/-/commit/1111111aaaa"
     gitlab_new = "https://gitlab.com/group/app/-/commit/2222222bbbb"
-    assert compare_url(gitlab_old, gitlab_new) == (
+    assert built_compare_url(gitlab_old, gitlab_new) == (
         "https://gitlab.com/group/app/-/compare/1111111aaaa...2222222bbbb"
     )
-    other_repo = "https://github.com/cyber-dojo/web/commit/6b1b6bc45af830836838db8644d1388726d8f381"
-    assert compare_url(CREATOR_OLD, other_repo) is None
-    assert compare_url(CREATOR_OLD, "") is None
-
-
-def test_service_names() -> None:
+    other = "https://github.com/cyber-dojo/web/commit/6b1b6bc45af830836838db8644d1388726d8f381"
+    assert built_compare_url(CREATOR_OLD, other) == ""
+    assert built_compare_url(CREATOR_OLD, "") == ""
     assert service_of(f"{ECR}/creator:31dee35", "") == "creator"
     assert service_of("nginx@sha256:abc", "") == "nginx"
     assert service_of("anything", "web") == "web"
+    assert short_name(f"{ECR}/languages-start-points:95ab455@sha256:1eea6109") == (
+        "languages-start-points:95ab455"
+    )
+    assert short_name("docker.io/xmrig/xmrig:latest") == "xmrig:latest"

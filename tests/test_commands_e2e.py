@@ -43,12 +43,12 @@ def test_reply_layouts(bot: Bot, golden: str, text: str) -> None:
     assert len(answer["blocks"]) <= 50
 
 
-def test_seed_story_latest_diff_shows_creator_stopped(bot: Bot) -> None:
+def test_seed_story_latest_diff_is_the_finished_creator_rollout(bot: Bot) -> None:
     answer = bot.ask("diff aws-prod")
-    assert answer["text"].startswith("aws-prod#176 → aws-prod#177: 1 stopped")
-    assert f"https://github.com/cyber-dojo/creator/commit/{CREATOR_OLD}|31dee35>" in all_text(
-        answer
-    )
+    assert answer["text"].startswith("aws-prod#176 → aws-prod#177: 1 replaced")
+    text = all_text(answer)
+    assert f"https://github.com/cyber-dojo/creator/commit/{CREATOR_OLD}|31dee35>" in text
+    assert "31dee35 stopped; b7a5908, already running at #176, now runs alone" in text
 
 
 def test_seed_story_previous_diff_shows_creator_started(bot: Bot) -> None:

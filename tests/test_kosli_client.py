@@ -3,20 +3,28 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
-from typing import TypeVar
+import json
+import threading
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, TypeVar
 
 import pytest
 from freezegun import freeze_time
 
 from bot.kosli import (
+    KosliBadRequest,
     KosliBadResponse,
     KosliClient,
+    KosliError,
     KosliNotFound,
     KosliUnauthorized,
     KosliUnavailable,
     parse_snappish,
 )
+from bot.kosli.attestations import Assertion, AttestationStatus
 from bot.kosli.client import _retry_after_seconds
 from tests.conftest import SANDBOX_TOKEN
 
@@ -40,6 +48,44 @@ def call(kosli, use: Callable[[KosliClient], Awaitable[T]], token: str = SANDBOX
     return asyncio.run(run()), slept
 
 
+@dataclass
+class Canned:
+    """What a canned server needs to stand in for the sandbox in `call`."""
+
+    base_url: str
+    paths: list[str] = field(default_factory=list)  # path with query, in arrival order
+
+
+@contextmanager
+def canned_server(status: int, body: Any) -> Iterator[Canned]:
+    """A tiny HTTP server on 127.0.0.1 answering every GET with `status` and `body` as JSON."""
+    payload = json.dumps(body).encode()
+    canned = Canned("")
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            canned.paths.append(self.path)
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass  # keep test output quiet
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02})
+    thread.start()
+    canned.base_url = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        yield canned
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
 def test_snapshot_paths_are_escaped_like_the_cli(kosli) -> None:
     snapshot, _ = call(kosli, lambda c: c.snapshot(parse_snappish("aws-prod#176")))
     assert snapshot.index == 176 and snapshot.env == "aws-prod"
@@ -50,6 +96,22 @@ def test_snapshot_paths_are_escaped_like_the_cli(kosli) -> None:
         "/api/v2/snapshots/cyber-dojo/aws-prod/%23176",
         "/api/v2/snapshots/cyber-dojo/aws-prod/~1",
         "/api/v2/snapshots/cyber-dojo/aws-prod/-1",
+    ]
+
+
+def test_nth_from_latest_is_sent_in_documented_forms(kosli) -> None:
+    latest, _ = call(kosli, lambda c: c.snapshot(parse_snappish("aws-prod#-1")))
+    before, _ = call(kosli, lambda c: c.snapshot(parse_snappish("aws-prod#-2")))
+    assert (latest.index, before.index) == (177, 176)
+    diff, _ = call(
+        kosli,
+        lambda c: c.diff(parse_snappish("aws-prod#-2"), parse_snappish("aws-prod#-1")),
+    )
+    assert (diff.before, diff.after) == ("aws-prod#176", "aws-prod#177")
+    assert [path for _, path in kosli.requests] == [
+        "/api/v2/snapshots/cyber-dojo/aws-prod/-1",
+        "/api/v2/snapshots/cyber-dojo/aws-prod/~1",
+        "/api/v2/env-diff/cyber-dojo?snappish1=aws-prod~1&snappish2=aws-prod~0",
     ]
 
 
@@ -88,6 +150,25 @@ def test_artifacts_and_search(kosli) -> None:
     assert "aws-prod#177" in searched[0].running_in
 
 
+def test_artifact_lookups_accept_one_bare_object(kosli) -> None:
+    # Lists are covered above; here Kosli answers one artifact without the list around it.
+    bare = json.dumps(
+        {"filename": "creator:b7a5908", "flow_name": "creator", "fingerprint": "860ad172" * 8}
+    )
+    kosli.fail_next(200, body=bare)
+    by_fingerprint, _ = call(kosli, lambda c: c.artifacts_by_fingerprint("creator", "860ad172"))
+    kosli.fail_next(200, body=bare)
+    by_commit, _ = call(kosli, lambda c: c.artifacts_by_commit("creator", "b7a5908"))
+    for found in (by_fingerprint, by_commit):
+        assert [(a.name, a.flow, a.fingerprint) for a in found] == [
+            ("creator:b7a5908", "creator", "860ad172" * 8)
+        ]
+    assert [path for _, path in kosli.requests] == [
+        "/api/v2/artifacts/cyber-dojo/creator/fingerprint/860ad172",
+        "/api/v2/artifacts/cyber-dojo/creator/commit_sha/b7a5908",
+    ]
+
+
 def test_errors_map_to_meaningful_exceptions(kosli) -> None:
     with pytest.raises(KosliNotFound):
         call(kosli, lambda c: c.environment("nowhere"))
@@ -99,6 +180,156 @@ def test_errors_map_to_meaningful_exceptions(kosli) -> None:
     kosli.fail_next(200, body='[{"type": "ECS"}]')
     with pytest.raises(KosliBadResponse, match="'name' is missing"):
         call(kosli, lambda c: c.environments())
+
+
+FASTAPI_DETAIL = [
+    {"loc": ["query", "environment_name"], "msg": "field required", "type": "missing"},
+    {"loc": ["path", "fingerprint", 0], "msg": "too short", "type": "string_too_short"},
+]
+
+
+RAISED: dict[int, type[KosliError]] = {
+    400: KosliBadRequest,
+    404: KosliNotFound,
+    422: KosliBadRequest,
+}
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "words"),
+    [
+        (404, '{"message": "Environment x does not exist"}', "Environment x does not exist"),
+        (400, '{"errors": "Invalid snapshot expression"}', "Invalid snapshot expression"),
+        (400, '{"errors": ["first problem", "second problem"]}', "first problem; second problem"),
+        (
+            400,
+            '{"errors": {"name": "is required", "type": ["is unknown", "is not K8S"]}}',
+            "name: is required; type: is unknown; type: is not K8S",
+        ),
+        (404, '"Environment not found"', "Environment not found"),
+        (404, "Environment not found\n", "Environment not found"),
+        (404, "<html><body><h1>404 Not Found</h1></body></html>", "HTTP 404"),
+        (404, "x" * 400, "HTTP 404"),
+        (404, "\x00\x01\x02binary", "HTTP 404"),
+        (422, '{"detail": "fingerprint is not valid"}', "fingerprint is not valid"),
+        (
+            422,
+            json.dumps({"detail": FASTAPI_DETAIL}),
+            "field required (query.environment_name); too short (path.fingerprint.0)",
+        ),
+        (400, "{}", "HTTP 400"),
+        (400, "[" * 100_000 + "]" * 100_000, "HTTP 400"),  # too deep for Python's json
+        (409, '{"message": "Conflict here"}', "Kosli answered HTTP 409: Conflict here"),
+    ],
+)
+def test_error_bodies_in_the_readers_words(kosli, status: int, body: str, words: str) -> None:
+    kosli.fail_next(status, body=body)
+    with pytest.raises(KosliError) as error:
+        call(kosli, lambda c: c.environment("aws-prod"))
+    assert type(error.value) is RAISED.get(status, KosliError)
+    assert str(error.value) == words
+
+
+def test_hostile_error_bodies_stay_on_one_short_line(kosli) -> None:
+    forged = "no such env\n2026-01-01 INFO forged line\r\n\u001b[31mred\u2028\u202eend"
+    kosli.fail_next(404, body=json.dumps({"message": forged}))
+    with pytest.raises(KosliNotFound) as error:
+        call(kosli, lambda c: c.environment("aws-prod"))
+    assert str(error.value) == "no such env 2026-01-01 INFO forged line [31mred end"
+    kosli.fail_next(400, body=json.dumps({"errors": ["a" * 1000]}))
+    with pytest.raises(KosliBadRequest) as error:
+        call(kosli, lambda c: c.environment("aws-prod"))
+    assert len(str(error.value)) == 300 and str(error.value).endswith("a…")
+
+
+ASSERT_ANSWER = {
+    "compliant": False,
+    "scope": "environment",
+    "policy_evaluations": [{"policy_name": "prod", "status": "NON-COMPLIANT"}],
+    "flows": [
+        {
+            "flow": "creator-ci",
+            "trail": "b7a5908",
+            "compliance_status": {
+                "status": "INCOMPLETE",
+                "attestations_statuses": [
+                    {
+                        "attestation_name": "pull-request",
+                        "attestation_type": "pull_request",
+                        "attestation_id": "763af9cc",
+                        "status": "COMPLETE",
+                        "is_compliant": True,
+                        "unexpected": False,
+                    },
+                    {"attestation_name": "snyk", "attestation_type": "snyk", "status": "MISSING"},
+                ],
+            },
+        },
+        {"flow_name": "production-promotion", "trail_name": "promotion-one-43"},
+        {
+            "flow_name": "security",
+            "trail_name": "weekly",
+            "compliance_status": {
+                "attestations_statuses": [
+                    {"attestation_name": "pentest", "is_compliant": False, "unexpected": True}
+                ]
+            },
+        },
+    ],
+    "html_url": "https://app.kosli.com/cyber-dojo/fingerprint/860ad172",
+}
+
+
+def test_asserts_reads_every_flows_attestations() -> None:
+    with canned_server(200, ASSERT_ANSWER) as server:
+        assertion, _ = call(server, lambda c: c.asserts("860ad172", environment="aws-prod"))
+        call(server, lambda c: c.asserts("860ad172"))
+    assert server.paths == [
+        "/api/v2/asserts/cyber-dojo/fingerprint/860ad172?environment_name=aws-prod",
+        "/api/v2/asserts/cyber-dojo/fingerprint/860ad172",
+    ]
+    assert assertion == Assertion(
+        compliant=False,
+        html_url="https://app.kosli.com/cyber-dojo/fingerprint/860ad172",
+        attestations=(
+            AttestationStatus(
+                "pull-request", "pull_request", "COMPLETE", True, False, "creator-ci", "b7a5908"
+            ),
+            AttestationStatus("snyk", "snyk", "MISSING", None, False, "creator-ci", "b7a5908"),
+            AttestationStatus("pentest", "", "", False, True, "security", "weekly"),
+        ),
+    )
+
+
+def test_asserts_unknown_fingerprint_is_not_found() -> None:
+    with (
+        canned_server(404, {"message": "Artifact 860ad172 not found"}) as server,
+        pytest.raises(KosliNotFound, match="Artifact 860ad172 not found"),
+    ):
+        call(server, lambda c: c.asserts("860ad172"))
+    assert server.paths == ["/api/v2/asserts/cyber-dojo/fingerprint/860ad172"]
+
+
+def _one_attestation(attestation: Any) -> dict[str, Any]:
+    return {"flows": [{"compliance_status": {"attestations_statuses": [attestation]}}]}
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        [],
+        {"compliant": "yes"},
+        {"flows": {"creator-ci": {}}},
+        {"flows": [{"flow": "x", "compliance_status": []}]},
+        _one_attestation({"status": "MISSING"}),  # no name
+        _one_attestation({"attestation_name": 7}),
+        _one_attestation({"attestation_name": "snyk", "is_compliant": "no"}),
+        _one_attestation("snyk"),
+    ],
+)
+def test_assertion_with_wrong_types_is_a_bad_response(answer: Any) -> None:
+    with pytest.raises(KosliBadResponse):
+        Assertion.from_json(answer)
 
 
 def test_retries_honour_retry_after_then_succeed(kosli) -> None:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from bot.domain.changes import Changes
-from bot.kosli.models import Artifact, DiffArtifact, Environment
+from bot.domain.changes import Change, ChangeSet, Kind
+from bot.kosli.models import Artifact, Environment, SnapshotArtifact
 from bot.queries import ArtifactResult, DiffResult, EnvsResult
 from bot.render import kit
 from bot.render.blocks import render
@@ -14,21 +14,23 @@ from bot.render.mrkdwn import date, escape, link
 STARTED = datetime(2022, 9, 6, 14, 52, 3, tzinfo=UTC)
 
 
-def running(index: int, name: str | None = None) -> DiffArtifact:
-    return DiffArtifact(
+def running(index: int, name: str | None = None) -> SnapshotArtifact:
+    return SnapshotArtifact(
         name=name or f"registry.example/service-{index}:v{index}",
         fingerprint=f"{index:064x}",
         flow=f"service-{index}",
+        git_commit=f"{index:040x}",
         commit_url=f"https://github.com/acme/service-{index}/commit/{index:040x}",
+        compliant=True,
         started_at=STARTED,
         instances=1,
-        instances_before=0,
-        instances_after=1,
+        change="started",
     )
 
 
 def test_a_long_diff_goes_in_parts_of_at_most_50_blocks_and_drops_nothing() -> None:
-    changes = Changes("prod#1", "prod#2", (), tuple(running(i) for i in range(80)), (), ())
+    started = tuple(Change(Kind.STARTED, running(i)) for i in range(80))
+    changes = ChangeSet("prod#1", "prod#2", STARTED, started)
     message = render(DiffResult(changes))
     assert message.text.startswith("prod#1 → prod#2: 80 started")
     sent = kit.parts(message.blocks)

@@ -42,9 +42,8 @@ def test_the_seed_story_in_the_shell() -> None:
     assert (
         "#176  Tue, 06 Sep 2022 14:52:28 UTC → Tue, 06 Sep 2022 14:53:28 UTC  ·  59 seconds" in text
     )
-    assert (
-        "🔴 Stopped\n`creator:31dee35` · flow creator · commit 31dee35 (https://github.com" in text
-    )
+    assert "🔄 Replaced\n`creator:31dee35` → `creator:b7a5908`\nCommit 31dee35 (https://" in text
+    assert "31dee35 stopped; b7a5908, already running at #176, now runs alone" in text
     assert "Started running in aws-beta#188 environment" in text
     assert "aws-prod#177" in text and "creator:b7a5908" in text
     assert "*" not in text.replace("`", "")  # Slack's bold marks are gone from plain output
@@ -79,7 +78,9 @@ def test_kosli_bot_without_slack_settings_starts_the_shell_on_the_sandbox() -> N
         "No Slack settings (SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET): "
         "starting the shell on the Kosli sandbox."
     )
-    assert result.stdout.startswith("aws-prod#176 → aws-prod#177\n1 stopped")
+    assert result.stdout.startswith(
+        "aws-prod#176 → aws-prod#177\nTue, 06 Sep 2022 14:53:28 UTC · 1 replaced\n🔄 Replaced"
+    )
 
 
 def read_until(fd: int, pattern: str, seen: bytearray, timeout: float = 60) -> str:

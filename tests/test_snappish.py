@@ -8,7 +8,9 @@ from bot.kosli.snappish import Snappish, SnappishError, parse_snappish
     [
         ("aws-prod", Snappish("aws-prod"), "-1"),
         ("aws-prod#176", Snappish("aws-prod", "#", "176"), "%23176"),
-        ("aws-prod#-1", Snappish("aws-prod", "#", "-1"), "%23-1"),
+        # `#-N` is ours, not Kosli's: the latest goes as -1 (as the CLI sends), older ones as ~N-1.
+        ("aws-prod#-1", Snappish("aws-prod", "#", "-1"), "-1"),
+        ("aws-prod#-3", Snappish("aws-prod", "#", "-3"), "~2"),
         ("hadron~1", Snappish("hadron", "~", "1"), "~1"),
         (
             "hadron@{2023-07-04T11:04:02}",
@@ -23,6 +25,23 @@ def test_accepted_forms_and_their_path_segment(expression: str, parsed: Snappish
     assert parse_snappish(expression) == parsed
     assert parsed.path_segment == segment
     assert str(parsed) == expression
+
+
+@pytest.mark.parametrize(
+    ("expression", "api_form"),
+    [
+        ("aws-prod", "aws-prod"),
+        ("aws-prod#176", "aws-prod#176"),
+        ("aws-prod#-1", "aws-prod~0"),
+        ("aws-prod#-3", "aws-prod~2"),
+        ("hadron~1", "hadron~1"),
+        ("hadron@{2.hours.ago}", "hadron@{2.hours.ago}"),
+    ],
+)
+def test_api_form_sends_nth_from_latest_as_behind_latest(expression: str, api_form: str) -> None:
+    parsed = parse_snappish(expression)
+    assert parsed.api_form == api_form
+    assert str(parsed) == expression  # replies still quote what the user wrote
 
 
 @pytest.mark.parametrize(
@@ -54,6 +73,7 @@ def test_malformed_expressions_say_why(expression: str, reason: str) -> None:
         ("aws-prod~1", "aws-prod~2"),
         ("aws-prod#177", "aws-prod#176"),
         ("aws-prod#-1", "aws-prod#-2"),
+        ("aws-prod#-3", "aws-prod#-4"),
         ("aws-prod#1", None),
         ("aws-prod@{2.hours.ago}", None),
     ],

@@ -1,14 +1,19 @@
-"""What changed between two snapshots, in the words an on-call engineer needs."""
+"""The one change model: what changed between two snapshots, and of which kind.
+
+`diff`, alerts, incident threads, the timeline file and the shell all read changes from here,
+so they can never disagree about a pair of snapshots.
+"""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Generic, Protocol, TypeVar
+from enum import StrEnum
 
-from bot.kosli.models import DiffArtifact, SnapshotDiff
+from bot.domain.compliance import reasons
+from bot.kosli.models import DiffArtifact, Snapshot, SnapshotArtifact, SnapshotDiff
 
 _COMMIT_URL = re.compile(
     r"(?P<repo>https?://[^\s]+?)/(?P<dash>-/)?commits?/(?P<sha>[0-9a-fA-F]{7,40})"
@@ -21,113 +26,250 @@ def commit_sha(commit_url: str) -> str:
     return match["sha"] if match else ""
 
 
-def compare_url(old_commit_url: str, new_commit_url: str) -> str | None:
-    """A GitHub or GitLab compare view between two commits of the same repository."""
+def built_compare_url(old_commit_url: str, new_commit_url: str) -> str:
+    """A GitHub or GitLab compare view between two commits of one repository ('' if none)."""
     old = _COMMIT_URL.fullmatch(old_commit_url.strip()) if old_commit_url else None
     new = _COMMIT_URL.fullmatch(new_commit_url.strip()) if new_commit_url else None
     if not old or not new or old["repo"] != new["repo"] or old["sha"] == new["sha"]:
-        return None
+        return ""
+    if old["dash"] or "gitlab" in old["repo"]:
+        return f"{old['repo']}/-/compare/{old['sha']}...{new['sha']}"
     if "github" in old["repo"]:
         return f"{old['repo']}/compare/{old['sha']}...{new['sha']}"
-    if old["dash"]:
-        return f"{old['repo']}/-/compare/{old['sha']}...{new['sha']}"
-    return None
+    return ""
 
 
 def service_of(name: str, flow: str) -> str:
-    """The service an artifact belongs to: its flow, else its image name without registry or tag."""
+    """The service an artifact belongs to: its flow, else its image name without registry,
+    tag or digest."""
     if flow:
         return flow
     image = name.split("@", 1)[0].rsplit("/", 1)[-1]
     return image.split(":", 1)[0]
 
 
-class Versioned(Protocol):
-    """What pairing and rendering need of an artifact, from a diff or from a snapshot."""
+class Kind(StrEnum):
+    """Change kinds in the order a reader needs them: trouble first."""
 
-    @property
-    def name(self) -> str: ...
-    @property
-    def flow(self) -> str: ...
-    @property
-    def fingerprint(self) -> str: ...
-    @property
-    def commit_url(self) -> str: ...
-    @property
-    def started_at(self) -> datetime | None: ...
-
-
-A = TypeVar("A", bound=Versioned)
+    ROGUE = "rogue"
+    NON_COMPLIANT = "non-compliant"
+    ROLLED_BACK = "rolled back"
+    REPLACED = "replaced"
+    STARTED = "started"
+    STOPPED = "stopped"
+    SCALED = "scaled"
 
 
 @dataclass(frozen=True)
-class Replacement(Generic[A]):
-    old: A
-    new: A
+class Change:
+    """One change: `artifact` is what runs now (for STOPPED, what stopped); `previous` is the
+    version a replacement or rollback took over from."""
+
+    kind: Kind
+    artifact: SnapshotArtifact
+    previous: SnapshotArtifact | None = None
+    # The new version already ran beside the old one: this snapshot ends a rolling deploy.
+    rollout_finished: bool = False
+    instances_before: int = 0  # SCALED
+    reasons: tuple[str, ...] = ()  # NON_COMPLIANT and ROGUE
 
     @property
-    def compare_url(self) -> str | None:
-        return compare_url(self.old.commit_url, self.new.commit_url)
+    def compare_url(self) -> str:
+        """Kosli's own compare link when it compares these two builds, else one we build."""
+        if self.previous is None:
+            return ""
+        old, new = self.previous, self.artifact
+        diff = new.build_flow.diff if new.build_flow and new.build_flow.diff else new.diff
+        if diff and diff.diff_url and diff.previous_commit in ("", old.git_commit):
+            return diff.diff_url
+        return built_compare_url(old.commit_url, new.commit_url)
 
 
 @dataclass(frozen=True)
-class Changes:
-    """A diff with old and new versions of one service paired up as a replacement."""
+class ChangeSet:
+    """From snapshot `before` to `after` (each 'env#N'). `timeline` is two snapshots of one
+    environment, older first: then 'started' and 'stopped' make sense, else 'only in'."""
 
     before: str
     after: str
-    removed: tuple[DiffArtifact, ...]
-    added: tuple[DiffArtifact, ...]
-    replaced: tuple[Replacement[DiffArtifact], ...]
-    scaled: tuple[DiffArtifact, ...]
+    at: datetime | None  # when `after` began
+    changes: tuple[Change, ...]
+    compliance: tuple[bool, bool] | None = None  # (before, after) when the environment flipped
+    timeline: bool = True
+
+    @property
+    def env(self) -> str:
+        return self.after.rpartition("#")[0]
+
+    @property
+    def before_index(self) -> int:
+        return _index(self.before)
+
+    @property
+    def after_index(self) -> int:
+        return _index(self.after)
+
+    def of(self, kind: Kind) -> tuple[Change, ...]:
+        return tuple(c for c in self.changes if c.kind == kind)
 
     @property
     def is_empty(self) -> bool:
-        return not (self.removed or self.added or self.replaced or self.scaled)
+        return not (self.changes or self.compliance)
 
     @property
-    def is_timeline(self) -> bool:
-        """Two snapshots of one environment, older first: 'started' and 'stopped' make sense."""
-        env_before, _, index_before = self.before.rpartition("#")
-        env_after, _, index_after = self.after.rpartition("#")
-        if env_before != env_after or not (index_before.isdigit() and index_after.isdigit()):
-            return False
-        return int(index_before) < int(index_after)
+    def risky(self) -> bool:
+        """Worth telling even a channel that only wants trouble."""
+        trouble = (Kind.ROGUE, Kind.NON_COMPLIANT)
+        return any(c.kind in trouble for c in self.changes) or self.compliance == (True, False)
 
 
-def by_start(artifact: Versioned) -> tuple[float, str]:
+def _index(ref: str) -> int:
+    index = ref.rpartition("#")[2]
+    return int(index) if index.isdigit() else 0
+
+
+def by_start(artifact: SnapshotArtifact) -> tuple[float, str]:
     started = artifact.started_at.timestamp() if artifact.started_at else 0.0
     return started, artifact.name
 
 
+def _older_build(new: SnapshotArtifact, old: SnapshotArtifact) -> bool:
+    """Built from an older commit than the one it replaces (commit times from git)."""
+    new_at = new.commit.timestamp if new.commit else None
+    old_at = old.commit.timestamp if old.commit else None
+    return new_at is not None and old_at is not None and new_at < old_at
+
+
+def _takeover(old: SnapshotArtifact, new: SnapshotArtifact, finished: bool) -> Change:
+    kind = Kind.ROLLED_BACK if _older_build(new, old) else Kind.REPLACED
+    return Change(kind, new, previous=old, rollout_finished=finished)
+
+
 def pair_versions(
-    gone: Iterable[A], new: Iterable[A]
-) -> tuple[tuple[A, ...], tuple[A, ...], tuple[Replacement[A], ...]]:
+    gone: Iterable[SnapshotArtifact], new: Iterable[SnapshotArtifact]
+) -> tuple[list[SnapshotArtifact], list[SnapshotArtifact], list[tuple[SnapshotArtifact, ...]]]:
     """Pair what went with what came when both belong to one service.
 
-    Returns (removed, added, replaced), each in start order.
-    """
-    unpaired_new = sorted(new, key=by_start)
-    removed: list[A] = []
-    replaced: list[Replacement[A]] = []
+    Returns (removed, added, (old, new) pairs), each in start order."""
+    unpaired = sorted(new, key=by_start)
+    removed: list[SnapshotArtifact] = []
+    pairs: list[tuple[SnapshotArtifact, ...]] = []
     for old in sorted(gone, key=by_start):
         service = service_of(old.name, old.flow)
-        partner = next((a for a in unpaired_new if service_of(a.name, a.flow) == service), None)
+        partner = next((a for a in unpaired if service_of(a.name, a.flow) == service), None)
         if partner is None:
             removed.append(old)
         else:
-            unpaired_new.remove(partner)
-            replaced.append(Replacement(old, partner))
-    return tuple(removed), tuple(unpaired_new), tuple(replaced)
+            unpaired.remove(partner)
+            pairs.append((old, partner))
+    return removed, unpaired, pairs
 
 
-def changes_between(diff: SnapshotDiff) -> Changes:
-    removed, added, replaced = pair_versions(diff.only_before, diff.only_after)
-    return Changes(
+def snapshot_changes(previous: Snapshot, current: Snapshot) -> ChangeSet:
+    """What changed from `previous` to `current`, compared by fingerprint.
+
+    Kosli's own annotations are not trusted for this: they describe the change from whatever
+    snapshot came just before, and a catch-up or a diff may compare snapshots further apart.
+    """
+    before = {a.fingerprint: a for a in previous.running}
+    after = {a.fingerprint: a for a in current.running}
+    gone = [a for f, a in before.items() if f not in after]
+    came = [a for f, a in after.items() if f not in before]
+    # A rogue artifact is its own alert, never "the new version" of a real service.
+    rogue = [
+        Change(Kind.ROGUE, a, reasons=reasons(a)) for a in sorted(came, key=by_start) if not a.flow
+    ]
+    removed, added, pairs = pair_versions(gone, [a for a in came if a.flow])
+    takeovers = [_takeover(old, new, finished=False) for old, new in pairs]
+    stopped: list[Change] = []
+    for old in removed:
+        # A rolling deploy starts the new version in one snapshot and stops the old one in
+        # the next: an old version stopping while its service still runs ends a replacement.
+        successor = _successor(old, current)
+        if successor is None:
+            stopped.append(Change(Kind.STOPPED, old))
+        else:
+            takeovers.append(_takeover(old, successor, finished=True))
+    non_compliant = [
+        Change(Kind.NON_COMPLIANT, a, reasons=reasons(a))
+        for a in sorted(after.values(), key=by_start)
+        if a.compliant is False
+        and a.flow
+        and (a.fingerprint not in before or before[a.fingerprint].compliant is not False)
+    ]
+    scaled = [
+        Change(Kind.SCALED, a, instances_before=before[f].instances)
+        for f, a in sorted(after.items(), key=lambda item: by_start(item[1]))
+        if f in before and before[f].instances != a.instances
+    ]
+    changes = [
+        *rogue,
+        *non_compliant,
+        *(c for c in takeovers if c.kind == Kind.ROLLED_BACK),
+        *(c for c in takeovers if c.kind == Kind.REPLACED),
+        *(Change(Kind.STARTED, a) for a in added),
+        *stopped,
+        *scaled,
+    ]
+    was, now = previous.compliant, current.compliant
+    return ChangeSet(
+        before=f"{previous.env}#{previous.index}",
+        after=f"{current.env}#{current.index}",
+        at=current.timestamp,
+        changes=tuple(changes),
+        compliance=(was, now) if was is not None and now is not None and was != now else None,
+        timeline=previous.env == current.env and previous.index < current.index,
+    )
+
+
+def _successor(old: SnapshotArtifact, current: Snapshot) -> SnapshotArtifact | None:
+    service = service_of(old.name, old.flow)
+    return next(
+        (
+            a
+            for a in sorted(current.running, key=by_start, reverse=True)
+            if a.flow and service_of(a.name, a.flow) == service
+        ),
+        None,
+    )
+
+
+def _as_snapshot_artifact(artifact: DiffArtifact) -> SnapshotArtifact:
+    return SnapshotArtifact(
+        name=artifact.name,
+        fingerprint=artifact.fingerprint,
+        flow=artifact.flow,
+        git_commit=commit_sha(artifact.commit_url),
+        commit_url=artifact.commit_url,
+        compliant=None,
+        started_at=artifact.started_at,
+        instances=artifact.instances,
+        change="unchanged",
+    )
+
+
+def env_diff_changes(diff: SnapshotDiff) -> ChangeSet:
+    """Kosli's env-diff (two environments): what is only in one, paired by service."""
+    removed, added, pairs = pair_versions(
+        map(_as_snapshot_artifact, diff.only_before), map(_as_snapshot_artifact, diff.only_after)
+    )
+    scaled = [
+        Change(
+            Kind.SCALED,
+            replace(_as_snapshot_artifact(a), instances=a.instances_after),
+            instances_before=a.instances_before,
+        )
+        for a in diff.scaled
+    ]
+    return ChangeSet(
         before=diff.before,
         after=diff.after,
-        removed=removed,
-        added=added,
-        replaced=replaced,
-        scaled=tuple(sorted(diff.scaled, key=by_start)),
+        at=None,
+        changes=(
+            *(Change(Kind.REPLACED, new, previous=old) for old, new in pairs),
+            *(Change(Kind.STARTED, a) for a in added),
+            *(Change(Kind.STOPPED, a) for a in removed),
+            *scaled,
+        ),
+        timeline=False,
     )

@@ -12,6 +12,7 @@ from urllib.parse import quote
 
 import httpx
 
+from bot.kosli.attestations import Assertion
 from bot.kosli.errors import (
     KosliBadRequest,
     KosliBadResponse,
@@ -34,6 +35,7 @@ log = logging.getLogger(__name__)
 
 RETRY_STATUSES = {429, 500, 502, 503, 504}
 MAX_RETRY_AFTER = 30.0
+MAX_MESSAGE = 300  # characters of Kosli's error wording shown in Slack and logged
 
 
 def _segment(value: str) -> str:
@@ -97,7 +99,7 @@ class KosliClient:
     async def diff(self, before: Snappish, after: Snappish) -> SnapshotDiff:
         data = await self._get(
             f"env-diff/{_segment(self.org)}",
-            params={"snappish1": str(before), "snappish2": str(after)},
+            params={"snappish1": before.api_form, "snappish2": after.api_form},
         )
         return SnapshotDiff.from_json(data)
 
@@ -105,11 +107,11 @@ class KosliClient:
         path = f"artifacts/{_segment(self.org)}/{_segment(flow)}/fingerprint/" + _segment(
             fingerprint
         )
-        return parse_list(await self._get(path), Artifact.from_json)
+        return _artifacts(await self._get(path))
 
     async def artifacts_by_commit(self, flow: str, commit: str) -> list[Artifact]:
         path = f"artifacts/{_segment(self.org)}/{_segment(flow)}/commit_sha/{_segment(commit)}"
-        return parse_list(await self._get(path), Artifact.from_json)
+        return _artifacts(await self._get(path))
 
     async def search(self, sha: str) -> list[Artifact]:
         """Artifacts whose fingerprint or git commit starts with `sha`."""
@@ -117,6 +119,14 @@ class KosliClient:
         if not isinstance(data, dict):
             raise KosliBadResponse("search answer is not an object")
         return parse_list(data.get("artifacts", []), Artifact.from_json)
+
+    async def asserts(self, fingerprint: str, environment: str | None = None) -> Assertion:
+        """Per-attestation status of an artifact, judged for `environment` when given."""
+        data = await self._get(
+            f"asserts/{_segment(self.org)}/fingerprint/{_segment(fingerprint)}",
+            params={"environment_name": environment} if environment else None,
+        )
+        return Assertion.from_json(data)
 
     async def _get(self, path: str, params: dict[str, Any] | None = None) -> Any:
         for attempt in range(1, self._attempts + 1):
@@ -158,19 +168,72 @@ class KosliClient:
             raise KosliNotFound(message)
         if status in (401, 403):
             raise KosliUnauthorized(message)
-        if status == 400:
+        if status in (400, 422):
             raise KosliBadRequest(message)
         if status == 429 or status >= 500:
             raise KosliUnavailable(f"Kosli is having trouble (HTTP {status})")
         raise KosliError(f"Kosli answered HTTP {status}: {message}")
 
 
+def _artifacts(data: Any) -> list[Artifact]:
+    # Kosli may answer one bare object instead of a list (the CLI wraps it the same way).
+    return parse_list([data] if isinstance(data, dict) else data, Artifact.from_json)
+
+
 def _error_message(response: httpx.Response) -> str:
+    """Kosli's own words for a failure, whatever shape they come in, safe to show and log."""
     try:
-        message = response.json().get("message")
-    except (ValueError, AttributeError):
-        message = None
-    return message if isinstance(message, str) and message else f"HTTP {response.status_code}"
+        words = _json_words(response.json())
+    except ValueError:
+        text = response.text.strip()
+        # Short plain text is someone's wording; long or binary bodies and HTML pages are not.
+        short = len(text) <= MAX_MESSAGE and not text.startswith("<")
+        words = text if short and all(c.isprintable() or c.isspace() for c in text) else ""
+    except RecursionError:  # absurdly nested JSON
+        words = ""
+    # Control characters and newlines could forge log lines or break the Slack message.
+    words = " ".join("".join(c if c.isprintable() else " " for c in words).split())
+    if len(words) > MAX_MESSAGE:
+        words = words[: MAX_MESSAGE - 1] + "…"
+    return words or f"HTTP {response.status_code}"
+
+
+def _json_words(data: Any) -> str:
+    """The message in a JSON error body: a bare string, `message`, `errors` or 422's `detail`."""
+    if isinstance(data, str):
+        return data
+    if not isinstance(data, dict):
+        return ""
+    message = data.get("message")
+    if isinstance(message, str) and message.strip():
+        return message
+    errors = data.get("errors")
+    if isinstance(errors, dict):  # field -> message, or field -> [messages]
+        return "; ".join(f"{field}: {m}" for field, ms in errors.items() for m in _strings(ms))
+    if errors is not None:
+        return "; ".join(_strings(errors))
+    detail = data.get("detail")
+    if isinstance(detail, list):  # FastAPI: [{"loc": [...], "msg": "...", "type": "..."}]
+        return "; ".join(filter(None, map(_detail_item, detail)))
+    return detail if isinstance(detail, str) else ""
+
+
+def _strings(value: Any) -> list[str]:
+    """A string, or the strings in a list."""
+    if isinstance(value, str):
+        return [value]
+    return [v for v in value if isinstance(v, str)] if isinstance(value, list) else []
+
+
+def _detail_item(item: Any) -> str:
+    """One FastAPI validation error as "msg (loc.joined)"."""
+    if isinstance(item, str):
+        return item
+    if not isinstance(item, dict) or not isinstance(item.get("msg"), str):
+        return ""
+    loc = item.get("loc")
+    where = ".".join(str(part) for part in loc) if isinstance(loc, list) else ""
+    return f"{item['msg']} ({where})" if where else item["msg"]
 
 
 def _retry_after_seconds(value: str) -> float | None:

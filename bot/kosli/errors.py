@@ -14,7 +14,7 @@ class KosliUnauthorized(KosliError):
 
 
 class KosliBadRequest(KosliError):
-    """400: Kosli refused the request (e.g. a snapshot expression it cannot read)."""
+    """400/422: Kosli refused the request (e.g. a snapshot expression it cannot read)."""
 
 
 class KosliUnavailable(KosliError):

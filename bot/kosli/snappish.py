@@ -40,11 +40,32 @@ class Snappish:
     @property
     def path_segment(self) -> str:
         """The `{id}` of GET /snapshots/{org}/{env}/{id}: -1 for latest, else the escaped suffix."""
-        if not self.separator:
+        behind = self._behind_latest()
+        if not self.separator or behind == 0:
             return "-1"
-        suffix = f"@{{{self.value}}}" if self.separator == "@" else f"{self.separator}{self.value}"
+        if behind is not None:
+            suffix = f"~{behind}"
+        elif self.separator == "@":
+            suffix = f"@{{{self.value}}}"
+        else:
+            suffix = f"{self.separator}{self.value}"
         # Escape like Go's url.PathEscape, which the CLI uses: '#' and braces, not '@' or ':'.
         return quote(suffix, safe="$&+,:;=@~")
+
+    @property
+    def api_form(self) -> str:
+        """The expression as env-diff's snappish1/snappish2 take it: `ENV#-N` as `ENV~{N-1}`."""
+        behind = self._behind_latest()
+        return str(self) if behind is None else f"{self.env}~{behind}"
+
+    def _behind_latest(self) -> int | None:
+        """For `#-N`, how many snapshots behind the latest (N-1); None for any other form.
+
+        `#-N` is our shorthand, not a form Kosli's API documents, so it is sent as `~`.
+        """
+        if self.separator == "#" and self.value.startswith("-"):
+            return int(self.value[1:]) - 1
+        return None
 
     def previous(self) -> Snappish | None:
         """The snapshot just before this one, when the expression alone tells it."""

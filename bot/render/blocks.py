@@ -7,7 +7,6 @@ from slack_sdk.models.blocks import (
     DividerBlock,
 )
 
-from bot.domain.changes import Changes
 from bot.domain.commands import COMMANDS
 from bot.domain.timeago import duration_words
 from bot.kosli.models import Artifact, Environment
@@ -22,8 +21,9 @@ from bot.queries import (
     WhereResult,
 )
 from bot.render import kit
+from bot.render.changes import render_diff
 from bot.render.kit import Message
-from bot.render.mrkdwn import date, escape, image_tail, link
+from bot.render.mrkdwn import date, escape, link, short_name
 
 
 def render(result: Result, command: str = "/kosli") -> Message:
@@ -35,7 +35,7 @@ def render(result: Result, command: str = "/kosli") -> Message:
         case LogResult():
             return _log(result, command)
         case DiffResult():
-            return _diff(result.changes)
+            return render_diff(result.changes, command)
         case ArtifactResult():
             return _artifacts(result)
         case WhereResult():
@@ -102,68 +102,6 @@ def _log(result: LogResult, command: str) -> Message:
     )
 
 
-def _diff(changes: Changes) -> Message:
-    title = f"{changes.before} → {changes.after}"
-    if changes.is_empty:
-        text = f"No difference between `{escape(changes.before)}` and `{escape(changes.after)}`."
-        return kit.message(f"{title}: no difference", [kit.header(title), kit.section(text)])
-    if changes.is_timeline:
-        kinds = (
-            ":arrows_counterclockwise: Replaced",
-            ":large_green_circle: Started",
-            ":red_circle: Stopped",
-        )
-    else:
-        kinds = (
-            ":arrows_counterclockwise: Different version",
-            f":large_green_circle: Only in {escape(changes.after)}",
-            f":red_circle: Only in {escape(changes.before)}",
-        )
-    replaced_label, added_label, removed_label = kinds
-    entries: list[tuple[str, str]] = [
-        *((replaced_label, kit.replacement_lines(r)) for r in changes.replaced),
-        *((added_label, kit.artifact_lines(a)) for a in changes.added),
-        *((removed_label, kit.artifact_lines(a)) for a in changes.removed),
-        *(
-            (
-                ":left_right_arrow: Scaled",
-                f"`{escape(image_tail(a.name))}` "
-                f"{a.instances_before} → {a.instances_after} instances",
-            )
-            for a in changes.scaled
-        ),
-    ]
-    counts = _summary(changes)
-    blocks: list[Block] = [kit.header(title), kit.context(counts)]
-    blocks += [kit.section(f"*{label}*\n{body}") for label, body in entries]
-    return kit.message(f"{title}: {counts}", blocks, footer=_diff_buttons(changes))
-
-
-def _diff_buttons(changes: Changes) -> list[Block]:
-    """On a diff of consecutive history: walk one change further back, or open an artifact."""
-    choices = []
-    env, _, index = changes.before.rpartition("#")
-    if changes.is_timeline and index.isdigit() and int(index) > 1:
-        choices.append(("previous_change", "Previous change", changes.before))
-    focus = next(iter((*(r.new for r in changes.replaced), *changes.added, *changes.removed)), None)
-    if focus is not None:
-        choices.append(("artifact_details", "Artifact details", kit.artifact_target(focus)))
-    return [kit.buttons(*choices)] if choices else []
-
-
-def _summary(changes: Changes) -> str:
-    started, stopped = (
-        ("started", "stopped") if changes.is_timeline else ("only after", "only before")
-    )
-    parts = [
-        (len(changes.replaced), "replaced"),
-        (len(changes.added), started),
-        (len(changes.removed), stopped),
-        (len(changes.scaled), "scaled"),
-    ]
-    return ", ".join(f"{n} {word}" for n, word in parts if n)
-
-
 def _artifact_section(artifact: Artifact) -> list[Block]:
     state = artifact.state or "UNKNOWN"
     icon = ":white_check_mark:" if state == "COMPLIANT" else ":x:"
@@ -218,13 +156,13 @@ def _where(result: WhereResult) -> Message:
             else ""
         )
         lines.append(
-            f"`{escape(image_tail(artifact.name))}` · commit "
+            f"`{escape(short_name(artifact.name))}` · commit "
             f"{kit.commit_link(artifact.commit_url, artifact.git_commit)}: {where}{exited}"
         )
     for place in result.placements:
         a = place.artifact
         lines.append(
-            f"*{escape(place.env)}#{place.snapshot}* · `{escape(image_tail(a.name))}` · commit "
+            f"*{escape(place.env)}#{place.snapshot}* · `{escape(short_name(a.name))}` · commit "
             f"{kit.commit_link(a.commit_url, a.git_commit)} · since {date(a.started_at)}"
         )
     if not lines:

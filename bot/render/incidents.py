@@ -6,9 +6,10 @@ from collections.abc import Sequence
 
 from slack_sdk.models.blocks import Block
 
-from bot.domain.transitions import Timeline
+from bot.domain.changes import Kind
+from bot.domain.timeline import Timeline
 from bot.render import kit
-from bot.render.alerts import render_transition
+from bot.render.changes import render_alert
 from bot.render.kit import Message
 from bot.render.mrkdwn import date, escape
 from bot.render.plain import blocks_to_markdown
@@ -16,7 +17,7 @@ from bot.store.models import Incident
 
 
 def _counts(timelines: Sequence[Timeline]) -> str:
-    changes = sum(len(t.transitions) for t in timelines)
+    changes = sum(len(t.changesets) for t in timelines)
     return f"{changes} change{'s' if changes != 1 else ''}"
 
 
@@ -54,15 +55,8 @@ def render_parent(timelines: Sequence[Timeline], user: str, command: str) -> Mes
 
 def _totals(timeline: Timeline) -> str:
     """Each change kind summed over the window, e.g. '4 started, 4 replaced'."""
-    kinds = {
-        "rogue": sum(len(t.rogue) for t in timeline.transitions),
-        "non-compliant": sum(len(t.non_compliant) for t in timeline.transitions),
-        "replaced": sum(len(t.replaced) for t in timeline.transitions),
-        "started": sum(len(t.started) for t in timeline.transitions),
-        "stopped": sum(len(t.stopped) for t in timeline.transitions),
-        "scaled": sum(len(t.scaled) for t in timeline.transitions),
-    }
-    return ", ".join(f"{n} {kind}" for kind, n in kinds.items() if n) or "no change"
+    counts = [f"{n} {kind.value}" for kind in Kind if (n := timeline.count(kind))]
+    return ", ".join(counts) or "no change"
 
 
 def render_close(incident: Incident, timelines: Sequence[Timeline], user: str) -> Message:
@@ -100,7 +94,7 @@ def render_timeline_markdown(incident: Incident, timelines: Sequence[Timeline]) 
                 for a in sorted(start.running, key=lambda a: a.name)
             ),
         ]
-        for change in timeline.transitions:
-            message = render_transition(change, builds=timeline.builds)
+        for changes in timeline.changesets:
+            message = render_alert(changes, builds=timeline.builds)
             parts += ["", blocks_to_markdown(message.blocks, heading="###")]
     return "\n".join(parts).strip() + "\n"

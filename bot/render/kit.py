@@ -16,8 +16,9 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
-from bot.domain.changes import Replacement, Versioned, commit_sha
-from bot.render.mrkdwn import date, escape, image_tail, link, short
+from bot.domain.changes import commit_sha
+from bot.kosli.models import SnapshotArtifact
+from bot.render.mrkdwn import link
 
 MAX_BLOCKS = 50
 MAX_TEXT = 3000
@@ -103,36 +104,10 @@ def commit_link(commit_url: str, sha: str = "") -> str:
     return link(commit_url, sha[:7] if sha else commit_url)
 
 
-def artifact_target(artifact: Versioned) -> str:
+def artifact_target(artifact: SnapshotArtifact) -> str:
     """What `artifact` looks an artifact up by: FLOW@FINGERPRINT, or the bare fingerprint
     (Kosli's search) when it has no flow."""
     return f"{artifact.flow}@{artifact.fingerprint}" if artifact.flow else artifact.fingerprint
-
-
-def _build(url: str) -> str:
-    return f" · {link(url, 'build')}" if url else ""
-
-
-def artifact_lines(artifact: Versioned, build: str = "") -> str:
-    """Name, flow, linked commit, short fingerprint and start time: one artifact on a phone."""
-    flow = f"flow {escape(artifact.flow)}" if artifact.flow else "_no flow: no provenance_"
-    commit = commit_link(artifact.commit_url)
-    return (
-        f"`{escape(image_tail(artifact.name))}` · {flow} · commit {commit}{_build(build)}"
-        f"\nFingerprint `{short(artifact.fingerprint)}` · started {date(artifact.started_at)}"
-    )
-
-
-def replacement_lines(change: Replacement[Any], build: str = "") -> str:
-    """One "old -> new" line with both commits linked and a compare view where possible."""
-    old, new = change.old, change.new
-    compare = change.compare_url
-    compare_link = f" · {link(compare, 'compare')}" if compare else ""
-    return (
-        f"`{escape(image_tail(old.name))}` → `{escape(image_tail(new.name))}`"
-        f"\nCommit {commit_link(old.commit_url)} → {commit_link(new.commit_url)}{compare_link}"
-        f"\nStarted {date(new.started_at)}{_build(build)}"
-    )
 
 
 async def post(

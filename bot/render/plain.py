@@ -12,6 +12,7 @@ _EMOJI = {
     ":large_green_circle:": "🟢",
     ":red_circle:": "🔴",
     ":arrows_counterclockwise:": "🔄",
+    ":rewind:": "⏪",
     ":left_right_arrow:": "↔️",
     ":rotating_light:": "🚨",
     ":white_check_mark:": "✅",

@@ -2,6 +2,9 @@
 
 Only the running artifacts of a snapshot are given by hand; how each one changed since the
 previous snapshot (the `annotation`) is always computed, so the data cannot contradict itself.
+
+A Dataset speaks one era of Kosli's API: "2022" (the tutorial's shapes) or "2026" (today's:
+annotation words like `started-compliant`, artifacts in several flows, policies).
 """
 
 from __future__ import annotations
@@ -28,7 +31,9 @@ class RunningArtifact:
 
 @dataclass
 class Annotation:
-    type: str  # started | exited | changed | unchanged
+    # 2022: started | exited | changed | unchanged
+    # 2026: started-compliant | started-non-compliant | exited | unchanged
+    type: str
     was: int
     now: int
 
@@ -70,13 +75,16 @@ class Environment:
     policies: list[str] = field(default_factory=list)
     snapshots: list[Snapshot] = field(default_factory=list)
 
-    def append(self, timestamp: float, artifacts: list[RunningArtifact]) -> Snapshot:
+    def append(
+        self, timestamp: float, artifacts: list[RunningArtifact], era: str = "2022"
+    ) -> Snapshot:
         """Add the next snapshot, annotated against the current last one."""
         last = self.snapshots[-1] if self.snapshots else None
         if last is not None and timestamp <= last.timestamp:
             raise ValueError(f"snapshot at {timestamp} is not after {self.name}#{last.index}")
         previous = last.running() if last else []
-        snapshot = Snapshot(last.index + 1 if last else 1, timestamp, annotate(previous, artifacts))
+        entries = annotate(previous, artifacts, era)
+        snapshot = Snapshot(last.index + 1 if last else 1, timestamp, entries)
         self.snapshots.append(snapshot)
         return snapshot
 
@@ -85,6 +93,56 @@ class Environment:
 class HistoryEvent:
     event: str
     timestamp: float
+
+
+@dataclass
+class CommitInfo:
+    """`git_commit_info`: a commit as Kosli read it from GitHub or GitLab."""
+
+    sha1: str
+    message: str  # first line is the title
+    author: str  # "Name <email>"
+    timestamp: float
+    url: str
+    branch: str = "main"
+
+
+@dataclass
+class Attestation:
+    name: str
+    type: str  # e.g. generic, junit, pull_request
+    status: str = "COMPLETE"  # COMPLETE | MISSING | ...
+
+    @property
+    def is_compliant(self) -> bool:
+        return self.status == "COMPLETE"
+
+
+@dataclass
+class FlowTrail:
+    """An artifact's place in one flow (today's Kosli: an artifact can be in several)."""
+
+    flow_name: str
+    trail_name: str
+    template_reference_name: str  # the artifact's name in the flow's template, e.g. "web"
+    commit: CommitInfo
+    attestations: list[Attestation] = field(default_factory=list)
+    build: bool = True  # False for e.g. a promotion flow: it does not give provenance
+
+    @property
+    def compliant(self) -> bool:
+        return all(a.is_compliant for a in self.attestations)
+
+
+@dataclass
+class Policy:
+    """An environment policy: provenance, and attestations every build flow must have."""
+
+    name: str
+    version: int
+    id: str
+    provenance: bool = True
+    attestations: list[tuple[str, str]] = field(default_factory=list)  # (name, type)
 
 
 @dataclass
@@ -105,19 +163,32 @@ class ArtifactRecord:
     state: str  # COMPLIANT | NON-COMPLIANT
     history: list[HistoryEvent] = field(default_factory=list)
     trail_name: str = ""
+    flows: list[FlowTrail] = field(default_factory=list)  # 2026 only; the build flow first
 
 
 @dataclass
 class Dataset:
     environments: list[Environment]
     artifacts: list[ArtifactRecord]
+    era: str = "2022"  # "2022" | "2026": which shapes the API answers with
+    policies: list[Policy] = field(default_factory=list)  # named by Environment.policies
+
+    @property
+    def modern(self) -> bool:
+        return self.era != "2022"
 
     def environment(self, name: str) -> Environment | None:
         return next((e for e in self.environments if e.name == name), None)
 
+    def record(self, fingerprint: str) -> ArtifactRecord | None:
+        return next((r for r in self.artifacts if r.fingerprint == fingerprint), None)
+
+    def policies_of(self, env: Environment) -> list[Policy]:
+        return [p for p in self.policies if p.name in env.policies]
+
 
 def annotate(
-    previous: list[RunningArtifact], current: list[RunningArtifact]
+    previous: list[RunningArtifact], current: list[RunningArtifact], era: str = "2022"
 ) -> list[SnapshotEntry]:
     """Entries of a snapshot running `current`, compared by fingerprint with `previous`."""
     before = {a.fingerprint: a.instances for a in previous}
@@ -125,7 +196,12 @@ def annotate(
     entries = []
     for art in current:
         was = before.get(art.fingerprint, 0)
-        kind = "started" if was == 0 else "unchanged" if was == art.instances else "changed"
+        if era == "2022":
+            kind = "started" if was == 0 else "unchanged" if was == art.instances else "changed"
+        elif was == 0:
+            kind = "started-compliant" if art.compliant else "started-non-compliant"
+        else:
+            kind = "unchanged"  # today's Kosli no longer tracks scaling
         entries.append(_entry(art, kind, was, art.instances))
     for art in previous:
         if art.fingerprint not in after:

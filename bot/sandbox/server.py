@@ -1,7 +1,8 @@
 """KosliSandbox: the fake Kosli API served over real HTTP on 127.0.0.1.
 
 Used as the Kosli server in tests and by the bot's demo mode. Requests are answered from a
-Dataset (by default the bundled cyber-dojo story) as it looks at `now()`.
+Dataset as it looks at `now()`; without one, the bundled dataset of the org: `acme` (today's
+shapes) or, for any other org, the cyber-dojo story of 2022.
 """
 
 from __future__ import annotations
@@ -15,9 +16,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from urllib.parse import urlsplit
 
+from .acme import acme
 from .api import Api, ApiError
 from .cyber_dojo import cyber_dojo
 from .dataset import ArtifactRecord, Dataset, RunningArtifact
+
+BUNDLED: dict[str, Callable[[], Dataset]] = {"acme": acme, "cyber-dojo": cyber_dojo}
 
 
 @dataclass
@@ -41,7 +45,7 @@ class KosliSandbox:
     ) -> None:
         self.org = org
         self.token = token  # None: accept any Authorization, or none
-        self.dataset = dataset if dataset is not None else cyber_dojo()
+        self.dataset = dataset if dataset is not None else BUNDLED.get(org, cyber_dojo)()
         self.now = now or time.time
         self.base_url = ""
         self.requests: list[tuple[str, str]] = []  # (method, path with query), in arrival order
@@ -110,7 +114,7 @@ class KosliSandbox:
             environment = self.dataset.environment(env)
             if environment is None:
                 raise KeyError(f"no environment named {env!r}")
-            snapshot = environment.append(timestamp, artifacts)
+            snapshot = environment.append(timestamp, artifacts, self.dataset.era)
             known = {r.fingerprint for r in self.dataset.artifacts}
             for a in artifacts:
                 if a.fingerprint not in known:  # so search and artifacts can find it too

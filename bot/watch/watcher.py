@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.domain.transitions import transition
+from bot.domain.changes import snapshot_changes
 from bot.kosli import KosliClient, KosliError, Snappish
 from bot.render import kit
 from bot.render.alerts import (
@@ -21,8 +21,8 @@ from bot.render.alerts import (
     render_outage,
     render_paused,
     render_recovery,
-    render_transition,
 )
+from bot.render.changes import render_alert
 from bot.render.kit import Message
 from bot.store.models import Subscription, WatchedEnv
 from bot.store.store import NewAlert, Outgoing, Store
@@ -111,11 +111,11 @@ class Watcher:
         # so a failure part-way resumes exactly where it stopped.
         for index in range(state.last_seen_index + 1, newest[0].index + 1):
             current = await self.kosli.snapshot(Snappish(env, "#", str(index)))
-            change = transition(previous, current)
+            change = snapshot_changes(previous, current)
             now = self.clock()
             alerts: list[NewAlert] = []
             if not change.is_empty:
-                message = render_transition(change, self.command)
+                message = render_alert(change, self.command)
                 alerts = [
                     _alert(sub, "change", index, message, held=_muted(sub, now))
                     for sub in subscriptions

@@ -1,0 +1,259 @@
+"""The one renderer of a change set: its entries, summary line and buttons, for `diff`,
+alerts, incident replies, the timeline file and the shell alike."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from slack_sdk.models.blocks import Block
+
+from bot.domain.changes import Change, ChangeSet, Kind, service_of
+from bot.domain.timeago import duration_words
+from bot.kosli.models import SnapshotArtifact
+from bot.render import kit
+from bot.render.kit import Message
+from bot.render.mrkdwn import date, escape, link, short, short_name
+
+MAX_TITLE = 80
+
+LABELS = {
+    Kind.ROGUE: ":rotating_light: Rogue: running with no provenance",
+    Kind.NON_COMPLIANT: ":x: Non-compliant",
+    Kind.ROLLED_BACK: ":rewind: Rolled back",
+    Kind.REPLACED: ":arrows_counterclockwise: Replaced",
+    Kind.STARTED: ":large_green_circle: Started",
+    Kind.STOPPED: ":red_circle: Stopped",
+    Kind.SCALED: ":left_right_arrow: Scaled",
+}
+
+
+def _label(kind: Kind, changes: ChangeSet) -> str:
+    """Across environments (or backwards) there is no 'started': only 'only in'."""
+    if not changes.timeline:
+        if kind == Kind.REPLACED:
+            return ":arrows_counterclockwise: Different version"
+        if kind == Kind.STARTED:
+            return f":large_green_circle: Only in {escape(changes.after)}"
+        if kind == Kind.STOPPED:
+            return f":red_circle: Only in {escape(changes.before)}"
+    return LABELS[kind]
+
+
+def _word(kind: Kind, changes: ChangeSet) -> str:
+    if not changes.timeline:
+        words = {
+            Kind.REPLACED: "different version",
+            Kind.STARTED: f"only in {changes.after}",
+            Kind.STOPPED: f"only in {changes.before}",
+        }
+        return words.get(kind, kind.value)
+    return kind.value
+
+
+def summary(changes: ChangeSet) -> str:
+    """'1 non-compliant, 1 replaced, now non-compliant': every kind counted, trouble first."""
+    words = [f"{len(found)} {_word(kind, changes)}" for kind in Kind if (found := changes.of(kind))]
+    if changes.compliance:
+        words.append("now compliant" if changes.compliance[1] else "now non-compliant")
+    return ", ".join(words) or "no change in what runs"
+
+
+def _commit_details(artifact: SnapshotArtifact) -> str:
+    """' _Merge pull request #204…_ · Jon Jagger': what the commit was and who wrote it."""
+    info = artifact.commit
+    words = ""
+    if info and info.title:
+        words += f" _{escape(kit.clip(info.title, MAX_TITLE))}_"
+    if info and info.author_name:
+        words += f" · {escape(info.author_name)}"
+    return words
+
+
+def commit_words(artifact: SnapshotArtifact) -> str:
+    """'commit 95ab455 _Merge pull request #204…_ · Jon Jagger', the sha linked."""
+    link_ = kit.commit_link(artifact.commit_url, artifact.git_commit)
+    return f"commit {link_}{_commit_details(artifact)}"
+
+
+def _promotions(artifact: SnapshotArtifact) -> str:
+    promoted = [escape(f"{f.name} / {f.trail}" if f.trail else f.name) for f in artifact.promotions]
+    return f"\nPromoted in {', '.join(promoted)}" if promoted else ""
+
+
+def _build(url: str) -> str:
+    return f" · {link(url, 'build')}" if url else ""
+
+
+def _lead_time(artifact: SnapshotArtifact) -> str:
+    if artifact.lead_time is None:
+        return ""
+    return f" · {duration_words(artifact.lead_time)} after its commit"
+
+
+def artifact_lines(artifact: SnapshotArtifact, build: str = "") -> str:
+    """Name, flow, commit with its title and author, promotions, fingerprint and start."""
+    flow = f"flow {escape(artifact.flow)}" if artifact.flow else "_no flow: no provenance_"
+    return (
+        f"`{escape(short_name(artifact.name))}` · {flow} · {commit_words(artifact)}"
+        f"{_build(build)}{_promotions(artifact)}"
+        f"\nFingerprint `{short(artifact.fingerprint)}` · started {date(artifact.started_at)}"
+        f"{_lead_time(artifact)}"
+    )
+
+
+def artifact_line(artifact: SnapshotArtifact) -> str:
+    """One short line, for lists (a baseline) and for trouble entries."""
+    icon = ":x: " if artifact.compliant is False else ""
+    flow = "" if artifact.flow else " · _no provenance_"
+    return f"{icon}`{escape(short_name(artifact.name))}` · {commit_words(artifact)}{flow}"
+
+
+def _short_sha(artifact: SnapshotArtifact) -> str:
+    return artifact.git_commit[:7] or short_name(artifact.name)
+
+
+def _takeover_lines(change: Change, changes: ChangeSet, build: str) -> str:
+    old, new = change.previous, change.artifact
+    assert old is not None, "a takeover always has the version it took over from"
+    compare = f" · {link(change.compare_url, 'compare')}" if change.compare_url else ""
+    lines = []
+    if change.kind == Kind.ROLLED_BACK:
+        service = escape(service_of(short_name(new.name), ""))
+        lines.append(
+            f"*{service}* rolled back {escape(_short_sha(old))} → {escape(_short_sha(new))}"
+        )
+    lines += [
+        f"`{escape(short_name(old.name))}` → `{escape(short_name(new.name))}`",
+        f"Commit {kit.commit_link(old.commit_url, old.git_commit)} → "
+        f"{kit.commit_link(new.commit_url, new.git_commit)}{_commit_details(new)}{compare}",
+    ]
+    if change.kind == Kind.ROLLED_BACK:
+        lines.append(_why_rollback(old, new))
+    if change.rollout_finished:
+        lines.append(
+            f"{escape(_short_sha(old))} stopped; {escape(_short_sha(new))}, already running at "
+            f"#{changes.before_index}, now runs alone: rollout finished."
+        )
+    lines.append(f"Started {date(new.started_at)}{_build(build)}{_promotions(new)}")
+    return "\n".join(lines)
+
+
+def _why_rollback(old: SnapshotArtifact, new: SnapshotArtifact) -> str:
+    new_at = new.commit.timestamp if new.commit else None
+    old_at = old.commit.timestamp if old.commit else None
+    return (
+        f"{escape(_short_sha(new))} was committed {date(new_at)}, before "
+        f"{escape(_short_sha(old))} ({date(old_at)})."
+    )
+
+
+def _reasons(change: Change, command: str, env: str) -> str:
+    if change.reasons:
+        return "\n".join(f"• {escape(r)}" for r in change.reasons)
+    where = link(change.artifact.html_url, "open it in Kosli") if change.artifact.html_url else ""
+    ask = f"`{command} why {escape(env)} {escape(short_name(change.artifact.name))}`"
+    return f"Kosli gives no reason here: try {ask}" + (f" or {where}" if where else "") + "."
+
+
+def rogue_lines(artifact: SnapshotArtifact) -> str:
+    return (
+        f"`{escape(short_name(artifact.name))}` · fingerprint `{short(artifact.fingerprint)}`"
+        f" · started {date(artifact.started_at)}\n"
+        "Kosli cannot tie it to any flow: no build, no commit, no evidence."
+    )
+
+
+def entry(change: Change, changes: ChangeSet, command: str, build: str = "") -> str:
+    """One change as a section: bold label, then its lines."""
+    a = change.artifact
+    match change.kind:
+        case Kind.ROGUE:
+            body = rogue_lines(a)
+            if change.reasons:
+                body += "\n" + _reasons(change, command, changes.env)
+        case Kind.NON_COMPLIANT:
+            body = f"{artifact_line(a)}\n*Why:*\n{_reasons(change, command, changes.env)}"
+        case Kind.REPLACED | Kind.ROLLED_BACK:
+            body = _takeover_lines(change, changes, build)
+        case Kind.SCALED:
+            body = (
+                f"`{escape(short_name(a.name))}` {change.instances_before} → "
+                f"{a.instances} instances"
+            )
+        case _:
+            body = artifact_lines(a, build)
+    return f"*{_label(change.kind, changes)}*\n{body}"
+
+
+def _focus(changes: ChangeSet) -> SnapshotArtifact | None:
+    """The artifact a reader most likely wants next: trouble first, then what is new."""
+    shown = (c for c in changes.changes if c.kind != Kind.SCALED)
+    return next((c.artifact for c in shown), None)
+
+
+def buttons(changes: ChangeSet, mute: bool) -> list[Block]:
+    """Walk one change further back (the seed story), open the main artifact, mute."""
+    choices = []
+    if changes.timeline and changes.before_index > 1:
+        choices.append(("previous_change", "Previous change", changes.before))
+    focus = _focus(changes)
+    if focus is not None:
+        choices.append(("artifact_details", "Artifact details", kit.artifact_target(focus)))
+    if mute:
+        choices.append(("mute_hour", "Mute 1h", changes.env))
+    return [kit.buttons(*choices)] if choices else []
+
+
+def _compliance(changes: ChangeSet) -> list[Block]:
+    if not changes.compliance:
+        return []
+    state = (
+        ":white_check_mark: *is compliant again*"
+        if changes.compliance[1]
+        else ":x: *is now non-compliant*"
+    )
+    return [kit.section(f"*{escape(changes.env)}* {state}")]
+
+
+def _entries(changes: ChangeSet, command: str, builds: Mapping[str, str] | None) -> list[Block]:
+    builds = builds or {}
+    return [
+        kit.section(entry(c, changes, command, builds.get(c.artifact.fingerprint, "")))
+        for c in changes.changes
+    ]
+
+
+def render_alert(
+    changes: ChangeSet, command: str = "/kosli", builds: Mapping[str, str] | None = None
+) -> Message:
+    """One snapshot's changes as the watcher posts them (and an incident thread's reply);
+    `builds` (fingerprint -> build URL) adds build links."""
+    title = f"{changes.after}: {summary(changes)}"
+    blocks: list[Block] = [
+        kit.header(title),
+        kit.context(
+            f"{date(changes.at)} · snapshot #{changes.before_index} → #{changes.after_index}"
+        ),
+        *_compliance(changes),
+        *_entries(changes, command, builds),
+    ]
+    diff = f"{changes.before} {changes.after}"
+    blocks.append(kit.context(f"Details: `{command} diff {escape(diff)}`"))
+    return kit.message(title, blocks, footer=buttons(changes, mute=True))
+
+
+def render_diff(changes: ChangeSet, command: str = "/kosli") -> Message:
+    """`diff A B`: the same entries as the alert for the same two snapshots."""
+    title = f"{changes.before} → {changes.after}"
+    if changes.is_empty:
+        text = f"No difference between `{escape(changes.before)}` and `{escape(changes.after)}`."
+        return kit.message(f"{title}: no difference", [kit.header(title), kit.section(text)])
+    counts = summary(changes)
+    when = f"{date(changes.at)} · " if changes.at and changes.timeline else ""
+    blocks: list[Block] = [
+        kit.header(title),
+        kit.context(f"{when}{escape(counts)}"),
+        *_compliance(changes),
+        *_entries(changes, command, None),
+    ]
+    return kit.message(f"{title}: {counts}", blocks, footer=buttons(changes, mute=False))

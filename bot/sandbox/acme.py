@@ -1,0 +1,409 @@
+"""The acme organisation, answered in today's (2026) Kosli shapes: environments prod and staging.
+
+acme runs four services, each built by its own flow (`SERVICE-ci`) from its own repository:
+web (github.com/acme/web, also promoted through the `production-promotion` flow, whose commits
+are github.com/acme/prod-promotion's), ledger (gitlab.com/acme/ledger, so its links are
+GitLab's), payments (github.com/acme/payments) and languages-start-points (cyber-dojo's public
+image, github.com/cyber-dojo/languages-start-points, with the commits and fingerprints of the
+real aws-prod#4357 sample). prod (K8S) must pass policies `prod-requirements` (provenance and a
+'trivy-container-scan' generic attestation) and `build-process` (provenance); staging (ECS)
+only `build-process`.
+
+The story in prod (times UTC, 2026):
+- #4350 May 4 06:00  baseline: web 1f4c2a8 (2 instances), ledger 3f2a1c9, payments 7d3e9b1,
+                     languages-start-points a97ed05; all compliant.
+- #4351 May 4 13:42  rolling deploy: web 9b0e6d3 started, web 1f4c2a8 still running.
+- #4352 May 4 13:43  web 1f4c2a8 exited: the rollout finished.
+- #4353 May 5 04:53  languages-start-points 95ab455 started and a97ed05 exited in one snapshot,
+                     as in the real sample (same times, commits and fingerprints).
+- #4354 May 5 09:17  ledger rolled back: 81bd004, built from an older commit, took over from
+                     3f2a1c9 (the GitLab compare link runs backwards, 3f2a1c9...81bd004).
+- #4355 May 5 13:05  payments c5a81f7 started non-compliant (no trivy-container-scan) and
+                     payments 7d3e9b1 exited: prod is non-compliant.
+- #4356 May 5 13:31  a rogue docker.io/library/busybox:1.36 started, with no provenance.
+- #4357 May 5 13:38  the rogue exited; prod still non-compliant (payments c5a81f7).
+- #4358 May 5 14:26  payments e2d4b60 (scan restored) started and c5a81f7 exited: compliant.
+staging took web 9b0e6d3 first (#1202 started, #1203 old exited) and none of the later prod
+changes, so `diff staging prod` differs in languages-start-points, ledger and payments.
+
+Example names: `390844186740.dkr.ecr.eu-west-1.amazonaws.com/web:9b0e6d3@sha256:<fingerprint>`,
+`registry.gitlab.com/acme/ledger:81bd004@sha256:<fingerprint>`. Fingerprints and the commits
+the sample does not give are invented deterministically by hashing.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from .api import policy_decision
+from .dataset import (
+    ArtifactRecord,
+    Attestation,
+    CommitInfo,
+    Dataset,
+    Environment,
+    FlowTrail,
+    HistoryEvent,
+    Policy,
+    RunningArtifact,
+    Snapshot,
+    annotate,
+)
+
+
+def utc(text: str) -> float:
+    """Epoch seconds of a UTC wall-clock time such as '2026-05-05 14:26:39.771'."""
+    return datetime.fromisoformat(text).replace(tzinfo=UTC).timestamp()
+
+
+# A few minutes after prod#4358, the last snapshot.
+ACME_NOW = utc("2026-05-05 14:30:00")
+
+ORG = "acme"
+PROD, STAGING = "prod", "staging"
+ECR = "390844186740.dkr.ecr.eu-west-1.amazonaws.com"
+BUILD_MINUTES = 8  # from commit to artifact creation
+PROMOTION_FLOW = "production-promotion"
+PROMOTION_REPO = "https://github.com/acme/prod-promotion"
+
+
+@dataclass(frozen=True)
+class Service:
+    repo: str
+    registry: str
+    instances: int = 1
+
+
+SERVICES = {
+    "web": Service("https://github.com/acme/web", ECR, instances=2),
+    "ledger": Service("https://gitlab.com/acme/ledger", "registry.gitlab.com/acme"),
+    "payments": Service("https://github.com/acme/payments", ECR),
+    "languages-start-points": Service("https://github.com/cyber-dojo/languages-start-points", ECR),
+}
+# What every build flow's template asks for.
+BUILD_ATTESTATIONS = [
+    ("pull-request", "pull_request"),
+    ("unit-test", "junit"),
+    ("trivy-container-scan", "generic"),
+]
+PROMOTION_ATTESTATIONS = [("change-approval", "generic")]
+
+
+def _sha(seed: str, prefix: str = "") -> str:
+    """A made-up 40-hex commit, starting with `prefix` when given."""
+    return prefix + hashlib.sha1(f"acme/{seed}".encode()).hexdigest()[len(prefix) :]
+
+
+@dataclass(frozen=True)
+class Build:
+    """One version of a service: its commit, and which attestations its trail lacks."""
+
+    commit: str
+    committed: float
+    author: str
+    message: str
+    missing: tuple[str, ...] = ()
+    fingerprint: str = ""  # "" -> hashed from the image name
+
+
+# Versions are keyed "service@n".
+BUILDS: dict[str, Build] = {
+    "web@1": Build(
+        _sha("web@1", "1f4c2a8"),
+        utc("2026-04-28 15:06:11"),
+        "Priya Raman <priya.raman@acme.dev>",
+        "Show order history as a paged table\n\n"
+        "The list loaded every order at once and timed out for our\n"
+        "largest merchants. Pages of 50, newest first.",
+    ),
+    "web@2": Build(
+        _sha("web@2", "9b0e6d3"),
+        utc("2026-05-04 09:48:37"),
+        "Tomasz Nowak <tomasz.nowak@acme.dev>",
+        "Fix checkout button staying disabled after a declined card\n\n"
+        "The form kept its 'submitting' state when a payment was declined,\n"
+        "so customers could not retry without reloading the page.\n\n"
+        "Fixes #1187",
+    ),
+    "ledger@1": Build(
+        _sha("ledger@1", "81bd004"),
+        utc("2026-04-21 11:32:50"),
+        "Aisha Bello <aisha.bello@acme.dev>",
+        "Merge branch 'nightly-reconciliation' into 'main'\n\n"
+        "Reconcile ledger balances against the bank statement every night\n\n"
+        "See merge request acme/ledger!312",
+    ),
+    "ledger@2": Build(
+        _sha("ledger@2", "3f2a1c9"),
+        utc("2026-04-30 16:05:19"),
+        "Lars Eriksen <lars.eriksen@acme.dev>",
+        "Merge branch 'bankers-rounding' into 'main'\n\n"
+        "Round currency amounts half-to-even in journal entries\n\n"
+        "See merge request acme/ledger!327",
+    ),
+    "payments@1": Build(
+        _sha("payments@1", "7d3e9b1"),
+        utc("2026-04-27 10:44:02"),
+        "Aisha Bello <aisha.bello@acme.dev>",
+        "Add idempotency keys to refund requests\n\n"
+        "A retried refund could be paid out twice when the acquirer\n"
+        "timed out. The key is the refund id.",
+    ),
+    "payments@2": Build(
+        _sha("payments@2", "c5a81f7"),
+        utc("2026-05-05 12:21:03"),
+        "Tomasz Nowak <tomasz.nowak@acme.dev>",
+        "Move card tokenisation to the vault v2 client\n\n"
+        "vault v1 is switched off at the end of the month. Same tokens,\n"
+        "new endpoint and retry policy.",
+        missing=("trivy-container-scan",),
+    ),
+    "payments@3": Build(
+        _sha("payments@3", "e2d4b60"),
+        utc("2026-05-05 13:49:30"),
+        "Tomasz Nowak <tomasz.nowak@acme.dev>",
+        "Run the trivy scan again before publishing the image\n\n"
+        "The release job skipped the container scan when its cache was\n"
+        "warm, so c5a81f7 reached prod without one.",
+    ),
+    "languages-start-points@1": Build(
+        "a97ed054e38d484a0015cd658f1d593c03ea2a61",
+        1777842087.0,
+        "Jon Jagger <jon@kosli.com>",
+        "Merge pull request #203 from cyber-dojo/update-python-pytest\n\nUpdate python-pytest",
+        fingerprint="8ba20a0fbdc3d234fb0dac28a9865b6ee719906d06229f9f15b2078a3f6f332e",
+    ),
+    "languages-start-points@2": Build(
+        "95ab455dd7301b20c744f50b1cd015e4396aedce",
+        1777955898.0,
+        "Jon Jagger <jon@kosli.com>",
+        "Merge pull request #204 from cyber-dojo/update-csharp-nunit\n\n"
+        "Ensure we have the latest csharp-nunit",
+        fingerprint="1eea61094353db37c7ef3e9582e63f3427c5e01fe76b8210db985144d10088cf",
+    ),
+}
+
+
+@dataclass(frozen=True)
+class Promotion:
+    trail: str
+    commit: str
+    committed: float
+    message: str
+    author: str = "Maria Costa <maria.costa@acme.dev>"
+
+
+PROMOTIONS = {
+    "web@1": Promotion(
+        "promotion-one-42",
+        _sha("promotion-one-42"),
+        utc("2026-04-29 08:14:02"),
+        "Promote web 1f4c2a8 to production\n\nChange CHG-2291 approved by the release board.",
+    ),
+    "web@2": Promotion(
+        "promotion-one-43",
+        _sha("promotion-one-43"),
+        utc("2026-05-04 12:58:40"),
+        "Promote web 9b0e6d3 to production\n\nChange CHG-2304: checkout retry fix (#1187).",
+    ),
+}
+
+ROGUE = "rogue"  # version key of the busybox nobody built
+ROGUE_IMAGE = "docker.io/library/busybox:1.36"
+ROGUE_FINGERPRINT = hashlib.sha256(ROGUE_IMAGE.encode()).hexdigest()
+ROGUE_NAME = f"{ROGUE_IMAGE}@sha256:{ROGUE_FINGERPRINT}"
+
+POLICIES = [
+    Policy(
+        "prod-requirements",
+        version=3,
+        id="5b0c7e21-4f9a-4d38-9e61-0a2f7c13",
+        attestations=[("trivy-container-scan", "generic")],
+    ),
+    Policy("build-process", version=2, id="c81d3f40-2b6e-4a57-8d09-e4f1b6a2"),
+]
+ENV_POLICIES = {PROD: ["prod-requirements", "build-process"], STAGING: ["build-process"]}
+
+# When each version started in each environment.
+STARTED: dict[str, dict[str, float]] = {
+    PROD: {
+        "payments@1": utc("2026-04-27 16:40:02"),
+        "web@1": utc("2026-04-29 08:31:27"),
+        "ledger@2": utc("2026-05-01 09:12:45"),
+        "languages-start-points@1": 1777842906.0,
+        "web@2": utc("2026-05-04 13:41:57"),
+        "languages-start-points@2": 1777956787.0,
+        "ledger@1": utc("2026-05-05 09:17:02"),
+        "payments@2": utc("2026-05-05 13:04:40"),
+        ROGUE: utc("2026-05-05 13:30:51"),
+        "payments@3": utc("2026-05-05 14:25:58"),
+    },
+    STAGING: {
+        "payments@1": utc("2026-04-27 12:11:48"),
+        "web@1": utc("2026-04-28 16:20:10"),
+        "ledger@2": utc("2026-04-30 17:02:33"),
+        "languages-start-points@1": utc("2026-05-03 21:12:30"),
+        "web@2": utc("2026-05-04 11:01:44"),
+    },
+}
+BASELINE = ["web@1", "ledger@2", "payments@1", "languages-start-points@1"]
+
+# (index, timestamp, versions started, versions exited)
+SNAPSHOTS: dict[str, list[tuple[int, float, list[str], list[str]]]] = {
+    PROD: [
+        (4350, utc("2026-05-04 06:00:12.318"), [], []),
+        (4351, utc("2026-05-04 13:42:29.604"), ["web@2"], []),
+        (4352, utc("2026-05-04 13:43:30.117"), [], ["web@1"]),
+        (4353, 1777956838.5302956, ["languages-start-points@2"], ["languages-start-points@1"]),
+        (4354, utc("2026-05-05 09:17:44.880"), ["ledger@1"], ["ledger@2"]),
+        (4355, utc("2026-05-05 13:05:21.447"), ["payments@2"], ["payments@1"]),
+        (4356, utc("2026-05-05 13:31:08.932"), [ROGUE], []),
+        (4357, utc("2026-05-05 13:38:10.265"), [], [ROGUE]),
+        (4358, utc("2026-05-05 14:26:39.771"), ["payments@3"], ["payments@2"]),
+    ],
+    STAGING: [
+        (1201, utc("2026-05-04 06:00:40.502"), [], []),
+        (1202, utc("2026-05-04 11:02:15.338"), ["web@2"], []),
+        (1203, utc("2026-05-04 11:03:15.904"), [], ["web@1"]),
+    ],
+}
+ENVIRONMENTS = {
+    PROD: ("K8S", "acme production: EKS cluster prod-eu, eu-west-1"),
+    STAGING: ("ECS", "acme staging on AWS ECS, eu-west-1"),
+}
+
+
+def _commit_url(repo: str, sha: str) -> str:
+    return (
+        f"{repo}/-/commit/{sha}"
+        if repo.startswith("https://gitlab.com/")
+        else f"{repo}/commit/{sha}"
+    )
+
+
+def _image(key: str) -> tuple[str, str]:
+    """(name with digest, fingerprint) of a version's image."""
+    service, build = key.split("@")[0], BUILDS[key]
+    image = f"{SERVICES[service].registry}/{service}:{build.commit[:7]}"
+    fingerprint = build.fingerprint or hashlib.sha256(image.encode()).hexdigest()
+    return f"{image}@sha256:{fingerprint}", fingerprint
+
+
+def _flows(key: str) -> list[FlowTrail]:
+    """The flows a version is in: its build flow first, then any promotion."""
+    if key == ROGUE:
+        return []
+    service, build = key.split("@")[0], BUILDS[key]
+    repo = SERVICES[service].repo
+    commit = CommitInfo(
+        build.commit, build.message, build.author, build.committed, _commit_url(repo, build.commit)
+    )
+    attestations = [
+        Attestation(name, kind, "MISSING" if name in build.missing else "COMPLETE")
+        for name, kind in BUILD_ATTESTATIONS
+    ]
+    flows = [FlowTrail(f"{service}-ci", build.commit, service, commit, attestations)]
+    if key in PROMOTIONS:
+        p = PROMOTIONS[key]
+        info = CommitInfo(
+            p.commit, p.message, p.author, p.committed, _commit_url(PROMOTION_REPO, p.commit)
+        )
+        approvals = [Attestation(name, kind) for name, kind in PROMOTION_ATTESTATIONS]
+        flows.append(FlowTrail(PROMOTION_FLOW, p.trail, service, info, approvals, build=False))
+    return flows
+
+
+def _running(env: str, key: str) -> RunningArtifact:
+    flows = _flows(key)
+    policies = [p for p in POLICIES if p.name in ENV_POLICIES[env]]
+    # An artifact is compliant in an environment when every policy there passes it.
+    compliant = all(policy_decision(p, flows)["status"] == "COMPLIANT" for p in policies)
+    started = STARTED[env][key]
+    if key == ROGUE:
+        return RunningArtifact(ROGUE_NAME, ROGUE_FINGERPRINT, "", None, None, compliant, 1, started)
+    service = key.split("@")[0]
+    name, fingerprint = _image(key)
+    build = flows[0]
+    return RunningArtifact(
+        name=name,
+        fingerprint=fingerprint,
+        flow_name=build.flow_name,
+        git_commit=build.commit.sha1,
+        commit_url=build.commit.url,
+        compliant=compliant,
+        instances=SERVICES[service].instances if env == PROD else 1,
+        started_at=started,
+    )
+
+
+def _environment(name: str) -> Environment:
+    kind, description = ENVIRONMENTS[name]
+    env = Environment(
+        name=name,
+        type=kind,
+        description=description,
+        last_modified_at=utc("2026-03-02 10:00:00"),
+        tags={"tier": "production" if name == PROD else "staging"},
+        policies=list(ENV_POLICIES[name]),
+    )
+    running = {key: _running(name, key) for key in BASELINE}
+    for index, at, started, exited in SNAPSHOTS[name]:
+        previous = list(running.values())
+        for key in exited:
+            del running[key]
+        for key in started:
+            running[key] = _running(name, key)
+        entries = annotate(previous, list(running.values()), "2026")
+        env.snapshots.append(
+            Snapshot(index, at, entries, "acme-k8s-reporter", "acme environment reporter")
+        )
+    return env
+
+
+def _record(key: str) -> ArtifactRecord:
+    if key == ROGUE:
+        return ArtifactRecord(
+            filename=ROGUE_NAME,
+            flow_name="",
+            fingerprint=ROGUE_FINGERPRINT,
+            created_at=None,
+            git_commit=None,
+            commit_url=None,
+            build_url=None,
+            html_url=None,
+            state="NON-COMPLIANT",
+        )
+    service, build = key.split("@")[0], BUILDS[key]
+    repo = SERVICES[service].repo
+    name, fingerprint = _image(key)
+    flows = _flows(key)
+    created = build.committed + BUILD_MINUTES * 60
+    run = 14_000_000_000 + int(build.commit[:6], 16)  # a stable CI run/job id
+    on_gitlab = repo.startswith("https://gitlab.com/")
+    return ArtifactRecord(
+        filename=name,
+        flow_name=flows[0].flow_name,
+        fingerprint=fingerprint,
+        created_at=created,
+        git_commit=build.commit,
+        commit_url=flows[0].commit.url,
+        build_url=f"{repo}/-/jobs/{run}" if on_gitlab else f"{repo}/actions/runs/{run}",
+        html_url=f"https://app.kosli.com/{ORG}/flows/{flows[0].flow_name}/artifacts/{fingerprint}",
+        state="COMPLIANT" if all(f.compliant for f in flows) else "NON-COMPLIANT",
+        history=[HistoryEvent("Artifact created", created)],
+        trail_name=build.commit,  # each build trail is named after its commit
+        flows=flows,
+    )
+
+
+def acme() -> Dataset:
+    """A fresh copy of the bundled acme dataset (callers may mutate it)."""
+    return Dataset(
+        environments=[_environment(PROD), _environment(STAGING)],
+        artifacts=[_record(key) for key in [*BUILDS, ROGUE]],
+        era="2026",
+        policies=copy.deepcopy(POLICIES),
+    )
