@@ -4,11 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import difflib
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
-from bot.domain.changes import ChangeSet, env_diff_changes, service_of, snapshot_changes
+from bot.domain.changes import (
+    ChangeSet,
+    env_diff_changes,
+    service_of,
+    short_name,
+    snapshot_changes,
+)
 from bot.domain.commands import (
     Command,
+    ExplainCompliance,
     FindArtifact,
     FindRunning,
     Help,
@@ -16,11 +24,20 @@ from bot.domain.commands import (
     ShowDiff,
     ShowLog,
 )
+from bot.domain.compliance import reasons
 from bot.kosli import KosliClient, KosliError, KosliNotFound, Snappish
-from bot.kosli.models import Artifact, Environment, SnapshotArtifact, SnapshotSummary
+from bot.kosli.attestations import Assertion
+from bot.kosli.models import (
+    AppliedPolicy,
+    Artifact,
+    Environment,
+    SnapshotArtifact,
+    SnapshotSummary,
+)
 
 LOG_PAGE_SIZE = 15
 SNAPSHOT_FETCH_CONCURRENCY = 8
+ASSERTED_ARTIFACTS = 5  # an artifact answer lists attestations for this many at most
 
 
 class QueryError(Exception):
@@ -55,6 +72,28 @@ class DiffResult:
 class ArtifactResult:
     query: str
     artifacts: tuple[Artifact, ...]
+    # fingerprint -> attestation statuses, for the artifacts Kosli could assert
+    assertions: Mapping[str, Assertion] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Failing:
+    """A running artifact that fails its environment's policies, and why."""
+
+    artifact: SnapshotArtifact
+    reasons: tuple[str, ...]
+    assertion: Assertion | None
+
+
+@dataclass(frozen=True)
+class WhyResult:
+    env: str
+    index: int
+    compliant: bool | None
+    policies: tuple[AppliedPolicy, ...]
+    failing: tuple[Failing, ...]
+    name: str  # what the question narrowed to ('' for the whole environment)
+    matched: int  # running artifacts the name matched
 
 
 @dataclass(frozen=True)
@@ -73,7 +112,7 @@ class WhereResult:
     placements: tuple[Placement, ...] = ()
 
 
-Result = HelpResult | EnvsResult | LogResult | DiffResult | ArtifactResult | WhereResult
+Result = HelpResult | EnvsResult | LogResult | DiffResult | ArtifactResult | WhereResult | WhyResult
 
 
 class Queries:
@@ -109,9 +148,13 @@ class Queries:
                 else:
                     found = await self.kosli.artifacts_by_fingerprint(flow, sha)
                 label = f"{flow}{':' if by_commit else '@'}{sha}" if flow else sha
-                return ArtifactResult(label, tuple(found))
+                shown = found[:ASSERTED_ARTIFACTS]
+                asserted = await self._assertions([a.fingerprint for a in shown], None)
+                return ArtifactResult(label, tuple(found), asserted)
             case FindRunning():
                 return await self._where(command)
+            case ExplainCompliance(snappish, name):
+                return await self._why(snappish, name)
         raise AssertionError(f"unhandled command {command!r}")
 
     async def _diff(self, before: Snappish | None, after: Snappish) -> ChangeSet:
@@ -131,6 +174,42 @@ class Queries:
                 self.kosli.snapshot(before), self.kosli.snapshot(after)
             )
         return snapshot_changes(older, newer)
+
+    async def _assertions(self, fingerprints: list[str], env: str | None) -> dict[str, Assertion]:
+        """Attestation statuses, best effort: a failed lookup only leaves them out."""
+        limit = asyncio.Semaphore(SNAPSHOT_FETCH_CONCURRENCY)
+
+        async def one(fingerprint: str) -> tuple[str, Assertion | None]:
+            async with limit:
+                try:
+                    return fingerprint, await self.kosli.asserts(fingerprint, env)
+                except KosliError:
+                    return fingerprint, None
+
+        found = await asyncio.gather(*(one(fp) for fp in dict.fromkeys(fingerprints)))
+        return {fp: assertion for fp, assertion in found if assertion is not None}
+
+    async def _why(self, snappish: Snappish, name: str) -> WhyResult:
+        snapshot = await self.kosli.snapshot(snappish)
+        wanted = name.lower()
+        matched = [
+            a
+            for a in sorted(snapshot.running, key=lambda a: a.name)
+            if not wanted
+            or wanted == service_of(a.name, a.flow).lower()
+            or wanted in short_name(a.name).lower()
+        ]
+        failing = [a for a in matched if a.compliant is False or not a.flow]
+        asserted = await self._assertions([a.fingerprint for a in failing], snapshot.env)
+        return WhyResult(
+            env=snapshot.env,
+            index=snapshot.index,
+            compliant=snapshot.compliant,
+            policies=snapshot.policies,
+            failing=tuple(Failing(a, reasons(a), asserted.get(a.fingerprint)) for a in failing),
+            name=name,
+            matched=len(matched),
+        )
 
     async def _where(self, command: FindRunning) -> WhereResult:
         if command.is_sha:
@@ -183,6 +262,8 @@ class Queries:
                 return f"Kosli knows no artifact matching `{sha}`{where}."
             case FindRunning(query):
                 return f"Nothing running matches `{query}`."
+            case ExplainCompliance(snapshot):
+                return f"Kosli has no snapshot `{snapshot}`. Try `log {snapshot.env}`."
         return "Kosli could not find that."
 
 
@@ -208,4 +289,6 @@ def _environments_named(command: Command) -> list[str]:
             return [env]
         case ShowDiff(before, after):
             return [s.env for s in (before, after) if s is not None]
+        case ExplainCompliance(snapshot):
+            return [snapshot.env]
     return []

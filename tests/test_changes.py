@@ -6,7 +6,6 @@ import hashlib
 import json
 from dataclasses import replace
 from datetime import UTC, datetime
-from pathlib import Path
 
 from bot.domain.changes import (
     Kind,
@@ -14,6 +13,7 @@ from bot.domain.changes import (
     commit_sha,
     env_diff_changes,
     service_of,
+    short_name,
     snapshot_changes,
 )
 from bot.domain.compliance import failing_rules, reasons
@@ -27,9 +27,8 @@ from bot.kosli.models import (
     SnapshotArtifact,
     SnapshotDiff,
 )
-from bot.render.mrkdwn import short_name
+from tests.test_today import SAMPLE, before_from_annotations
 
-DATA = Path(__file__).parent / "data"
 CREATOR_OLD = (
     "https://github.com/cyber-dojo/creator/commit/31dee357844ab2f58a40d16f945dc5e35dcd6bc0"
 )
@@ -71,22 +70,10 @@ def built(name: str, flow: str, sha: str, when: float, **extra) -> SnapshotArtif
     return artifact(name, flow, url, flows=flows, **extra)
 
 
-def before_4357(latest: Snapshot) -> Snapshot:
-    """The snapshot before a real one, read back from its annotations (`was`)."""
-    raw = json.loads((DATA / "aws-prod-snapshot-4357.json").read_text())
-    was = {a["fingerprint"]: a["annotation"]["was"] for a in raw["artifacts"]}
-    running = tuple(
-        replace(a, instances=was[a.fingerprint], change="unchanged")
-        for a in latest.artifacts
-        if was[a.fingerprint] > 0
-    )
-    return replace(latest, index=latest.index - 1, artifacts=running)
-
-
 def test_the_real_2026_snapshot_is_one_compliant_replacement_with_kosli_links() -> None:
-    raw = json.loads((DATA / "aws-prod-snapshot-4357.json").read_text())
+    raw = json.loads(SAMPLE.read_text())
     latest = Snapshot.from_json("aws-prod", raw)
-    changes = snapshot_changes(before_4357(latest), latest)
+    changes = snapshot_changes(before_from_annotations(latest, raw), latest)
     assert [c.kind for c in changes.changes] == [Kind.REPLACED]
     change = changes.changes[0]
     assert short_name(change.previous.name) == "languages-start-points:a97ed05"

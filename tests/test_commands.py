@@ -5,6 +5,7 @@ import pytest
 from bot.domain.commands import (
     CloseIncident,
     CommandError,
+    ExplainCompliance,
     FindArtifact,
     FindRunning,
     Help,
@@ -44,6 +45,11 @@ from bot.kosli.snappish import Snappish
         ("artifact 5d1c926530", FindArtifact("5d1c926530")),
         ("where b7a5908", FindRunning("b7a5908")),
         ("where creator", FindRunning("creator")),
+        ("why aws-prod", ExplainCompliance(Snappish("aws-prod"))),
+        (
+            "why aws-prod#-2 payments",
+            ExplainCompliance(Snappish("aws-prod", "#", "-2"), "payments"),
+        ),
     ],
 )
 def test_commands_parse(text: str, command: object) -> None:
@@ -67,6 +73,10 @@ def test_commands_parse(text: str, command: object) -> None:
         ("artifact creator", "is not a commit or fingerprint"),
         ("where", "`where` takes one commit"),
         ("envs now", "`envs` takes no arguments"),
+        ("why", "`why` takes an environment"),
+        ("why aws-prod a b", "`why` takes an environment"),
+        ("why aws-prod ../../etc", "`why` takes an environment"),
+        ("why #3", "Environment name is missing"),
     ],
 )
 def test_bad_input_explains_itself(text: str, message: str) -> None:

@@ -39,6 +39,13 @@ def built_compare_url(old_commit_url: str, new_commit_url: str) -> str:
     return ""
 
 
+def short_name(name: str) -> str:
+    """`2744….amazonaws.com/creator:31dee35@sha256:5d1c…` -> `creator:31dee35`: the name
+    people say. Registry and digest stay in the artifact's details."""
+    without_digest = name.split("@", 1)[0] or name
+    return without_digest.rsplit("/", 1)[-1] or without_digest
+
+
 def service_of(name: str, flow: str) -> str:
     """The service an artifact belongs to: its flow, else its image name without registry,
     tag or digest."""

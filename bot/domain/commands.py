@@ -58,6 +58,14 @@ class FindRunning:
 
 
 @dataclass(frozen=True)
+class ExplainCompliance:
+    """`why ENV [NAME]`: which policies and attestations the running artifacts fail."""
+
+    snapshot: Snappish
+    name: str = ""
+
+
+@dataclass(frozen=True)
 class Watch:
     envs: tuple[str, ...]
     risky_only: bool = False
@@ -108,7 +116,7 @@ class CloseIncident:
     pass
 
 
-Query = Help | ListEnvs | ShowLog | ShowDiff | FindArtifact | FindRunning
+Query = Help | ListEnvs | ShowLog | ShowDiff | FindArtifact | FindRunning | ExplainCompliance
 Subscribing = Watch | Unwatch | ListWatching | Mute | Unmute
 Incidents = OpenIncident | CloseIncident
 Command = Query | Subscribing | Incidents
@@ -132,6 +140,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "artifact creator@5d1c9265",
     ),
     "where": ("COMMIT | FINGERPRINT | SERVICE", "where it is running now", "where creator"),
+    "why": (
+        "ENV [NAME]",
+        "why it is non-compliant: each failing policy rule and attestation",
+        "why aws-prod payments",
+    ),
     "watch": (
         "ENV [ENV...] [--risky]",
         "post here when something changes (--risky: only non-compliant or rogue)",
@@ -173,6 +186,8 @@ def parse_command(text: str, now: datetime | None = None) -> Command:
         return _artifact(args)
     if name == "where":
         return _where(args)
+    if name == "why":
+        return _why(args)
     if name == "watch":
         return _watch(args)
     if name == "unwatch":
@@ -261,6 +276,12 @@ def _where(args: list[str]) -> FindRunning:
         raise CommandError(f"`where` takes one commit, fingerprint or service. {_usage('where')}")
     query = args[0]
     return FindRunning(query.lower() if _HEX.fullmatch(query) else query)
+
+
+def _why(args: list[str]) -> ExplainCompliance:
+    if len(args) not in (1, 2) or (len(args) == 2 and not _NAME.fullmatch(args[1])):
+        raise CommandError(f"`why` takes an environment and maybe an artifact. {_usage('why')}")
+    return ExplainCompliance(_snappish(args[0]), args[1] if len(args) == 2 else "")
 
 
 def _watch(args: list[str]) -> Watch:

@@ -7,8 +7,10 @@ from slack_sdk.models.blocks import (
     DividerBlock,
 )
 
+from bot.domain.changes import short_name
 from bot.domain.commands import COMMANDS
 from bot.domain.timeago import duration_words
+from bot.kosli.attestations import Assertion
 from bot.kosli.models import Artifact, Environment
 from bot.kosli.snappish import ACCEPTED_FORMS
 from bot.queries import (
@@ -19,11 +21,12 @@ from bot.queries import (
     LogResult,
     Result,
     WhereResult,
+    WhyResult,
 )
 from bot.render import kit
-from bot.render.changes import render_diff
+from bot.render.changes import artifact_line, commit_words, render_diff
 from bot.render.kit import Message
-from bot.render.mrkdwn import date, escape, link, short_name
+from bot.render.mrkdwn import date, escape, link
 
 
 def render(result: Result, command: str = "/kosli") -> Message:
@@ -40,6 +43,8 @@ def render(result: Result, command: str = "/kosli") -> Message:
             return _artifacts(result)
         case WhereResult():
             return _where(result)
+        case WhyResult():
+            return _why(result, command)
     raise AssertionError(f"no renderer for {result!r}")
 
 
@@ -102,7 +107,26 @@ def _log(result: LogResult, command: str) -> Message:
     )
 
 
-def _artifact_section(artifact: Artifact) -> list[Block]:
+STATUS_ICONS = {True: ":white_check_mark:", False: ":x:", None: ":grey_question:"}
+
+
+def attestation_lines(assertion: Assertion) -> list[str]:
+    """'❌ trivy-container-scan (generic) MISSING · payments-ci/9c41e2a': one per attestation,
+    failing ones first."""
+    ordered = sorted(assertion.attestations, key=lambda a: a.compliant is not False)
+    lines = []
+    for a in ordered:
+        trail = a.trail[:7] if len(a.trail) == 40 else a.trail
+        where = " · " + escape("/".join(p for p in (a.flow, trail) if p)) if a.flow else ""
+        extra = " _(not required)_" if a.unexpected else ""
+        lines.append(
+            f"{STATUS_ICONS[a.compliant]} {escape(a.name)} ({escape(a.type)}) "
+            f"{escape(a.status.lower())}{where}{extra}"
+        )
+    return lines
+
+
+def _artifact_section(artifact: Artifact, assertion: Assertion | None) -> list[Block]:
     state = artifact.state or "UNKNOWN"
     icon = ":white_check_mark:" if state == "COMPLIANT" else ":x:"
     fields = [
@@ -119,10 +143,13 @@ def _artifact_section(artifact: Artifact) -> list[Block]:
     kosli_page = f" · {link(artifact.html_url, 'open in Kosli')}" if artifact.html_url else ""
     blocks: list[Block] = [
         kit.section(
-            f"*{escape(artifact.name)}*\nFingerprint `{escape(artifact.fingerprint)}`{kosli_page}",
+            f"*{escape(short_name(artifact.name))}*\nImage `{escape(artifact.name)}`\n"
+            f"Fingerprint `{escape(artifact.fingerprint)}`{kosli_page}",
             fields,
         )
     ]
+    if assertion is not None and assertion.attestations:
+        blocks += kit.lines(["*Attestations*", *attestation_lines(assertion)])
     history = [f"{date(h.timestamp)}  {escape(h.event)}" for h in artifact.history]
     if history:
         blocks += kit.lines(["*History*", *history])
@@ -137,10 +164,10 @@ def _artifacts(result: ArtifactResult) -> Message:
     for artifact in result.artifacts:
         if blocks:
             blocks.append(DividerBlock())
-        blocks += _artifact_section(artifact)
+        blocks += _artifact_section(artifact, result.assertions.get(artifact.fingerprint))
     first = result.artifacts[0]
     more = f" (+{len(result.artifacts) - 1} more)" if len(result.artifacts) > 1 else ""
-    return kit.message(f"{first.name}: {first.state}{more}", blocks)
+    return kit.message(f"{short_name(first.name)}: {first.state}{more}", blocks)
 
 
 def _where(result: WhereResult) -> Message:
@@ -162,11 +189,45 @@ def _where(result: WhereResult) -> Message:
     for place in result.placements:
         a = place.artifact
         lines.append(
-            f"*{escape(place.env)}#{place.snapshot}* · `{escape(short_name(a.name))}` · commit "
-            f"{kit.commit_link(a.commit_url, a.git_commit)} · since {date(a.started_at)}"
+            f"*{escape(place.env)}#{place.snapshot}* · `{escape(short_name(a.name))}` · "
+            f"{commit_words(a)} · since {date(a.started_at)}"
         )
     if not lines:
         text = f"Nothing running matches `{query}`."
         return kit.message(text, [kit.section(text)])
     blocks: list[Block] = [kit.header(f"Where {result.query} runs"), *kit.lines(lines)]
     return kit.message(f"Where {result.query} runs: {len(lines)} found", blocks)
+
+
+def _why(result: WhyResult, command: str) -> Message:
+    where = f"{result.env}#{result.index}"
+    policies = ", ".join(
+        escape(f"{p.name} v{p.version}" if p.version is not None else p.name)
+        for p in result.policies
+    )
+    applied = f" Policies: {policies}." if policies else ""
+    if result.name and not result.matched:
+        text = f"Nothing running in `{escape(where)}` matches `{escape(result.name)}`."
+        return kit.message(text, [kit.section(text)])
+    if not result.failing:
+        subject = f"`{escape(result.name)}`" if result.name else "every running artifact"
+        text = f"In `{escape(where)}`, {subject} is compliant.{applied}"
+        return kit.message(f"{where}: compliant", [kit.section(text)])
+    title = f"Why {where} is {kit.compliance(result.compliant).split(' ', 1)[1]}"
+    blocks: list[Block] = [kit.header(title)]
+    if applied:
+        blocks.append(kit.context(applied.strip()))
+    for failing in result.failing:
+        artifact = failing.artifact
+        lines = [artifact_line(artifact)]
+        if not artifact.flow:
+            lines.append("Kosli cannot tie it to any flow: no build, no commit, no evidence.")
+        lines += [f"• {escape(r)}" for r in failing.reasons]
+        if not failing.reasons and failing.assertion is None:
+            lines.append("Kosli gives no reason for it.")
+        if failing.assertion is not None and failing.assertion.attestations:
+            lines += ["*Attestations*", *attestation_lines(failing.assertion)]
+        lines.append(f"Details: `{command} artifact {escape(kit.artifact_target(artifact))}`")
+        blocks += kit.lines(lines)
+    count = len(result.failing)
+    return kit.message(f"{title}: {count} artifact{'s' if count != 1 else ''} failing", blocks)

@@ -7,12 +7,12 @@ from collections.abc import Mapping
 
 from slack_sdk.models.blocks import Block
 
-from bot.domain.changes import Change, ChangeSet, Kind, service_of
+from bot.domain.changes import Change, ChangeSet, Kind, service_of, short_name
 from bot.domain.timeago import duration_words
 from bot.kosli.models import SnapshotArtifact
 from bot.render import kit
 from bot.render.kit import Message
-from bot.render.mrkdwn import date, escape, link, short, short_name
+from bot.render.mrkdwn import date, escape, link, short
 
 MAX_TITLE = 80
 
@@ -48,6 +48,11 @@ def _word(kind: Kind, changes: ChangeSet) -> str:
         }
         return words.get(kind, kind.value)
     return kind.value
+
+
+def plural(kind: Kind, changes: ChangeSet, found: tuple[Change, ...]) -> bool:
+    """Only 'different version' is a noun among the summary's words."""
+    return len(found) > 1 and not changes.timeline and kind == Kind.REPLACED
 
 
 def summary(changes: ChangeSet) -> str:

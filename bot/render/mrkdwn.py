@@ -32,10 +32,3 @@ def date(moment: datetime | None) -> str:
 
 def short(fingerprint: str, length: int = 12) -> str:
     return fingerprint[:length]
-
-
-def short_name(name: str) -> str:
-    """`2744….amazonaws.com/creator:31dee35@sha256:5d1c…` -> `creator:31dee35`: the name
-    people say. Registry and digest are in the artifact's details."""
-    without_digest = name.split("@", 1)[0] or name
-    return without_digest.rsplit("/", 1)[-1] or without_digest
