@@ -42,6 +42,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="shell: use the offline Kosli sandbox even when KOSLI_API_TOKEN is set",
     )
     parser.add_argument(
+        "--sandbox-org",
+        choices=("cyber-dojo", "acme"),
+        default="cyber-dojo",
+        help="shell on the sandbox: cyber-dojo (the 2022 tutorial's incident) or acme "
+        "(today's Kosli: digests, promotion flows, policies, a rollback, a GitLab service)",
+    )
+    parser.add_argument(
         "--replay-speed",
         type=float,
         default=None,
@@ -71,7 +78,7 @@ def main(argv: list[str] | None = None) -> None:
         speed = args.replay_speed
         if speed is None:
             speed = 0.0 if args.commands else DEFAULT_REPLAY
-        asyncio.run(run_shell(args.commands, args.sandbox, speed))
+        asyncio.run(run_shell(args.commands, args.sandbox, speed, sandbox_org=args.sandbox_org))
         return
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"

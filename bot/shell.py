@@ -23,7 +23,7 @@ from typing import Any, TextIO
 from bot.config import Settings
 from bot.render.kit import Message
 from bot.render.plain import blocks_to_text
-from bot.sandbox import KosliSandbox, cest
+from bot.sandbox import ACME_NOW, KosliSandbox, cest
 from bot.slack.app import Runtime
 from bot.slack.replies import answer
 
@@ -113,8 +113,11 @@ class ShellKosli:
 
 
 @contextmanager
-def kosli_for_shell(sandbox: bool, replay_speed: float) -> Iterator[ShellKosli]:
-    """Real Kosli when a token is set (and the sandbox is not asked for), else the sandbox."""
+def kosli_for_shell(
+    sandbox: bool, replay_speed: float, sandbox_org: str = "cyber-dojo"
+) -> Iterator[ShellKosli]:
+    """Real Kosli when a token is set (and the sandbox is not asked for), else the sandbox:
+    cyber-dojo's 2022 incident (replayable), or acme in today's Kosli shapes."""
     token = os.environ.get("KOSLI_API_TOKEN", "").strip()
     if token and not sandbox:
         org = os.environ.get("KOSLI_ORG", "").strip()
@@ -122,6 +125,12 @@ def kosli_for_shell(sandbox: bool, replay_speed: float) -> Iterator[ShellKosli]:
             raise SystemExit("kosli-bot shell: KOSLI_API_TOKEN is set, so KOSLI_ORG must be too")
         host = os.environ.get("KOSLI_HOST", "").strip() or "https://app.kosli.com"
         yield ShellKosli(host, org, token, f"Kosli at {host}, org {org}")
+        return
+    if sandbox_org == "acme":
+        with KosliSandbox(org="acme", token=SANDBOX_TOKEN, now=lambda: ACME_NOW) as kosli:
+            what = "the offline Kosli sandbox (acme, today's Kosli: prod, staging)"
+            moment = datetime.fromtimestamp(ACME_NOW, UTC)
+            yield ShellKosli(kosli.base_url, "acme", SANDBOX_TOKEN, what, lambda: moment)
         return
     clock = ReplayClock(replay_speed)
     with KosliSandbox(token=SANDBOX_TOKEN, now=clock) as kosli:
@@ -143,12 +152,16 @@ def kosli_for_shell(sandbox: bool, replay_speed: float) -> Iterator[ShellKosli]:
 
 
 async def run_shell(
-    commands: list[str], sandbox: bool, replay_speed: float, out: TextIO = sys.stdout
+    commands: list[str],
+    sandbox: bool,
+    replay_speed: float,
+    out: TextIO = sys.stdout,
+    sandbox_org: str = "cyber-dojo",
 ) -> None:
     colour = wants_colour(out)
     with (
         tempfile.TemporaryDirectory(prefix="kosli-bot-") as scratch,
-        kosli_for_shell(sandbox, replay_speed) as kosli,
+        kosli_for_shell(sandbox, replay_speed, sandbox_org) as kosli,
     ):
         settings = Settings(
             slack_bot_token="xoxb-unused-in-the-shell",

@@ -149,3 +149,13 @@ def test_an_incident_over_two_environments_and_a_duration_window() -> None:
         "  │ aws-beta#190: 1 rogue, 1 non-compliant, 1 started, now non-compliant",
     ]
     assert "with 9 changes." in text
+
+
+def test_todays_kosli_in_the_shell() -> None:
+    out = io.StringIO()
+    commands = ["diff prod#4354", "why prod#4355 payments"]
+    asyncio.run(run_shell(commands, sandbox=True, replay_speed=0, out=out, sandbox_org="acme"))
+    text = out.getvalue()
+    assert text.startswith("prod#4353 → prod#4354\nTue, 05 May 2026 09:17:44 UTC · 1 rolled back")
+    assert "ledger rolled back 3f2a1c9 → 81bd004" in text
+    assert "❌ trivy-container-scan (generic) missing · payments-ci/c5a81f7" in text

@@ -154,13 +154,15 @@ def _takeover(old: SnapshotArtifact, new: SnapshotArtifact, finished: bool) -> C
 
 def pair_versions(
     gone: Iterable[SnapshotArtifact], new: Iterable[SnapshotArtifact]
-) -> tuple[list[SnapshotArtifact], list[SnapshotArtifact], list[tuple[SnapshotArtifact, ...]]]:
+) -> tuple[
+    list[SnapshotArtifact], list[SnapshotArtifact], list[tuple[SnapshotArtifact, SnapshotArtifact]]
+]:
     """Pair what went with what came when both belong to one service.
 
     Returns (removed, added, (old, new) pairs), each in start order."""
     unpaired = sorted(new, key=by_start)
     removed: list[SnapshotArtifact] = []
-    pairs: list[tuple[SnapshotArtifact, ...]] = []
+    pairs: list[tuple[SnapshotArtifact, SnapshotArtifact]] = []
     for old in sorted(gone, key=by_start):
         service = service_of(old.name, old.flow)
         partner = next((a for a in unpaired if service_of(a.name, a.flow) == service), None)

@@ -213,7 +213,11 @@ def _why(result: WhyResult, command: str) -> Message:
         subject = f"`{escape(result.name)}`" if result.name else "every running artifact"
         text = f"In `{escape(where)}`, {subject} is compliant.{applied}"
         return kit.message(f"{where}: compliant", [kit.section(text)])
-    title = f"Why {where} is {kit.compliance(result.compliant).split(' ', 1)[1]}"
+    title = (
+        f"Why {where} is non-compliant"
+        if result.compliant is False
+        else f"What fails its policies in {where}"
+    )
     blocks: list[Block] = [kit.header(title)]
     if applied:
         blocks.append(kit.context(applied.strip()))

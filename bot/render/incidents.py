@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from slack_sdk.models.blocks import Block
 
-from bot.domain.changes import Kind
+from bot.domain.changes import Kind, short_name
 from bot.domain.timeline import Timeline
 from bot.render import kit
 from bot.render.changes import render_alert
@@ -90,7 +90,8 @@ def render_timeline_markdown(incident: Incident, timelines: Sequence[Timeline]) 
             f"ran {len(start.running)} artifacts:",
             "",
             *(
-                f"- `{a.name}` ({a.fingerprint[:12]}, commit {a.git_commit[:7] or 'unknown'})"
+                f"- `{short_name(a.name)}` ({a.fingerprint[:12]}, "
+                f"commit {a.git_commit[:7] or 'unknown'})"
                 for a in sorted(start.running, key=lambda a: a.name)
             ),
         ]

@@ -365,17 +365,7 @@ def _environment(name: str) -> Environment:
 
 def _record(key: str) -> ArtifactRecord:
     if key == ROGUE:
-        return ArtifactRecord(
-            filename=ROGUE_NAME,
-            flow_name="",
-            fingerprint=ROGUE_FINGERPRINT,
-            created_at=None,
-            git_commit=None,
-            commit_url=None,
-            build_url=None,
-            html_url=None,
-            state="NON-COMPLIANT",
-        )
+        return ArtifactRecord.without_provenance(ROGUE_NAME, ROGUE_FINGERPRINT)
     service, build = key.split("@")[0], BUILDS[key]
     repo = SERVICES[service].repo
     name, fingerprint = _image(key)

@@ -281,17 +281,7 @@ def _environment(name: str, deployments: Deployments) -> Environment:
 
 def _record(key: str, deployments: Deployments) -> ArtifactRecord:
     if key == ROGUE:
-        return ArtifactRecord(
-            filename=ROGUE_NAME,
-            flow_name="",
-            fingerprint=ROGUE_FINGERPRINT,
-            created_at=None,
-            git_commit=None,
-            commit_url=None,
-            build_url=None,
-            html_url=None,
-            state="NON-COMPLIANT",
-        )
+        return ArtifactRecord.without_provenance(ROGUE_NAME, ROGUE_FINGERPRINT)
     v = version(key)
     deployed = sorted((when, env, n) for (env, k), (n, when) in deployments.items() if k == key)
     created = deployed[0][0] - CREATE_LEAD

@@ -165,6 +165,11 @@ class ArtifactRecord:
     trail_name: str = ""
     flows: list[FlowTrail] = field(default_factory=list)  # 2026 only; the build flow first
 
+    @classmethod
+    def without_provenance(cls, name: str, fingerprint: str) -> ArtifactRecord:
+        """What Kosli knows of an artifact no flow built: that it ran, nothing more."""
+        return cls(name, "", fingerprint, None, None, None, None, None, "NON-COMPLIANT")
+
 
 @dataclass
 class Dataset:
