@@ -15,7 +15,7 @@ from bot.domain.changes import ChangeSet, Kind, snapshot_changes
 from bot.domain.commands import DEFAULT_BACK, CloseIncident, Incidents, OpenIncident, Window
 from bot.domain.timeline import Timeline
 from bot.kosli import KosliClient, KosliError, KosliNotFound, Snappish
-from bot.kosli.models import Snapshot
+from bot.kosli.models import Snapshot, SnapshotArtifact
 from bot.queries import QueryError, unknown_environment
 from bot.render.changes import render_alert
 from bot.render.incidents import (
@@ -146,24 +146,34 @@ class IncidentDesk:
             ) from None
 
     async def _builds(self, changesets: list[ChangeSet]) -> dict[str, str]:
-        """Build links for what changed; a lookup that fails just leaves the link out."""
+        """Build links for what changed; a lookup that fails just leaves the link out.
+
+        Today's Kosli names the build flow's trail, whose `origin_url` is the CI job that
+        built the artifact; older data is looked up by fingerprint in its flow."""
         wanted = {
-            (c.artifact.flow, c.artifact.fingerprint)
+            c.artifact
             for changes in changesets
             for c in changes.changes
             if c.artifact.flow and c.kind != Kind.SCALED
         }
         limit = asyncio.Semaphore(BUILD_LOOKUPS)
 
-        async def lookup(flow: str, fingerprint: str) -> tuple[str, str]:
+        async def lookup(artifact: SnapshotArtifact) -> tuple[str, str]:
+            build = artifact.build_flow
             async with limit:
                 try:
-                    found = await self.kosli.artifacts_by_fingerprint(flow, fingerprint)
+                    if build is not None and build.trail:
+                        trail = await self.kosli.trail(build.name, build.trail)
+                        return artifact.fingerprint, trail.build_url
+                    found = await self.kosli.artifacts_by_fingerprint(
+                        artifact.flow, artifact.fingerprint
+                    )
                 except KosliError:
-                    return fingerprint, ""
-            return fingerprint, next((a.build_url for a in found if a.build_url), "")
+                    return artifact.fingerprint, ""
+            return artifact.fingerprint, next((a.build_url for a in found if a.build_url), "")
 
-        pairs = await asyncio.gather(*(lookup(flow, fp) for flow, fp in sorted(wanted)))
+        ordered = sorted(wanted, key=lambda a: a.fingerprint)
+        pairs = await asyncio.gather(*(lookup(artifact) for artifact in ordered))
         return {fingerprint: url for fingerprint, url in pairs if url}
 
 

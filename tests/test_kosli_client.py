@@ -150,6 +150,16 @@ def test_artifacts_and_search(kosli) -> None:
     assert "aws-prod#177" in searched[0].running_in
 
 
+def test_trail_by_flow_and_name(kosli) -> None:
+    commit = "b7a590836cf140e17da3f01eadd5eca17d9efc65"
+    trail, _ = call(kosli, lambda c: c.trail("creator", commit))
+    assert trail.build_url == "https://github.com/cyber-dojo/creator/actions/runs/3000042785"
+    assert (trail.name, trail.flow, trail.compliant) == (commit, "creator", True)
+    with pytest.raises(KosliNotFound):
+        call(kosli, lambda c: c.trail("creator", "no-such-trail"))
+    assert kosli.requests[-1][1] == "/api/v2/trails/cyber-dojo/creator/no-such-trail"
+
+
 def test_artifact_lookups_accept_one_bare_object(kosli) -> None:
     # Lists are covered above; here Kosli answers one artifact without the list around it.
     bare = json.dumps(

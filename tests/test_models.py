@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from bot.kosli.attestations import Trail
 from bot.kosli.errors import KosliBadResponse
 from bot.kosli.models import Snapshot, SnapshotArtifact
 from tests.test_today import SAMPLE
@@ -80,3 +81,17 @@ def test_the_real_snapshot_reads_whole() -> None:
         assert artifact.build_flow.git_commit == artifact.git_commit
         assert artifact.commit is not None and artifact.commit.title
         assert all(not rule.failed for d in artifact.decisions for rule in d.rules)
+
+
+def test_the_real_trail_reads_whole() -> None:
+    raw = json.loads((SAMPLE.parent / "trail-creator-ci.json").read_text())
+    trail = Trail.from_json(raw, "creator-ci")
+    assert trail.name == "65fd2bfa2478534ea4bc5ccf30f6bfc6aab7550c"
+    assert trail.build_url == "https://gitlab.com/cyber-dojo/creator/-/jobs/13932530950"
+    assert trail.commit is not None
+    assert trail.commit.title == "Merge branch 'fix-multijson-deprecation-warning' into 'main'"
+    assert trail.commit.author_name == "Jon Jagger"
+    names = [a.name for a in trail.attestations]
+    assert names[:3] == ["pull-request", "branch-protection", "dast-report"]  # the trail's own
+    assert {"lint", "unit-test"} <= set(names)  # the creator artifact's
+    assert trail.compliant is True and all(a.compliant for a in trail.attestations)

@@ -119,6 +119,18 @@ def test_artifact_by_fingerprint_answered_as_one_object(bot: Bot, kosli: KosliSa
     assert "✅ trivy-container-scan (generic) complete" in text
 
 
+def test_incident_build_links_come_from_the_build_flows_trail(
+    bot: Bot, kosli: KosliSandbox
+) -> None:
+    assert bot.ask("incident prod since #4352")["text"].startswith("Opened an incident thread")
+    parent, *replies = bot.slack.posted(CHANNEL)
+    (reply,) = [r for r in replies if r["text"] == "prod#4353: 1 replaced"]
+    build = "https://github.com/cyber-dojo/languages-start-points/actions/runs/"
+    assert build in str(reply["blocks"])
+    trail = "/api/v2/trails/acme/languages-start-points-ci/95ab455dd7301b20c744f50b1cd015e4396aedce"
+    assert trail in [path for _, path in kosli.requests]
+
+
 def test_the_watcher_on_todays_kosli(
     kosli: KosliSandbox, slack: FakeSlack, clock: Clock, tmp_path: Path
 ) -> None:

@@ -1,4 +1,5 @@
-"""Per-attestation status of an artifact, from GET /asserts/{org}/fingerprint/{fp}."""
+"""Evidence about artifacts: per-attestation status (GET /asserts/{org}/fingerprint/{fp})
+and trails (GET /trails/{org}/{flow}/{trail})."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from bot.kosli.models import _get
+from bot.kosli.models import CommitInfo, _get
 
 
 @dataclass(frozen=True)
@@ -57,4 +58,42 @@ class Assertion:
             compliant=_get(data, "compliant", bool, None),
             html_url=_get(data, "html_url", str, ""),
             attestations=tuple(attestations),
+        )
+
+
+@dataclass(frozen=True)
+class Trail:
+    """A flow's trail (GET /trails/{org}/{flow}/{trail}): the commit it is for, the CI job that
+    made it (`origin_url`: the build) and the attestation statuses of its artifacts."""
+
+    name: str
+    flow: str
+    commit: CommitInfo | None
+    build_url: str
+    html_url: str
+    compliant: bool | None
+    attestations: tuple[AttestationStatus, ...]  # the trail's own, then each artifact's
+
+    @classmethod
+    def from_json(cls, data: Any, flow: str) -> Trail:
+        name = _get(data, "name", str)
+        status = _get(data, "compliance_status", Mapping, {})
+        own = [
+            AttestationStatus.from_json(a, flow, name)
+            for a in _get(status, "attestations_statuses", list, [])
+        ]
+        per_artifact = [
+            AttestationStatus.from_json(a, flow, name)
+            for artifact in _get(status, "artifacts_statuses", Mapping, {}).values()
+            for a in _get(artifact, "attestations_statuses", list, [])
+        ]
+        commit = data.get("git_commit_info")
+        return cls(
+            name=name,
+            flow=flow,
+            commit=CommitInfo.from_json(commit) if isinstance(commit, Mapping) else None,
+            build_url=_get(data, "origin_url", str, ""),
+            html_url=_get(data, "html_url", str, ""),
+            compliant=_get(data, "is_compliant", bool, None),
+            attestations=(*own, *per_artifact),
         )

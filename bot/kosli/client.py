@@ -12,7 +12,7 @@ from urllib.parse import quote
 
 import httpx
 
-from bot.kosli.attestations import Assertion
+from bot.kosli.attestations import Assertion, Trail
 from bot.kosli.errors import (
     KosliBadRequest,
     KosliBadResponse,
@@ -127,6 +127,10 @@ class KosliClient:
             params={"environment_name": environment} if environment else None,
         )
         return Assertion.from_json(data)
+
+    async def trail(self, flow: str, name: str) -> Trail:
+        path = f"trails/{_segment(self.org)}/{_segment(flow)}/{_segment(name)}"
+        return Trail.from_json(await self._get(path), flow)
 
     async def _get(self, path: str, params: dict[str, Any] | None = None) -> Any:
         for attempt in range(1, self._attempts + 1):

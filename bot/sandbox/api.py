@@ -95,6 +95,9 @@ class Api:
             case ["api", "v2", "search", org, "sha", value]:
                 self._check_org(org)
                 return self.search(value)
+            case ["api", "v2", "trails", org, flow, trail]:
+                self._check_org(org)
+                return self.trail(flow, trail)
             case ["api", "v2", "asserts", org, "fingerprint", fingerprint]:
                 self._check_org(org)
                 policies = parse_qs(query).get("policy_name", [])  # repeatable
@@ -546,6 +549,58 @@ class Api:
             else f"{APP}/{self.org}/search?query={record.fingerprint}",
         }
 
+    # -- trails --------------------------------------------------------------------------------
+
+    def trail(self, flow: str, trail: str) -> Json:
+        """A trail as GET /trails/{org}/{flow}/{trail} answers (the recorded creator-ci sample's
+        shape): its commit, the CI job that made it (`origin_url`) and every artifact's
+        attestation statuses. Trail-level attestations are not modelled: none here."""
+        found = [
+            (record, attestations)
+            for record in self.records()
+            for f, t, attestations in self.attested_flows(record)
+            if (f, t) == (flow, trail)
+        ]
+        if not found:
+            raise ApiError(404, f"Trail '{trail}' does not exist in flow '{flow}'")
+        first = found[0][0]
+        commit = next((f.commit for f in first.flows if f.flow_name == flow), None)
+        statuses = {
+            _template_name(record, flow): {
+                "artifact_fingerprint": record.fingerprint,
+                **_flow_status_json(flow, trail, attestations)["compliance_status"],
+            }
+            for record, attestations in found
+        }
+        compliant = all(s["is_compliant"] for s in statuses.values())
+        status = "COMPLIANT" if compliant else "NON-COMPLIANT"
+        return {
+            "name": trail,
+            "description": "",
+            "git_commit_info": {
+                "sha1": commit.sha1,
+                "message": commit.message,
+                "author": commit.author,
+                "branch": commit.branch,
+                "timestamp": commit.timestamp,
+                "url": commit.url,
+            }
+            if commit
+            else {"sha1": first.git_commit, "url": first.commit_url},
+            "origin_url": first.build_url,
+            "created_at": first.created_at,
+            "compliance_status": {
+                "status": status,
+                "is_compliant": compliant,
+                "attestations_statuses": [],
+                "artifacts_statuses": statuses,
+            },
+            "compliance_state": status,
+            "is_compliant": compliant,
+            "flow": {"name": flow, "tags": {}},
+            "html_url": f"{APP}/{self.org}/flows/{flow}/trails/{trail}",
+        }
+
     def attested_flows(self, record: ArtifactRecord) -> list[tuple[str, str, list[Attestation]]]:
         """(flow, trail, attestations) of each flow the artifact is in."""
         if record.flows:
@@ -718,6 +773,12 @@ def _flow_status_json(flow: str, trail: str, attestations: list[Attestation]) ->
             ],
         },
     }
+
+
+def _template_name(record: ArtifactRecord, flow: str) -> str:
+    """The artifact's name in its flow's template: 'web', not the image name."""
+    named = next((f.template_reference_name for f in record.flows if f.flow_name == flow), "")
+    return named or record.flow_name or record.filename
 
 
 def _attestation_id(flow: str, trail: str, name: str) -> str:
