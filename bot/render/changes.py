@@ -39,10 +39,10 @@ def _label(kind: Kind, changes: ChangeSet) -> str:
     return LABELS[kind]
 
 
-def _word(kind: Kind, changes: ChangeSet) -> str:
+def _word(kind: Kind, changes: ChangeSet, count: int) -> str:
     if not changes.timeline:
         words = {
-            Kind.REPLACED: "different version",
+            Kind.REPLACED: "different version" + ("s" if count > 1 else ""),
             Kind.STARTED: f"only in {changes.after}",
             Kind.STOPPED: f"only in {changes.before}",
         }
@@ -50,14 +50,10 @@ def _word(kind: Kind, changes: ChangeSet) -> str:
     return kind.value
 
 
-def plural(kind: Kind, changes: ChangeSet, found: tuple[Change, ...]) -> bool:
-    """Only 'different version' is a noun among the summary's words."""
-    return len(found) > 1 and not changes.timeline and kind == Kind.REPLACED
-
-
 def summary(changes: ChangeSet) -> str:
     """'1 non-compliant, 1 replaced, now non-compliant': every kind counted, trouble first."""
-    words = [f"{len(found)} {_word(kind, changes)}" for kind in Kind if (found := changes.of(kind))]
+    counts = [(kind, len(changes.of(kind))) for kind in Kind]
+    words = [f"{n} {_word(kind, changes, n)}" for kind, n in counts if n]
     if changes.compliance:
         words.append("now compliant" if changes.compliance[1] else "now non-compliant")
     return ", ".join(words) or "no change in what runs"
