@@ -191,3 +191,18 @@ def test_the_real_recorded_snapshot_reads_as_one_compliant_replacement() -> None
     assert "deploy" not in text.lower() and "sha256" not in text
     assert "non-compliant" not in text
     assert_golden("today_alert_real_4357", message.blocks)
+
+
+def test_the_watch_baseline_names_what_needs_attention(
+    bot: Bot, kosli: KosliSandbox, clock: Clock
+) -> None:
+    prod = kosli.dataset.environment("prod")
+    assert prod is not None
+    clock.now = next(s for s in prod.snapshots if s.index == 4356).timestamp + 60
+    answer = bot.ask("watch prod")
+    assert_golden("today_watch_baseline", answer)
+    text = text_of(answer)
+    assert "From snapshot *#4356*" in text and "Needs attention now" in text
+    assert "no provenance (required by build-process)" in text
+    assert "missing required 'trivy-container-scan' (generic) attestation" in text
+    assert "sha256" not in text and "deploy" not in text.lower()

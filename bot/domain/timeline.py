@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.domain.changes import ChangeSet, Kind
+from bot.domain.changes import ChangeSet, Kind, short_name
 from bot.kosli.models import Snapshot, SnapshotArtifact
 
 
@@ -16,7 +16,7 @@ class Baseline:
 
     @property
     def running(self) -> tuple[SnapshotArtifact, ...]:
-        return tuple(sorted(self.snapshot.running, key=lambda a: a.name))
+        return tuple(sorted(self.snapshot.running, key=lambda a: short_name(a.name)))
 
     @property
     def non_compliant(self) -> tuple[SnapshotArtifact, ...]:

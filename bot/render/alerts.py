@@ -35,7 +35,11 @@ def render_baseline(baseline: Baseline, command: str = "/kosli") -> Message:
         ),
     ]
     trouble = [
-        *(f":rotating_light: *Rogue* {rogue_lines(a)}" for a in baseline.rogue),
+        *(
+            f":rotating_light: *Rogue* {rogue_lines(a)}"
+            + (f"\n*Why:* {_why(a)}" if reasons(a) else "")
+            for a in baseline.rogue
+        ),
         *(
             f":x: *Non-compliant* {artifact_line(a)}\n*Why:* {_why(a)}"
             for a in baseline.non_compliant
