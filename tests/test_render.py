@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from bot.domain.changes import Change, ChangeSet, Kind
+from bot.domain.results import ArtifactResult, DiffResult, EnvsResult
 from bot.kosli.models import Artifact, Environment, SnapshotArtifact
-from bot.queries import ArtifactResult, DiffResult, EnvsResult
 from bot.render import kit
 from bot.render.blocks import render
 from bot.render.mrkdwn import date, escape, link

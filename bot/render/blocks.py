@@ -9,11 +9,7 @@ from slack_sdk.models.blocks import (
 
 from bot.domain.changes import short_name
 from bot.domain.commands import COMMANDS
-from bot.domain.timeago import duration_words
-from bot.kosli.attestations import Assertion
-from bot.kosli.models import Artifact, Environment
-from bot.kosli.snappish import ACCEPTED_FORMS
-from bot.queries import (
+from bot.domain.results import (
     ArtifactResult,
     DiffResult,
     EnvsResult,
@@ -23,6 +19,10 @@ from bot.queries import (
     WhereResult,
     WhyResult,
 )
+from bot.domain.timeago import duration_words
+from bot.kosli.attestations import Assertion
+from bot.kosli.models import Artifact, Environment
+from bot.kosli.snappish import ACCEPTED_FORMS
 from bot.render import kit
 from bot.render.changes import artifact_line, commit_words, render_diff
 from bot.render.kit import Message

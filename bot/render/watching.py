@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from slack_sdk.models.blocks import Block
 
-from bot.render import kit
-from bot.render.alerts import render_baseline
-from bot.render.kit import Message
-from bot.render.mrkdwn import date, escape
-from bot.subscriptions import (
+from bot.domain.results import (
     MuteResult,
     SubscriptionResult,
     UnwatchResult,
     WatchingResult,
     WatchResult,
 )
+from bot.render import kit
+from bot.render.alerts import render_baseline
+from bot.render.kit import Message
+from bot.render.mrkdwn import date, escape
 
 
 def render_subscription(result: SubscriptionResult, command: str = "/kosli") -> Message:

@@ -21,15 +21,15 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from bot.commands.incidents import IncidentDesk
+from bot.commands.queries import Queries
+from bot.commands.subscriptions import Subscriptions
 from bot.config import Settings
-from bot.incidents import IncidentDesk
 from bot.kosli import KosliClient
-from bot.queries import Queries
 from bot.slack import actions, commands, events
 from bot.slack.replies import Services
 from bot.store.migrate import open_store
 from bot.store.store import Store
-from bot.subscriptions import Subscriptions
 from bot.watch.scheduler import start_scheduler
 from bot.watch.watcher import Watcher
 

@@ -7,6 +7,9 @@ from dataclasses import dataclass
 
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.commands.incidents import IncidentDesk
+from bot.commands.queries import Queries, QueryError
+from bot.commands.subscriptions import Subscriptions
 from bot.domain.commands import (
     CloseIncident,
     CommandError,
@@ -14,7 +17,7 @@ from bot.domain.commands import (
     Subscribing,
     parse_command,
 )
-from bot.incidents import IncidentDesk
+from bot.domain.results import HelpResult, WatchingResult
 from bot.kosli import (
     KosliBadRequest,
     KosliBadResponse,
@@ -22,11 +25,9 @@ from bot.kosli import (
     KosliUnauthorized,
     KosliUnavailable,
 )
-from bot.queries import HelpResult, Queries, QueryError
 from bot.render.blocks import render, render_error
 from bot.render.kit import Message, parts, post, section
 from bot.render.watching import render_subscription
-from bot.subscriptions import Subscriptions, WatchingResult
 
 log = logging.getLogger(__name__)
 

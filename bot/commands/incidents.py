@@ -11,12 +11,12 @@ from datetime import datetime
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.commands.queries import QueryError, unknown_environment
 from bot.domain.changes import ChangeSet, Kind, snapshot_changes
 from bot.domain.commands import DEFAULT_BACK, CloseIncident, Incidents, OpenIncident, Window
 from bot.domain.timeline import Timeline
 from bot.kosli import KosliClient, KosliError, KosliNotFound, Snappish
 from bot.kosli.models import Snapshot, SnapshotArtifact
-from bot.queries import QueryError, unknown_environment
 from bot.render.changes import render_alert
 from bot.render.incidents import (
     render_close,

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import difflib
-from collections.abc import Mapping
-from dataclasses import dataclass, field
 
 from bot.domain.changes import (
     ChangeSet,
@@ -25,15 +23,21 @@ from bot.domain.commands import (
     ShowLog,
 )
 from bot.domain.compliance import reasons
+from bot.domain.results import (
+    ArtifactResult,
+    DiffResult,
+    EnvsResult,
+    Failing,
+    HelpResult,
+    LogResult,
+    Placement,
+    Result,
+    WhereResult,
+    WhyResult,
+)
 from bot.kosli import KosliClient, KosliError, KosliNotFound, Snappish
 from bot.kosli.attestations import Assertion
-from bot.kosli.models import (
-    AppliedPolicy,
-    Artifact,
-    Environment,
-    SnapshotArtifact,
-    SnapshotSummary,
-)
+from bot.kosli.models import Environment
 
 LOG_PAGE_SIZE = 15
 SNAPSHOT_FETCH_CONCURRENCY = 8
@@ -42,77 +46,6 @@ ASSERTED_ARTIFACTS = 5  # an artifact answer lists attestations for this many at
 
 class QueryError(Exception):
     """The question was well formed but has no answer (unknown environment, no snapshot...)."""
-
-
-@dataclass(frozen=True)
-class HelpResult:
-    pass
-
-
-@dataclass(frozen=True)
-class EnvsResult:
-    org: str
-    envs: tuple[Environment, ...]
-
-
-@dataclass(frozen=True)
-class LogResult:
-    env: str
-    page: int
-    rows: tuple[SnapshotSummary, ...]
-    page_size: int
-
-
-@dataclass(frozen=True)
-class DiffResult:
-    changes: ChangeSet
-
-
-@dataclass(frozen=True)
-class ArtifactResult:
-    query: str
-    artifacts: tuple[Artifact, ...]
-    # fingerprint -> attestation statuses, for the artifacts Kosli could assert
-    assertions: Mapping[str, Assertion] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class Failing:
-    """A running artifact that fails its environment's policies, and why."""
-
-    artifact: SnapshotArtifact
-    reasons: tuple[str, ...]
-    assertion: Assertion | None
-
-
-@dataclass(frozen=True)
-class WhyResult:
-    env: str
-    index: int
-    compliant: bool | None
-    policies: tuple[AppliedPolicy, ...]
-    failing: tuple[Failing, ...]
-    name: str  # what the question narrowed to ('' for the whole environment)
-    matched: int  # running artifacts the name matched
-
-
-@dataclass(frozen=True)
-class Placement:
-    env: str
-    snapshot: int
-    artifact: SnapshotArtifact
-
-
-@dataclass(frozen=True)
-class WhereResult:
-    """Where something runs: from Kosli's search (`artifacts`) or from latest snapshots."""
-
-    query: str
-    artifacts: tuple[Artifact, ...] = ()
-    placements: tuple[Placement, ...] = ()
-
-
-Result = HelpResult | EnvsResult | LogResult | DiffResult | ArtifactResult | WhereResult | WhyResult
 
 
 class Queries:

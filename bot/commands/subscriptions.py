@@ -5,42 +5,22 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from bot.commands.queries import QueryError, unknown_environment
 from bot.domain.commands import ListWatching, Mute, Subscribing, Unmute, Unwatch, Watch
+from bot.domain.results import (
+    EnvProgress,
+    MuteResult,
+    SubscriptionResult,
+    UnwatchResult,
+    Watched,
+    WatchingResult,
+    WatchResult,
+)
 from bot.domain.timeline import Baseline
 from bot.kosli import KosliClient, KosliNotFound, Snappish
-from bot.queries import QueryError, unknown_environment
 from bot.store.models import Subscription, WatchedEnv
 from bot.store.store import Store
 from bot.watch.watcher import Watcher
-
-
-@dataclass(frozen=True)
-class WatchResult:
-    started: tuple[Baseline, ...]
-    already: tuple[Subscription, ...]
-    risky_only: bool
-
-
-@dataclass(frozen=True)
-class UnwatchResult:
-    env: str
-    removed: bool
-
-
-@dataclass(frozen=True)
-class WatchingResult:
-    rows: tuple[tuple[Subscription, WatchedEnv | None], ...]
-
-
-@dataclass(frozen=True)
-class MuteResult:
-    env: str
-    until: datetime | None
-    found: bool
-    released: int = 0
-
-
-SubscriptionResult = WatchResult | UnwatchResult | WatchingResult | MuteResult
 
 
 @dataclass
@@ -58,7 +38,8 @@ class Subscriptions:
                 return UnwatchResult(env, self.store.unsubscribe(channel, env))
             case ListWatching():
                 subs = self.store.subscriptions(channel=channel)
-                return WatchingResult(tuple((s, self.store.env_state(s.env)) for s in subs))
+                rows = ((_watched(s), _progress(self.store.env_state(s.env))) for s in subs)
+                return WatchingResult(tuple(rows))
             case Mute(env, duration):
                 until = now + duration
                 return MuteResult(env, until, self.store.set_mute(channel, env, until))
@@ -72,7 +53,7 @@ class Subscriptions:
         self, envs: tuple[str, ...], risky_only: bool, channel: str, user: str, now: datetime
     ) -> WatchResult:
         started: list[Baseline] = []
-        already: list[Subscription] = []
+        already: list[Watched] = []
         for env in envs:
             try:
                 snapshot = await self.kosli.snapshot(Snappish(env))
@@ -82,5 +63,13 @@ class Subscriptions:
             if self.store.subscribe(channel, env, user, snapshot.index, now, risky_only):
                 started.append(Baseline(snapshot))
             else:
-                already += self.store.subscriptions(channel=channel, env=env)
+                already += map(_watched, self.store.subscriptions(channel=channel, env=env))
         return WatchResult(tuple(started), tuple(already), risky_only)
+
+
+def _watched(sub: Subscription) -> Watched:
+    return Watched(sub.env, sub.since_index, sub.risky_only, sub.muted_until, sub.paused_reason)
+
+
+def _progress(state: WatchedEnv | None) -> EnvProgress | None:
+    return EnvProgress(state.last_seen_index, state.outage_open) if state else None

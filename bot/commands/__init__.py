@@ -1,0 +1,1 @@
+"""The bot's commands: their declarations, the handlers behind them, and dispatch."""

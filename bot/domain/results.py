@@ -1,0 +1,137 @@
+"""What the commands answer: plain values the renderers draw (no I/O, no ORM rows)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from bot.domain.changes import ChangeSet
+from bot.domain.timeline import Baseline
+from bot.kosli.attestations import Assertion
+from bot.kosli.models import (
+    AppliedPolicy,
+    Artifact,
+    Environment,
+    SnapshotArtifact,
+    SnapshotSummary,
+)
+
+
+@dataclass(frozen=True)
+class HelpResult:
+    pass
+
+
+@dataclass(frozen=True)
+class EnvsResult:
+    org: str
+    envs: tuple[Environment, ...]
+
+
+@dataclass(frozen=True)
+class LogResult:
+    env: str
+    page: int
+    rows: tuple[SnapshotSummary, ...]
+    page_size: int
+
+
+@dataclass(frozen=True)
+class DiffResult:
+    changes: ChangeSet
+
+
+@dataclass(frozen=True)
+class ArtifactResult:
+    query: str
+    artifacts: tuple[Artifact, ...]
+    # fingerprint -> attestation statuses, for the artifacts Kosli could assert
+    assertions: Mapping[str, Assertion] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Failing:
+    """A running artifact that fails its environment's policies, and why."""
+
+    artifact: SnapshotArtifact
+    reasons: tuple[str, ...]
+    assertion: Assertion | None
+
+
+@dataclass(frozen=True)
+class WhyResult:
+    env: str
+    index: int
+    compliant: bool | None
+    policies: tuple[AppliedPolicy, ...]
+    failing: tuple[Failing, ...]
+    name: str  # what the question narrowed to ('' for the whole environment)
+    matched: int  # running artifacts the name matched
+
+
+@dataclass(frozen=True)
+class Placement:
+    env: str
+    snapshot: int
+    artifact: SnapshotArtifact
+
+
+@dataclass(frozen=True)
+class WhereResult:
+    """Where something runs: from Kosli's search (`artifacts`) or from latest snapshots."""
+
+    query: str
+    artifacts: tuple[Artifact, ...] = ()
+    placements: tuple[Placement, ...] = ()
+
+
+Result = HelpResult | EnvsResult | LogResult | DiffResult | ArtifactResult | WhereResult | WhyResult
+
+
+@dataclass(frozen=True)
+class Watched:
+    """A channel's subscription to one environment."""
+
+    env: str
+    since_index: int
+    risky_only: bool = False
+    muted_until: datetime | None = None
+    paused_reason: str | None = None
+
+
+@dataclass(frozen=True)
+class EnvProgress:
+    """How far the watcher has read an environment."""
+
+    last_seen_index: int
+    outage_open: bool = False
+
+
+@dataclass(frozen=True)
+class WatchResult:
+    started: tuple[Baseline, ...]
+    already: tuple[Watched, ...]
+    risky_only: bool
+
+
+@dataclass(frozen=True)
+class UnwatchResult:
+    env: str
+    removed: bool
+
+
+@dataclass(frozen=True)
+class WatchingResult:
+    rows: tuple[tuple[Watched, EnvProgress | None], ...]
+
+
+@dataclass(frozen=True)
+class MuteResult:
+    env: str
+    until: datetime | None
+    found: bool
+    released: int = 0
+
+
+SubscriptionResult = WatchResult | UnwatchResult | WatchingResult | MuteResult
