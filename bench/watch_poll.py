@@ -24,8 +24,8 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a file: make `bot` and `tests` importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bot.runtime import Runtime  # noqa: E402
 from bot.sandbox import KosliSandbox, cyber_dojo  # noqa: E402
-from bot.slack.app import Runtime  # noqa: E402
 from bot.watch.watcher import Watcher  # noqa: E402
 from tests.conftest import SANDBOX_TOKEN, SEED_NOW, settings_for  # noqa: E402
 from tests.fakes.slack import FakeSlack  # noqa: E402

@@ -115,7 +115,7 @@ async def serve(settings: Settings) -> None:
 
 async def work(settings: Settings) -> None:
     """The watcher without a web server: a second process type next to `web`."""
-    from bot.slack.app import Runtime
+    from bot.runtime import Runtime
 
     runtime = Runtime.build(settings)
     async with runtime.running(watch=True):

@@ -20,12 +20,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
+from bot.commands.dispatch import answer
 from bot.config import Settings
 from bot.render.kit import Message
 from bot.render.plain import blocks_to_text
+from bot.runtime import Runtime
 from bot.sandbox import ACME_NOW, KosliSandbox, cest
-from bot.slack.app import Runtime
-from bot.slack.replies import answer
 
 CHANNEL = "shell"
 USER = "you"

@@ -8,8 +8,9 @@ import httpx
 import pytest
 
 from bot.config import Settings
+from bot.runtime import Runtime
 from bot.sandbox import KosliSandbox
-from bot.slack.app import Runtime, build_web_app
+from bot.slack.app import build_web_app
 from tests.fakes.slack import FakeSlack
 from tests.servers import serve
 from tests.signing import SIGNING_SECRET, sign, slash_command_body

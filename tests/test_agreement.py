@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
+from bot.commands.dispatch import answer
 from bot.render.plain import blocks_to_markdown
+from bot.runtime import Runtime
 from bot.sandbox import ACME_NOW, KosliSandbox
-from bot.slack.app import Runtime
-from bot.slack.replies import answer
 from tests.conftest import SANDBOX_TOKEN, SEED_NOW, settings_for
 from tests.fakes.slack import FakeSlack
 from tests.test_watcher import Clock, watch

@@ -9,8 +9,8 @@ from typing import Any
 from freezegun import freeze_time
 
 from bot.render.plain import blocks_to_text
+from bot.runtime import Runtime
 from bot.sandbox import KosliSandbox
-from bot.slack.app import Runtime
 from tests.conftest import Bot, settings_for
 from tests.fakes.slack import FakeSlack
 from tests.golden import assert_golden

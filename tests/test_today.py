@@ -16,8 +16,8 @@ from bot.domain.changes import snapshot_changes
 from bot.kosli.models import Snapshot
 from bot.render.changes import render_alert
 from bot.render.plain import blocks_to_text
+from bot.runtime import Runtime
 from bot.sandbox import ACME_NOW, KosliSandbox
-from bot.slack.app import Runtime
 from tests.conftest import SANDBOX_TOKEN, Bot, settings_for
 from tests.fakes.slack import FakeSlack
 from tests.golden import assert_golden

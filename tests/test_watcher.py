@@ -12,8 +12,8 @@ import pytest
 from freezegun import freeze_time
 
 from bot.domain.commands import Mute, Unmute, Watch
+from bot.runtime import Runtime
 from bot.sandbox import KosliSandbox, RunningArtifact, cest
-from bot.slack.app import Runtime
 from tests.conftest import SANDBOX_TOKEN, SEED_NOW, settings_for
 from tests.fakes.slack import FakeSlack
 from tests.golden import assert_golden

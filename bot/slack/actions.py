@@ -7,7 +7,8 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.slack.replies import Services, answer, send_reply
+from bot.commands.dispatch import Services, answer
+from bot.slack.replies import send_reply
 
 
 def command_for(action_id: str, value: str) -> str:

@@ -6,8 +6,8 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
+from bot.commands.dispatch import Services, answer
 from bot.render.kit import parts
-from bot.slack.replies import Services, answer
 
 
 def register(app: AsyncApp, services: Services) -> None:

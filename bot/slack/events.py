@@ -10,7 +10,8 @@ from slack_bolt.async_app import AsyncApp, AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.slack.replies import Services, answer, send_reply
+from bot.commands.dispatch import Services, answer
+from bot.slack.replies import send_reply
 
 _MENTION = re.compile(r"<@[A-Z0-9]+(\|[^>]*)?>")
 _BARE_SNAPSHOT = re.compile(r"[#~]-?\d+")
