@@ -7,13 +7,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
-from slack_sdk.http_retry.builtin_async_handlers import (
-    AsyncConnectionErrorRetryHandler,
-    AsyncRateLimitErrorRetryHandler,
-    AsyncServerErrorRetryHandler,
-)
-from slack_sdk.web.async_client import AsyncWebClient
-
 from bot.commands.dispatch import Services
 from bot.commands.incidents import IncidentDesk
 from bot.commands.queries import Queries
@@ -22,20 +15,10 @@ from bot.config import Settings
 from bot.kosli import KosliClient
 from bot.store.migrate import open_store
 from bot.store.store import Store
+from bot.transport import Transport
+from bot.transport.slack import SlackTransport, slack_client
 from bot.watch.scheduler import start_scheduler
 from bot.watch.watcher import Watcher
-
-
-def slack_client(settings: Settings) -> AsyncWebClient:
-    client = AsyncWebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url)
-    client.retry_handlers.extend(
-        [
-            AsyncConnectionErrorRetryHandler(max_retry_count=2),
-            AsyncRateLimitErrorRetryHandler(max_retry_count=3),
-            AsyncServerErrorRetryHandler(max_retry_count=2),
-        ]
-    )
-    return client
 
 
 def kosli_client(settings: Settings) -> KosliClient:
@@ -53,25 +36,29 @@ class Runtime:
 
     settings: Settings
     kosli: KosliClient
-    slack: AsyncWebClient
+    transport: Transport
     store: Store
     watcher: Watcher
 
     @classmethod
-    def build(cls, settings: Settings, slack: AsyncWebClient | None = None) -> Runtime:
-        """`slack`: another transport with the Web API's methods (the shell's terminal)."""
+    def build(cls, settings: Settings, transport: Transport | None = None) -> Runtime:
+        """`transport`: where messages go; Slack's Web API unless another is given (the
+        shell's terminal)."""
         kosli = kosli_client(settings)
-        slack = slack or slack_client(settings)
+        if transport is None:
+            transport = SlackTransport(
+                slack_client(settings.slack_bot_token, settings.slack_api_url)
+            )
         store = open_store(settings.database_url)
-        watcher = Watcher(store, kosli, slack, command=settings.slack_command)
-        return cls(settings, kosli, slack, store, watcher)
+        watcher = Watcher(store, kosli, transport, command=settings.slack_command)
+        return cls(settings, kosli, transport, store, watcher)
 
     @property
     def services(self) -> Services:
         command = self.settings.slack_command
         subscriptions = Subscriptions(self.store, self.kosli, self.watcher)
-        desk = IncidentDesk(self.store, self.kosli, self.slack, command, self.watcher.clock)
-        return Services(Queries(self.kosli), subscriptions, desk, command)
+        desk = IncidentDesk(self.store, self.kosli, self.transport, command, self.watcher.clock)
+        return Services(Queries(self.kosli), subscriptions, desk, self.transport, command)
 
     @asynccontextmanager
     async def running(self, watch: bool) -> AsyncIterator[None]:

@@ -7,9 +7,7 @@ transport (a stand-in for Slack's Web API that prints) and the renderer (text) d
 from __future__ import annotations
 
 import asyncio
-import itertools
 import os
-import re
 import sys
 import tempfile
 import time
@@ -18,14 +16,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TextIO
 
-from bot.commands.dispatch import answer
+from bot.commands.dispatch import Services, answer
 from bot.config import Settings
 from bot.render.kit import Message
-from bot.render.plain import blocks_to_text
 from bot.runtime import Runtime
 from bot.sandbox import ACME_NOW, KosliSandbox, cest
+from bot.transport.terminal import PRIVATE, TerminalTransport, wants_colour
 
 CHANNEL = "shell"
 USER = "you"
@@ -35,59 +33,6 @@ SANDBOX_TOKEN = "sandbox-token"
 SEED_MOMENT = cest("2022-09-06 16:56:28")
 REPLAY_FROM = cest("2022-09-06 15:27:00")
 PROMPT = "kosli> "
-
-BOLD, CYAN, RESET = "\033[1m", "\033[36m", "\033[0m"
-_BOLD = re.compile(r"\*([^*\n]+)\*")
-
-
-def wants_colour(out: TextIO) -> bool:
-    return out.isatty() and "NO_COLOR" not in os.environ and os.environ.get("TERM") != "dumb"
-
-
-def paint(text: str, colour: bool) -> str:
-    """Slack's *bold* as terminal bold; the first line (a header) in cyan."""
-    if not colour:
-        return _BOLD.sub(r"\1", text)
-    head, _, rest = text.partition("\n")
-    painted = []
-    for part, chunk in enumerate(rest.split("*")):
-        painted.append(f"{BOLD}{chunk}{RESET}" if part % 2 else chunk)
-    return f"{BOLD}{CYAN}{head}{RESET}" + ("\n" + "".join(painted) if rest else "")
-
-
-@dataclass
-class TerminalSlack:
-    """Stands in for Slack's Web API: every post is printed; files are saved in `files`."""
-
-    out: TextIO
-    colour: bool
-    files: Path
-
-    def __post_init__(self) -> None:
-        self._ts = itertools.count(1)
-
-    def show(self, blocks: list[dict[str, Any]] | None, text: str, prefix: str = "") -> None:
-        body = paint(blocks_to_text(blocks) if blocks else text, self.colour)
-        lines = body.splitlines() or [""]
-        print("\n".join(prefix + line for line in lines) + "\n", file=self.out, flush=True)
-
-    async def chat_postMessage(self, **kwargs: Any) -> dict[str, Any]:
-        in_thread = "  │ " if kwargs.get("thread_ts") else ""
-        self.show(kwargs.get("blocks"), kwargs.get("text", ""), in_thread)
-        return {"ok": True, "ts": f"{next(self._ts)}.000000", "channel": kwargs.get("channel")}
-
-    async def chat_postEphemeral(self, **kwargs: Any) -> dict[str, Any]:
-        self.show(kwargs.get("blocks"), kwargs.get("text", ""), "(only you) ")
-        return {"ok": True}
-
-    async def conversations_history(self, **_: Any) -> dict[str, Any]:
-        return {"ok": True, "messages": []}  # the terminal never lost a post
-
-    async def files_upload_v2(self, **kwargs: Any) -> dict[str, Any]:
-        path = self.files / kwargs["filename"]
-        path.write_text(kwargs["content"])
-        self.show(None, f"📎 {kwargs.get('title', path.name)}: saved as {path}", "  │ ")
-        return {"ok": True}
 
 
 class ReplayClock:
@@ -173,8 +118,8 @@ async def run_shell(
             # Replays move fast; a real Kosli is polled as often as the bot would poll it.
             poll_seconds=1.0 if replay_speed else float(os.environ.get("KOSLI_POLL_SECONDS", 60)),
         )
-        terminal = TerminalSlack(out, colour, Path(scratch))
-        runtime = Runtime.build(settings, slack=terminal)  # type: ignore[arg-type]
+        terminal = TerminalTransport(out, colour, Path(scratch))
+        runtime = Runtime.build(settings, terminal)
         if kosli.clock:
             runtime.watcher.clock = kosli.clock
         services = runtime.services
@@ -195,10 +140,10 @@ async def run_shell(
                     await _run(text, services, terminal)
 
 
-async def _run(text: str, services: Any, terminal: TerminalSlack) -> None:
+async def _run(text: str, services: Services, terminal: TerminalTransport) -> None:
     reply = await answer(text.removeprefix("/kosli").strip(), services, CHANNEL, USER)
     message: Message = reply.message
-    terminal.show(message.blocks, message.text, "" if reply.public else "(only you) ")
+    terminal.show(message, "" if reply.public else PRIVATE)
 
 
 def _read(out: TextIO) -> str | None:

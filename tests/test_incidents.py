@@ -180,7 +180,7 @@ def test_incident_errors_are_private(bot: Bot, slack: FakeSlack) -> None:
     assert "There is no environment `aws-prd`" in unknown["text"]
     slack.closed[CHANNEL] = "not_in_channel"
     closed = bot.ask("incident aws-prod since #169", "2")
-    assert "invite me with `/invite @kosli-bot`" in closed["text"]
+    assert "invite me (`/invite` and my name), then retry" in closed["text"]
 
 
 def test_alerts_flow_into_the_open_thread_also_after_a_restart(

@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.shell import REPLAY_FROM, SEED_MOMENT, ReplayClock, paint, run_shell
+from bot.shell import REPLAY_FROM, SEED_MOMENT, ReplayClock, run_shell
+from bot.transport.terminal import paint
 
 ROOT = Path(__file__).parents[1]
 

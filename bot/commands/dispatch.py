@@ -27,6 +27,7 @@ from bot.kosli import (
 from bot.render.blocks import render, render_error
 from bot.render.kit import Message, section
 from bot.render.watching import render_subscription
+from bot.transport import Transport
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +62,7 @@ class Services:
     queries: Queries
     subscriptions: Subscriptions
     incidents: IncidentDesk
+    transport: Transport
     command_name: str = "/kosli"
 
 
@@ -92,3 +94,13 @@ async def answer(
     # Query results go to the channel: in an incident everyone should see them.
     public = not isinstance(result, HelpResult)
     return Reply(render(result, services.command_name), public)
+
+
+async def deliver(
+    transport: Transport, reply: Reply, channel: str, user: str, thread_ts: str
+) -> None:
+    """Post in the thread for everyone, or only to the asker when the reply is private."""
+    if reply.public:
+        await transport.post(channel, reply.message, thread_ts=thread_ts)
+    else:
+        await transport.post_private(channel, user, reply.message, thread_ts=thread_ts)

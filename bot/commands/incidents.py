@@ -8,9 +8,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from slack_sdk.errors import SlackApiError
-from slack_sdk.web.async_client import AsyncWebClient
-
 from bot.commands.queries import QueryError, unknown_environment
 from bot.domain.changes import ChangeSet, Kind, snapshot_changes
 from bot.domain.commands import DEFAULT_BACK, CloseIncident, Incidents, OpenIncident, Window
@@ -23,9 +20,9 @@ from bot.render.incidents import (
     render_parent,
     render_timeline_markdown,
 )
-from bot.render.kit import post
 from bot.store.models import Incident
 from bot.store.store import Store
+from bot.transport import ChannelGone, Transport, TransportError
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +38,7 @@ class IncidentError(QueryError):
 class IncidentDesk:
     store: Store
     kosli: KosliClient
-    slack: AsyncWebClient
+    transport: Transport
     command: str
     clock: Callable[[], datetime]
 
@@ -59,9 +56,13 @@ class IncidentDesk:
         timelines = [await self.timeline(env, window, now) for env in envs]
         parent = render_parent(timelines, user, self.command)
         try:
-            thread_ts = await post(self.slack, channel, parent)
-        except SlackApiError as error:
-            raise IncidentError(_cannot_post(error)) from None
+            thread_ts = await self.transport.post(channel, parent)
+        except ChannelGone:
+            raise IncidentError(
+                "I can't post in this channel yet: invite me (`/invite` and my name), then retry."
+            ) from None
+        except TransportError as error:
+            raise IncidentError(f"Slack refused the incident thread ({error.reason}).") from None
         self.store.open_incident(
             Incident(
                 channel_id=channel,
@@ -80,8 +81,9 @@ class IncidentDesk:
         )
         for change, timeline in changes:
             reply = render_alert(change, self.command, timeline.builds)
-            await post(self.slack, channel, reply, thread_ts)
-        return f"Opened an incident thread for {', '.join(envs)} with {len(changes)} changes."
+            await self.transport.post(channel, reply, thread_ts=thread_ts)
+        count = f"{len(changes)} change{'s' if len(changes) != 1 else ''}"
+        return f"Opened an incident thread for {', '.join(envs)} with {count}."
 
     async def close(self, channel: str, thread_ts: str | None, user: str) -> str:
         incident = self._incident_to_close(channel, thread_ts)
@@ -92,15 +94,16 @@ class IncidentDesk:
             await self.timeline(env, Window(since_index=index), self.clock(), limit=None)
             for env, index in closed.start_indexes.items()
         ]
-        await post(self.slack, channel, render_close(closed, timelines, user), closed.thread_ts)
+        closing = render_close(closed, timelines, user)
+        await self.transport.post(channel, closing, thread_ts=closed.thread_ts)
         markdown = render_timeline_markdown(closed, timelines)
         day = closed.opened_at.strftime("%Y-%m-%d")
-        await self.slack.files_upload_v2(
-            channel=channel,
-            thread_ts=closed.thread_ts,
-            content=markdown,
-            filename=f"incident-{'-'.join(closed.envs)}-{day}.md",
-            title=f"Timeline: {', '.join(closed.envs)} from {_utc(closed.window_start)}",
+        await self.transport.upload(
+            channel,
+            closed.thread_ts,
+            f"incident-{'-'.join(closed.envs)}-{day}.md",
+            f"Timeline: {', '.join(closed.envs)} from {_utc(closed.window_start)}",
+            markdown,
         )
         return "Closed the incident; the timeline is attached in its thread."
 
@@ -190,10 +193,3 @@ def _window_start(timelines: list[Timeline], now: datetime) -> datetime:
 
 def _utc(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%d %H:%M UTC")
-
-
-def _cannot_post(error: SlackApiError) -> str:
-    reason = str(error.response.get("error", ""))
-    if reason in ("not_in_channel", "channel_not_found"):
-        return "I can't post in this channel yet: invite me with `/invite @kosli-bot`, then retry."
-    return f"Slack refused the incident thread ({reason})."

@@ -108,21 +108,3 @@ def artifact_target(artifact: SnapshotArtifact) -> str:
     """What `artifact` looks an artifact up by: FLOW@FINGERPRINT, or the bare fingerprint
     (Kosli's search) when it has no flow."""
     return f"{artifact.flow}@{artifact.fingerprint}" if artifact.flow else artifact.fingerprint
-
-
-async def post(
-    client: Any, channel: str, message: Message, thread_ts: str | None = None, **extra: Any
-) -> str:
-    """chat.postMessage every part of `message`; returns the first part's ts."""
-    first = ""
-    for blocks in parts(message.blocks):
-        response = await client.chat_postMessage(
-            channel=channel,
-            thread_ts=thread_ts,
-            text=message.text,
-            blocks=blocks,
-            unfurl_links=False,
-            **extra,
-        )
-        first = first or str(response["ts"])
-    return first

@@ -5,10 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
-from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.commands.dispatch import Services, answer
-from bot.slack.replies import send_reply
+from bot.commands.dispatch import Services, answer, deliver
 
 
 def command_for(action_id: str, value: str) -> str:
@@ -24,9 +22,7 @@ def command_for(action_id: str, value: str) -> str:
 
 
 def register(app: AsyncApp, services: Services) -> None:
-    async def on_button(
-        ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient
-    ) -> None:
+    async def on_button(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
         await ack()
         channel, user = body["channel"]["id"], body["user"]["id"]
         message = body.get("message") or {}
@@ -34,7 +30,7 @@ def register(app: AsyncApp, services: Services) -> None:
         thread_ts = message.get("thread_ts") or body["container"]["message_ts"]
         text = command_for(action["action_id"], action.get("value", ""))
         reply = await answer(text, services, channel, user, thread_ts)
-        await send_reply(client, reply, channel, user, thread_ts)
+        await deliver(services.transport, reply, channel, user, thread_ts)
 
     for action_id in ("previous_change", "artifact_details", "mute_hour", "close_incident"):
         app.action(action_id)(on_button)

@@ -17,13 +17,14 @@ from starlette.routing import Route
 from bot.config import Settings
 from bot.runtime import Runtime
 from bot.slack import actions, commands, events
+from bot.transport.slack import SlackTransport, slack_client
 
 log = logging.getLogger(__name__)
 
 
-def build_bolt_app(runtime: Runtime) -> AsyncApp:
+def build_bolt_app(runtime: Runtime, transport: SlackTransport) -> AsyncApp:
     app = AsyncApp(
-        client=runtime.slack,
+        client=transport.client,
         signing_secret=runtime.settings.slack_signing_secret,
         logger=logging.getLogger("bot.bolt"),
     )
@@ -36,8 +37,9 @@ def build_bolt_app(runtime: Runtime) -> AsyncApp:
 
 def build_web_app(settings: Settings) -> Starlette:
     """POST /slack/events for everything Slack sends; GET /healthz for the platform."""
-    runtime = Runtime.build(settings)
-    handler = AsyncSlackRequestHandler(build_bolt_app(runtime))
+    transport = SlackTransport(slack_client(settings.slack_bot_token, settings.slack_api_url))
+    runtime = Runtime.build(settings, transport)
+    handler = AsyncSlackRequestHandler(build_bolt_app(runtime, transport))
 
     async def slack_events(request: Request) -> Response:
         return await handler.handle(request)

@@ -8,10 +8,8 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncApp, AsyncBoltRequest
 from slack_bolt.response import BoltResponse
-from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.commands.dispatch import Services, answer
-from bot.slack.replies import send_reply
+from bot.commands.dispatch import Services, answer, deliver
 
 _MENTION = re.compile(r"<@[A-Z0-9]+(\|[^>]*)?>")
 _BARE_SNAPSHOT = re.compile(r"[#~]-?\d+")
@@ -36,13 +34,13 @@ def register(app: AsyncApp, services: Services) -> None:
             return BoltResponse(status=200, body="")
         return await next()
 
-    async def on_mention(event: dict[str, Any], client: AsyncWebClient) -> None:
+    async def on_mention(event: dict[str, Any]) -> None:
         channel, user = event["channel"], event.get("user", "")
         in_thread = event.get("thread_ts")
         incident = services.incidents.store.incident(channel, in_thread) if in_thread else None
         default_env = incident.envs[0] if incident and len(incident.envs) == 1 else None
         text = thread_text(event.get("text", ""), default_env)
         reply = await answer(text, services, channel, user, in_thread)
-        await send_reply(client, reply, channel, user, in_thread or event["ts"])
+        await deliver(services.transport, reply, channel, user, in_thread or event["ts"])
 
     app.event("app_mention")(on_mention)

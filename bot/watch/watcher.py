@@ -10,12 +10,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from slack_sdk.errors import SlackApiError
-from slack_sdk.web.async_client import AsyncWebClient
-
 from bot.domain.changes import snapshot_changes
 from bot.kosli import KosliClient, KosliError, Snappish
-from bot.render import kit
 from bot.render.alerts import (
     render_mute_summary,
     render_outage,
@@ -26,12 +22,9 @@ from bot.render.changes import render_alert
 from bot.render.kit import Message
 from bot.store.models import Subscription, WatchedEnv
 from bot.store.store import NewAlert, Outgoing, Store
+from bot.transport import ChannelGone, Transport, TransportError
 
 log = logging.getLogger(__name__)
-
-# Slack errors that will not heal by retrying: stop posting to that channel.
-CHANNEL_GONE = {"not_in_channel", "channel_not_found", "is_archived", "account_inactive"}
-METADATA_EVENT = "kosli_alert"
 
 
 def utcnow() -> datetime:
@@ -42,7 +35,7 @@ def utcnow() -> datetime:
 class Watcher:
     store: Store
     kosli: KosliClient
-    slack: AsyncWebClient
+    transport: Transport
     command: str = "/kosli"
     owner: str = ""
     concurrency: int = 32
@@ -206,67 +199,41 @@ class Watcher:
         for position, item in enumerate(items):
             try:
                 ts = await self._post(item)
-            except SlackApiError as error:
-                reason = str(error.response.get("error", ""))
-                if reason in CHANNEL_GONE:
-                    await self._channel_gone(item.channel_id, reason)
-                else:
-                    log.warning("Slack refused an alert for %s: %s", item.channel_id, reason)
+            except ChannelGone as gone:
+                await self._channel_gone(item.channel_id, gone.reason)
                 self._unclaim(items[position:])
+                return
+            except TransportError as error:
+                log.warning("Slack refused an alert for %s: %s", item.channel_id, error.reason)
+                self._unclaim(items[position:])  # keep order: the rest waits for the next cycle
                 return
             except Exception:
                 log.exception("sending an alert to %s failed", item.channel_id)
-                self._unclaim(items[position:])  # keep order: the rest waits for the next cycle
+                self._unclaim(items[position:])
                 return
             self.store.mark_sent(item.id, self.owner, ts, self.clock())
 
     async def _post(self, item: Outgoing) -> str:
-        """Post every part of the alert not yet in Slack; return the first part's ts."""
-        posted = await self._already_posted(item) if item.uncertain else {}
-        first = ""
-        for number, blocks in enumerate(kit.parts(item.blocks), start=1):
-            key = item.key if number == 1 else f"{item.key}/{number}"
-            ts = posted.get(key)
-            if ts is None:
-                response = await self.slack.chat_postMessage(
-                    channel=item.channel_id,
-                    thread_ts=item.thread_ts,
-                    text=item.text,
-                    blocks=blocks,
-                    metadata={"event_type": METADATA_EVENT, "event_payload": {"key": key}},
-                    unfurl_links=False,
-                    unfurl_media=False,
-                )
-                ts = str(response["ts"])
-            first = first or ts
-        return first
+        """Post every part of the alert not yet posted; return the first part's ts. A sender
+        that died between posting and marking left parts behind: find them first."""
+        already = (
+            await self.transport.find_posted(
+                item.channel_id,
+                item.key,
+                thread_ts=item.thread_ts,
+                since=item.created_at - timedelta(minutes=1),
+            )
+            if item.uncertain
+            else {}
+        )
+        message = Message(item.text, item.blocks)
+        return await self.transport.post(
+            item.channel_id, message, thread_ts=item.thread_ts, key=item.key, already=already
+        )
 
     def _unclaim(self, items: list[Outgoing]) -> None:
         for item in items:
             self.store.unclaim(item.id, self.owner)
-
-    async def _already_posted(self, item: Outgoing) -> dict[str, str]:
-        """A sender died between posting and marking: find what it posted (alert key -> ts)
-        before posting again. Thread replies are read from their thread."""
-        if item.thread_ts:
-            history = await self.slack.conversations_replies(
-                channel=item.channel_id, ts=item.thread_ts, include_all_metadata=True, limit=200
-            )
-        else:
-            history = await self.slack.conversations_history(
-                channel=item.channel_id,
-                oldest=str(item.created_at.timestamp() - 60),
-                include_all_metadata=True,
-                limit=200,
-            )
-        found: dict[str, str] = {}
-        for posted in history.get("messages", []):
-            metadata = posted.get("metadata") or {}
-            key = (metadata.get("event_payload") or {}).get("key", "")
-            ours = key == item.key or key.startswith(item.key + "/")
-            if metadata.get("event_type") == METADATA_EVENT and ours:
-                found[key] = str(posted.get("ts"))
-        return found
 
     async def _channel_gone(self, channel: str, reason: str) -> None:
         paused = self.store.pause_channel(channel, reason)
@@ -277,11 +244,9 @@ class Watcher:
         for user, envs in by_user.items():
             message = render_paused(channel, envs, reason, self.command)
             try:
-                await self.slack.chat_postMessage(
-                    channel=user, text=message.text, blocks=message.blocks
-                )
-            except SlackApiError as error:
-                log.warning("could not tell %s about the paused channel: %s", user, error)
+                await self.transport.post(user, message)  # a direct message
+            except TransportError as error:
+                log.warning("could not tell %s about the paused channel: %s", user, error.reason)
 
 
 def _muted(sub: Subscription, now: datetime) -> bool:
