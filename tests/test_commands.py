@@ -2,6 +2,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from bot.commands.catalog import COMMANDS
 from bot.domain.commands import (
     CloseIncident,
     CommandError,
@@ -14,9 +15,13 @@ from bot.domain.commands import (
     ShowDiff,
     ShowLog,
     Window,
-    parse_command,
 )
 from bot.kosli.snappish import Snappish
+
+
+def parse_command(text: str, now: datetime | None = None) -> object:
+    """The request the registry parses `text` into."""
+    return COMMANDS.parse(text, now or datetime.now(UTC))[1]
 
 
 @pytest.mark.parametrize(

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import yaml
 
+from bot.commands.catalog import COMMANDS
 from bot.config import Settings
-from bot.domain.commands import COMMANDS
 from tests.conftest import Bot
 from tests.signing import sign, signed_json, slash_command_body
 
@@ -28,7 +28,7 @@ def test_manifest_command_is_the_one_the_code_registers_and_its_hint_lists_them(
     assert command["command"] == DEFAULT_COMMAND
     assert command["url"].endswith("/slack/events")
     assert len(command["usage_hint"]) <= 1000
-    for name in COMMANDS:
+    for name in (c.name for c in COMMANDS.commands):
         assert name in command["usage_hint"], f"usage_hint does not mention {name}"
 
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from bot.domain.changes import Change, ChangeSet, Kind
-from bot.domain.results import ArtifactResult, DiffResult, EnvsResult
+from bot.domain.results import ArtifactResult, EnvsResult
 from bot.kosli.models import Artifact, Environment, SnapshotArtifact
 from bot.render import kit
-from bot.render.blocks import render
+from bot.render.blocks import render_artifacts, render_envs
+from bot.render.changes import render_diff
 from bot.render.mrkdwn import date, escape, link
 
 STARTED = datetime(2022, 9, 6, 14, 52, 3, tzinfo=UTC)
@@ -31,7 +32,7 @@ def running(index: int, name: str | None = None) -> SnapshotArtifact:
 def test_a_long_diff_goes_in_parts_of_at_most_50_blocks_and_drops_nothing() -> None:
     started = tuple(Change(Kind.STARTED, running(i)) for i in range(80))
     changes = ChangeSet("prod#1", "prod#2", STARTED, started)
-    message = render(DiffResult(changes))
+    message = render_diff(changes)
     assert message.text.startswith("prod#1 → prod#2: 80 started")
     sent = kit.parts(message.blocks)
     assert [len(blocks) for blocks in sent] == [50, 33]  # header, summary, 80 entries, buttons
@@ -41,7 +42,7 @@ def test_a_long_diff_goes_in_parts_of_at_most_50_blocks_and_drops_nothing() -> N
 
 def test_many_environments_pack_into_sections_under_3000_characters() -> None:
     envs = tuple(Environment(f"env-{i:04d}", "K8S", "", STARTED, i % 2 == 0) for i in range(1000))
-    message = render(EnvsResult("acme", envs))
+    message = render_envs(EnvsResult("acme", envs), "/kosli")
     assert len(message.blocks) <= 50
     for block in message.blocks:
         if block["type"] == "section":
@@ -63,7 +64,7 @@ def test_kosli_text_is_escaped_and_odd_urls_are_not_linked() -> None:
         exited_from=(),
         history=(),
     )
-    blocks = str(render(ArtifactResult("ab", (artifact,))).blocks)
+    blocks = str(render_artifacts(ArtifactResult("ab", (artifact,)), "/kosli").blocks)
     assert "<!channel>" not in blocks and "<@U123>" not in blocks and "<!here>" not in blocks
     assert "evil&lt;!channel&gt;&amp;co" in blocks
     assert "javascript:" in blocks and "<javascript:" not in blocks

@@ -68,7 +68,7 @@ def run(
 
 
 async def watch(runtime: Runtime, *envs: str, channel: str = CHANNEL, risky: bool = False):
-    return await runtime.services.subscriptions.run(Watch(envs, risky), channel, "U0ONCALL")
+    return await runtime.services.subscriptions.watch(Watch(envs, risky), channel, "U0ONCALL")
 
 
 def texts(slack: FakeSlack, channel: str = CHANNEL) -> list[str]:
@@ -111,9 +111,9 @@ def test_the_watch_reply_is_the_baseline_summary(
     async def body(runtime: Runtime) -> Any:
         return await watch(runtime, "aws-beta")
 
-    from bot.render.watching import render_subscription
+    from bot.render.watching import render_watch
 
-    message = render_subscription(run(kosli, slack, sqlite_url, body))
+    message = render_watch(run(kosli, slack, sqlite_url, body), "/kosli")
     assert_golden("watch_baseline", message.blocks)
     assert message.text.startswith("Watching aws-beta in this channel")
     assert "need attention" in message.text  # the rogue miner and the non-compliant saver
@@ -345,7 +345,7 @@ def test_mute_holds_alerts_and_summarises_them_when_it_ends(
         async def body(runtime: Runtime) -> None:
             await watch(runtime, "aws-prod")
             subscriptions = runtime.services.subscriptions
-            await subscriptions.run(Mute("aws-prod", timedelta(minutes=30)), CHANNEL, "U1")
+            await subscriptions.mute(Mute("aws-prod", timedelta(minutes=30)), CHANNEL, "U1")
             clock.now = SEED_NOW
             await runtime.watcher.run_cycle()
             assert slack.posted(CHANNEL) == []
@@ -365,10 +365,10 @@ def test_unmute_releases_at_once(
     async def body(runtime: Runtime) -> Any:
         await watch(runtime, "aws-prod")
         subscriptions = runtime.services.subscriptions
-        await subscriptions.run(Mute("aws-prod", timedelta(hours=2)), CHANNEL, "U1")
+        await subscriptions.mute(Mute("aws-prod", timedelta(hours=2)), CHANNEL, "U1")
         clock.now = cest("2022-09-06 15:29:00")
         await runtime.watcher.run_cycle()
-        result = await subscriptions.run(Unmute("aws-prod"), CHANNEL, "U1")
+        result = await subscriptions.unmute(Unmute("aws-prod"), CHANNEL, "U1")
         await runtime.watcher.run_cycle()
         clock.now = cest("2022-09-06 15:53:00")
         await runtime.watcher.run_cycle()

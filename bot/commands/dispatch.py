@@ -4,19 +4,12 @@ Transport-neutral: Slack's listeners and the shell both call `answer`."""
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 
-from bot.commands.incidents import IncidentDesk
-from bot.commands.queries import Queries, QueryError
-from bot.commands.subscriptions import Subscriptions
-from bot.domain.commands import (
-    CloseIncident,
-    CommandError,
-    OpenIncident,
-    Subscribing,
-    parse_command,
-)
-from bot.domain.results import HelpResult, WatchingResult
+from bot.commands.catalog import COMMANDS
+from bot.commands.queries import QueryError
+from bot.commands.registry import Context, Reply
+from bot.commands.services import Services
+from bot.domain.commands import CommandError
 from bot.kosli import (
     KosliBadRequest,
     KosliBadResponse,
@@ -24,18 +17,10 @@ from bot.kosli import (
     KosliUnauthorized,
     KosliUnavailable,
 )
-from bot.render.blocks import render, render_error
-from bot.render.kit import Message, section
-from bot.render.watching import render_subscription
+from bot.render.blocks import render_error
 from bot.transport import Transport
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class Reply:
-    message: Message
-    public: bool
 
 
 def kosli_fault(error: KosliError, org: str) -> str:
@@ -55,33 +40,14 @@ def kosli_fault(error: KosliError, org: str) -> str:
     return f"Kosli answered with an error: {error}"
 
 
-@dataclass(frozen=True)
-class Services:
-    """What a command may use: queries, the channel's subscriptions, incident threads."""
-
-    queries: Queries
-    subscriptions: Subscriptions
-    incidents: IncidentDesk
-    transport: Transport
-    command_name: str = "/kosli"
-
-
 async def answer(
     text: str, services: Services, channel: str, user: str, thread_ts: str | None = None
 ) -> Reply:
     """Never raises: every failure becomes a private, readable message."""
+    ctx = Context(channel, user, thread_ts, services.command_name)
     try:
-        command = parse_command(text, services.incidents.clock())
-        if isinstance(command, OpenIncident | CloseIncident):
-            # The thread itself is posted to the channel; the asker gets a short receipt.
-            note = await services.incidents.run(command, channel, user, thread_ts)
-            return Reply(Message(note, [section(note).to_dict()]), public=False)
-        if isinstance(command, Subscribing):
-            outcome = await services.subscriptions.run(command, channel, user)
-            # Everyone in the channel should know what it is now watching; a listing is private.
-            public = not isinstance(outcome, WatchingResult)
-            return Reply(render_subscription(outcome, services.command_name), public)
-        result = await services.queries.run(command)
+        command, request = COMMANDS.parse(text, services.incidents.clock())
+        return await command.handle(request, services, ctx)
     except (CommandError, QueryError) as error:
         return Reply(render_error(str(error)), public=False)
     except KosliError as error:
@@ -91,9 +57,6 @@ async def answer(
     except Exception:
         log.exception("unexpected failure answering %r", text)
         return Reply(render_error("Something went wrong on the bot's side; it is logged."), False)
-    # Query results go to the channel: in an incident everyone should see them.
-    public = not isinstance(result, HelpResult)
-    return Reply(render(result, services.command_name), public)
 
 
 async def deliver(

@@ -10,7 +10,7 @@ from datetime import datetime
 
 from bot.commands.queries import QueryError, unknown_environment
 from bot.domain.changes import ChangeSet, Kind, snapshot_changes
-from bot.domain.commands import DEFAULT_BACK, CloseIncident, Incidents, OpenIncident, Window
+from bot.domain.commands import DEFAULT_BACK, Window
 from bot.domain.timeline import Timeline
 from bot.kosli import KosliClient, KosliError, KosliNotFound, Snappish
 from bot.kosli.models import Snapshot, SnapshotArtifact
@@ -41,15 +41,6 @@ class IncidentDesk:
     transport: Transport
     command: str
     clock: Callable[[], datetime]
-
-    async def run(self, command: Incidents, channel: str, user: str, thread_ts: str | None) -> str:
-        """Posts into the channel itself; returns a short note for the person who asked."""
-        match command:
-            case OpenIncident(envs, window):
-                return await self.open(envs, window, channel, user)
-            case CloseIncident():
-                return await self.close(channel, thread_ts, user)
-        raise AssertionError(f"unhandled command {command!r}")
 
     async def open(self, envs: tuple[str, ...], window: Window, channel: str, user: str) -> str:
         now = self.clock()

@@ -1,9 +1,11 @@
-"""Turns a parsed command into Kosli calls and a result the renderers can draw."""
+"""The read-only commands' handlers: Kosli calls in, a result the renderers can draw out."""
 
 from __future__ import annotations
 
 import asyncio
 import difflib
+from collections.abc import Coroutine
+from typing import Any, TypeVar
 
 from bot.domain.changes import (
     ChangeSet,
@@ -13,11 +15,9 @@ from bot.domain.changes import (
     snapshot_changes,
 )
 from bot.domain.commands import (
-    Command,
     ExplainCompliance,
     FindArtifact,
     FindRunning,
-    Help,
     ListEnvs,
     ShowDiff,
     ShowLog,
@@ -25,19 +25,18 @@ from bot.domain.commands import (
 from bot.domain.compliance import reasons
 from bot.domain.results import (
     ArtifactResult,
-    DiffResult,
     EnvsResult,
     Failing,
-    HelpResult,
     LogResult,
     Placement,
-    Result,
     WhereResult,
     WhyResult,
 )
 from bot.kosli import KosliClient, KosliError, KosliNotFound, Snappish
 from bot.kosli.attestations import Assertion
 from bot.kosli.models import Environment
+
+R = TypeVar("R")
 
 LOG_PAGE_SIZE = 15
 SNAPSHOT_FETCH_CONCURRENCY = 8
@@ -52,43 +51,66 @@ class Queries:
     def __init__(self, kosli: KosliClient) -> None:
         self.kosli = kosli
 
-    async def run(self, command: Command) -> Result:
+    async def _explained(
+        self, envs: list[str], missing: str, question: Coroutine[Any, Any, R]
+    ) -> R:
+        """Run `question`; when Kosli says 404, say which part it did not know: an unknown
+        environment (with close names for a typo), else `missing`."""
         try:
-            return await self._run(command)
+            return await question
         except KosliNotFound:
-            raise QueryError(await self._explain_not_found(command)) from None
+            unknown = await unknown_environment(self.kosli, envs)
+            raise QueryError(unknown or missing) from None
 
-    async def _run(self, command: Command) -> Result:
-        match command:
-            case Help():
-                return HelpResult()
-            case ListEnvs():
-                envs = await self.kosli.environments()
-                return EnvsResult(self.kosli.org, tuple(sorted(envs, key=lambda e: e.name)))
-            case ShowLog(env, page):
-                rows = await self.kosli.snapshots(env, page, LOG_PAGE_SIZE)
-                if not rows and page == 1:
-                    # An empty list can mean an unknown environment: let the 404 path explain.
-                    await self.kosli.environment(env)
-                return LogResult(env, page, tuple(rows), LOG_PAGE_SIZE)
-            case ShowDiff(before, after):
-                return DiffResult(await self._diff(before, after))
-            case FindArtifact(sha, flow, by_commit):
-                if not flow:
-                    found = await self.kosli.search(sha)
-                elif by_commit:
-                    found = await self.kosli.artifacts_by_commit(flow, sha)
-                else:
-                    found = await self.kosli.artifacts_by_fingerprint(flow, sha)
-                label = f"{flow}{':' if by_commit else '@'}{sha}" if flow else sha
-                shown = found[:ASSERTED_ARTIFACTS]
-                asserted = await self._assertions([a.fingerprint for a in shown], None)
-                return ArtifactResult(label, tuple(found), asserted)
-            case FindRunning():
-                return await self._where(command)
-            case ExplainCompliance(snappish, name):
-                return await self._why(snappish, name)
-        raise AssertionError(f"unhandled command {command!r}")
+    async def envs(self, _: ListEnvs) -> EnvsResult:
+        envs = await self.kosli.environments()
+        return EnvsResult(self.kosli.org, tuple(sorted(envs, key=lambda e: e.name)))
+
+    async def log(self, request: ShowLog) -> LogResult:
+        async def rows() -> LogResult:
+            found = await self.kosli.snapshots(request.env, request.page, LOG_PAGE_SIZE)
+            if not found and request.page == 1:
+                # An empty list can mean an unknown environment: let the 404 path explain.
+                await self.kosli.environment(request.env)
+            return LogResult(request.env, request.page, tuple(found), LOG_PAGE_SIZE)
+
+        missing = f"Kosli has no snapshots for `{request.env}` yet."
+        return await self._explained([request.env], missing, rows())
+
+    async def diff(self, request: ShowDiff) -> ChangeSet:
+        before, after = request.before, request.after
+        asked = " and ".join(f"`{s}`" for s in (before, after) if s is not None)
+        missing = (
+            f"Kosli could not find the snapshots {asked}. "
+            f"Try `log {after.env}` to see which snapshots exist."
+        )
+        envs = [s.env for s in (before, after) if s is not None]
+        return await self._explained(envs, missing, self._diff(before, after))
+
+    async def artifact(self, request: FindArtifact) -> ArtifactResult:
+        sha, flow = request.sha, request.flow
+        where = f" in flow `{flow}`" if flow else ""
+        missing = f"Kosli knows no artifact matching `{sha}`{where}."
+        if not flow:
+            lookup = self.kosli.search(sha)
+        elif request.by_commit:
+            lookup = self.kosli.artifacts_by_commit(flow, sha)
+        else:
+            lookup = self.kosli.artifacts_by_fingerprint(flow, sha)
+        found = await self._explained([], missing, lookup)
+        label = f"{flow}{':' if request.by_commit else '@'}{sha}" if flow else sha
+        shown = found[:ASSERTED_ARTIFACTS]
+        asserted = await self._assertions([a.fingerprint for a in shown], None)
+        return ArtifactResult(label, tuple(found), asserted)
+
+    async def where(self, request: FindRunning) -> WhereResult:
+        missing = f"Nothing running matches `{request.query}`."
+        return await self._explained([], missing, self._where(request))
+
+    async def why(self, request: ExplainCompliance) -> WhyResult:
+        snapshot = request.snapshot
+        missing = f"Kosli has no snapshot `{snapshot}`. Try `log {snapshot.env}`."
+        return await self._explained([snapshot.env], missing, self._why(snapshot, request.name))
 
     async def _diff(self, before: Snappish | None, after: Snappish) -> ChangeSet:
         """Two snapshots of one environment go through the one change model, so the diff
@@ -176,29 +198,6 @@ class Queries:
         found = await asyncio.gather(*(latest(env) for env in envs))
         return tuple(p for places in found for p in places)
 
-    async def _explain_not_found(self, command: Command) -> str:
-        """Say which part of the question Kosli did not know, with close names for a typo."""
-        unknown = await unknown_environment(self.kosli, _environments_named(command))
-        if unknown:
-            return unknown
-        match command:
-            case ShowDiff(before, after):
-                asked = " and ".join(f"`{s}`" for s in (before, after) if s is not None)
-                return (
-                    f"Kosli could not find the snapshots {asked}. "
-                    f"Try `log {after.env}` to see which snapshots exist."
-                )
-            case ShowLog(env):
-                return f"Kosli has no snapshots for `{env}` yet."
-            case FindArtifact(sha, flow):
-                where = f" in flow `{flow}`" if flow else ""
-                return f"Kosli knows no artifact matching `{sha}`{where}."
-            case FindRunning(query):
-                return f"Nothing running matches `{query}`."
-            case ExplainCompliance(snapshot):
-                return f"Kosli has no snapshot `{snapshot}`. Try `log {snapshot.env}`."
-        return "Kosli could not find that."
-
 
 async def unknown_environment(kosli: KosliClient, envs: list[str]) -> str | None:
     """'There is no environment X' with close names, when one of `envs` does not exist."""
@@ -214,14 +213,3 @@ async def unknown_environment(kosli: KosliClient, envs: list[str]) -> str | None
             hint = f" Did you mean {', '.join(f'`{c}`' for c in close)}?" if close else ""
             return f"There is no environment `{env}` in org `{kosli.org}`.{hint}"
     return None
-
-
-def _environments_named(command: Command) -> list[str]:
-    match command:
-        case ShowLog(env):
-            return [env]
-        case ShowDiff(before, after):
-            return [s.env for s in (before, after) if s is not None]
-        case ExplainCompliance(snapshot):
-            return [snapshot.env]
-    return []

@@ -6,11 +6,10 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot.commands.queries import QueryError, unknown_environment
-from bot.domain.commands import ListWatching, Mute, Subscribing, Unmute, Unwatch, Watch
+from bot.domain.commands import ListWatching, Mute, Unmute, Unwatch, Watch
 from bot.domain.results import (
     EnvProgress,
     MuteResult,
-    SubscriptionResult,
     UnwatchResult,
     Watched,
     WatchingResult,
@@ -29,25 +28,28 @@ class Subscriptions:
     kosli: KosliClient
     watcher: Watcher
 
-    async def run(self, command: Subscribing, channel: str, user: str) -> SubscriptionResult:
-        now = self.watcher.clock()
-        match command:
-            case Watch(envs, risky_only):
-                return await self._watch(envs, risky_only, channel, user, now)
-            case Unwatch(env):
-                return UnwatchResult(env, self.store.unsubscribe(channel, env))
-            case ListWatching():
-                subs = self.store.subscriptions(channel=channel)
-                rows = ((_watched(s), _progress(self.store.env_state(s.env))) for s in subs)
-                return WatchingResult(tuple(rows))
-            case Mute(env, duration):
-                until = now + duration
-                return MuteResult(env, until, self.store.set_mute(channel, env, until))
-            case Unmute(env):
-                found = any(s.env == env for s in self.store.subscriptions(channel=channel))
-                released = self.watcher.end_mute(channel, env) if found else 0
-                return MuteResult(env, None, found, released)
-        raise AssertionError(f"unhandled command {command!r}")
+    async def watch(self, request: Watch, channel: str, user: str) -> WatchResult:
+        return await self._watch(
+            request.envs, request.risky_only, channel, user, self.watcher.clock()
+        )
+
+    async def unwatch(self, request: Unwatch, channel: str, user: str) -> UnwatchResult:
+        return UnwatchResult(request.env, self.store.unsubscribe(channel, request.env))
+
+    async def watching(self, _: ListWatching, channel: str, user: str) -> WatchingResult:
+        subs = self.store.subscriptions(channel=channel)
+        rows = ((_watched(s), _progress(self.store.env_state(s.env))) for s in subs)
+        return WatchingResult(tuple(rows))
+
+    async def mute(self, request: Mute, channel: str, user: str) -> MuteResult:
+        until = self.watcher.clock() + request.duration
+        return MuteResult(request.env, until, self.store.set_mute(channel, request.env, until))
+
+    async def unmute(self, request: Unmute, channel: str, user: str) -> MuteResult:
+        env = request.env
+        found = any(s.env == env for s in self.store.subscriptions(channel=channel))
+        released = self.watcher.end_mute(channel, env) if found else 0
+        return MuteResult(env, None, found, released)
 
     async def _watch(
         self, envs: tuple[str, ...], risky_only: bool, channel: str, user: str, now: datetime

@@ -1,8 +1,8 @@
-"""The bot's command language: one parser for slash commands (and later @mentions and the shell)."""
+"""The bot's command language: what each command asks for, and a pure parser per command.
+The registry (bot/commands/) names them, adds usage to their errors, and dispatches."""
 
 from __future__ import annotations
 
-import difflib
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
@@ -116,108 +116,38 @@ class CloseIncident:
     pass
 
 
-Query = Help | ListEnvs | ShowLog | ShowDiff | FindArtifact | FindRunning | ExplainCompliance
-Subscribing = Watch | Unwatch | ListWatching | Mute | Unmute
 Incidents = OpenIncident | CloseIncident
-Command = Query | Subscribing | Incidents
 
 MAX_MUTE = timedelta(days=7)
 _DURATION = re.compile(r"(\d{1,4})([mhd])")
 _UNITS = {"m": timedelta(minutes=1), "h": timedelta(hours=1), "d": timedelta(days=1)}
 
-# name -> (arguments, what it does, example); `help` lists them in this order.
-COMMANDS: dict[str, tuple[str, str, str]] = {
-    "diff": (
-        "ENV | A B",
-        "what started, stopped or was replaced between two snapshots",
-        "diff aws-prod#176 aws-prod#177",
-    ),
-    "log": ("ENV [PAGE]", "the environment's snapshots, newest first", "log aws-prod"),
-    "envs": ("", "environments with last report time and compliance", "envs"),
-    "artifact": (
-        "FLOW@FINGERPRINT | FLOW:COMMIT | SHA",
-        "an artifact's commit, build, compliance and history",
-        "artifact creator@5d1c9265",
-    ),
-    "where": ("COMMIT | FINGERPRINT | SERVICE", "where it is running now", "where creator"),
-    "why": (
-        "ENV [NAME]",
-        "why it is non-compliant: each failing policy rule and attestation",
-        "why aws-prod payments",
-    ),
-    "watch": (
-        "ENV [ENV...] [--risky]",
-        "post here when something changes (--risky: only non-compliant or rogue)",
-        "watch aws-prod",
-    ),
-    "unwatch": ("ENV", "stop posting changes of ENV here", "unwatch aws-prod"),
-    "watching": ("", "what this channel watches, with the last snapshot seen", "watching"),
-    "mute": ("ENV DURATION", "hold alerts, summarised when the mute ends", "mute aws-prod 30m"),
-    "unmute": ("ENV", "end a mute now", "unmute aws-prod"),
-    "incident": (
-        "ENV [ENV...] [2h | since 14:30 | since #170] | close",
-        "open a thread of what changed in the window (UTC), change by change; close it",
-        "incident aws-prod since #169",
-    ),
-    "help": ("", "this list", "help"),
-}
-_ALIASES = {"env log": "log", "env diff": "diff", "env list": "envs", "artifact get": "artifact"}
-
-
-def parse_command(text: str, now: datetime | None = None) -> Command:
-    """`now` (UTC) resolves "since 14:30" to the latest such moment; default: the clock."""
-    words = text.split()
-    if not words:
-        return Help()
-    name, args = words[0].lower(), words[1:]
-    two_word = f"{name} {args[0].lower()}" if args else ""
-    if two_word in _ALIASES:
-        name, args = _ALIASES[two_word], args[1:]
-    if name == "help":
-        return Help()
-    if name in ("envs", "environments"):
-        _no_arguments(name, args)
-        return ListEnvs()
-    if name == "log":
-        return _log(args)
-    if name == "diff":
-        return _diff(args)
-    if name == "artifact":
-        return _artifact(args)
-    if name == "where":
-        return _where(args)
-    if name == "why":
-        return _why(args)
-    if name == "watch":
-        return _watch(args)
-    if name == "unwatch":
-        return Unwatch(_env_name("unwatch", args[:1] if len(args) == 1 else []))
-    if name == "watching":
-        _no_arguments(name, args)
-        return ListWatching()
-    if name == "mute":
-        return _mute(args)
-    if name == "unmute":
-        return Unmute(_env_name("unmute", args[:1] if len(args) == 1 else []))
-    if name == "incident":
-        return _incident(args, now or datetime.now(UTC))
-    raise CommandError(_unknown(name))
-
-
-def _usage(name: str) -> str:
-    arguments, _, example = COMMANDS[name]
-    return f"Usage: `{name} {arguments}`, for example `{example}`."
-
 
 def _no_arguments(name: str, args: list[str]) -> None:
     if args:
-        raise CommandError(f"`{name}` takes no arguments. {_usage(name)}")
+        raise CommandError(f"`{name}` takes no arguments.")
 
 
-def _unknown(name: str) -> str:
-    close = difflib.get_close_matches(name, COMMANDS, n=1)
-    hint = f" Did you mean `{close[0]}`?" if close else ""
-    return f"I don't know the command `{name}`.{hint} Try `help` to see what I can do."
+def parse_help(args: list[str], now: datetime) -> Help:
+    return Help()  # `help anything` still helps
+
+
+def parse_envs(args: list[str], now: datetime) -> ListEnvs:
+    _no_arguments("envs", args)
+    return ListEnvs()
+
+
+def parse_unwatch(args: list[str], now: datetime) -> Unwatch:
+    return Unwatch(_env_name("unwatch", args[:1] if len(args) == 1 else []))
+
+
+def parse_watching(args: list[str], now: datetime) -> ListWatching:
+    _no_arguments("watching", args)
+    return ListWatching()
+
+
+def parse_unmute(args: list[str], now: datetime) -> Unmute:
+    return Unmute(_env_name("unmute", args[:1] if len(args) == 1 else []))
 
 
 def _snappish(expression: str) -> Snappish:
@@ -230,29 +160,29 @@ def _snappish(expression: str) -> Snappish:
 def _env_name(name: str, args: list[str]) -> str:
     snappish = _snappish(args[0]) if args else None
     if snappish is None or snappish.separator:
-        raise CommandError(f"`{name}` needs an environment name. {_usage(name)}")
+        raise CommandError(f"`{name}` needs an environment name.")
     return snappish.env
 
 
-def _log(args: list[str]) -> ShowLog:
+def parse_log(args: list[str], now: datetime) -> ShowLog:
     env = _env_name("log", args)
     if len(args) > 2 or (len(args) == 2 and not re.fullmatch(r"[1-9]\d{0,4}", args[1])):
-        raise CommandError(f"The page must be a number from 1. {_usage('log')}")
+        raise CommandError("The page must be a number from 1.")
     return ShowLog(env, int(args[1]) if len(args) == 2 else 1)
 
 
-def _diff(args: list[str]) -> ShowDiff:
+def parse_diff(args: list[str], now: datetime) -> ShowDiff:
     if len(args) not in (1, 2):
-        raise CommandError(f"`diff` takes one or two snapshots. {_usage('diff')}")
+        raise CommandError("`diff` takes one or two snapshots.")
     if len(args) == 2:
         return ShowDiff(_snappish(args[0]), _snappish(args[1]))
     after = _snappish(args[0])
     return ShowDiff(after.previous(), after)
 
 
-def _artifact(args: list[str]) -> FindArtifact:
+def parse_artifact(args: list[str], now: datetime) -> FindArtifact:
     if len(args) != 1:
-        raise CommandError(f"`artifact` takes one artifact. {_usage('artifact')}")
+        raise CommandError("`artifact` takes one artifact.")
     expression = args[0]
     for separator, by_commit in (("@", False), (":", True)):
         flow, found, sha = expression.partition(separator)
@@ -260,35 +190,34 @@ def _artifact(args: list[str]) -> FindArtifact:
             if not flow or not _HEX.fullmatch(sha):
                 raise CommandError(
                     f"`{expression}` is not an artifact. Write `FLOW@FINGERPRINT` or "
-                    f"`FLOW:COMMIT` with at least 5 hex characters. {_usage('artifact')}"
+                    f"`FLOW:COMMIT` with at least 5 hex characters."
                 )
             return FindArtifact(sha.lower(), flow, by_commit)
     if not _HEX.fullmatch(expression):
         raise CommandError(
-            f"`{expression}` is not a commit or fingerprint (5 to 64 hex characters). "
-            f"{_usage('artifact')}"
+            f"`{expression}` is not a commit or fingerprint (5 to 64 hex characters)."
         )
     return FindArtifact(expression.lower())
 
 
-def _where(args: list[str]) -> FindRunning:
+def parse_where(args: list[str], now: datetime) -> FindRunning:
     if len(args) != 1 or not _NAME.fullmatch(args[0]):
-        raise CommandError(f"`where` takes one commit, fingerprint or service. {_usage('where')}")
+        raise CommandError("`where` takes one commit, fingerprint or service.")
     query = args[0]
     return FindRunning(query.lower() if _HEX.fullmatch(query) else query)
 
 
-def _why(args: list[str]) -> ExplainCompliance:
+def parse_why(args: list[str], now: datetime) -> ExplainCompliance:
     if len(args) not in (1, 2) or (len(args) == 2 and not _NAME.fullmatch(args[1])):
-        raise CommandError(f"`why` takes an environment and maybe an artifact. {_usage('why')}")
+        raise CommandError("`why` takes an environment and maybe an artifact.")
     return ExplainCompliance(_snappish(args[0]), args[1] if len(args) == 2 else "")
 
 
-def _watch(args: list[str]) -> Watch:
+def parse_watch(args: list[str], now: datetime) -> Watch:
     risky_only = "--risky" in args
     names = [a for a in args if a != "--risky"]
     if not names:
-        raise CommandError(f"`watch` needs at least one environment. {_usage('watch')}")
+        raise CommandError("`watch` needs at least one environment.")
     envs = tuple(dict.fromkeys(_env_name("watch", [name]) for name in names))
     return Watch(envs, risky_only)
 
@@ -299,19 +228,19 @@ def _duration(text: str) -> timedelta | None:
     return int(match[1]) * _UNITS[match[2]] if match else None
 
 
-def _mute(args: list[str]) -> Mute:
+def parse_mute(args: list[str], now: datetime) -> Mute:
     if len(args) != 2:
-        raise CommandError(f"`mute` takes an environment and a duration. {_usage('mute')}")
+        raise CommandError("`mute` takes an environment and a duration.")
     duration = _duration(args[1])
     if duration is None or not timedelta(0) < duration <= MAX_MUTE:
         raise CommandError(
             f"`{args[1]}` is not a duration I can mute for: use minutes, hours or days "
-            f"up to 7 days, like `30m`, `2h` or `1d`. {_usage('mute')}"
+            f"up to 7 days, like `30m`, `2h` or `1d`."
         )
     return Mute(_env_name("mute", args[:1]), duration)
 
 
-def _incident(args: list[str], now: datetime) -> Incidents:
+def parse_incident(args: list[str], now: datetime) -> Incidents:
     if [a.lower() for a in args] == ["close"]:
         return CloseIncident()
     window = DEFAULT_WINDOW
@@ -324,7 +253,7 @@ def _incident(args: list[str], now: datetime) -> Incidents:
         args = args[:-1]
         window = Window(back=back)
     if not args:
-        raise CommandError(f"`incident` needs an environment. {_usage('incident')}")
+        raise CommandError("`incident` needs an environment.")
     envs = tuple(dict.fromkeys(_env_name("incident", [name]) for name in args))
     return OpenIncident(envs, window)
 
@@ -344,6 +273,6 @@ def _since(args: list[str], now: datetime) -> Window:
             return Window(since=today if today <= now else today - timedelta(days=1))
         return Window(since=moment.replace(tzinfo=UTC))
     raise CommandError(
-        f"After `since` comes a UTC time like `14:30` or `2022-09-06T14:30`, or a snapshot "
-        f"like `#170`. {_usage('incident')}"
+        "After `since` comes a UTC time like `14:30` or `2022-09-06T14:30`, or a snapshot "
+        "like `#170`."
     )

@@ -6,7 +6,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from bot.domain.changes import ChangeSet
 from bot.domain.timeline import Baseline
 from bot.kosli.attestations import Assertion
 from bot.kosli.models import (
@@ -19,8 +18,16 @@ from bot.kosli.models import (
 
 
 @dataclass(frozen=True)
+class HelpEntry:
+    name: str
+    arguments: str
+    summary: str
+    example: str
+
+
+@dataclass(frozen=True)
 class HelpResult:
-    pass
+    entries: tuple[HelpEntry, ...]
 
 
 @dataclass(frozen=True)
@@ -35,11 +42,6 @@ class LogResult:
     page: int
     rows: tuple[SnapshotSummary, ...]
     page_size: int
-
-
-@dataclass(frozen=True)
-class DiffResult:
-    changes: ChangeSet
 
 
 @dataclass(frozen=True)
@@ -86,9 +88,6 @@ class WhereResult:
     placements: tuple[Placement, ...] = ()
 
 
-Result = HelpResult | EnvsResult | LogResult | DiffResult | ArtifactResult | WhereResult | WhyResult
-
-
 @dataclass(frozen=True)
 class Watched:
     """A channel's subscription to one environment."""
@@ -132,6 +131,3 @@ class MuteResult:
     until: datetime | None
     found: bool
     released: int = 0
-
-
-SubscriptionResult = WatchResult | UnwatchResult | WatchingResult | MuteResult

@@ -1,4 +1,5 @@
-"""Block Kit for every query result, kept inside Slack's limits."""
+"""Block Kit for the read-only commands' answers (help, envs, log, artifact, where, why),
+kept inside Slack's limits. `diff` is drawn by render/changes.py."""
 
 from __future__ import annotations
 
@@ -8,14 +9,11 @@ from slack_sdk.models.blocks import (
 )
 
 from bot.domain.changes import short_name
-from bot.domain.commands import COMMANDS
 from bot.domain.results import (
     ArtifactResult,
-    DiffResult,
     EnvsResult,
     HelpResult,
     LogResult,
-    Result,
     WhereResult,
     WhyResult,
 )
@@ -24,28 +22,9 @@ from bot.kosli.attestations import Assertion
 from bot.kosli.models import Artifact, Environment
 from bot.kosli.snappish import ACCEPTED_FORMS
 from bot.render import kit
-from bot.render.changes import artifact_line, commit_words, render_diff
+from bot.render.changes import artifact_line, commit_words
 from bot.render.kit import Message
 from bot.render.mrkdwn import date, escape, link
-
-
-def render(result: Result, command: str = "/kosli") -> Message:
-    match result:
-        case HelpResult():
-            return _help(command)
-        case EnvsResult():
-            return _envs(result)
-        case LogResult():
-            return _log(result, command)
-        case DiffResult():
-            return render_diff(result.changes, command)
-        case ArtifactResult():
-            return _artifacts(result)
-        case WhereResult():
-            return _where(result)
-        case WhyResult():
-            return _why(result, command)
-    raise AssertionError(f"no renderer for {result!r}")
 
 
 def render_error(text: str) -> Message:
@@ -56,18 +35,19 @@ def render_error(text: str) -> Message:
 # ---- one renderer per result ---------------------------------------------------------------
 
 
-def _help(command: str) -> Message:
+def render_help(result: HelpResult, command: str) -> Message:
     lines = [
-        f"`{command} {name}{' ' + args if args else ''}`  {escape(what)}"
-        f"\n    _e.g._ `{command} {example}`"
-        for name, (args, what, example) in COMMANDS.items()
+        f"`{command} {e.name}{' ' + e.arguments if e.arguments else ''}`  {escape(e.summary)}"
+        f"\n    _e.g._ `{command} {e.example}`"
+        for e in result.entries
     ]
     blocks: list[Block] = [kit.header("Kosli bot: what I can do"), *kit.lines(lines)]
     blocks.append(kit.context(f"Snapshots: {ACCEPTED_FORMS}"))
-    return kit.message(f"{command} commands: {', '.join(COMMANDS)}", blocks)
+    names = ", ".join(e.name for e in result.entries)
+    return kit.message(f"{command} commands: {names}", blocks)
 
 
-def _envs(result: EnvsResult) -> Message:
+def render_envs(result: EnvsResult, command: str) -> Message:
     if not result.envs:
         text = f"No environments in org `{escape(result.org)}` yet."
         return kit.message(text, [kit.section(text)])
@@ -84,7 +64,7 @@ def _env_line(env: Environment) -> str:
     return f"*{escape(env.name)}*{kind} · {reported} · {kit.compliance(env.compliant)}"
 
 
-def _log(result: LogResult, command: str) -> Message:
+def render_log(result: LogResult, command: str) -> Message:
     env = escape(result.env)
     if not result.rows:
         text = f"No snapshots on page {result.page} of `{env}`."
@@ -156,7 +136,7 @@ def _artifact_section(artifact: Artifact, assertion: Assertion | None) -> list[B
     return blocks
 
 
-def _artifacts(result: ArtifactResult) -> Message:
+def render_artifacts(result: ArtifactResult, command: str) -> Message:
     if not result.artifacts:
         text = f"Kosli knows no artifact matching `{escape(result.query)}`."
         return kit.message(text, [kit.section(text)])
@@ -170,7 +150,7 @@ def _artifacts(result: ArtifactResult) -> Message:
     return kit.message(f"{short_name(first.name)}: {first.state}{more}", blocks)
 
 
-def _where(result: WhereResult) -> Message:
+def render_where(result: WhereResult, command: str) -> Message:
     query = escape(result.query)
     lines: list[str] = []
     for artifact in result.artifacts:
@@ -199,7 +179,7 @@ def _where(result: WhereResult) -> Message:
     return kit.message(f"Where {result.query} runs: {len(lines)} found", blocks)
 
 
-def _why(result: WhyResult, command: str) -> Message:
+def render_why(result: WhyResult, command: str) -> Message:
     where = f"{result.env}#{result.index}"
     policies = ", ".join(
         escape(f"{p.name} v{p.version}" if p.version is not None else p.name)

@@ -6,7 +6,6 @@ from slack_sdk.models.blocks import Block
 
 from bot.domain.results import (
     MuteResult,
-    SubscriptionResult,
     UnwatchResult,
     WatchingResult,
     WatchResult,
@@ -17,25 +16,17 @@ from bot.render.kit import Message
 from bot.render.mrkdwn import date, escape
 
 
-def render_subscription(result: SubscriptionResult, command: str = "/kosli") -> Message:
-    match result:
-        case WatchResult():
-            return _watch(result, command)
-        case UnwatchResult(env, removed):
-            text = (
-                f"Stopped watching `{escape(env)}` in this channel."
-                if removed
-                else f"This channel was not watching `{escape(env)}`."
-            )
-            return kit.message(text, [kit.section(text)])
-        case WatchingResult():
-            return _watching(result, command)
-        case MuteResult():
-            return _mute(result, command)
-    raise AssertionError(f"no renderer for {result!r}")
+def render_unwatch(result: UnwatchResult, command: str) -> Message:
+    env = escape(result.env)
+    text = (
+        f"Stopped watching `{env}` in this channel."
+        if result.removed
+        else f"This channel was not watching `{env}`."
+    )
+    return kit.message(text, [kit.section(text)])
 
 
-def _watch(result: WatchResult, command: str) -> Message:
+def render_watch(result: WatchResult, command: str) -> Message:
     blocks: list[dict] = []
     texts: list[str] = []
     for baseline in result.started:
@@ -53,7 +44,7 @@ def _watch(result: WatchResult, command: str) -> Message:
     return Message(kit.clip(" · ".join(texts), kit.MAX_TEXT), blocks)
 
 
-def _watching(result: WatchingResult, command: str) -> Message:
+def render_watching(result: WatchingResult, command: str) -> Message:
     if not result.rows:
         text = f"This channel watches nothing yet. Start with `{command} watch ENV`."
         return kit.message(text, [kit.section(text)])
@@ -75,7 +66,7 @@ def _watching(result: WatchingResult, command: str) -> Message:
     return kit.message(f"This channel watches {len(result.rows)} environments", blocks)
 
 
-def _mute(result: MuteResult, command: str) -> Message:
+def render_mute(result: MuteResult, command: str) -> Message:
     env = escape(result.env)
     if not result.found:
         text = f"This channel does not watch `{env}`. Start with `{command} watch {env}`."

@@ -1,4 +1,5 @@
-"""Buttons on alerts, diffs and incident threads: each one is a command, answered in the thread."""
+"""Buttons on alerts, diffs and incident threads: each one is a command, answered in the thread.
+Which buttons exist and what they stand for comes from the command registry."""
 
 from __future__ import annotations
 
@@ -6,19 +7,8 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
 
+from bot.commands.catalog import COMMANDS
 from bot.commands.dispatch import Services, answer, deliver
-
-
-def command_for(action_id: str, value: str) -> str:
-    """The command a button stands for; its value says what it acts on."""
-    if action_id == "previous_change":
-        env, _, index = value.rpartition("#")
-        return f"diff {env}#{int(index) - 1} {env}#{index}"
-    if action_id == "artifact_details":
-        return f"artifact {value}"
-    if action_id == "mute_hour":
-        return f"mute {value} 1h"
-    return "incident close"
 
 
 def register(app: AsyncApp, services: Services) -> None:
@@ -28,9 +18,9 @@ def register(app: AsyncApp, services: Services) -> None:
         message = body.get("message") or {}
         # A button on a thread reply answers in that thread; on a channel message, under it.
         thread_ts = message.get("thread_ts") or body["container"]["message_ts"]
-        text = command_for(action["action_id"], action.get("value", ""))
+        text = COMMANDS.button_text(action["action_id"], str(action.get("value", "")))
         reply = await answer(text, services, channel, user, thread_ts)
         await deliver(services.transport, reply, channel, user, thread_ts)
 
-    for action_id in ("previous_change", "artifact_details", "mute_hour", "close_incident"):
+    for action_id in COMMANDS.action_ids:
         app.action(action_id)(on_button)
