@@ -58,6 +58,7 @@ class KosliClient:
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self.org = org
+        self.host = host.rstrip("/")
         self._attempts = attempts
         self._backoff = backoff
         self._sleep = sleep
