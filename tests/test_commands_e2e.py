@@ -137,3 +137,12 @@ def test_first_snapshot_has_nothing_before_it(bot: Bot, kosli) -> None:
     answer = bot.ask("diff aws-prod#163")
     assert answer["response_type"] == "ephemeral"
     assert "aws-prod#162" in answer["text"]
+
+
+def test_version_says_what_runs_and_where_but_no_secret(bot: Bot) -> None:
+    answer = bot.ask("version")
+    assert answer["response_type"] == "ephemeral"
+    text = all_text(answer)
+    assert text.startswith("kosli-incident-bot 0.1.0 · Kosli http://127.0.0.1:")
+    assert "org `cyber-dojo` · database sqlite" in text
+    assert "sandbox-kosli-token" not in text and "xoxb-" not in text

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from importlib import metadata
 from typing import Any, TypeVar
 
 from bot.commands.queries import Queries
@@ -10,8 +11,8 @@ from bot.commands.registry import Command, Context, Handler, Registry, Reply
 from bot.commands.services import Services
 from bot.commands.subscriptions import Subscriptions
 from bot.domain import commands as parse
-from bot.domain.commands import CloseIncident, Help, Incidents
-from bot.domain.results import HelpResult
+from bot.domain.commands import CloseIncident, Help, Incidents, Version
+from bot.domain.results import HelpResult, VersionResult
 from bot.render import blocks, watching
 from bot.render.changes import render_diff
 from bot.render.kit import Message, section
@@ -56,6 +57,17 @@ async def _incident(request: Incidents, services: Services, ctx: Context) -> Rep
     else:
         note = await desk.open(request.envs, request.window, ctx.channel, ctx.user)
     return Reply(Message(note, [section(note).to_dict()]), public=False)
+
+
+async def _version(_: Version, services: Services, ctx: Context) -> Reply:
+    kosli = services.queries.kosli
+    about = VersionResult(
+        version=metadata.version("kosli-incident-bot"),
+        kosli_host=kosli.host,
+        org=kosli.org,
+        database=services.subscriptions.store.engine.dialect.name,
+    )
+    return Reply(blocks.render_version(about, ctx.command_name), public=False)
 
 
 def _previous_change(value: str) -> str:
@@ -172,6 +184,14 @@ COMMANDS = Registry(
             parse.parse_incident,
             _incident,
             buttons={"close_incident": lambda _: "incident close"},
+        ),
+        Command(
+            "version",
+            "",
+            "the bot's version, its Kosli host and org, and its database",
+            "version",
+            parse.parse_version,
+            _version,
         ),
         Command("help", "", "this list", "help", parse.parse_help, _help),
     ]

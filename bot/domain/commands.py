@@ -28,6 +28,11 @@ class ListEnvs:
 
 
 @dataclass(frozen=True)
+class Version:
+    pass
+
+
+@dataclass(frozen=True)
 class ShowLog:
     env: str
     page: int = 1
@@ -135,6 +140,11 @@ def parse_help(args: list[str], now: datetime) -> Help:
 def parse_envs(args: list[str], now: datetime) -> ListEnvs:
     _no_arguments("envs", args)
     return ListEnvs()
+
+
+def parse_version(args: list[str], now: datetime) -> Version:
+    _no_arguments("version", args)
+    return Version()
 
 
 def parse_unwatch(args: list[str], now: datetime) -> Unwatch:

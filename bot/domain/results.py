@@ -31,6 +31,14 @@ class HelpResult:
 
 
 @dataclass(frozen=True)
+class VersionResult:
+    version: str
+    kosli_host: str
+    org: str
+    database: str  # the SQLAlchemy dialect: sqlite, postgresql
+
+
+@dataclass(frozen=True)
 class EnvsResult:
     org: str
     envs: tuple[Environment, ...]

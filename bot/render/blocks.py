@@ -14,6 +14,7 @@ from bot.domain.results import (
     EnvsResult,
     HelpResult,
     LogResult,
+    VersionResult,
     WhereResult,
     WhyResult,
 )
@@ -45,6 +46,14 @@ def render_help(result: HelpResult, command: str) -> Message:
     blocks.append(kit.context(f"Snapshots: {ACCEPTED_FORMS}"))
     names = ", ".join(e.name for e in result.entries)
     return kit.message(f"{command} commands: {names}", blocks)
+
+
+def render_version(result: VersionResult, command: str) -> Message:
+    text = (
+        f"kosli-incident-bot {escape(result.version)} · Kosli {escape(result.kosli_host)}, "
+        f"org `{escape(result.org)}` · database {escape(result.database)}"
+    )
+    return kit.message(text, [kit.section(text)])
 
 
 def render_envs(result: EnvsResult, command: str) -> Message:
