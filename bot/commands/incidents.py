@@ -11,7 +11,7 @@ from datetime import datetime
 from bot.commands.queries import QueryError, unknown_environment
 from bot.domain.changes import ChangeSet, Kind, snapshot_changes
 from bot.domain.commands import DEFAULT_BACK, Window
-from bot.domain.timeline import Timeline
+from bot.domain.timeline import IncidentWindow, Timeline
 from bot.kosli import KosliClient, KosliError, KosliNotFound, Snappish
 from bot.kosli.models import Snapshot, SnapshotArtifact
 from bot.render.changes import render_alert
@@ -85,9 +85,16 @@ class IncidentDesk:
             await self.timeline(env, Window(since_index=index), self.clock(), limit=None)
             for env, index in closed.start_indexes.items()
         ]
-        closing = render_close(closed, timelines, user)
+        window = IncidentWindow(
+            tuple(closed.envs),
+            closed.window_start,
+            closed.opened_by,
+            closed.opened_at,
+            closed.closed_at,
+        )
+        closing = render_close(window, timelines, user)
         await self.transport.post(channel, closing, thread_ts=closed.thread_ts)
-        markdown = render_timeline_markdown(closed, timelines)
+        markdown = render_timeline_markdown(window, timelines)
         day = closed.opened_at.strftime("%Y-%m-%d")
         await self.transport.upload(
             channel,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from bot.domain.changes import ChangeSet, Kind, short_name
 from bot.kosli.models import Snapshot, SnapshotArtifact
@@ -25,6 +26,17 @@ class Baseline:
     @property
     def rogue(self) -> tuple[SnapshotArtifact, ...]:
         return tuple(a for a in self.running if not a.flow)
+
+
+@dataclass(frozen=True)
+class IncidentWindow:
+    """An incident thread's facts, for its closing summary and timeline file."""
+
+    envs: tuple[str, ...]
+    window_start: datetime
+    opened_by: str
+    opened_at: datetime
+    closed_at: datetime | None
 
 
 @dataclass(frozen=True)

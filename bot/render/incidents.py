@@ -7,13 +7,12 @@ from collections.abc import Sequence
 from slack_sdk.models.blocks import Block
 
 from bot.domain.changes import Kind, short_name
-from bot.domain.timeline import Timeline
+from bot.domain.timeline import IncidentWindow, Timeline
 from bot.render import kit
 from bot.render.changes import render_alert
 from bot.render.kit import Message
 from bot.render.mrkdwn import date, escape
 from bot.render.plain import blocks_to_markdown
-from bot.store.models import Incident
 
 
 def _counts(timelines: Sequence[Timeline]) -> str:
@@ -59,7 +58,7 @@ def _totals(timeline: Timeline) -> str:
     return ", ".join(counts) or "no change"
 
 
-def render_close(incident: Incident, timelines: Sequence[Timeline], user: str) -> Message:
+def render_close(incident: IncidentWindow, timelines: Sequence[Timeline], user: str) -> Message:
     names = ", ".join(incident.envs)
     lines = [f"*{escape(t.env)}* #{t.start.index} → #{t.latest}: {_totals(t)}" for t in timelines]
     text = (
@@ -71,7 +70,7 @@ def render_close(incident: Incident, timelines: Sequence[Timeline], user: str) -
     return kit.message(f"Incident closed: {names}, {_counts(timelines)}", [kit.section(text)])
 
 
-def render_timeline_markdown(incident: Incident, timelines: Sequence[Timeline]) -> str:
+def render_timeline_markdown(incident: IncidentWindow, timelines: Sequence[Timeline]) -> str:
     """The whole window, change by change, for a postmortem or an audit."""
     parts = [
         f"# Incident timeline: {', '.join(incident.envs)}",
