@@ -65,7 +65,9 @@ async def measure(
     async with runtime.running(watch=False):
         for number in range(envs):
             env = f"env-{number:04d}"
-            runtime.store.subscribe(f"C{number:05d}", env, "U1", 177, runtime.watcher.clock())
+            runtime.store.subscriptions.subscribe(
+                f"C{number:05d}", env, "U1", 177, runtime.watcher.clock()
+            )
         figures = []
         for kosli_now in (SEED_NOW + 30, SEED_NOW + 90):
             clock.value = kosli_now

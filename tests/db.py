@@ -13,9 +13,13 @@ from typing import Any
 import psycopg
 import pytest
 from psycopg import sql
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
+from bot.store.database import make_engine
 from bot.store.migrate import migrate
-from bot.store.store import make_engine
+from bot.store.models import Alert
+from bot.store.store import Store
 
 PG_HOST = "127.0.0.1:5432"
 PG_SERVER = f"postgresql://postgres@{PG_HOST}/test"
@@ -73,3 +77,9 @@ def migrate_in_child(database_url: str, start: Barrier, results: Queue[Any]) -> 
         results.put(repr(error))
     finally:
         engine.dispose()
+
+
+def outbox_rows(store: Store) -> list[Alert]:
+    """Every alert in the outbox, in order: what the tests inspect (the bot never needs it)."""
+    with store.engine.connect() as connection, Session(bind=connection) as session:
+        return list(session.scalars(select(Alert).order_by(Alert.id)))

@@ -166,7 +166,9 @@ def test_close_posts_a_summary_and_attaches_the_timeline(bot: Bot) -> None:
     again = bot.ask("incident close", "again")
     assert again["text"] == "There is no open incident in this channel."
     runtime = bot_runtime(bot)
-    assert runtime.store.open_incidents() == []  # so the watcher routes nothing there any more
+    assert (
+        runtime.store.incidents.still_open() == []
+    )  # so the watcher routes nothing there any more
 
 
 def bot_runtime(bot: Bot) -> Runtime:

@@ -14,10 +14,13 @@ from alembic.runtime.migration import MigrationContext
 from setuptools import find_packages
 from sqlalchemy import event, inspect, text
 
+from bot.store.database import engine_url, make_engine
 from bot.store.migrate import migrate, open_store
 from bot.store.models import Base
-from bot.store.store import NewAlert, Store, engine_url, make_engine
+from bot.store.outbox import NewAlert
+from bot.store.store import Store
 from tests import db
+from tests.db import outbox_rows
 
 NOW = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 TTL = timedelta(seconds=60)
@@ -31,7 +34,7 @@ def alert(index: int, channel: str = "C1", env: str = "prod", **fields: Any) -> 
 
 
 def states(store: Store) -> dict[int, str]:
-    return {a.snapshot_index: a.state for a in store.alerts()}
+    return {a.snapshot_index: a.state for a in outbox_rows(store)}
 
 
 # ---- migrations ---------------------------------------------------------------------------
@@ -70,12 +73,12 @@ def test_migrated_schema_matches_the_models(database_url: str) -> None:
 
 
 def test_migrating_again_keeps_data_and_version(store: Store) -> None:
-    store.subscribe("C1", "prod", "U1", 5, NOW)
+    store.subscriptions.subscribe("C1", "prod", "U1", 5, NOW)
 
     migrate(store.engine)
     migrate(store.engine)
 
-    assert [s.env for s in store.subscriptions()] == ["prod"]
+    assert [s.env for s in store.subscriptions.find()] == ["prod"]
     with store.engine.connect() as connection:
         versions = connection.execute(text("SELECT version_num FROM alembic_version")).all()
     assert versions == [("0002_incidents",)]
@@ -134,10 +137,10 @@ def test_wheel_packages_include_the_migrations() -> None:
 
 
 def test_subscribe_is_new_once(store: Store) -> None:
-    assert store.subscribe("C1", "prod", "U1", 5, NOW) is True
-    assert store.subscribe("C1", "prod", "U2", 5, NOW + TTL) is False
+    assert store.subscriptions.subscribe("C1", "prod", "U1", 5, NOW) is True
+    assert store.subscriptions.subscribe("C1", "prod", "U2", 5, NOW + TTL) is False
 
-    [subscription] = store.subscriptions()
+    [subscription] = store.subscriptions.find()
     assert (subscription.channel_id, subscription.env) == ("C1", "prod")
     assert (subscription.created_by, subscription.created_at) == ("U1", NOW)
     assert subscription.since_index == 5
@@ -145,9 +148,9 @@ def test_subscribe_is_new_once(store: Store) -> None:
 
 
 def test_subscribe_starts_watching_the_env_at_the_baseline(store: Store) -> None:
-    store.subscribe("C1", "prod", "U1", 42, NOW)
+    store.subscriptions.subscribe("C1", "prod", "U1", 42, NOW)
 
-    watched = store.env_state("prod")
+    watched = store.environments.state("prod")
     assert watched is not None
     assert watched.last_seen_index == 42
     assert (watched.failures, watched.outages, watched.outage_open) == (0, 0, False)
@@ -156,30 +159,30 @@ def test_subscribe_starts_watching_the_env_at_the_baseline(store: Store) -> None
 
 
 def test_a_later_channel_keeps_the_envs_progress(store: Store) -> None:
-    store.subscribe("C1", "prod", "U1", 10, NOW)
-    store.advance("prod", 15, [], NOW)
+    store.subscriptions.subscribe("C1", "prod", "U1", 10, NOW)
+    store.outbox.advance("prod", 15, [], NOW)
 
-    assert store.subscribe("C2", "prod", "U2", 20, NOW) is True
+    assert store.subscriptions.subscribe("C2", "prod", "U2", 20, NOW) is True
 
-    assert store.env_state("prod").last_seen_index == 15
-    assert [s.since_index for s in store.subscriptions(env="prod")] == [10, 20]
+    assert store.environments.state("prod").last_seen_index == 15
+    assert [s.since_index for s in store.subscriptions.find(env="prod")] == [10, 20]
 
 
 def test_unsubscribe(store: Store) -> None:
-    store.subscribe("C1", "prod", "U1", 1, NOW)
-    store.subscribe("C2", "prod", "U1", 1, NOW)
+    store.subscriptions.subscribe("C1", "prod", "U1", 1, NOW)
+    store.subscriptions.subscribe("C2", "prod", "U1", 1, NOW)
 
-    assert store.unsubscribe("C1", "prod") is True
-    assert store.unsubscribe("C1", "prod") is False
-    assert [s.channel_id for s in store.subscriptions()] == ["C2"]
+    assert store.subscriptions.unsubscribe("C1", "prod") is True
+    assert store.subscriptions.unsubscribe("C1", "prod") is False
+    assert [s.channel_id for s in store.subscriptions.find()] == ["C2"]
 
 
 def test_subscriptions_filter_by_channel_and_env(store: Store) -> None:
     for channel, env in [("C2", "prod"), ("C1", "staging"), ("C1", "prod")]:
-        store.subscribe(channel, env, "U1", 1, NOW)
+        store.subscriptions.subscribe(channel, env, "U1", 1, NOW)
 
     def pairs(**filters: str) -> list[tuple[str, str]]:
-        return [(s.channel_id, s.env) for s in store.subscriptions(**filters)]
+        return [(s.channel_id, s.env) for s in store.subscriptions.find(**filters)]
 
     assert pairs() == [("C1", "prod"), ("C2", "prod"), ("C1", "staging")]
     assert pairs(channel="C1") == [("C1", "prod"), ("C1", "staging")]
@@ -188,74 +191,74 @@ def test_subscriptions_filter_by_channel_and_env(store: Store) -> None:
 
 
 def test_pause_channel_pauses_only_its_active_subscriptions(store: Store) -> None:
-    store.subscribe("C1", "prod", "U1", 1, NOW)
-    store.subscribe("C1", "staging", "U1", 1, NOW)
-    store.subscribe("C2", "prod", "U1", 1, NOW)
-    store.pause_channel("C1", "earlier")
-    store.subscribe("C1", "prod", "U1", 1, NOW)  # resumed; staging stays paused
+    store.subscriptions.subscribe("C1", "prod", "U1", 1, NOW)
+    store.subscriptions.subscribe("C1", "staging", "U1", 1, NOW)
+    store.subscriptions.subscribe("C2", "prod", "U1", 1, NOW)
+    store.subscriptions.pause_channel("C1", "earlier")
+    store.subscriptions.subscribe("C1", "prod", "U1", 1, NOW)  # resumed; staging stays paused
 
-    paused = store.pause_channel("C1", "channel_not_found")
+    paused = store.subscriptions.pause_channel("C1", "channel_not_found")
 
     assert [(s.channel_id, s.env) for s in paused] == [("C1", "prod")]
-    reasons = {(s.channel_id, s.env): s.paused_reason for s in store.subscriptions()}
+    reasons = {(s.channel_id, s.env): s.paused_reason for s in store.subscriptions.find()}
     assert reasons == {
         ("C1", "prod"): "channel_not_found",
         ("C1", "staging"): "earlier",
         ("C2", "prod"): None,
     }
-    assert store.pause_channel("C1", "again") == []
+    assert store.subscriptions.pause_channel("C1", "again") == []
 
 
 def test_watched_envs_leave_out_envs_with_only_paused_subscriptions(store: Store) -> None:
-    store.subscribe("C1", "prod", "U1", 1, NOW)
-    store.subscribe("C1", "staging", "U1", 1, NOW)
-    store.subscribe("C2", "prod", "U1", 1, NOW)
+    store.subscriptions.subscribe("C1", "prod", "U1", 1, NOW)
+    store.subscriptions.subscribe("C1", "staging", "U1", 1, NOW)
+    store.subscriptions.subscribe("C2", "prod", "U1", 1, NOW)
 
-    store.pause_channel("C1", "channel_not_found")
+    store.subscriptions.pause_channel("C1", "channel_not_found")
 
     assert leased(store, "probe", NOW) == ["prod"]
 
 
 def test_subscribing_again_resumes_a_paused_subscription(store: Store) -> None:
-    store.subscribe("C1", "prod", "U1", 10, NOW)
-    store.pause_channel("C1", "channel_not_found")
+    store.subscriptions.subscribe("C1", "prod", "U1", 10, NOW)
+    store.subscriptions.pause_channel("C1", "channel_not_found")
     assert leased(store, "probe", NOW) == []
 
-    assert store.subscribe("C1", "prod", "U1", 7, NOW) is True
+    assert store.subscriptions.subscribe("C1", "prod", "U1", 7, NOW) is True
 
-    [subscription] = store.subscriptions()
+    [subscription] = store.subscriptions.find()
     assert subscription.paused_reason is None
     assert subscription.since_index == 10  # never moves back
     assert leased(store, "probe", NOW) == ["prod"]
 
 
 def test_set_mute(store: Store) -> None:
-    store.subscribe("C1", "prod", "U1", 1, NOW)
+    store.subscriptions.subscribe("C1", "prod", "U1", 1, NOW)
     two_hours_east = timezone(timedelta(hours=2))
     until = datetime(2024, 5, 1, 16, 0, tzinfo=two_hours_east)
 
-    assert store.set_mute("C1", "prod", until) is True
-    [muted] = store.subscriptions()
+    assert store.subscriptions.set_mute("C1", "prod", until) is True
+    [muted] = store.subscriptions.find()
     assert muted.muted_until == until
     assert muted.muted_until.tzinfo == UTC
 
-    assert store.set_mute("C1", "prod", None) is True
-    assert store.subscriptions()[0].muted_until is None
-    assert store.set_mute("C9", "prod", until) is False
+    assert store.subscriptions.set_mute("C1", "prod", None) is True
+    assert store.subscriptions.find()[0].muted_until is None
+    assert store.subscriptions.set_mute("C9", "prod", until) is False
 
 
 # ---- leases -------------------------------------------------------------------------------
 
 
 def leased(store: Store, owner: str, at: datetime) -> list[str]:
-    return [state.env for state in store.lease_envs(owner, at, TTL)]
+    return [state.env for state in store.environments.lease(owner, at, TTL)]
 
 
 def test_a_lease_is_exclusive_between_replicas(
     store: Store, open_replica: Callable[[], Store]
 ) -> None:
     other = open_replica()
-    store.subscribe("C1", "prod", "U1", 1, NOW)
+    store.subscriptions.subscribe("C1", "prod", "U1", 1, NOW)
 
     assert leased(store, "a", NOW) == ["prod"]
     assert leased(other, "b", NOW + timedelta(seconds=30)) == []
@@ -264,7 +267,7 @@ def test_a_lease_is_exclusive_between_replicas(
     assert leased(other, "b", NOW + timedelta(seconds=91)) == ["prod"]  # expired
     assert leased(store, "a", NOW + timedelta(seconds=92)) == []
 
-    state = store.env_state("prod")
+    state = store.environments.state("prod")
     assert (state.lease_owner, state.lease_until) == ("b", NOW + timedelta(seconds=151))
 
 
@@ -273,26 +276,26 @@ def test_replicas_share_environments_least_recently_polled_first(
 ) -> None:
     other = open_replica()
     for env in ("dev", "prod", "beta"):
-        store.subscribe("C1", env, "U1", 1, NOW)
-    store.release_envs("nobody", ["dev"], NOW)  # dev was polled; the others never were
+        store.subscriptions.subscribe("C1", env, "U1", 1, NOW)
+    store.environments.release("nobody", ["dev"], NOW)  # dev was polled; the others never were
 
-    first = [s.env for s in store.lease_envs("a", NOW, TTL, limit=2)]
+    first = [s.env for s in store.environments.lease("a", NOW, TTL, limit=2)]
     assert first == ["beta", "prod"]
-    assert [s.env for s in other.lease_envs("b", NOW, TTL, limit=2)] == ["dev"]
+    assert [s.env for s in other.environments.lease("b", NOW, TTL, limit=2)] == ["dev"]
 
 
 def test_release_frees_only_the_owners_leases_and_notes_the_poll(
     store: Store, open_replica: Callable[[], Store]
 ) -> None:
     other = open_replica()
-    store.subscribe("C1", "prod", "U1", 1, NOW)
+    store.subscriptions.subscribe("C1", "prod", "U1", 1, NOW)
     leased(store, "a", NOW)
 
-    other.release_envs("b", [], NOW)
+    other.environments.release("b", [], NOW)
     assert leased(other, "b", NOW) == []
 
-    store.release_envs("a", ["prod"], NOW + TTL)
-    state = store.env_state("prod")
+    store.environments.release("a", ["prod"], NOW + TTL)
+    state = store.environments.state("prod")
     assert (state.lease_owner, state.last_polled_at) == (None, NOW + TTL)
     assert leased(other, "b", NOW) == ["prod"]
 
@@ -301,20 +304,20 @@ def test_a_named_lease_has_one_holder_until_it_expires(
     store: Store, open_replica: Callable[[], Store]
 ) -> None:
     other = open_replica()
-    assert store.take_lease("sender", "a", NOW, TTL) is True
-    assert other.take_lease("sender", "b", NOW + timedelta(seconds=30), TTL) is False
-    assert store.take_lease("sender", "a", NOW + timedelta(seconds=30), TTL) is True  # renewed
-    assert other.take_lease("sender", "b", NOW + timedelta(seconds=91), TTL) is True  # expired
-    assert store.take_lease("sender", "a", NOW + timedelta(seconds=92), TTL) is False
-    store.release_lease("sender", "a")  # not its holder: no effect
-    assert store.take_lease("sender", "a", NOW + timedelta(seconds=93), TTL) is False
-    other.release_lease("sender", "b")
-    assert store.take_lease("sender", "a", NOW + timedelta(seconds=93), TTL) is True
+    assert store.leases.take("sender", "a", NOW, TTL) is True
+    assert other.leases.take("sender", "b", NOW + timedelta(seconds=30), TTL) is False
+    assert store.leases.take("sender", "a", NOW + timedelta(seconds=30), TTL) is True  # renewed
+    assert other.leases.take("sender", "b", NOW + timedelta(seconds=91), TTL) is True  # expired
+    assert store.leases.take("sender", "a", NOW + timedelta(seconds=92), TTL) is False
+    store.leases.release("sender", "a")  # not its holder: no effect
+    assert store.leases.take("sender", "a", NOW + timedelta(seconds=93), TTL) is False
+    other.leases.release("sender", "b")
+    assert store.leases.take("sender", "a", NOW + timedelta(seconds=93), TTL) is True
 
 
 def test_no_lease_on_an_unwatched_env(store: Store) -> None:
-    store.subscribe("C1", "prod", "U1", 1, NOW)
-    store.unsubscribe("C1", "prod")
+    store.subscriptions.subscribe("C1", "prod", "U1", 1, NOW)
+    store.subscriptions.unsubscribe("C1", "prod")
     assert leased(store, "a", NOW) == []
 
 
@@ -322,64 +325,64 @@ def test_no_lease_on_an_unwatched_env(store: Store) -> None:
 
 
 def test_advance_records_alerts_and_moves_the_mark(store: Store) -> None:
-    store.subscribe("C1", "prod", "U1", 10, NOW)
+    store.subscriptions.subscribe("C1", "prod", "U1", 10, NOW)
 
-    inserted = store.advance("prod", 12, [alert(11), alert(12, held=True)], NOW + TTL)
+    inserted = store.outbox.advance("prod", 12, [alert(11), alert(12, held=True)], NOW + TTL)
 
     assert inserted == 2
-    recorded = store.alerts()
+    recorded = outbox_rows(store)
     assert [(a.snapshot_index, a.held, a.state) for a in recorded] == [
         (11, False, "pending"),
         (12, True, "pending"),
     ]
     assert recorded[0].blocks == [{"n": 11}]
     assert recorded[0].created_at == NOW + TTL
-    state = store.env_state("prod")
+    state = store.environments.state("prod")
     assert (state.last_seen_index, state.last_polled_at) == (12, NOW + TTL)
 
 
 def test_advance_skips_an_alert_already_recorded(store: Store) -> None:
-    store.subscribe("C1", "prod", "U1", 10, NOW)
-    store.add_alerts([alert(11, text="first")], NOW)
+    store.subscriptions.subscribe("C1", "prod", "U1", 10, NOW)
+    store.outbox.add([alert(11, text="first")], NOW)
 
-    inserted = store.advance("prod", 12, [alert(11, text="second"), alert(12)], NOW)
+    inserted = store.outbox.advance("prod", 12, [alert(11, text="second"), alert(12)], NOW)
 
     assert inserted == 1
-    assert [(a.snapshot_index, a.text) for a in store.alerts()] == [(11, "first"), (12, "#12")]
-    assert store.env_state("prod").last_seen_index == 12
+    assert [(a.snapshot_index, a.text) for a in outbox_rows(store)] == [(11, "first"), (12, "#12")]
+    assert store.environments.state("prod").last_seen_index == 12
 
 
 def test_advance_never_goes_backwards(store: Store) -> None:
-    store.subscribe("C1", "prod", "U1", 10, NOW)
+    store.subscriptions.subscribe("C1", "prod", "U1", 10, NOW)
 
-    assert store.advance("prod", 10, [alert(10)], NOW) == 0
-    assert store.advance("prod", 9, [alert(9)], NOW) == 0
+    assert store.outbox.advance("prod", 10, [alert(10)], NOW) == 0
+    assert store.outbox.advance("prod", 9, [alert(9)], NOW) == 0
 
-    assert store.alerts() == []
-    state = store.env_state("prod")
+    assert outbox_rows(store) == []
+    state = store.environments.state("prod")
     assert (state.last_seen_index, state.last_polled_at) == (10, None)
-    assert store.advance("nowhere", 1, [alert(1, env="nowhere")], NOW) == 0
+    assert store.outbox.advance("nowhere", 1, [alert(1, env="nowhere")], NOW) == 0
 
 
 def test_advance_is_all_or_nothing(store: Store) -> None:
-    store.subscribe("C1", "prod", "U1", 10, NOW)
+    store.subscriptions.subscribe("C1", "prod", "U1", 10, NOW)
     unstorable = alert(12, blocks=[{"n": object()}])  # fails mid-way, like a lost connection
 
     with pytest.raises(Exception, match="JSON serializable"):
-        store.advance("prod", 12, [alert(11), unstorable], NOW)
+        store.outbox.advance("prod", 12, [alert(11), unstorable], NOW)
 
-    assert store.env_state("prod").last_seen_index == 10
-    assert store.alerts() == []
+    assert store.environments.state("prod").last_seen_index == 10
+    assert outbox_rows(store) == []
 
 
 # ---- the outbox ---------------------------------------------------------------------------
 
 
 def test_claim_takes_the_oldest_sendable_alerts_first(store: Store) -> None:
-    store.add_alerts([alert(3), alert(1), alert(2, held=True), alert(4)], NOW)
+    store.outbox.add([alert(3), alert(1), alert(2, held=True), alert(4)], NOW)
 
-    first = store.claim("a", NOW, TTL, limit=2)
-    rest = store.claim("a", NOW, TTL)
+    first = store.outbox.claim("a", NOW, TTL, limit=2)
+    rest = store.outbox.claim("a", NOW, TTL)
 
     assert [o.snapshot_index for o in first] == [3, 1]
     assert [o.snapshot_index for o in rest] == [4]
@@ -393,7 +396,7 @@ def test_a_claim_is_exclusive_across_replicas(
     store: Store, open_replica: Callable[[], Store]
 ) -> None:
     other = open_replica()
-    store.add_alerts([alert(1), alert(2), alert(3)], NOW)
+    store.outbox.add([alert(1), alert(2), alert(3)], NOW)
     from_other: list[int] = []
 
     # Let the other replica claim everything after this store has read its candidates (and
@@ -401,28 +404,28 @@ def test_a_claim_is_exclusive_across_replicas(
     @event.listens_for(store.engine, "checkin")
     def other_claims_first(*_: Any) -> None:
         if not from_other:
-            from_other.extend(o.snapshot_index for o in other.claim("b", NOW, TTL))
+            from_other.extend(o.snapshot_index for o in other.outbox.claim("b", NOW, TTL))
 
-    mine = store.claim("a", NOW, TTL)
+    mine = store.outbox.claim("a", NOW, TTL)
 
     assert from_other == [1, 2, 3]
     assert mine == []
-    assert {(a.claimed_by, a.attempts) for a in store.alerts()} == {("b", 1)}
+    assert {(a.claimed_by, a.attempts) for a in outbox_rows(store)} == {("b", 1)}
 
 
 def test_an_expired_claim_is_reclaimed_as_uncertain(
     store: Store, open_replica: Callable[[], Store]
 ) -> None:
     other = open_replica()
-    store.add_alerts([alert(1)], NOW)
-    [claimed] = store.claim("a", NOW, TTL)
+    store.outbox.add([alert(1)], NOW)
+    [claimed] = store.outbox.claim("a", NOW, TTL)
 
-    assert other.claim("b", NOW + timedelta(seconds=59), TTL) == []
-    [reclaimed] = other.claim("b", NOW + timedelta(seconds=61), TTL)
+    assert other.outbox.claim("b", NOW + timedelta(seconds=59), TTL) == []
+    [reclaimed] = other.outbox.claim("b", NOW + timedelta(seconds=61), TTL)
 
     assert reclaimed.id == claimed.id
     assert reclaimed.uncertain is True
-    [row] = store.alerts()
+    [row] = outbox_rows(store)
     assert (row.claimed_by, row.attempts) == ("b", 2)
     assert row.claimed_until == NOW + timedelta(seconds=121)
 
@@ -431,57 +434,57 @@ def test_mark_sent_only_by_the_current_claimant(
     store: Store, open_replica: Callable[[], Store]
 ) -> None:
     other = open_replica()
-    store.add_alerts([alert(1)], NOW)
-    [mine] = store.claim("a", NOW, TTL)
-    other.claim("b", NOW + 2 * TTL, TTL)
+    store.outbox.add([alert(1)], NOW)
+    [mine] = store.outbox.claim("a", NOW, TTL)
+    other.outbox.claim("b", NOW + 2 * TTL, TTL)
 
-    store.mark_sent(mine.id, "a", "111.1", NOW + 2 * TTL)  # too late: "b" owns it now
+    store.outbox.mark_sent(mine.id, "a", "111.1", NOW + 2 * TTL)  # too late: "b" owns it now
     assert states(store) == {1: "sending"}
 
-    other.mark_sent(mine.id, "b", "222.2", NOW + 3 * TTL)
-    [sent] = store.alerts()
+    other.outbox.mark_sent(mine.id, "b", "222.2", NOW + 3 * TTL)
+    [sent] = outbox_rows(store)
     assert (sent.state, sent.slack_ts, sent.sent_at) == ("sent", "222.2", NOW + 3 * TTL)
     assert sent.claimed_until is None
-    assert store.claim("a", NOW + timedelta(days=1), TTL) == []
+    assert store.outbox.claim("a", NOW + timedelta(days=1), TTL) == []
 
 
 def test_unclaim_puts_the_alert_back(store: Store) -> None:
-    store.add_alerts([alert(1)], NOW)
-    [claimed] = store.claim("a", NOW, TTL)
+    store.outbox.add([alert(1)], NOW)
+    [claimed] = store.outbox.claim("a", NOW, TTL)
 
-    store.unclaim(claimed.id, "b")
-    assert store.claim("b", NOW, TTL) == []
+    store.outbox.unclaim(claimed.id, "b")
+    assert store.outbox.claim("b", NOW, TTL) == []
 
-    store.unclaim(claimed.id, "a")
-    [row] = store.alerts()
+    store.outbox.unclaim(claimed.id, "a")
+    [row] = outbox_rows(store)
     assert (row.state, row.claimed_by, row.claimed_until) == ("pending", None, None)
     assert claimed.uncertain is False  # never tried before
-    [again] = store.claim("b", NOW, TTL)
+    [again] = store.outbox.claim("b", NOW, TTL)
     # A failed attempt may have posted part of a long alert: the next one checks first.
     assert (again.id, again.uncertain) == (claimed.id, True)
-    assert store.alerts()[0].attempts == 2
+    assert outbox_rows(store)[0].attempts == 2
 
 
 def test_drop_pending_drops_a_channels_unsent_alerts(store: Store) -> None:
-    store.add_alerts([alert(1), alert(2), alert(3), alert(4, held=True)], NOW)
-    store.add_alerts([alert(9, channel="C2")], NOW)
-    first, second, _ = store.claim("a", NOW, TTL, limit=3)
-    store.mark_sent(first.id, "a", "1.1", NOW)
-    store.unclaim(second.id, "a")  # 1 sent, 2 pending, 3 sending, 4 held
+    store.outbox.add([alert(1), alert(2), alert(3), alert(4, held=True)], NOW)
+    store.outbox.add([alert(9, channel="C2")], NOW)
+    first, second, _ = store.outbox.claim("a", NOW, TTL, limit=3)
+    store.outbox.mark_sent(first.id, "a", "1.1", NOW)
+    store.outbox.unclaim(second.id, "a")  # 1 sent, 2 pending, 3 sending, 4 held
 
-    assert store.drop_pending("C1") == 3
+    assert store.outbox.drop_pending("C1") == 3
 
     assert states(store) == {1: "sent", 2: "dropped", 3: "dropped", 4: "dropped", 9: "pending"}
-    assert [o.channel_id for o in store.claim("a", NOW + timedelta(days=1), TTL)] == ["C2"]
+    assert [o.channel_id for o in store.outbox.claim("a", NOW + timedelta(days=1), TTL)] == ["C2"]
 
 
 def test_release_held_hands_back_held_alerts_in_snapshot_order(store: Store) -> None:
-    store.add_alerts([alert(7, held=True), alert(5, held=True), alert(6, held=True)], NOW)
-    store.add_alerts([alert(8), alert(4, held=True, env="staging")], NOW)
+    store.outbox.add([alert(7, held=True), alert(5, held=True), alert(6, held=True)], NOW)
+    store.outbox.add([alert(8), alert(4, held=True, env="staging")], NOW)
 
-    [unheld] = store.claim("a", NOW, TTL)
-    store.mark_sent(unheld.id, "a", "8.8", NOW)
-    released = store.release_held("C1", "prod")
+    [unheld] = store.outbox.claim("a", NOW, TTL)
+    store.outbox.mark_sent(unheld.id, "a", "8.8", NOW)
+    released = store.outbox.release_held("C1", "prod")
 
     assert [a.snapshot_index for a in released] == [5, 6, 7]
     assert {a.state for a in released} == {"summarised"}
@@ -492,31 +495,31 @@ def test_release_held_hands_back_held_alerts_in_snapshot_order(store: Store) -> 
         7: "summarised",
         8: "sent",
     }
-    assert store.release_held("C1", "prod") == []
-    assert store.claim("a", NOW + timedelta(days=1), TTL) == []
+    assert store.outbox.release_held("C1", "prod") == []
+    assert store.outbox.claim("a", NOW + timedelta(days=1), TTL) == []
 
 
 # ---- failures and outages -----------------------------------------------------------------
 
 
 def test_failures_open_one_outage_until_a_poll_succeeds(store: Store) -> None:
-    store.subscribe("C1", "prod", "U1", 1, NOW)
+    store.subscriptions.subscribe("C1", "prod", "U1", 1, NOW)
 
-    assert store.record_failure("prod").failures == 1
-    assert store.record_failure("prod").failures == 2
-    assert store.open_outage("prod") == 1
-    assert store.open_outage("prod") is None
+    assert store.environments.record_failure("prod").failures == 1
+    assert store.environments.record_failure("prod").failures == 2
+    assert store.environments.open_outage("prod") == 1
+    assert store.environments.open_outage("prod") is None
 
-    before = store.mark_polled("prod", NOW)
+    before = store.environments.mark_polled("prod", NOW)
     assert (before.failures, before.outage_open, before.outages) == (2, True, 1)
-    after = store.env_state("prod")
+    after = store.environments.state("prod")
     assert (after.failures, after.outage_open, after.last_polled_at) == (0, False, NOW)
 
-    store.record_failure("prod")
-    assert store.open_outage("prod") == 2
+    store.environments.record_failure("prod")
+    assert store.environments.open_outage("prod") == 2
 
 
 def test_failures_on_an_unwatched_env(store: Store) -> None:
-    assert store.record_failure("nowhere") is None
-    assert store.open_outage("nowhere") is None
-    assert store.mark_polled("nowhere", NOW) is None
+    assert store.environments.record_failure("nowhere") is None
+    assert store.environments.open_outage("nowhere") is None
+    assert store.environments.mark_polled("nowhere", NOW) is None

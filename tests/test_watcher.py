@@ -15,6 +15,7 @@ from bot.domain.commands import Mute, Unmute, Watch
 from bot.runtime import Runtime
 from bot.sandbox import KosliSandbox, RunningArtifact, cest
 from tests.conftest import SANDBOX_TOKEN, SEED_NOW, settings_for
+from tests.db import outbox_rows
 from tests.fakes.slack import FakeSlack
 from tests.golden import assert_golden
 from tests.story import SEED_ALERTS, report_with
@@ -95,7 +96,7 @@ def test_baseline_then_catch_up_replays_the_seed_incident_once(
     assert "`creator:31dee35` → `creator:b7a5908`" in finished
     assert "31dee357844ab2f58a40d16f945dc5e35dcd6bc0|31dee35>" in finished
     assert "compare/31dee357844ab2f58a40d16f945dc5e35dcd6bc0...b7a5908" in finished
-    state = run(kosli, slack, sqlite_url, lambda r: _async(r.store.env_state("aws-prod")))
+    state = run(kosli, slack, sqlite_url, lambda r: _async(r.store.environments.state("aws-prod")))
     assert state.last_seen_index == 177
 
 
@@ -212,9 +213,9 @@ def test_kosli_faults_never_become_false_alerts(
         ):
             kosli.fail_next(**fault)
             await runtime.watcher.run_cycle()
-            seen.append(runtime.store.env_state("aws-prod").last_seen_index)
+            seen.append(runtime.store.environments.state("aws-prod").last_seen_index)
         await runtime.watcher.run_cycle()
-        seen.append(runtime.store.env_state("aws-prod").last_seen_index)
+        seen.append(runtime.store.environments.state("aws-prod").last_seen_index)
         return seen
 
     assert run(kosli, slack, sqlite_url, body) == [170, 170, 170, 177]
@@ -236,9 +237,9 @@ def test_a_malformed_snapshot_mid_catch_up_resumes_where_it_stopped(
         clock.now = SEED_NOW
         kosli.fail_next(200, body=garbled, only="/aws-prod/%23173")
         await runtime.watcher.run_cycle()
-        stopped_at = runtime.store.env_state("aws-prod").last_seen_index
+        stopped_at = runtime.store.environments.state("aws-prod").last_seen_index
         await runtime.watcher.run_cycle()
-        return [stopped_at, runtime.store.env_state("aws-prod").last_seen_index]
+        return [stopped_at, runtime.store.environments.state("aws-prod").last_seen_index]
 
     assert run(kosli, slack, sqlite_url, body) == [172, 177]
     assert [t.split(":")[0] for t in texts(slack)] == [f"aws-prod#{i}" for i in range(171, 178)]
@@ -301,7 +302,7 @@ def test_a_channel_that_removed_the_bot_is_paused_and_told_once(
         clock.now = SEED_NOW
         await runtime.watcher.run_cycle()
         await runtime.watcher.run_cycle()
-        return [s.paused_reason or "" for s in runtime.store.subscriptions(channel=CHANNEL)]
+        return [s.paused_reason or "" for s in runtime.store.subscriptions.find(channel=CHANNEL)]
 
     assert run(kosli, slack, sqlite_url, body) == ["not_in_channel"]
     attempts = [c for c in slack.api_calls("chat.postMessage") if c["channel"] == CHANNEL]
@@ -331,7 +332,7 @@ def test_a_restart_between_send_and_mark_does_not_post_twice(
 
         async def second_life(runtime: Runtime) -> list[str]:
             await runtime.watcher.run_cycle()
-            return [a.state for a in runtime.store.alerts()]
+            return [a.state for a in outbox_rows(runtime.store)]
 
         assert run(kosli, slack, database_url, second_life) == ["sent"]
     assert texts(slack) == ["aws-prod#171: 1 replaced"]
@@ -457,7 +458,7 @@ def test_a_part_already_posted_is_not_posted_again(
         await runtime.watcher.run_cycle()
         assert len(slack.posted(CHANNEL)) == 1
         await runtime.watcher.run_cycle()
-        return [a.state for a in runtime.store.alerts()]
+        return [a.state for a in outbox_rows(runtime.store)]
 
     assert run(kosli, slack, database_url, body) == ["sent"]
     keys = [m["metadata"]["event_payload"]["key"] for m in slack.posted(CHANNEL)]

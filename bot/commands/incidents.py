@@ -54,7 +54,7 @@ class IncidentDesk:
             ) from None
         except TransportError as error:
             raise IncidentError(f"Slack refused the incident thread ({error.reason}).") from None
-        self.store.open_incident(
+        self.store.incidents.open(
             Incident(
                 channel_id=channel,
                 thread_ts=thread_ts,
@@ -78,7 +78,7 @@ class IncidentDesk:
 
     async def close(self, channel: str, thread_ts: str | None, user: str) -> str:
         incident = self._incident_to_close(channel, thread_ts)
-        closed = self.store.close_incident(incident.id, self.clock())
+        closed = self.store.incidents.close(incident.id, self.clock())
         if closed is None:
             return "That incident is already closed."
         timelines = [
@@ -105,12 +105,17 @@ class IncidentDesk:
         )
         return "Closed the incident; the timeline is attached in its thread."
 
+    def thread_envs(self, channel: str, thread_ts: str) -> tuple[str, ...]:
+        """The environments an incident thread follows; () for any other thread."""
+        incident = self.store.incidents.find(channel, thread_ts)
+        return tuple(incident.envs) if incident else ()
+
     def _incident_to_close(self, channel: str, thread_ts: str | None) -> Incident:
         if thread_ts:
-            found = self.store.incident(channel, thread_ts)
+            found = self.store.incidents.find(channel, thread_ts)
             if found is not None:
                 return found
-        open_here = self.store.open_incidents(channel)
+        open_here = self.store.incidents.still_open(channel)
         if not open_here:
             raise IncidentError("There is no open incident in this channel.")
         return open_here[-1]

@@ -34,20 +34,24 @@ class Subscriptions:
         )
 
     async def unwatch(self, request: Unwatch, channel: str, user: str) -> UnwatchResult:
-        return UnwatchResult(request.env, self.store.unsubscribe(channel, request.env))
+        return UnwatchResult(
+            request.env, self.store.subscriptions.unsubscribe(channel, request.env)
+        )
 
     async def watching(self, _: ListWatching, channel: str, user: str) -> WatchingResult:
-        subs = self.store.subscriptions(channel=channel)
-        rows = ((_watched(s), _progress(self.store.env_state(s.env))) for s in subs)
+        subs = self.store.subscriptions.find(channel=channel)
+        rows = ((_watched(s), _progress(self.store.environments.state(s.env))) for s in subs)
         return WatchingResult(tuple(rows))
 
     async def mute(self, request: Mute, channel: str, user: str) -> MuteResult:
         until = self.watcher.clock() + request.duration
-        return MuteResult(request.env, until, self.store.set_mute(channel, request.env, until))
+        return MuteResult(
+            request.env, until, self.store.subscriptions.set_mute(channel, request.env, until)
+        )
 
     async def unmute(self, request: Unmute, channel: str, user: str) -> MuteResult:
         env = request.env
-        found = any(s.env == env for s in self.store.subscriptions(channel=channel))
+        found = any(s.env == env for s in self.store.subscriptions.find(channel=channel))
         released = self.watcher.end_mute(channel, env) if found else 0
         return MuteResult(env, None, found, released)
 
@@ -62,10 +66,12 @@ class Subscriptions:
             except KosliNotFound:
                 unknown = await unknown_environment(self.kosli, [env])
                 raise QueryError(unknown or f"Kosli has no snapshot of `{env}` yet.") from None
-            if self.store.subscribe(channel, env, user, snapshot.index, now, risky_only):
+            if self.store.subscriptions.subscribe(
+                channel, env, user, snapshot.index, now, risky_only
+            ):
                 started.append(Baseline(snapshot))
             else:
-                already += map(_watched, self.store.subscriptions(channel=channel, env=env))
+                already += map(_watched, self.store.subscriptions.find(channel=channel, env=env))
         return WatchResult(tuple(started), tuple(already), risky_only)
 
 

@@ -37,8 +37,8 @@ def register(app: AsyncApp, services: Services) -> None:
     async def on_mention(event: dict[str, Any]) -> None:
         channel, user = event["channel"], event.get("user", "")
         in_thread = event.get("thread_ts")
-        incident = services.incidents.store.incident(channel, in_thread) if in_thread else None
-        default_env = incident.envs[0] if incident and len(incident.envs) == 1 else None
+        envs = services.incidents.thread_envs(channel, in_thread) if in_thread else ()
+        default_env = envs[0] if len(envs) == 1 else None
         text = thread_text(event.get("text", ""), default_env)
         reply = await answer(text, services, channel, user, in_thread)
         await deliver(services.transport, reply, channel, user, in_thread or event["ts"])

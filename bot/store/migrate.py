@@ -8,7 +8,8 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection, Engine, text
 
-from bot.store.store import Store, make_engine
+from bot.store.database import make_engine
+from bot.store.store import Store
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 # Any fixed number: replicas starting together queue on this PostgreSQL advisory lock.

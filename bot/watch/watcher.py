@@ -21,7 +21,8 @@ from bot.render.alerts import (
 from bot.render.changes import render_alert
 from bot.render.kit import Message
 from bot.store.models import Subscription, WatchedEnv
-from bot.store.store import NewAlert, Outgoing, Store
+from bot.store.outbox import NewAlert, Outgoing
+from bot.store.store import Store
 from bot.transport import ChannelGone, Transport, TransportError
 
 log = logging.getLogger(__name__)
@@ -62,7 +63,7 @@ class Watcher:
     async def poll_all(self) -> None:
         """Poll every environment this process holds a lease on; an unchanged one costs one
         cheap Kosli call and no database write."""
-        leased = self.store.lease_envs(self.owner, self.clock(), self.lease_ttl)
+        leased = self.store.environments.lease(self.owner, self.clock(), self.lease_ttl)
         limit = asyncio.Semaphore(self.concurrency)
         answered: list[str] = []
 
@@ -74,7 +75,7 @@ class Watcher:
         try:
             await asyncio.gather(*(bounded(state) for state in leased))
         finally:
-            self.store.release_envs(self.owner, answered, self.clock())
+            self.store.environments.release(self.owner, answered, self.clock())
 
     async def poll(self, state: WatchedEnv) -> bool:
         """True when Kosli answered for this environment (whether or not anything changed)."""
@@ -91,15 +92,15 @@ class Watcher:
         # One cheap call tells whether anything happened: the newest snapshot's number.
         newest = await self.kosli.snapshots(env, page=1, per_page=1)
         if state.failures or state.outage_open:
-            before = self.store.mark_polled(env, self.clock())
+            before = self.store.environments.mark_polled(env, self.clock())
             if before is not None and before.outage_open:
                 message = render_recovery(env, before.last_seen_index)
                 self._to_subscribers(env, "recovery", before.outages, message)
         if not newest or newest[0].index <= state.last_seen_index:
             return
         previous = await self.kosli.snapshot(Snappish(env, "#", str(state.last_seen_index)))
-        subscriptions = self.store.subscriptions(env=env)
-        incidents = [i for i in self.store.open_incidents() if env in i.envs]
+        subscriptions = self.store.subscriptions.find(env=env)
+        incidents = [i for i in self.store.incidents.still_open() if env in i.envs]
         # Catch up in order; the high-water mark moves with each snapshot's alerts, atomically,
         # so a failure part-way resumes exactly where it stopped.
         for index in range(state.last_seen_index + 1, newest[0].index + 1):
@@ -130,14 +131,14 @@ class Watcher:
                     for incident in incidents
                     if index > incident.shown_indexes.get(env, 0)
                 ]
-            self.store.advance(env, index, alerts, now)
+            self.store.outbox.advance(env, index, alerts, now)
             previous = current
 
     def _failed(self, env: str) -> None:
-        state = self.store.record_failure(env)
+        state = self.store.environments.record_failure(env)
         if state is None or state.failures < self.outage_after:
             return
-        outage = self.store.open_outage(env)
+        outage = self.store.environments.open_outage(env)
         if outage is not None:
             message = render_outage(env, state.failures, state.last_polled_at)
             self._to_subscribers(env, "outage", outage, message)
@@ -146,29 +147,29 @@ class Watcher:
         now = self.clock()
         alerts = [
             _alert(sub, kind, index, message, held=False)
-            for sub in self.store.subscriptions(env=env)
+            for sub in self.store.subscriptions.find(env=env)
             if sub.paused_reason is None
         ]
-        self.store.add_alerts(alerts, now)
+        self.store.outbox.add(alerts, now)
 
     # ---- mutes --------------------------------------------------------------------------
 
     def end_mutes(self) -> None:
         now = self.clock()
-        for sub in self.store.subscriptions():
+        for sub in self.store.subscriptions.find():
             if sub.muted_until is not None and sub.muted_until <= now:
                 self.end_mute(sub.channel_id, sub.env)
 
     def end_mute(self, channel: str, env: str) -> int:
         """Clear the mute and queue one summary of what was held; returns how many."""
-        self.store.set_mute(channel, env, None)
-        held = self.store.release_held(channel, env)
+        self.store.subscriptions.set_mute(channel, env, None)
+        held = self.store.outbox.release_held(channel, env)
         if held:
             message = render_mute_summary(env, [(a.snapshot_index, a.text) for a in held])
             summary = NewAlert(
                 channel, env, "mute_summary", held[-1].snapshot_index, message.text, message.blocks
             )
-            self.store.add_alerts([summary], self.clock())
+            self.store.outbox.add([summary], self.clock())
         return len(held)
 
     # ---- sending ------------------------------------------------------------------------
@@ -179,10 +180,10 @@ class Watcher:
         One process sends at a time (a lease), so each channel gets its alerts in order even
         when several replicas share the database.
         """
-        if not self.store.take_lease("sender", self.owner, self.clock(), self.claim_ttl):
+        if not self.store.leases.take("sender", self.owner, self.clock(), self.claim_ttl):
             return
         by_channel: dict[str, list[Outgoing]] = defaultdict(list)
-        for item in self.store.claim(self.owner, self.clock(), self.claim_ttl):
+        for item in self.store.outbox.claim(self.owner, self.clock(), self.claim_ttl):
             by_channel[item.channel_id].append(item)
         limit = asyncio.Semaphore(self.concurrency)
 
@@ -193,7 +194,7 @@ class Watcher:
         try:
             await asyncio.gather(*(bounded(items) for items in by_channel.values()))
         finally:
-            self.store.release_lease("sender", self.owner)
+            self.store.leases.release("sender", self.owner)
 
     async def _send_channel(self, items: list[Outgoing]) -> None:
         for position, item in enumerate(items):
@@ -211,7 +212,7 @@ class Watcher:
                 log.exception("sending an alert to %s failed", item.channel_id)
                 self._unclaim(items[position:])
                 return
-            self.store.mark_sent(item.id, self.owner, ts, self.clock())
+            self.store.outbox.mark_sent(item.id, self.owner, ts, self.clock())
 
     async def _post(self, item: Outgoing) -> str:
         """Post every part of the alert not yet posted; return the first part's ts. A sender
@@ -233,11 +234,11 @@ class Watcher:
 
     def _unclaim(self, items: list[Outgoing]) -> None:
         for item in items:
-            self.store.unclaim(item.id, self.owner)
+            self.store.outbox.unclaim(item.id, self.owner)
 
     async def _channel_gone(self, channel: str, reason: str) -> None:
-        paused = self.store.pause_channel(channel, reason)
-        self.store.drop_pending(channel)
+        paused = self.store.subscriptions.pause_channel(channel, reason)
+        self.store.outbox.drop_pending(channel)
         by_user: dict[str, list[str]] = defaultdict(list)
         for sub in paused:
             by_user[sub.created_by].append(sub.env)

@@ -1,0 +1,65 @@
+"""The database: an engine with real transactions on SQLite and PostgreSQL alike, and the
+short sessions every repository uses."""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.orm import Session, sessionmaker
+
+
+def engine_url(database_url: str) -> str:
+    """Accept the usual spellings (Heroku's postgres://) and use the psycopg 3 driver."""
+    for prefix in ("postgres://", "postgresql://"):
+        if database_url.startswith(prefix):
+            return "postgresql+psycopg://" + database_url[len(prefix) :]
+    return database_url
+
+
+def make_engine(database_url: str) -> Engine:
+    engine = create_engine(engine_url(database_url), pool_pre_ping=True)
+    if engine.dialect.name == "sqlite":
+        _sqlite_transactions(engine)
+    return engine
+
+
+def _sqlite_transactions(engine: Engine) -> None:
+    """Real, serialised transactions on SQLite, as PostgreSQL's row locks give elsewhere.
+
+    pysqlite would start a transaction only at the first write, so a savepoint's release
+    committed on its own and read-check-write steps of two processes could interleave.
+    """
+
+    @event.listens_for(engine, "connect")
+    def _connect(connection: Any, _: Any) -> None:
+        connection.isolation_level = None  # we issue BEGIN ourselves, below
+        cursor = connection.cursor()
+        # Several writers (two schedulers, the web process) wait for each other instead of failing.
+        cursor.execute("PRAGMA busy_timeout = 10000")
+        # Another process may be switching a new file to WAL right now; the mode persists.
+        with contextlib.suppress(sqlite3.OperationalError):
+            cursor.execute("PRAGMA journal_mode = WAL")
+        # WAL with NORMAL survives a crashed process; only an OS crash may lose the last commit.
+        cursor.execute("PRAGMA synchronous = NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+class Database:
+    """Each repository call is its own short transaction (`begin`) or read (`session`)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._sessions = sessionmaker(engine, expire_on_commit=False)
+
+    def begin(self) -> Any:
+        return self._sessions.begin()
+
+    def session(self) -> Session:
+        return self._sessions()

@@ -1,0 +1,110 @@
+"""Per-environment watcher state: how far it was read, who polls it now (a lease), and
+whether Kosli is failing for it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import or_, select, update
+
+from bot.store.database import Database
+from bot.store.models import Incident, Subscription, WatchedEnv
+
+
+class EnvironmentRepository:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    @staticmethod
+    def _watched(session: Any) -> list[str]:
+        """Environments with an active subscription or an open incident thread."""
+        subscribed = select(Subscription.env).where(Subscription.paused_reason.is_(None))
+        names = set(session.scalars(subscribed))
+        for envs in session.scalars(select(Incident.envs).where(Incident.closed_at.is_(None))):
+            names.update(envs)
+        return sorted(names)
+
+    def state(self, env: str) -> WatchedEnv | None:
+        with self.db.session() as session:
+            return session.get(WatchedEnv, env)
+
+    def lease(
+        self, owner: str, now: datetime, ttl: timedelta, limit: int = 1000
+    ) -> list[WatchedEnv]:
+        """Take up to `limit` watched environments no live process holds, least recently
+        polled first, in one statement; return those this owner now holds."""
+        free = or_(
+            WatchedEnv.lease_owner.is_(None),
+            WatchedEnv.lease_owner == owner,
+            WatchedEnv.lease_until < now,
+        )
+        with self.db.begin() as session:
+            watched = self._watched(session)
+            candidates = (
+                select(WatchedEnv.env)
+                .where(WatchedEnv.env.in_(watched), free)
+                .order_by(WatchedEnv.last_polled_at.is_not(None), WatchedEnv.last_polled_at)
+                .limit(limit)
+            )
+            session.execute(
+                update(WatchedEnv)
+                .where(WatchedEnv.env.in_(list(session.scalars(candidates))), free)
+                .values(lease_owner=owner, lease_until=now + ttl)
+            )
+            leased = select(WatchedEnv).where(
+                WatchedEnv.lease_owner == owner, WatchedEnv.env.in_(watched)
+            )
+            return list(session.scalars(leased.order_by(WatchedEnv.env)))
+
+    def release(self, owner: str, polled: Iterable[str], now: datetime) -> None:
+        """Give the leases back, noting which environments answered this cycle."""
+        with self.db.begin() as session:
+            answered = list(polled)
+            if answered:
+                session.execute(
+                    update(WatchedEnv)
+                    .where(WatchedEnv.env.in_(answered))
+                    .values(last_polled_at=now)
+                )
+            session.execute(
+                update(WatchedEnv)
+                .where(WatchedEnv.lease_owner == owner)
+                .values(lease_owner=None, lease_until=None)
+            )
+
+    def mark_polled(self, env: str, now: datetime) -> WatchedEnv | None:
+        """A successful poll: returns the state before failures were cleared."""
+        with self.db.begin() as session:
+            watched = session.get(WatchedEnv, env, with_for_update=True)
+            if watched is None:
+                return None
+            before = WatchedEnv(
+                env=watched.env,
+                last_seen_index=watched.last_seen_index,
+                failures=watched.failures,
+                outages=watched.outages,
+                outage_open=watched.outage_open,
+            )
+            watched.failures = 0
+            watched.outage_open = False
+            watched.last_polled_at = now
+            return before
+
+    def record_failure(self, env: str) -> WatchedEnv | None:
+        with self.db.begin() as session:
+            watched = session.get(WatchedEnv, env, with_for_update=True)
+            if watched is not None:
+                watched.failures += 1
+            return watched
+
+    def open_outage(self, env: str) -> int | None:
+        """Mark an outage reported once; returns its number, or None if already open."""
+        with self.db.begin() as session:
+            watched = session.get(WatchedEnv, env, with_for_update=True)
+            if watched is None or watched.outage_open:
+                return None
+            watched.outage_open = True
+            watched.outages += 1
+            return watched.outages

@@ -1,0 +1,48 @@
+"""Incident threads: which thread follows which environments, open or closed."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select, update
+
+from bot.store.database import Database
+from bot.store.models import Incident, WatchedEnv
+
+
+class IncidentRepository:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def open(self, incident: Incident) -> Incident:
+        """Store the thread, and make sure the watcher follows its environments from here."""
+        with self.db.begin() as session:
+            session.add(incident)
+            for env, index in incident.shown_indexes.items():
+                if session.get(WatchedEnv, env) is None:
+                    session.add(WatchedEnv(env=env, last_seen_index=index))
+        return incident
+
+    def find(self, channel: str, thread_ts: str) -> Incident | None:
+        query = select(Incident).where(
+            Incident.channel_id == channel, Incident.thread_ts == thread_ts
+        )
+        with self.db.session() as session:
+            return session.scalar(query)
+
+    def still_open(self, channel: str | None = None) -> list[Incident]:
+        query = select(Incident).where(Incident.closed_at.is_(None)).order_by(Incident.id)
+        if channel is not None:
+            query = query.where(Incident.channel_id == channel)
+        with self.db.session() as session:
+            return list(session.scalars(query))
+
+    def close(self, incident_id: int, now: datetime) -> Incident | None:
+        """Close it once; None when it was closed already (a double click, a second replica)."""
+        with self.db.begin() as session:
+            closed = session.execute(
+                update(Incident)
+                .where(Incident.id == incident_id, Incident.closed_at.is_(None))
+                .values(closed_at=now)
+            )
+            return session.get(Incident, incident_id) if closed.rowcount == 1 else None

@@ -1,0 +1,173 @@
+"""The outbox: alerts written in the same transaction that moves an environment's
+high-water mark, claimed by one sender, marked sent only after Slack said ok."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.exc import IntegrityError
+
+from bot.store.database import Database
+from bot.store.models import Alert, WatchedEnv
+
+
+@dataclass(frozen=True)
+class NewAlert:
+    channel_id: str
+    env: str
+    kind: str
+    snapshot_index: int
+    text: str
+    blocks: list[dict[str, Any]]
+    held: bool = False
+    thread_ts: str | None = None
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """A claimed alert. `uncertain`: an earlier attempt claimed it (and vanished, or failed
+    part-way), so some of it may be in Slack already; the sender checks before posting."""
+
+    id: int
+    channel_id: str
+    env: str
+    kind: str
+    snapshot_index: int
+    text: str
+    blocks: list[dict[str, Any]]
+    created_at: datetime
+    claimed_at: datetime
+    uncertain: bool
+    thread_ts: str | None = None
+
+    @property
+    def key(self) -> str:
+        return f"{self.channel_id}/{self.env}/{self.kind}/{self.snapshot_index}"
+
+
+class Outbox:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def advance(self, env: str, index: int, alerts: Iterable[NewAlert], now: datetime) -> int:
+        """Record alerts for snapshot `index` and move the high-water mark, atomically.
+
+        An alert already in the outbox (another replica got there first) is skipped.
+        """
+        with self.db.begin() as session:
+            watched = session.get(WatchedEnv, env, with_for_update=True)
+            if watched is None or watched.last_seen_index >= index:
+                return 0
+            inserted = _insert_alerts(session, alerts, now)
+            watched.last_seen_index = index
+            watched.last_polled_at = now
+        return inserted
+
+    def add(self, alerts: Iterable[NewAlert], now: datetime) -> int:
+        with self.db.begin() as session:
+            return _insert_alerts(session, alerts, now)
+
+    def claim(self, owner: str, now: datetime, ttl: timedelta, limit: int = 1000) -> list[Outgoing]:
+        """Claim sendable alerts, oldest first; a claim is exclusive across processes."""
+        sendable = or_(
+            (Alert.state == "pending") & Alert.held.is_(False),
+            (Alert.state == "sending") & (Alert.claimed_until < now),
+        )
+        with self.db.session() as session:
+            candidates = list(
+                session.scalars(select(Alert).where(sendable).order_by(Alert.id).limit(limit))
+            )
+        claimed: list[Outgoing] = []
+        for alert in candidates:
+            with self.db.begin() as session:
+                won = session.execute(
+                    update(Alert)
+                    .where(Alert.id == alert.id, sendable)
+                    .values(
+                        state="sending",
+                        claimed_by=owner,
+                        claimed_until=now + ttl,
+                        attempts=Alert.attempts + 1,
+                    )
+                )
+            if won.rowcount == 1:
+                claimed.append(
+                    Outgoing(
+                        id=alert.id,
+                        channel_id=alert.channel_id,
+                        env=alert.env,
+                        kind=alert.kind,
+                        snapshot_index=alert.snapshot_index,
+                        text=alert.text,
+                        blocks=alert.blocks,
+                        created_at=alert.created_at,
+                        claimed_at=now,
+                        # Claimed before: part of it may be in Slack already.
+                        uncertain=alert.state == "sending" or alert.attempts > 0,
+                        thread_ts=alert.thread_ts,
+                    )
+                )
+        return claimed
+
+    def mark_sent(self, alert_id: int, owner: str, slack_ts: str, now: datetime) -> None:
+        with self.db.begin() as session:
+            session.execute(
+                update(Alert)
+                .where(Alert.id == alert_id, Alert.claimed_by == owner)
+                .values(state="sent", sent_at=now, slack_ts=slack_ts, claimed_until=None)
+            )
+
+    def unclaim(self, alert_id: int, owner: str) -> None:
+        """Sending failed for sure (Slack said no): try again next cycle."""
+        with self.db.begin() as session:
+            session.execute(
+                update(Alert)
+                .where(Alert.id == alert_id, Alert.claimed_by == owner)
+                .values(state="pending", claimed_by=None, claimed_until=None)
+            )
+
+    def drop_pending(self, channel: str) -> int:
+        """A channel we cannot post to: its unsent alerts will never go."""
+        with self.db.begin() as session:
+            dropped = session.execute(
+                update(Alert)
+                .where(Alert.channel_id == channel, Alert.state.in_(("pending", "sending")))
+                .values(state="dropped", claimed_by=None, claimed_until=None)
+            )
+            return dropped.rowcount
+
+    def release_held(self, channel: str, env: str) -> list[Alert]:
+        """The mute ended: hand back the held alerts (marked summarised) to be summarised."""
+        with self.db.begin() as session:
+            held = list(
+                session.scalars(
+                    select(Alert)
+                    .where(
+                        Alert.channel_id == channel,
+                        Alert.env == env,
+                        Alert.held.is_(True),
+                        Alert.state == "pending",
+                    )
+                    .order_by(Alert.snapshot_index)
+                )
+            )
+            for alert in held:
+                alert.state = "summarised"
+            return held
+
+
+def _insert_alerts(session: Any, alerts: Iterable[NewAlert], now: datetime) -> int:
+    """Add alerts to the outbox, skipping any already there (the unique key says so)."""
+    inserted = 0
+    for alert in alerts:
+        try:
+            with session.begin_nested():
+                session.add(Alert(**vars(alert), created_at=now))
+            inserted += 1
+        except IntegrityError:
+            pass
+    return inserted

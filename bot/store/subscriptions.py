@@ -1,0 +1,102 @@
+"""Which channels watch which environments: subscribe, pause, mute."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+
+from bot.store.database import Database
+from bot.store.models import Subscription, WatchedEnv
+
+
+class SubscriptionRepository:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def subscribe(
+        self,
+        channel: str,
+        env: str,
+        user: str,
+        baseline: int,
+        now: datetime,
+        risky_only: bool = False,
+    ) -> bool:
+        """Subscribe (or resume a paused subscription). False when it already was active."""
+        with self.db.begin() as session:
+            existing = session.scalar(_subscription(channel, env))
+            if existing is not None:
+                was_paused = existing.paused_reason is not None
+                existing.paused_reason = None
+                existing.since_index = max(existing.since_index, baseline)
+                existing.risky_only = risky_only
+                fresh = was_paused
+            else:
+                session.add(
+                    Subscription(
+                        channel_id=channel,
+                        env=env,
+                        created_by=user,
+                        created_at=now,
+                        since_index=baseline,
+                        risky_only=risky_only,
+                    )
+                )
+                fresh = True
+            watched = session.get(WatchedEnv, env)
+            others = session.scalar(
+                select(Subscription.id).where(
+                    Subscription.env == env,
+                    Subscription.channel_id != channel,
+                    Subscription.paused_reason.is_(None),
+                )
+            )
+            if watched is None:
+                session.add(WatchedEnv(env=env, last_seen_index=baseline))
+            elif others is None:
+                # Nobody else watches it: start from now instead of replaying unwatched history.
+                watched.last_seen_index = max(watched.last_seen_index, baseline)
+        return fresh
+
+    def unsubscribe(self, channel: str, env: str) -> bool:
+        with self.db.begin() as session:
+            found = session.scalar(_subscription(channel, env))
+            if found is not None:
+                session.delete(found)
+            return found is not None
+
+    def find(self, channel: str | None = None, env: str | None = None) -> list[Subscription]:
+        query = select(Subscription).order_by(Subscription.env, Subscription.channel_id)
+        if channel is not None:
+            query = query.where(Subscription.channel_id == channel)
+        if env is not None:
+            query = query.where(Subscription.env == env)
+        with self.db.session() as session:
+            return list(session.scalars(query))
+
+    def pause_channel(self, channel: str, reason: str) -> list[Subscription]:
+        """Pause every active subscription of a channel Slack says we cannot post to."""
+        with self.db.begin() as session:
+            paused = list(
+                session.scalars(
+                    select(Subscription).where(
+                        Subscription.channel_id == channel, Subscription.paused_reason.is_(None)
+                    )
+                )
+            )
+            for subscription in paused:
+                subscription.paused_reason = reason
+            return paused
+
+    def set_mute(self, channel: str, env: str, until: datetime | None) -> bool:
+        with self.db.begin() as session:
+            found = session.scalar(_subscription(channel, env))
+            if found is not None:
+                found.muted_until = until
+            return found is not None
+
+
+def _subscription(channel: str, env: str) -> Any:
+    return select(Subscription).where(Subscription.channel_id == channel, Subscription.env == env)
