@@ -26,7 +26,7 @@ if __package__ in (None, ""):  # run as a file: make `bot` and `tests` importabl
 
 from bot.runtime import Runtime  # noqa: E402
 from bot.sandbox import KosliSandbox, cyber_dojo  # noqa: E402
-from bot.watch.watcher import Watcher  # noqa: E402
+from bot.watch.settings import WatchSettings  # noqa: E402
 from tests.conftest import SANDBOX_TOKEN, SEED_NOW, settings_for  # noqa: E402
 from tests.fakes.slack import FakeSlack  # noqa: E402
 
@@ -60,7 +60,7 @@ async def measure(
     kosli = KosliSandbox()  # only to carry the URL into the settings
     kosli.base_url = kosli_url
     runtime = Runtime.build(settings_for(kosli, slack, database))
-    runtime.watcher.concurrency = width
+    runtime.watcher.settings.concurrency = width
     # The sandbox cannot hold a real Kosli's latency; its own (~3 ms a request) stands in.
     async with runtime.running(watch=False):
         for number in range(envs):
@@ -89,7 +89,7 @@ async def measure(
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--envs", type=int, default=1000)
-    parser.add_argument("--concurrency", type=int, default=Watcher.concurrency)
+    parser.add_argument("--concurrency", type=int, default=WatchSettings.concurrency)
     args = parser.parse_args()
     clock = multiprocessing.Value("d", SEED_NOW)
     urls: multiprocessing.Queue = multiprocessing.Queue()

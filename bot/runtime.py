@@ -18,6 +18,7 @@ from bot.store.store import Store
 from bot.transport import Transport
 from bot.transport.slack import SlackTransport, slack_client
 from bot.watch.scheduler import start_scheduler
+from bot.watch.settings import WatchSettings
 from bot.watch.watcher import Watcher
 
 
@@ -50,7 +51,7 @@ class Runtime:
                 slack_client(settings.slack_bot_token, settings.slack_api_url)
             )
         store = open_store(settings.database_url)
-        watcher = Watcher(store, kosli, transport, command=settings.slack_command)
+        watcher = Watcher(store, kosli, transport, WatchSettings(command=settings.slack_command))
         return cls(settings, kosli, transport, store, watcher)
 
     @property

@@ -11,9 +11,9 @@ from bot.domain.results import (
     WatchResult,
 )
 from bot.render import kit
-from bot.render.alerts import render_baseline
 from bot.render.kit import Message
 from bot.render.mrkdwn import date, escape
+from bot.render.watcher import render_baseline
 
 
 def render_unwatch(result: UnwatchResult, command: str) -> Message:

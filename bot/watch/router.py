@@ -1,0 +1,89 @@
+"""Who gets an alert: subscribed channels (unless paused, muted or only risky changes are
+wanted) and open incident threads on the environment; mutes end in one summary."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from bot.domain.changes import ChangeSet
+from bot.render.kit import Message
+from bot.render.watcher import render_mute_summary
+from bot.store.models import Incident, Subscription
+from bot.store.outbox import NewAlert
+from bot.store.store import Store
+from bot.watch.settings import WatchSettings
+
+
+@dataclass
+class Router:
+    store: Store
+    settings: WatchSettings
+
+    def change(
+        self,
+        changes: ChangeSet,
+        message: Message,
+        subscriptions: list[Subscription],
+        incidents: list[Incident],
+        now: datetime,
+    ) -> list[NewAlert]:
+        """The alerts one snapshot's changes make, for channels and open threads."""
+        env, index = changes.env, changes.after_index
+        alerts = [
+            _alert(sub, "change", index, message, held=_muted(sub, now))
+            for sub in subscriptions
+            if sub.paused_reason is None
+            and sub.since_index < index
+            and (changes.risky or not sub.risky_only)
+        ]
+        # Open incidents on this environment get the change in their thread too.
+        alerts += [
+            NewAlert(
+                incident.channel_id,
+                env,
+                "thread",
+                index,
+                message.text,
+                message.blocks,
+                thread_ts=incident.thread_ts,
+            )
+            for incident in incidents
+            if index > incident.shown_indexes.get(env, 0)
+        ]
+        return alerts
+
+    def to_subscribers(self, env: str, kind: str, index: int, message: Message) -> None:
+        now = self.settings.now()
+        alerts = [
+            _alert(sub, kind, index, message, held=False)
+            for sub in self.store.subscriptions.find(env=env)
+            if sub.paused_reason is None
+        ]
+        self.store.outbox.add(alerts, now)
+
+    def end_mutes(self) -> None:
+        now = self.settings.now()
+        for sub in self.store.subscriptions.find():
+            if sub.muted_until is not None and sub.muted_until <= now:
+                self.end_mute(sub.channel_id, sub.env)
+
+    def end_mute(self, channel: str, env: str) -> int:
+        """Clear the mute and queue one summary of what was held; returns how many."""
+        self.store.subscriptions.set_mute(channel, env, None)
+        held = self.store.outbox.release_held(channel, env)
+        if held:
+            message = render_mute_summary(env, [(a.snapshot_index, a.text) for a in held])
+            summary = NewAlert(
+                channel, env, "mute_summary", held[-1].snapshot_index, message.text, message.blocks
+            )
+            self.store.outbox.add([summary], self.settings.now())
+        return len(held)
+
+
+def _muted(sub: Subscription, now: datetime) -> bool:
+    return sub.muted_until is not None and sub.muted_until > now
+
+
+def _alert(sub: Subscription, kind: str, index: int, message: Message, held: bool) -> NewAlert:
+    return NewAlert(sub.channel_id, sub.env, kind, index, message.text, message.blocks, held)

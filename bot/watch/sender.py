@@ -1,0 +1,105 @@
+"""Sending: claim outbox rows and post them through the transport, channel by channel, in
+order; a channel that is gone is paused and its subscribers told."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import timedelta
+
+from bot.render.kit import Message
+from bot.render.watcher import render_paused
+from bot.store.outbox import Outgoing
+from bot.store.store import Store
+from bot.transport import ChannelGone, Transport, TransportError
+from bot.watch.settings import WatchSettings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Sender:
+    store: Store
+    transport: Transport
+    settings: WatchSettings
+
+    async def send_pending(self) -> None:
+        """Channels are sent to side by side, so one rate-limited channel delays no other.
+
+        One process sends at a time (a lease), so each channel gets its alerts in order even
+        when several replicas share the database.
+        """
+        if not self.store.leases.take(
+            "sender", self.settings.owner, self.settings.now(), self.settings.claim_ttl
+        ):
+            return
+        by_channel: dict[str, list[Outgoing]] = defaultdict(list)
+        for item in self.store.outbox.claim(
+            self.settings.owner, self.settings.now(), self.settings.claim_ttl
+        ):
+            by_channel[item.channel_id].append(item)
+        limit = asyncio.Semaphore(self.settings.concurrency)
+
+        async def bounded(items: list[Outgoing]) -> None:
+            async with limit:
+                await self._send_channel(items)
+
+        try:
+            await asyncio.gather(*(bounded(items) for items in by_channel.values()))
+        finally:
+            self.store.leases.release("sender", self.settings.owner)
+
+    async def _send_channel(self, items: list[Outgoing]) -> None:
+        for position, item in enumerate(items):
+            try:
+                ts = await self._post(item)
+            except ChannelGone as gone:
+                await self._channel_gone(item.channel_id, gone.reason)
+                self._unclaim(items[position:])
+                return
+            except TransportError as error:
+                log.warning("Slack refused an alert for %s: %s", item.channel_id, error.reason)
+                self._unclaim(items[position:])  # keep order: the rest waits for the next cycle
+                return
+            except Exception:
+                log.exception("sending an alert to %s failed", item.channel_id)
+                self._unclaim(items[position:])
+                return
+            self.store.outbox.mark_sent(item.id, self.settings.owner, ts, self.settings.now())
+
+    async def _post(self, item: Outgoing) -> str:
+        """Post every part of the alert not yet posted; return the first part's ts. A sender
+        that died between posting and marking left parts behind: find them first."""
+        already = (
+            await self.transport.find_posted(
+                item.channel_id,
+                item.key,
+                thread_ts=item.thread_ts,
+                since=item.created_at - timedelta(minutes=1),
+            )
+            if item.uncertain
+            else {}
+        )
+        message = Message(item.text, item.blocks)
+        return await self.transport.post(
+            item.channel_id, message, thread_ts=item.thread_ts, key=item.key, already=already
+        )
+
+    def _unclaim(self, items: list[Outgoing]) -> None:
+        for item in items:
+            self.store.outbox.unclaim(item.id, self.settings.owner)
+
+    async def _channel_gone(self, channel: str, reason: str) -> None:
+        paused = self.store.subscriptions.pause_channel(channel, reason)
+        self.store.outbox.drop_pending(channel)
+        by_user: dict[str, list[str]] = defaultdict(list)
+        for sub in paused:
+            by_user[sub.created_by].append(sub.env)
+        for user, envs in by_user.items():
+            message = render_paused(channel, envs, reason, self.settings.command)
+            try:
+                await self.transport.post(user, message)  # a direct message
+            except TransportError as error:
+                log.warning("could not tell %s about the paused channel: %s", user, error.reason)

@@ -1,0 +1,27 @@
+"""What the watcher's parts share: who they are, how hard they work, and what time it is."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class WatchSettings:
+    command: str = "/kosli"
+    # Leases and claims name their holder, so two replicas never work on the same row.
+    owner: str = field(default_factory=lambda: f"watcher-{uuid.uuid4().hex[:12]}")
+    concurrency: int = 32
+    outage_after: int = 3  # failed polls in a row before the channels are told
+    lease_ttl: timedelta = timedelta(minutes=5)
+    claim_ttl: timedelta = timedelta(minutes=2)
+    clock: Callable[[], datetime] = utcnow
+
+    def now(self) -> datetime:
+        return self.clock()
