@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 from bot.commands.dispatch import Services
-from bot.commands.incidents import IncidentDesk
+from bot.commands.incidents import IncidentThreads
 from bot.commands.queries import Queries
 from bot.commands.subscriptions import Subscriptions
 from bot.config import Settings
@@ -58,7 +58,7 @@ class Runtime:
     def services(self) -> Services:
         command = self.settings.slack_command
         subscriptions = Subscriptions(self.store, self.kosli, self.watcher)
-        desk = IncidentDesk(self.store, self.kosli, self.transport, command, self.watcher.clock)
+        desk = IncidentThreads(self.store, self.kosli, self.transport, command, self.watcher.clock)
         return Services(Queries(self.kosli), subscriptions, desk, self.transport, command)
 
     @asynccontextmanager

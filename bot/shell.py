@@ -20,7 +20,7 @@ from typing import TextIO
 
 from bot.commands.dispatch import Services, answer
 from bot.config import Settings
-from bot.render.kit import Message
+from bot.render.blockkit import Message
 from bot.runtime import Runtime
 from bot.sandbox import ACME_NOW, KosliSandbox, cest
 from bot.transport.terminal import PRIVATE, TerminalTransport, wants_colour

@@ -17,16 +17,9 @@ from bot.domain.changes import (
     snapshot_changes,
 )
 from bot.domain.compliance import failing_rules, reasons
-from bot.kosli.models import (
-    ArtifactFlow,
-    CommitInfo,
-    DeploymentDiff,
-    DiffArtifact,
-    PolicyDecision,
-    Snapshot,
-    SnapshotArtifact,
-    SnapshotDiff,
-)
+from bot.kosli.flows import ArtifactFlow, CommitInfo, DeploymentDiff
+from bot.kosli.models import DiffArtifact, Snapshot, SnapshotArtifact, SnapshotDiff
+from bot.kosli.policies import PolicyDecision
 from tests.test_today import SAMPLE, before_from_annotations
 
 CREATOR_OLD = (

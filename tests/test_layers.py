@@ -89,7 +89,7 @@ def test_no_room_imports_a_higher_one() -> None:
         ("bot.render.x", "from slack_sdk.models.blocks import Block", False),
         ("bot.kosli.x", "from bot.kosli.models import Snapshot", False),
         ("bot.kosli.x", "from bot.domain.changes import Kind", True),
-        ("bot.store.x", "from bot.render.kit import Message", True),
+        ("bot.store.x", "from bot.render.blockkit import Message", True),
     ],
 )
 def test_the_check_itself_catches_an_upward_import(

@@ -7,10 +7,10 @@ from datetime import UTC, datetime
 from bot.domain.changes import Change, ChangeSet, Kind
 from bot.domain.results import ArtifactResult, EnvsResult
 from bot.kosli.models import Artifact, Environment, SnapshotArtifact
-from bot.render import kit
-from bot.render.blocks import render_artifacts, render_envs
+from bot.render import blockkit
 from bot.render.changes import render_diff
 from bot.render.mrkdwn import date, escape, link
+from bot.render.queries import render_artifacts, render_envs
 
 STARTED = datetime(2022, 9, 6, 14, 52, 3, tzinfo=UTC)
 
@@ -34,7 +34,7 @@ def test_a_long_diff_goes_in_parts_of_at_most_50_blocks_and_drops_nothing() -> N
     changes = ChangeSet("prod#1", "prod#2", STARTED, started)
     message = render_diff(changes)
     assert message.text.startswith("prod#1 → prod#2: 80 started")
-    sent = kit.parts(message.blocks)
+    sent = blockkit.parts(message.blocks)
     assert [len(blocks) for blocks in sent] == [50, 33]  # header, summary, 80 entries, buttons
     assert sum(str(blocks).count("Started") for blocks in sent) == 80
     assert sent[-1][-1]["type"] == "actions"  # the buttons end the last part

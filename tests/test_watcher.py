@@ -112,7 +112,7 @@ def test_the_watch_reply_is_the_baseline_summary(
     async def body(runtime: Runtime) -> Any:
         return await watch(runtime, "aws-beta")
 
-    from bot.render.watching import render_watch
+    from bot.render.subscriptions import render_watch
 
     message = render_watch(run(kosli, slack, sqlite_url, body), "/kosli")
     assert_golden("watch_baseline", message.blocks)

@@ -13,9 +13,9 @@ from bot.commands.subscriptions import Subscriptions
 from bot.domain import commands as parse
 from bot.domain.commands import CloseIncident, Help, Incidents, Version
 from bot.domain.results import HelpResult, VersionResult
-from bot.render import blocks, watching
+from bot.render import queries, subscriptions
+from bot.render.blockkit import Message, section
 from bot.render.changes import render_diff
-from bot.render.kit import Message, section
 
 R = TypeVar("R")
 
@@ -46,7 +46,7 @@ def _subscription(
 
 
 async def _help(_: Help, services: Services, ctx: Context) -> Reply:
-    return Reply(blocks.render_help(HelpResult(COMMANDS.help()), ctx.command_name), False)
+    return Reply(queries.render_help(HelpResult(COMMANDS.help()), ctx.command_name), False)
 
 
 async def _incident(request: Incidents, services: Services, ctx: Context) -> Reply:
@@ -67,7 +67,7 @@ async def _version(_: Version, services: Services, ctx: Context) -> Reply:
         org=kosli.org,
         database=services.subscriptions.store.engine.dialect.name,
     )
-    return Reply(blocks.render_version(about, ctx.command_name), public=False)
+    return Reply(queries.render_version(about, ctx.command_name), public=False)
 
 
 def _previous_change(value: str) -> str:
@@ -97,7 +97,7 @@ COMMANDS = Registry(
             "the environment's snapshots, newest first",
             "log aws-prod",
             parse.parse_log,
-            _query(Queries.log, blocks.render_log),
+            _query(Queries.log, queries.render_log),
             aliases=("env log",),
         ),
         Command(
@@ -106,7 +106,7 @@ COMMANDS = Registry(
             "environments with last report time and compliance",
             "envs",
             parse.parse_envs,
-            _query(Queries.envs, blocks.render_envs),
+            _query(Queries.envs, queries.render_envs),
             aliases=("environments", "env list"),
         ),
         Command(
@@ -115,7 +115,7 @@ COMMANDS = Registry(
             "an artifact's commit, build, compliance, attestations and history",
             "artifact creator@5d1c9265",
             parse.parse_artifact,
-            _query(Queries.artifact, blocks.render_artifacts),
+            _query(Queries.artifact, queries.render_artifacts),
             aliases=("artifact get",),
             buttons={"artifact_details": lambda value: f"artifact {value}"},
         ),
@@ -125,7 +125,7 @@ COMMANDS = Registry(
             "where it is running now",
             "where creator",
             parse.parse_where,
-            _query(Queries.where, blocks.render_where),
+            _query(Queries.where, queries.render_where),
         ),
         Command(
             "why",
@@ -133,7 +133,7 @@ COMMANDS = Registry(
             "why it is non-compliant: each failing policy rule and attestation",
             "why aws-prod payments",
             parse.parse_why,
-            _query(Queries.why, blocks.render_why),
+            _query(Queries.why, queries.render_why),
         ),
         Command(
             "watch",
@@ -141,7 +141,7 @@ COMMANDS = Registry(
             "post here when something changes (--risky: only non-compliant or rogue)",
             "watch aws-prod",
             parse.parse_watch,
-            _subscription(Subscriptions.watch, watching.render_watch),
+            _subscription(Subscriptions.watch, subscriptions.render_watch),
         ),
         Command(
             "unwatch",
@@ -149,7 +149,7 @@ COMMANDS = Registry(
             "stop posting changes of ENV here",
             "unwatch aws-prod",
             parse.parse_unwatch,
-            _subscription(Subscriptions.unwatch, watching.render_unwatch),
+            _subscription(Subscriptions.unwatch, subscriptions.render_unwatch),
         ),
         Command(
             "watching",
@@ -157,7 +157,7 @@ COMMANDS = Registry(
             "what this channel watches, with the last snapshot seen",
             "watching",
             parse.parse_watching,
-            _subscription(Subscriptions.watching, watching.render_watching, public=False),
+            _subscription(Subscriptions.watching, subscriptions.render_watching, public=False),
         ),
         Command(
             "mute",
@@ -165,7 +165,7 @@ COMMANDS = Registry(
             "hold alerts, summarised when the mute ends",
             "mute aws-prod 30m",
             parse.parse_mute,
-            _subscription(Subscriptions.mute, watching.render_mute),
+            _subscription(Subscriptions.mute, subscriptions.render_mute),
             buttons={"mute_hour": lambda value: f"mute {value} 1h"},
         ),
         Command(
@@ -174,7 +174,7 @@ COMMANDS = Registry(
             "end a mute now",
             "unmute aws-prod",
             parse.parse_unmute,
-            _subscription(Subscriptions.unmute, watching.render_mute),
+            _subscription(Subscriptions.unmute, subscriptions.render_mute),
         ),
         Command(
             "incident",

@@ -17,7 +17,7 @@ from bot.kosli import (
     KosliUnauthorized,
     KosliUnavailable,
 )
-from bot.render.blocks import render_error
+from bot.render.queries import render_error
 from bot.transport import Transport
 
 log = logging.getLogger(__name__)

@@ -35,7 +35,7 @@ class IncidentError(QueryError):
 
 
 @dataclass
-class IncidentDesk:
+class IncidentThreads:
     store: Store
     kosli: KosliClient
     transport: Transport

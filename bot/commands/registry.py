@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from bot.domain.commands import CommandError
 from bot.domain.results import HelpEntry
-from bot.render.kit import Message
+from bot.render.blockkit import Message
 
 if TYPE_CHECKING:  # the services are built from the handlers this registry points at
     from bot.commands.dispatch import Services

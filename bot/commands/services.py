@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.commands.incidents import IncidentDesk
+from bot.commands.incidents import IncidentThreads
 from bot.commands.queries import Queries
 from bot.commands.subscriptions import Subscriptions
 from bot.transport import Transport
@@ -15,6 +15,6 @@ from bot.transport import Transport
 class Services:
     queries: Queries
     subscriptions: Subscriptions
-    incidents: IncidentDesk
+    incidents: IncidentThreads
     transport: Transport
     command_name: str = "/kosli"

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import re
 
-from bot.kosli.models import PolicyDecision, Resolution, RuleEvaluation, SnapshotArtifact
+from bot.kosli.models import SnapshotArtifact
+from bot.kosli.policies import PolicyDecision, Resolution, RuleEvaluation
 
 _FULL_SHA = re.compile(r"[0-9a-f]{40}")
 

@@ -9,12 +9,12 @@ from datetime import datetime
 from bot.domain.timeline import Baseline
 from bot.kosli.attestations import Assertion
 from bot.kosli.models import (
-    AppliedPolicy,
     Artifact,
     Environment,
     SnapshotArtifact,
     SnapshotSummary,
 )
+from bot.kosli.policies import AppliedPolicy
 
 
 @dataclass(frozen=True)

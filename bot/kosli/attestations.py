@@ -7,7 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from bot.kosli.models import CommitInfo, _get
+from bot.kosli.flows import CommitInfo
+from bot.kosli.parsing import get
 
 
 @dataclass(frozen=True)
@@ -25,11 +26,11 @@ class AttestationStatus:
     @classmethod
     def from_json(cls, data: Any, flow: str, trail: str) -> AttestationStatus:
         return cls(
-            name=_get(data, "attestation_name", str),
-            type=_get(data, "attestation_type", str, ""),
-            status=_get(data, "status", str, ""),
-            compliant=_get(data, "is_compliant", bool, None),
-            unexpected=_get(data, "unexpected", bool, False),
+            name=get(data, "attestation_name", str),
+            type=get(data, "attestation_type", str, ""),
+            status=get(data, "status", str, ""),
+            compliant=get(data, "is_compliant", bool, None),
+            unexpected=get(data, "unexpected", bool, False),
             flow=flow,
             trail=trail,
         )
@@ -46,17 +47,17 @@ class Assertion:
     @classmethod
     def from_json(cls, data: Any) -> Assertion:
         attestations: list[AttestationStatus] = []
-        for item in _get(data, "flows", list, []):
-            flow = _get(item, "flow", str, "") or _get(item, "flow_name", str, "")
-            trail = _get(item, "trail", str, "") or _get(item, "trail_name", str, "")
-            status = _get(item, "compliance_status", Mapping, {})
+        for item in get(data, "flows", list, []):
+            flow = get(item, "flow", str, "") or get(item, "flow_name", str, "")
+            trail = get(item, "trail", str, "") or get(item, "trail_name", str, "")
+            status = get(item, "compliance_status", Mapping, {})
             attestations.extend(
                 AttestationStatus.from_json(a, flow, trail)
-                for a in _get(status, "attestations_statuses", list, [])
+                for a in get(status, "attestations_statuses", list, [])
             )
         return cls(
-            compliant=_get(data, "compliant", bool, None),
-            html_url=_get(data, "html_url", str, ""),
+            compliant=get(data, "compliant", bool, None),
+            html_url=get(data, "html_url", str, ""),
             attestations=tuple(attestations),
         )
 
@@ -76,24 +77,24 @@ class Trail:
 
     @classmethod
     def from_json(cls, data: Any, flow: str) -> Trail:
-        name = _get(data, "name", str)
-        status = _get(data, "compliance_status", Mapping, {})
+        name = get(data, "name", str)
+        status = get(data, "compliance_status", Mapping, {})
         own = [
             AttestationStatus.from_json(a, flow, name)
-            for a in _get(status, "attestations_statuses", list, [])
+            for a in get(status, "attestations_statuses", list, [])
         ]
         per_artifact = [
             AttestationStatus.from_json(a, flow, name)
-            for artifact in _get(status, "artifacts_statuses", Mapping, {}).values()
-            for a in _get(artifact, "attestations_statuses", list, [])
+            for artifact in get(status, "artifacts_statuses", Mapping, {}).values()
+            for a in get(artifact, "attestations_statuses", list, [])
         ]
         commit = data.get("git_commit_info")
         return cls(
             name=name,
             flow=flow,
             commit=CommitInfo.from_json(commit) if isinstance(commit, Mapping) else None,
-            build_url=_get(data, "origin_url", str, ""),
-            html_url=_get(data, "html_url", str, ""),
-            compliant=_get(data, "is_compliant", bool, None),
+            build_url=get(data, "origin_url", str, ""),
+            html_url=get(data, "html_url", str, ""),
+            compliant=get(data, "is_compliant", bool, None),
             attestations=(*own, *per_artifact),
         )

@@ -27,8 +27,8 @@ from bot.kosli.models import (
     Snapshot,
     SnapshotDiff,
     SnapshotSummary,
-    parse_list,
 )
+from bot.kosli.parsing import parse_list
 from bot.kosli.snappish import Snappish
 
 log = logging.getLogger(__name__)

@@ -10,8 +10,8 @@ from slack_sdk.models.blocks import Block
 from bot.domain.changes import Change, ChangeSet, Kind, service_of, short_name
 from bot.domain.timeago import duration_words
 from bot.kosli.models import SnapshotArtifact
-from bot.render import kit
-from bot.render.kit import Message
+from bot.render import blockkit
+from bot.render.blockkit import Message
 from bot.render.mrkdwn import date, escape, link, short
 
 MAX_TITLE = 80
@@ -64,7 +64,7 @@ def _commit_details(artifact: SnapshotArtifact) -> str:
     info = artifact.commit
     words = ""
     if info and info.title:
-        words += f" _{escape(kit.clip(info.title, MAX_TITLE))}_"
+        words += f" _{escape(blockkit.clip(info.title, MAX_TITLE))}_"
     if info and info.author_name:
         words += f" · {escape(info.author_name)}"
     return words
@@ -72,7 +72,7 @@ def _commit_details(artifact: SnapshotArtifact) -> str:
 
 def commit_words(artifact: SnapshotArtifact) -> str:
     """'commit 95ab455 _Merge pull request #204…_ · Jon Jagger', the sha linked."""
-    link_ = kit.commit_link(artifact.commit_url, artifact.git_commit)
+    link_ = blockkit.commit_link(artifact.commit_url, artifact.git_commit)
     return f"commit {link_}{_commit_details(artifact)}"
 
 
@@ -125,8 +125,8 @@ def _takeover_lines(change: Change, changes: ChangeSet, build: str) -> str:
         )
     lines += [
         f"`{escape(short_name(old.name))}` → `{escape(short_name(new.name))}`",
-        f"Commit {kit.commit_link(old.commit_url, old.git_commit)} → "
-        f"{kit.commit_link(new.commit_url, new.git_commit)}{_commit_details(new)}{compare}",
+        f"Commit {blockkit.commit_link(old.commit_url, old.git_commit)} → "
+        f"{blockkit.commit_link(new.commit_url, new.git_commit)}{_commit_details(new)}{compare}",
     ]
     if change.kind == Kind.ROLLED_BACK:
         lines.append(_why_rollback(old, new))
@@ -199,10 +199,10 @@ def buttons(changes: ChangeSet, mute: bool) -> list[Block]:
         choices.append(("previous_change", "Previous change", changes.before))
     focus = _focus(changes)
     if focus is not None:
-        choices.append(("artifact_details", "Artifact details", kit.artifact_target(focus)))
+        choices.append(("artifact_details", "Artifact details", blockkit.artifact_target(focus)))
     if mute:
         choices.append(("mute_hour", "Mute 1h", changes.env))
-    return [kit.buttons(*choices)] if choices else []
+    return [blockkit.buttons(*choices)] if choices else []
 
 
 def _compliance(changes: ChangeSet) -> list[Block]:
@@ -213,13 +213,13 @@ def _compliance(changes: ChangeSet) -> list[Block]:
         if changes.compliance[1]
         else ":x: *is now non-compliant*"
     )
-    return [kit.section(f"*{escape(changes.env)}* {state}")]
+    return [blockkit.section(f"*{escape(changes.env)}* {state}")]
 
 
 def _entries(changes: ChangeSet, command: str, builds: Mapping[str, str] | None) -> list[Block]:
     builds = builds or {}
     return [
-        kit.section(entry(c, changes, command, builds.get(c.artifact.fingerprint, "")))
+        blockkit.section(entry(c, changes, command, builds.get(c.artifact.fingerprint, "")))
         for c in changes.changes
     ]
 
@@ -231,16 +231,16 @@ def render_alert(
     `builds` (fingerprint -> build URL) adds build links."""
     title = f"{changes.after}: {summary(changes)}"
     blocks: list[Block] = [
-        kit.header(title),
-        kit.context(
+        blockkit.header(title),
+        blockkit.context(
             f"{date(changes.at)} · snapshot #{changes.before_index} → #{changes.after_index}"
         ),
         *_compliance(changes),
         *_entries(changes, command, builds),
     ]
     diff = f"{changes.before} {changes.after}"
-    blocks.append(kit.context(f"Details: `{command} diff {escape(diff)}`"))
-    return kit.message(title, blocks, footer=buttons(changes, mute=True))
+    blocks.append(blockkit.context(f"Details: `{command} diff {escape(diff)}`"))
+    return blockkit.message(title, blocks, footer=buttons(changes, mute=True))
 
 
 def render_diff(changes: ChangeSet, command: str = "/kosli") -> Message:
@@ -248,13 +248,15 @@ def render_diff(changes: ChangeSet, command: str = "/kosli") -> Message:
     title = f"{changes.before} → {changes.after}"
     if changes.is_empty:
         text = f"No difference between `{escape(changes.before)}` and `{escape(changes.after)}`."
-        return kit.message(f"{title}: no difference", [kit.header(title), kit.section(text)])
+        return blockkit.message(
+            f"{title}: no difference", [blockkit.header(title), blockkit.section(text)]
+        )
     counts = summary(changes)
     when = f"{date(changes.at)} · " if changes.at and changes.timeline else ""
     blocks: list[Block] = [
-        kit.header(title),
-        kit.context(f"{when}{escape(counts)}"),
+        blockkit.header(title),
+        blockkit.context(f"{when}{escape(counts)}"),
         *_compliance(changes),
         *_entries(changes, command, None),
     ]
-    return kit.message(f"{title}: {counts}", blocks, footer=buttons(changes, mute=False))
+    return blockkit.message(f"{title}: {counts}", blocks, footer=buttons(changes, mute=False))

@@ -8,9 +8,9 @@ from slack_sdk.models.blocks import Block
 
 from bot.domain.changes import Kind, short_name
 from bot.domain.timeline import IncidentWindow, Timeline
-from bot.render import kit
+from bot.render import blockkit
+from bot.render.blockkit import Message
 from bot.render.changes import render_alert
-from bot.render.kit import Message
 from bot.render.mrkdwn import date, escape
 from bot.render.plain import blocks_to_markdown
 
@@ -23,7 +23,7 @@ def _counts(timelines: Sequence[Timeline]) -> str:
 def render_parent(timelines: Sequence[Timeline], user: str, command: str) -> Message:
     names = ", ".join(t.env for t in timelines)
     title = f"Incident: what changed in {names}"
-    blocks: list[Block] = [kit.header(title)]
+    blocks: list[Block] = [blockkit.header(title)]
     for timeline in timelines:
         start = timeline.start
         skipped = (
@@ -33,23 +33,23 @@ def render_parent(timelines: Sequence[Timeline], user: str, command: str) -> Mes
             else ""
         )
         blocks.append(
-            kit.section(
+            blockkit.section(
                 f"*{escape(timeline.env)}* at the window's start: snapshot *#{start.index}* "
                 f"({date(start.timestamp)}), {len(start.running)} artifacts running, "
-                f"{kit.compliance(start.compliant)}.\n"
+                f"{blockkit.compliance(start.compliant)}.\n"
                 f"Since then: {_counts([timeline])} up to #{timeline.latest}, "
                 f"one reply each in this thread.{skipped}"
             )
         )
     blocks.append(
-        kit.context(
+        blockkit.context(
             f"Opened by <@{escape(user)}>. New changes of {escape(names)} follow in this thread "
             f"until it is closed. Ask here by mentioning me, e.g. `@kosli-bot diff #175 #176`, "
             f"`@kosli-bot where b7a5908`, or `{command} incident close`."
         )
     )
-    footer = [kit.buttons(("close_incident", "Close incident", "close"))]
-    return kit.message(f"{title}: {_counts(timelines)}", blocks, footer)
+    footer = [blockkit.buttons(("close_incident", "Close incident", "close"))]
+    return blockkit.message(f"{title}: {_counts(timelines)}", blocks, footer)
 
 
 def _totals(timeline: Timeline) -> str:
@@ -67,7 +67,9 @@ def render_close(incident: IncidentWindow, timelines: Sequence[Timeline], user: 
         + "\n".join(lines)
         + "\nThe full timeline is attached as a file; alerts no longer come to this thread."
     )
-    return kit.message(f"Incident closed: {names}, {_counts(timelines)}", [kit.section(text)])
+    return blockkit.message(
+        f"Incident closed: {names}, {_counts(timelines)}", [blockkit.section(text)]
+    )
 
 
 def render_timeline_markdown(incident: IncidentWindow, timelines: Sequence[Timeline]) -> str:

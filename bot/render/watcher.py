@@ -10,9 +10,9 @@ from slack_sdk.models.blocks import Block
 from bot.domain.compliance import reasons
 from bot.domain.timeline import Baseline
 from bot.kosli.models import SnapshotArtifact
-from bot.render import kit
+from bot.render import blockkit
+from bot.render.blockkit import Message
 from bot.render.changes import artifact_line, rogue_lines
-from bot.render.kit import Message
 from bot.render.mrkdwn import date, escape
 
 
@@ -28,10 +28,10 @@ def render_baseline(baseline: Baseline, command: str = "/kosli") -> Message:
     env = snapshot.env
     title = f"Watching {env} in this channel"
     blocks: list[Block] = [
-        kit.header(title),
-        kit.section(
+        blockkit.header(title),
+        blockkit.section(
             f"From snapshot *#{snapshot.index}* ({date(snapshot.timestamp)}), "
-            f"{len(baseline.running)} artifacts running · {kit.compliance(snapshot.compliant)}"
+            f"{len(baseline.running)} artifacts running · {blockkit.compliance(snapshot.compliant)}"
         ),
     ]
     trouble = [
@@ -46,10 +46,12 @@ def render_baseline(baseline: Baseline, command: str = "/kosli") -> Message:
         ),
     ]
     if trouble:
-        blocks += [kit.section("*Needs attention now*")] + [kit.section(t) for t in trouble]
-    blocks += kit.lines([artifact_line(a) for a in baseline.running])
+        blocks += [blockkit.section("*Needs attention now*")] + [
+            blockkit.section(t) for t in trouble
+        ]
+    blocks += blockkit.lines([artifact_line(a) for a in baseline.running])
     blocks.append(
-        kit.context(
+        blockkit.context(
             "I'll post here when something starts, stops, is replaced, or runs without "
             f"compliant evidence or provenance. Stop with `{command} unwatch {escape(env)}`."
         )
@@ -57,7 +59,7 @@ def render_baseline(baseline: Baseline, command: str = "/kosli") -> Message:
     text = f"{title}: {len(baseline.running)} artifacts running at #{snapshot.index}"
     if trouble:
         text += f", {len(trouble)} need attention"
-    return kit.message(text, blocks)
+    return blockkit.message(text, blocks)
 
 
 def render_outage(env: str, failures: int, since: datetime | None) -> Message:
@@ -66,7 +68,7 @@ def render_outage(env: str, failures: int, since: datetime | None) -> Message:
         f":warning: Kosli has not answered for *{escape(env)}* in the last {failures} polls{when}. "
         "I keep trying; nothing is lost: every snapshot in between will be reported."
     )
-    return kit.message(f"Kosli is not answering for {env}", [kit.section(text)])
+    return blockkit.message(f"Kosli is not answering for {env}", [blockkit.section(text)])
 
 
 def render_recovery(env: str, last_seen: int) -> Message:
@@ -74,15 +76,15 @@ def render_recovery(env: str, last_seen: int) -> Message:
         f":white_check_mark: Kosli is answering again for *{escape(env)}*; "
         f"catching up from snapshot #{last_seen}."
     )
-    return kit.message(f"Kosli is back for {env}", [kit.section(text)])
+    return blockkit.message(f"Kosli is back for {env}", [blockkit.section(text)])
 
 
 def render_mute_summary(env: str, held: Sequence[tuple[int, str]]) -> Message:
     """`held`: (snapshot index, the alert's one-line text) for every alert kept while muted."""
     title = f"{env}: mute ended, {len(held)} alerts while muted"
     lines = [f"*#{index}* {escape(text)}" for index, text in held]
-    blocks: list[Block] = [kit.header(title), *kit.lines(lines)]
-    return kit.message(title, blocks)
+    blocks: list[Block] = [blockkit.header(title), *blockkit.lines(lines)]
+    return blockkit.message(title, blocks)
 
 
 def render_paused(channel: str, envs: Sequence[str], reason: str, command: str) -> Message:
@@ -91,4 +93,4 @@ def render_paused(channel: str, envs: Sequence[str], reason: str, command: str) 
         f"I can no longer post to <#{channel}> (Slack says `{escape(reason)}`), so I paused "
         f"watching {names} there. Invite me back and type `{command} watch` again to resume."
     )
-    return kit.message(f"Paused alerts for {', '.join(envs)}", [kit.section(text)])
+    return blockkit.message(f"Paused alerts for {', '.join(envs)}", [blockkit.section(text)])

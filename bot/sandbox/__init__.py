@@ -2,7 +2,7 @@
 shapes) and the acme organisation (today's shapes)."""
 
 from .acme import ACME_NOW, acme
-from .api import Api, ApiError, policy_decision
+from .api import Api, ApiError
 from .cyber_dojo import CEST, TUTORIAL_NOW, cest, cyber_dojo
 from .dataset import (
     Annotation,
@@ -18,6 +18,7 @@ from .dataset import (
     Snapshot,
     SnapshotEntry,
 )
+from .policies import policy_decision
 from .server import KosliSandbox
 
 __all__ = [

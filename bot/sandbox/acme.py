@@ -1,5 +1,7 @@
 """The acme organisation, answered in today's (2026) Kosli shapes: environments prod and staging.
 
+Over 300 lines because it is a dataset: story data, with little logic.
+
 acme runs four services, each built by its own flow (`SERVICE-ci`) from its own repository:
 web (github.com/acme/web, also promoted through the `production-promotion` flow, whose commits
 are github.com/acme/prod-promotion's), ledger (gitlab.com/acme/ledger, so its links are
@@ -38,7 +40,6 @@ import hashlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from .api import policy_decision
 from .dataset import (
     ArtifactRecord,
     Attestation,
@@ -52,6 +53,7 @@ from .dataset import (
     Snapshot,
     annotate,
 )
+from .policies import policy_decision
 
 
 def utc(text: str) -> float:

@@ -1,5 +1,7 @@
 """The cyber-dojo organisation as the seed tutorial tells it (aws-beta and aws-prod, Sep 2022).
 
+Over 300 lines because it is a dataset: story data, with little logic.
+
 The story: services roll out one at a time (in snapshot N the new version starts next to the old
 one, in N+1 the old one exits). In aws-prod, creator 31dee35 replaced an older creator at
 #174/#175, then creator b7a5908 started at #176 and 31dee35 exited at #177: the incident. aws-beta

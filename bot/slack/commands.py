@@ -7,7 +7,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
 from bot.commands.dispatch import Services, answer
-from bot.render.kit import parts
+from bot.render.blockkit import parts
 
 
 def register(app: AsyncApp, services: Services) -> None:

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Protocol
 
-from bot.render.kit import Message
+from bot.render.blockkit import Message
 
 
 class TransportError(Exception):

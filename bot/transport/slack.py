@@ -14,7 +14,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 )
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.render.kit import Message, parts
+from bot.render.blockkit import Message, parts
 from bot.transport import ChannelGone, RateLimited, TransportError
 
 # Slack errors that will not heal by retrying: stop posting to that channel.

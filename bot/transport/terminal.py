@@ -11,7 +11,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TextIO
 
-from bot.render.kit import Message
+from bot.render.blockkit import Message
 from bot.render.plain import blocks_to_text
 
 BOLD, CYAN, RESET = "\033[1m", "\033[36m", "\033[0m"

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot.domain.changes import ChangeSet
-from bot.render.kit import Message
+from bot.render.blockkit import Message
 from bot.render.watcher import render_mute_summary
 from bot.store.models import Incident, Subscription
 from bot.store.outbox import NewAlert

@@ -9,7 +9,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import timedelta
 
-from bot.render.kit import Message
+from bot.render.blockkit import Message
 from bot.render.watcher import render_paused
 from bot.store.outbox import Outgoing
 from bot.store.store import Store

@@ -22,15 +22,15 @@ from bot.domain.timeago import duration_words
 from bot.kosli.attestations import Assertion
 from bot.kosli.models import Artifact, Environment
 from bot.kosli.snappish import ACCEPTED_FORMS
-from bot.render import kit
+from bot.render import blockkit
+from bot.render.blockkit import Message
 from bot.render.changes import artifact_line, commit_words
-from bot.render.kit import Message
 from bot.render.mrkdwn import date, escape, link
 
 
 def render_error(text: str) -> Message:
     """Error wording quotes what the user typed, so all of it is escaped."""
-    return kit.message(text, [kit.section(f":warning: {escape(text)}")])
+    return blockkit.message(text, [blockkit.section(f":warning: {escape(text)}")])
 
 
 # ---- one renderer per result ---------------------------------------------------------------
@@ -42,10 +42,10 @@ def render_help(result: HelpResult, command: str) -> Message:
         f"\n    _e.g._ `{command} {e.example}`"
         for e in result.entries
     ]
-    blocks: list[Block] = [kit.header("Kosli bot: what I can do"), *kit.lines(lines)]
-    blocks.append(kit.context(f"Snapshots: {ACCEPTED_FORMS}"))
+    blocks: list[Block] = [blockkit.header("Kosli bot: what I can do"), *blockkit.lines(lines)]
+    blocks.append(blockkit.context(f"Snapshots: {ACCEPTED_FORMS}"))
     names = ", ".join(e.name for e in result.entries)
-    return kit.message(f"{command} commands: {names}", blocks)
+    return blockkit.message(f"{command} commands: {names}", blocks)
 
 
 def render_version(result: VersionResult, command: str) -> Message:
@@ -53,16 +53,16 @@ def render_version(result: VersionResult, command: str) -> Message:
         f"kosli-incident-bot {escape(result.version)} · Kosli {escape(result.kosli_host)}, "
         f"org `{escape(result.org)}` · database {escape(result.database)}"
     )
-    return kit.message(text, [kit.section(text)])
+    return blockkit.message(text, [blockkit.section(text)])
 
 
 def render_envs(result: EnvsResult, command: str) -> Message:
     if not result.envs:
         text = f"No environments in org `{escape(result.org)}` yet."
-        return kit.message(text, [kit.section(text)])
+        return blockkit.message(text, [blockkit.section(text)])
     lines = [_env_line(env) for env in result.envs]
-    blocks: list[Block] = [kit.header(f"Environments in {result.org}"), *kit.lines(lines)]
-    return kit.message(f"{len(result.envs)} environments in {result.org}", blocks)
+    blocks: list[Block] = [blockkit.header(f"Environments in {result.org}"), *blockkit.lines(lines)]
+    return blockkit.message(f"{len(result.envs)} environments in {result.org}", blocks)
 
 
 def _env_line(env: Environment) -> str:
@@ -70,28 +70,28 @@ def _env_line(env: Environment) -> str:
         f"last report {date(env.last_reported_at)}" if env.last_reported_at else "never reported"
     )
     kind = f" · {escape(env.type)}" if env.type else ""
-    return f"*{escape(env.name)}*{kind} · {reported} · {kit.compliance(env.compliant)}"
+    return f"*{escape(env.name)}*{kind} · {reported} · {blockkit.compliance(env.compliant)}"
 
 
 def render_log(result: LogResult, command: str) -> Message:
     env = escape(result.env)
     if not result.rows:
         text = f"No snapshots on page {result.page} of `{env}`."
-        return kit.message(text, [kit.section(text)])
+        return blockkit.message(text, [blockkit.section(text)])
     lines = []
     for row in result.rows:
         until = date(row.ended_at) if row.ended_at else "now"
         flag = "" if row.compliant is None else (" :x:" if not row.compliant else "")
         took = duration_words(row.duration)
         lines.append(f"*#{row.index}*  {date(row.started_at)} → {until}  ·  {took}{flag}")
-    blocks: list[Block] = [kit.header(f"{result.env} snapshots"), *kit.lines(lines)]
+    blocks: list[Block] = [blockkit.header(f"{result.env} snapshots"), *blockkit.lines(lines)]
     footer = f"Newest first, page {result.page}."
     if len(result.rows) == result.page_size:
         footer += f" Older: `{command} log {env} {result.page + 1}`"
     footer += f" · Compare two: `{command} diff {env}#{result.rows[0].index}`"
-    blocks.append(kit.context(footer))
+    blocks.append(blockkit.context(footer))
     newest = result.rows[0]
-    return kit.message(
+    return blockkit.message(
         f"{result.env}: {len(result.rows)} snapshots, newest #{newest.index}", blocks
     )
 
@@ -121,7 +121,7 @@ def _artifact_section(artifact: Artifact, assertion: Assertion | None) -> list[B
     fields = [
         f"*Flow*\n{escape(artifact.flow) or '_none: no provenance_'}",
         f"*State*\n{icon} {escape(state)}",
-        f"*Commit*\n{kit.commit_link(artifact.commit_url, artifact.git_commit)}",
+        f"*Commit*\n{blockkit.commit_link(artifact.commit_url, artifact.git_commit)}",
         f"*Build*\n{link(artifact.build_url, 'build log') if artifact.build_url else 'unknown'}",
         f"*Running in*\n{escape(', '.join(artifact.running_in)) or 'not running'}",
     ]
@@ -131,24 +131,24 @@ def _artifact_section(artifact: Artifact, assertion: Assertion | None) -> list[B
         fields.append(f"*Created*\n{date(artifact.created_at)}")
     kosli_page = f" · {link(artifact.html_url, 'open in Kosli')}" if artifact.html_url else ""
     blocks: list[Block] = [
-        kit.section(
+        blockkit.section(
             f"*{escape(short_name(artifact.name))}*\nImage `{escape(artifact.name)}`\n"
             f"Fingerprint `{escape(artifact.fingerprint)}`{kosli_page}",
             fields,
         )
     ]
     if assertion is not None and assertion.attestations:
-        blocks += kit.lines(["*Attestations*", *attestation_lines(assertion)])
+        blocks += blockkit.lines(["*Attestations*", *attestation_lines(assertion)])
     history = [f"{date(h.timestamp)}  {escape(h.event)}" for h in artifact.history]
     if history:
-        blocks += kit.lines(["*History*", *history])
+        blocks += blockkit.lines(["*History*", *history])
     return blocks
 
 
 def render_artifacts(result: ArtifactResult, command: str) -> Message:
     if not result.artifacts:
         text = f"Kosli knows no artifact matching `{escape(result.query)}`."
-        return kit.message(text, [kit.section(text)])
+        return blockkit.message(text, [blockkit.section(text)])
     blocks: list[Block] = []
     for artifact in result.artifacts:
         if blocks:
@@ -156,7 +156,7 @@ def render_artifacts(result: ArtifactResult, command: str) -> Message:
         blocks += _artifact_section(artifact, result.assertions.get(artifact.fingerprint))
     first = result.artifacts[0]
     more = f" (+{len(result.artifacts) - 1} more)" if len(result.artifacts) > 1 else ""
-    return kit.message(f"{short_name(first.name)}: {first.state}{more}", blocks)
+    return blockkit.message(f"{short_name(first.name)}: {first.state}{more}", blocks)
 
 
 def render_where(result: WhereResult, command: str) -> Message:
@@ -173,7 +173,7 @@ def render_where(result: WhereResult, command: str) -> Message:
         )
         lines.append(
             f"`{escape(short_name(artifact.name))}` · commit "
-            f"{kit.commit_link(artifact.commit_url, artifact.git_commit)}: {where}{exited}"
+            f"{blockkit.commit_link(artifact.commit_url, artifact.git_commit)}: {where}{exited}"
         )
     for place in result.placements:
         a = place.artifact
@@ -183,9 +183,9 @@ def render_where(result: WhereResult, command: str) -> Message:
         )
     if not lines:
         text = f"Nothing running matches `{query}`."
-        return kit.message(text, [kit.section(text)])
-    blocks: list[Block] = [kit.header(f"Where {result.query} runs"), *kit.lines(lines)]
-    return kit.message(f"Where {result.query} runs: {len(lines)} found", blocks)
+        return blockkit.message(text, [blockkit.section(text)])
+    blocks: list[Block] = [blockkit.header(f"Where {result.query} runs"), *blockkit.lines(lines)]
+    return blockkit.message(f"Where {result.query} runs: {len(lines)} found", blocks)
 
 
 def render_why(result: WhyResult, command: str) -> Message:
@@ -197,19 +197,19 @@ def render_why(result: WhyResult, command: str) -> Message:
     applied = f" Policies: {policies}." if policies else ""
     if result.name and not result.matched:
         text = f"Nothing running in `{escape(where)}` matches `{escape(result.name)}`."
-        return kit.message(text, [kit.section(text)])
+        return blockkit.message(text, [blockkit.section(text)])
     if not result.failing:
         subject = f"`{escape(result.name)}`" if result.name else "every running artifact"
         text = f"In `{escape(where)}`, {subject} is compliant.{applied}"
-        return kit.message(f"{where}: compliant", [kit.section(text)])
+        return blockkit.message(f"{where}: compliant", [blockkit.section(text)])
     title = (
         f"Why {where} is non-compliant"
         if result.compliant is False
         else f"What fails its policies in {where}"
     )
-    blocks: list[Block] = [kit.header(title)]
+    blocks: list[Block] = [blockkit.header(title)]
     if applied:
-        blocks.append(kit.context(applied.strip()))
+        blocks.append(blockkit.context(applied.strip()))
     for failing in result.failing:
         artifact = failing.artifact
         lines = [artifact_line(artifact)]
@@ -220,7 +220,7 @@ def render_why(result: WhyResult, command: str) -> Message:
             lines.append("Kosli gives no reason for it.")
         if failing.assertion is not None and failing.assertion.attestations:
             lines += ["*Attestations*", *attestation_lines(failing.assertion)]
-        lines.append(f"Details: `{command} artifact {escape(kit.artifact_target(artifact))}`")
-        blocks += kit.lines(lines)
+        lines.append(f"Details: `{command} artifact {escape(blockkit.artifact_target(artifact))}`")
+        blocks += blockkit.lines(lines)
     count = len(result.failing)
-    return kit.message(f"{title}: {count} artifact{'s' if count != 1 else ''} failing", blocks)
+    return blockkit.message(f"{title}: {count} artifact{'s' if count != 1 else ''} failing", blocks)

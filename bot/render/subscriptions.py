@@ -10,8 +10,8 @@ from bot.domain.results import (
     WatchingResult,
     WatchResult,
 )
-from bot.render import kit
-from bot.render.kit import Message
+from bot.render import blockkit
+from bot.render.blockkit import Message
 from bot.render.mrkdwn import date, escape
 from bot.render.watcher import render_baseline
 
@@ -23,7 +23,7 @@ def render_unwatch(result: UnwatchResult, command: str) -> Message:
         if result.removed
         else f"This channel was not watching `{env}`."
     )
-    return kit.message(text, [kit.section(text)])
+    return blockkit.message(text, [blockkit.section(text)])
 
 
 def render_watch(result: WatchResult, command: str) -> Message:
@@ -35,19 +35,19 @@ def render_watch(result: WatchResult, command: str) -> Message:
         texts.append(message.text)
     for sub in result.already:
         text = f"Already watching `{escape(sub.env)}` here (since snapshot #{sub.since_index})."
-        blocks.append(kit.section(text).to_dict())
+        blocks.append(blockkit.section(text).to_dict())
         texts.append(text)
     if result.risky_only and result.started:
         note = "Only non-compliant and rogue artifacts will be reported here (--risky)."
-        blocks.append(kit.context(note).to_dict())
+        blocks.append(blockkit.context(note).to_dict())
     # Several baselines may pass 50 blocks: the transports send them as several messages.
-    return Message(kit.clip(" · ".join(texts), kit.MAX_TEXT), blocks)
+    return Message(blockkit.clip(" · ".join(texts), blockkit.MAX_TEXT), blocks)
 
 
 def render_watching(result: WatchingResult, command: str) -> Message:
     if not result.rows:
         text = f"This channel watches nothing yet. Start with `{command} watch ENV`."
-        return kit.message(text, [kit.section(text)])
+        return blockkit.message(text, [blockkit.section(text)])
     lines = []
     for sub, state in result.rows:
         seen = f"last seen *#{state.last_seen_index}*" if state else "not polled yet"
@@ -62,8 +62,8 @@ def render_watching(result: WatchingResult, command: str) -> Message:
             notes.append(":warning: Kosli not answering")
         extra = f" · {' · '.join(notes)}" if notes else ""
         lines.append(f"*{escape(sub.env)}* · {seen} · since #{sub.since_index}{extra}")
-    blocks: list[Block] = [kit.header("Watched in this channel"), *kit.lines(lines)]
-    return kit.message(f"This channel watches {len(result.rows)} environments", blocks)
+    blocks: list[Block] = [blockkit.header("Watched in this channel"), *blockkit.lines(lines)]
+    return blockkit.message(f"This channel watches {len(result.rows)} environments", blocks)
 
 
 def render_mute(result: MuteResult, command: str) -> Message:
@@ -78,4 +78,4 @@ def render_mute(result: MuteResult, command: str) -> Message:
     else:
         held = f"{result.released} held alerts follow as one summary." if result.released else ""
         text = f":bell: `{env}` is unmuted. {held}".strip()
-    return kit.message(text, [kit.section(text)])
+    return blockkit.message(text, [blockkit.section(text)])
