@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import Bot
+from bot.sandbox import KosliSandbox
+from bot.sandbox.dataset import Environment
+from tests.conftest import SEED_NOW, Bot
 from tests.golden import assert_golden
 
 CREATOR_OLD = "31dee357844ab2f58a40d16f945dc5e35dcd6bc0"
@@ -133,10 +135,18 @@ def test_log_of_unknown_environment_suggests(bot: Bot) -> None:
     )
 
 
-def test_first_snapshot_has_nothing_before_it(bot: Bot, kosli) -> None:
-    answer = bot.ask("diff aws-prod#163")
+def test_a_snapshot_older_than_kosli_keeps_is_not_found(bot: Bot) -> None:
+    answer = bot.ask("diff aws-prod#163")  # the sandbox keeps #163 onwards: #162 is unknown
     assert answer["response_type"] == "ephemeral"
-    assert "aws-prod#162" in answer["text"]
+    assert "Kosli could not find the snapshots `aws-prod#162` and `aws-prod#163`" in answer["text"]
+
+
+def test_the_first_snapshot_has_nothing_before_it(bot: Bot, kosli: KosliSandbox) -> None:
+    kosli.dataset.environments.append(Environment("aws-dev", "ECS", "new", SEED_NOW - 3600))
+    assert kosli.add_snapshot("aws-dev", SEED_NOW - 60, []) == 1
+    answer = bot.ask("diff aws-dev")
+    assert answer["response_type"] == "ephemeral"
+    assert answer["text"] == "aws-dev#1 is the first snapshot: nothing before it"
 
 
 def test_version_says_what_runs_and_where_but_no_secret(bot: Bot) -> None:

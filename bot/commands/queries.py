@@ -34,7 +34,7 @@ from bot.domain.results import (
 )
 from bot.kosli import KosliClient, KosliError, KosliNotFound, Snappish
 from bot.kosli.attestations import Assertion
-from bot.kosli.models import Environment
+from bot.kosli.models import Environment, Snapshot
 
 R = TypeVar("R")
 
@@ -118,17 +118,25 @@ class Queries:
         if before is not None and before.env != after.env:
             return env_diff_changes(await self.kosli.diff(before, after))
         if before is None:
-            newer = await self.kosli.snapshot(after)
-            if newer.index <= 1:
-                raise QueryError(
-                    f"{after.env}#{newer.index} is the first snapshot: nothing before it"
-                )
+            newer = await self._not_first(after)
             older = await self.kosli.snapshot(Snappish(after.env, "#", str(newer.index - 1)))
-        else:
+            return snapshot_changes(older, newer)
+        try:
             older, newer = await asyncio.gather(
                 self.kosli.snapshot(before), self.kosli.snapshot(after)
             )
+        except KosliNotFound:
+            await self._not_first(after)  # "nothing before #1" says more than "not found"
+            raise
         return snapshot_changes(older, newer)
+
+    async def _not_first(self, snappish: Snappish) -> Snapshot:
+        snapshot = await self.kosli.snapshot(snappish)
+        if snapshot.index <= 1:
+            raise QueryError(
+                f"{snappish.env}#{snapshot.index} is the first snapshot: nothing before it"
+            )
+        return snapshot
 
     async def _assertions(self, fingerprints: list[str], env: str | None) -> dict[str, Assertion]:
         """Attestation statuses, best effort: a failed lookup only leaves them out."""
