@@ -141,7 +141,7 @@ async def run_shell(
 
 
 async def _run(text: str, services: Services, terminal: TerminalTransport) -> None:
-    reply = await answer(text.removeprefix("/kosli").strip(), services, CHANNEL, USER)
+    reply = await answer(text.removeprefix(services.command_name).strip(), services, CHANNEL, USER)
     message: Message = reply.message
     terminal.show(message, "" if reply.public else PRIVATE)
 

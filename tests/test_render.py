@@ -32,7 +32,7 @@ def running(index: int, name: str | None = None) -> SnapshotArtifact:
 def test_a_long_diff_goes_in_parts_of_at_most_50_blocks_and_drops_nothing() -> None:
     started = tuple(Change(Kind.STARTED, running(i)) for i in range(80))
     changes = ChangeSet("prod#1", "prod#2", STARTED, started)
-    message = render_diff(changes)
+    message = render_diff(changes, "/kosli")
     assert message.text.startswith("prod#1 → prod#2: 80 started")
     sent = blockkit.parts(message.blocks)
     assert [len(blocks) for blocks in sent] == [50, 33]  # header, summary, 80 entries, buttons

@@ -179,7 +179,8 @@ def before_from_annotations(latest: Snapshot, raw: dict[str, Any]) -> Snapshot:
 def test_the_real_recorded_snapshot_reads_as_one_compliant_replacement() -> None:
     raw = json.loads(SAMPLE.read_text())
     latest = Snapshot.from_json("aws-prod", raw)
-    message = render_alert(snapshot_changes(before_from_annotations(latest, raw), latest))
+    changes = snapshot_changes(before_from_annotations(latest, raw), latest)
+    message = render_alert(changes, "/kosli")
     text = message.text + "\n" + blocks_to_text(message.blocks)
     assert message.text == "aws-prod#4357: 1 replaced"
     assert "`languages-start-points:a97ed05` → `languages-start-points:95ab455`" in text

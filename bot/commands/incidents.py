@@ -94,7 +94,7 @@ class IncidentThreads:
         )
         closing = render_close(window, timelines, user)
         await self.transport.post(channel, closing, thread_ts=closed.thread_ts)
-        markdown = render_timeline_markdown(window, timelines)
+        markdown = render_timeline_markdown(window, timelines, self.command)
         day = closed.opened_at.strftime("%Y-%m-%d")
         await self.transport.upload(
             channel,

@@ -225,7 +225,7 @@ def _entries(changes: ChangeSet, command: str, builds: Mapping[str, str] | None)
 
 
 def render_alert(
-    changes: ChangeSet, command: str = "/kosli", builds: Mapping[str, str] | None = None
+    changes: ChangeSet, command: str, builds: Mapping[str, str] | None = None
 ) -> Message:
     """One snapshot's changes as the watcher posts them (and an incident thread's reply);
     `builds` (fingerprint -> build URL) adds build links."""
@@ -243,7 +243,7 @@ def render_alert(
     return blockkit.message(title, blocks, footer=buttons(changes, mute=True))
 
 
-def render_diff(changes: ChangeSet, command: str = "/kosli") -> Message:
+def render_diff(changes: ChangeSet, command: str) -> Message:
     """`diff A B`: the same entries as the alert for the same two snapshots."""
     title = f"{changes.before} → {changes.after}"
     if changes.is_empty:

@@ -44,8 +44,8 @@ def render_parent(timelines: Sequence[Timeline], user: str, command: str) -> Mes
     blocks.append(
         blockkit.context(
             f"Opened by <@{escape(user)}>. New changes of {escape(names)} follow in this thread "
-            f"until it is closed. Ask here by mentioning me, e.g. `@kosli-bot diff #175 #176`, "
-            f"`@kosli-bot where b7a5908`, or `{command} incident close`."
+            f"until it is closed. Ask here by mentioning me with a command, e.g. `diff #175 #176` "
+            f"or `where b7a5908`; close with `{command} incident close`."
         )
     )
     footer = [blockkit.buttons(("close_incident", "Close incident", "close"))]
@@ -72,7 +72,9 @@ def render_close(incident: IncidentWindow, timelines: Sequence[Timeline], user: 
     )
 
 
-def render_timeline_markdown(incident: IncidentWindow, timelines: Sequence[Timeline]) -> str:
+def render_timeline_markdown(
+    incident: IncidentWindow, timelines: Sequence[Timeline], command: str
+) -> str:
     """The whole window, change by change, for a postmortem or an audit."""
     parts = [
         f"# Incident timeline: {', '.join(incident.envs)}",
@@ -97,6 +99,6 @@ def render_timeline_markdown(incident: IncidentWindow, timelines: Sequence[Timel
             ),
         ]
         for changes in timeline.changesets:
-            message = render_alert(changes, builds=timeline.builds)
+            message = render_alert(changes, command, timeline.builds)
             parts += ["", blocks_to_markdown(message.blocks, heading="###")]
     return "\n".join(parts).strip() + "\n"

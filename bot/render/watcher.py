@@ -23,7 +23,7 @@ def _why(artifact: SnapshotArtifact) -> str:
     return "Kosli gives no reason: open the artifact in Kosli to see which evidence is missing"
 
 
-def render_baseline(baseline: Baseline, command: str = "/kosli") -> Message:
+def render_baseline(baseline: Baseline, command: str) -> Message:
     snapshot = baseline.snapshot
     env = snapshot.env
     title = f"Watching {env} in this channel"
