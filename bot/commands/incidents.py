@@ -20,7 +20,7 @@ from bot.render.incidents import (
     render_parent,
     render_timeline_markdown,
 )
-from bot.store.models import Incident
+from bot.store.records import IncidentRecord, NewIncident
 from bot.store.store import Store
 from bot.transport import ChannelGone, Transport, TransportError
 
@@ -55,7 +55,7 @@ class IncidentThreads:
         except TransportError as error:
             raise IncidentError(f"Slack refused the incident thread ({error.reason}).") from None
         self.store.incidents.open(
-            Incident(
+            NewIncident(
                 channel_id=channel,
                 thread_ts=thread_ts,
                 envs=list(envs),
@@ -110,7 +110,7 @@ class IncidentThreads:
         incident = self.store.incidents.find(channel, thread_ts)
         return tuple(incident.envs) if incident else ()
 
-    def _incident_to_close(self, channel: str, thread_ts: str | None) -> Incident:
+    def _incident_to_close(self, channel: str, thread_ts: str | None) -> IncidentRecord:
         if thread_ts:
             found = self.store.incidents.find(channel, thread_ts)
             if found is not None:

@@ -17,7 +17,7 @@ from bot.domain.results import (
 )
 from bot.domain.timeline import Baseline
 from bot.kosli import KosliClient, KosliNotFound, Snappish
-from bot.store.models import Subscription, WatchedEnv
+from bot.store.records import EnvState, SubscriptionRecord
 from bot.store.store import Store
 from bot.watch.watcher import Watcher
 
@@ -75,9 +75,9 @@ class Subscriptions:
         return WatchResult(tuple(started), tuple(already), risky_only)
 
 
-def _watched(sub: Subscription) -> Watched:
+def _watched(sub: SubscriptionRecord) -> Watched:
     return Watched(sub.env, sub.since_index, sub.risky_only, sub.muted_until, sub.paused_reason)
 
 
-def _progress(state: WatchedEnv | None) -> EnvProgress | None:
+def _progress(state: EnvState | None) -> EnvProgress | None:
     return EnvProgress(state.last_seen_index, state.outage_open) if state else None

@@ -11,6 +11,7 @@ from sqlalchemy import or_, select, update
 
 from bot.store.database import Database
 from bot.store.models import Incident, Subscription, WatchedEnv
+from bot.store.records import EnvState, record
 
 
 class EnvironmentRepository:
@@ -26,13 +27,12 @@ class EnvironmentRepository:
             names.update(envs)
         return sorted(names)
 
-    def state(self, env: str) -> WatchedEnv | None:
+    def state(self, env: str) -> EnvState | None:
         with self.db.session() as session:
-            return session.get(WatchedEnv, env)
+            row = session.get(WatchedEnv, env)
+            return record(EnvState, row) if row else None
 
-    def lease(
-        self, owner: str, now: datetime, ttl: timedelta, limit: int = 1000
-    ) -> list[WatchedEnv]:
+    def lease(self, owner: str, now: datetime, ttl: timedelta, limit: int = 1000) -> list[EnvState]:
         """Take up to `limit` watched environments no live process holds, least recently
         polled first, in one statement; return those this owner now holds."""
         free = or_(
@@ -56,7 +56,9 @@ class EnvironmentRepository:
             leased = select(WatchedEnv).where(
                 WatchedEnv.lease_owner == owner, WatchedEnv.env.in_(watched)
             )
-            return list(session.scalars(leased.order_by(WatchedEnv.env)))
+            return [
+                record(EnvState, row) for row in session.scalars(leased.order_by(WatchedEnv.env))
+            ]
 
     def release(self, owner: str, polled: Iterable[str], now: datetime) -> None:
         """Give the leases back, noting which environments answered this cycle."""
@@ -74,30 +76,24 @@ class EnvironmentRepository:
                 .values(lease_owner=None, lease_until=None)
             )
 
-    def mark_polled(self, env: str, now: datetime) -> WatchedEnv | None:
+    def mark_polled(self, env: str, now: datetime) -> EnvState | None:
         """A successful poll: returns the state before failures were cleared."""
         with self.db.begin() as session:
             watched = session.get(WatchedEnv, env, with_for_update=True)
             if watched is None:
                 return None
-            before = WatchedEnv(
-                env=watched.env,
-                last_seen_index=watched.last_seen_index,
-                failures=watched.failures,
-                outages=watched.outages,
-                outage_open=watched.outage_open,
-            )
+            before = record(EnvState, watched)
             watched.failures = 0
             watched.outage_open = False
             watched.last_polled_at = now
             return before
 
-    def record_failure(self, env: str) -> WatchedEnv | None:
+    def record_failure(self, env: str) -> EnvState | None:
         with self.db.begin() as session:
             watched = session.get(WatchedEnv, env, with_for_update=True)
             if watched is not None:
                 watched.failures += 1
-            return watched
+            return record(EnvState, watched) if watched is not None else None
 
     def open_outage(self, env: str) -> int | None:
         """Mark an outage reported once; returns its number, or None if already open."""

@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 
 from bot.store.database import Database
 from bot.store.models import Alert, WatchedEnv
+from bot.store.records import HeldAlert, record
 
 
 @dataclass(frozen=True)
@@ -140,7 +141,7 @@ class Outbox:
             )
             return dropped.rowcount
 
-    def release_held(self, channel: str, env: str) -> list[Alert]:
+    def release_held(self, channel: str, env: str) -> list[HeldAlert]:
         """The mute ended: hand back the held alerts (marked summarised) to be summarised."""
         with self.db.begin() as session:
             held = list(
@@ -157,7 +158,7 @@ class Outbox:
             )
             for alert in held:
                 alert.state = "summarised"
-            return held
+            return [record(HeldAlert, alert) for alert in held]
 
 
 def _insert_alerts(session: Any, alerts: Iterable[NewAlert], now: datetime) -> int:

@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from bot.store.database import Database
 from bot.store.models import Subscription, WatchedEnv
+from bot.store.records import SubscriptionRecord, record
 
 
 class SubscriptionRepository:
@@ -67,16 +68,16 @@ class SubscriptionRepository:
                 session.delete(found)
             return found is not None
 
-    def find(self, channel: str | None = None, env: str | None = None) -> list[Subscription]:
+    def find(self, channel: str | None = None, env: str | None = None) -> list[SubscriptionRecord]:
         query = select(Subscription).order_by(Subscription.env, Subscription.channel_id)
         if channel is not None:
             query = query.where(Subscription.channel_id == channel)
         if env is not None:
             query = query.where(Subscription.env == env)
         with self.db.session() as session:
-            return list(session.scalars(query))
+            return [record(SubscriptionRecord, row) for row in session.scalars(query)]
 
-    def pause_channel(self, channel: str, reason: str) -> list[Subscription]:
+    def pause_channel(self, channel: str, reason: str) -> list[SubscriptionRecord]:
         """Pause every active subscription of a channel Slack says we cannot post to."""
         with self.db.begin() as session:
             paused = list(
@@ -88,7 +89,7 @@ class SubscriptionRepository:
             )
             for subscription in paused:
                 subscription.paused_reason = reason
-            return paused
+            return [record(SubscriptionRecord, row) for row in paused]
 
     def set_mute(self, channel: str, env: str, until: datetime | None) -> bool:
         with self.db.begin() as session:

@@ -11,7 +11,7 @@ from bot.domain.changes import snapshot_changes
 from bot.kosli import KosliClient, KosliError, Snappish
 from bot.render.changes import render_alert
 from bot.render.watcher import render_outage, render_recovery
-from bot.store.models import WatchedEnv
+from bot.store.records import EnvState
 from bot.store.store import Store
 from bot.watch.router import Router
 from bot.watch.settings import WatchSettings
@@ -35,7 +35,7 @@ class Poller:
         limit = asyncio.Semaphore(self.settings.concurrency)
         answered: list[str] = []
 
-        async def bounded(state: WatchedEnv) -> None:
+        async def bounded(state: EnvState) -> None:
             async with limit:
                 if await self.poll(state):
                     answered.append(state.env)
@@ -45,7 +45,7 @@ class Poller:
         finally:
             self.store.environments.release(self.settings.owner, answered, self.settings.now())
 
-    async def poll(self, state: WatchedEnv) -> bool:
+    async def poll(self, state: EnvState) -> bool:
         """True when Kosli answered for this environment (whether or not anything changed)."""
         try:
             await self._catch_up(state)
@@ -55,7 +55,7 @@ class Poller:
             return False
         return True
 
-    async def _catch_up(self, state: WatchedEnv) -> None:
+    async def _catch_up(self, state: EnvState) -> None:
         env = state.env
         # One cheap call tells whether anything happened: the newest snapshot's number.
         newest = await self.kosli.snapshots(env, page=1, per_page=1)

@@ -9,8 +9,8 @@ from datetime import datetime
 from bot.domain.changes import ChangeSet
 from bot.render.blockkit import Message
 from bot.render.watcher import render_mute_summary
-from bot.store.models import Incident, Subscription
 from bot.store.outbox import NewAlert
+from bot.store.records import IncidentRecord, SubscriptionRecord
 from bot.store.store import Store
 from bot.watch.settings import WatchSettings
 
@@ -24,8 +24,8 @@ class Router:
         self,
         changes: ChangeSet,
         message: Message,
-        subscriptions: list[Subscription],
-        incidents: list[Incident],
+        subscriptions: list[SubscriptionRecord],
+        incidents: list[IncidentRecord],
         now: datetime,
     ) -> list[NewAlert]:
         """The alerts one snapshot's changes make, for channels and open threads."""
@@ -81,9 +81,11 @@ class Router:
         return len(held)
 
 
-def _muted(sub: Subscription, now: datetime) -> bool:
+def _muted(sub: SubscriptionRecord, now: datetime) -> bool:
     return sub.muted_until is not None and sub.muted_until > now
 
 
-def _alert(sub: Subscription, kind: str, index: int, message: Message, held: bool) -> NewAlert:
+def _alert(
+    sub: SubscriptionRecord, kind: str, index: int, message: Message, held: bool
+) -> NewAlert:
     return NewAlert(sub.channel_id, sub.env, kind, index, message.text, message.blocks, held)
