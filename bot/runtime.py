@@ -7,9 +7,9 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
-from bot.commands.dispatch import Services
 from bot.commands.incidents import IncidentThreads
 from bot.commands.queries import Queries
+from bot.commands.services import Services
 from bot.commands.subscriptions import Subscriptions
 from bot.config import Settings
 from bot.kosli import KosliClient

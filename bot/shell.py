@@ -18,7 +18,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
 
-from bot.commands.dispatch import Services, answer
+from bot.commands.dispatch import answer
+from bot.commands.services import Services
 from bot.config import Settings
 from bot.render.blockkit import Message
 from bot.runtime import Runtime

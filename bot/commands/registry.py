@@ -8,14 +8,12 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from bot.commands.services import Services
 from bot.domain.commands import CommandError
 from bot.domain.results import HelpEntry
 from bot.render.blockkit import Message
-
-if TYPE_CHECKING:  # the services are built from the handlers this registry points at
-    from bot.commands.dispatch import Services
 
 
 @dataclass(frozen=True)
@@ -34,7 +32,7 @@ class Reply:
     public: bool  # everyone in the channel sees it; else only the asker
 
 
-Handler = Callable[[Any, "Services", Context], Awaitable[Reply]]
+Handler = Callable[[Any, Services, Context], Awaitable[Reply]]
 Parser = Callable[[list[str], datetime], Any]
 
 

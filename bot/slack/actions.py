@@ -8,7 +8,8 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp
 
 from bot.commands.catalog import COMMANDS
-from bot.commands.dispatch import Services, answer, deliver
+from bot.commands.dispatch import answer, deliver
+from bot.commands.services import Services
 
 
 def register(app: AsyncApp, services: Services) -> None:

@@ -6,7 +6,8 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
-from bot.commands.dispatch import Services, answer
+from bot.commands.dispatch import answer
+from bot.commands.services import Services
 from bot.render.blockkit import parts
 
 

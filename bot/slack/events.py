@@ -9,7 +9,8 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp, AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 
-from bot.commands.dispatch import Services, answer, deliver
+from bot.commands.dispatch import answer, deliver
+from bot.commands.services import Services
 
 _MENTION = re.compile(r"<@[A-Z0-9]+(\|[^>]*)?>")
 _BARE_SNAPSHOT = re.compile(r"[#~]-?\d+")
