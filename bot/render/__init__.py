@@ -1,1 +1,1 @@
-"""Results drawn for people: Block Kit for Slack. Knows no Kosli calls and no transport."""
+"""Pure functions from values to Block Kit (and text): no Kosli calls, no store, no transport."""

@@ -4,18 +4,14 @@ each with where it runs, where it exited and its history, derived from the visib
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
 
-from .base import ApiError, Json
+from .base import ApiError, Json, Reader
 from .dataset import ArtifactRecord
-
-if TYPE_CHECKING:
-    from .api import Api
 
 _HEX_PREFIX = re.compile(r"[0-9a-f]{4,64}")
 
 
-def records(api: Api) -> list[ArtifactRecord]:
+def records(api: Reader) -> list[ArtifactRecord]:
     """Records that exist at `now`: created by then, or (no provenance) seen running."""
     seen = {
         e.artifact.fingerprint
@@ -30,7 +26,7 @@ def records(api: Api) -> list[ArtifactRecord]:
     ]
 
 
-def flow_artifacts(api: Api, flow: str, by: str, sha: str, trail: str | None) -> Json:
+def flow_artifacts(api: Reader, flow: str, by: str, sha: str, trail: str | None) -> Json:
     """The artifacts of `flow` whose fingerprint (by="fingerprint") or commit starts with sha."""
     prefix = _prefix(sha, "fingerprint" if by == "fingerprint" else "commit sha")
     views = [(r, v) for r in records(api) for v in _flow_views(r) if v[0] == flow]
@@ -69,7 +65,7 @@ def flow_artifacts(api: Api, flow: str, by: str, sha: str, trail: str | None) ->
     return answer
 
 
-def search(api: Api, value: str) -> Json:
+def search(api: Reader, value: str) -> Json:
     """Artifacts whose fingerprint starts with `value`, or else those whose commit does."""
     prefix = _prefix(value, "search value")
     known = records(api)
@@ -112,7 +108,7 @@ def search(api: Api, value: str) -> Json:
     }
 
 
-def _whereabouts(api: Api, fingerprint: str) -> tuple[list[Json], list[Json], list[Json]]:
+def _whereabouts(api: Reader, fingerprint: str) -> tuple[list[Json], list[Json], list[Json]]:
     """(running, exited, history events) of one fingerprint, from the visible snapshots."""
     running: list[Json] = []
     exited: list[Json] = []
@@ -139,7 +135,7 @@ def _whereabouts(api: Api, fingerprint: str) -> tuple[list[Json], list[Json], li
     return running, exited, events
 
 
-def _history(api: Api, record: ArtifactRecord, derived: list[Json]) -> list[Json]:
+def _history(api: Reader, record: ArtifactRecord, derived: list[Json]) -> list[Json]:
     typed = [
         {"event": h.event, "timestamp": h.timestamp}
         for h in record.history

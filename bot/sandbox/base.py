@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
+
+from .dataset import Dataset, Environment, Snapshot
 
 Json = Any
 
@@ -18,3 +20,17 @@ class ApiError(Exception):
 
 def artifact_url(org: str, flow: str, fingerprint: str) -> str:
     return f"{APP}/{org}/flows/{flow}/artifacts/{fingerprint}"
+
+
+class Reader(Protocol):
+    """What the endpoint modules read through: the dataset as it looks at `now` (api.Api)."""
+
+    dataset: Dataset
+    org: str
+    now: float
+
+    def visible(self, env: Environment) -> list[Snapshot]: ...
+
+    def environment(self, name: str) -> Environment: ...
+
+    def resolve(self, env: Environment, suffix: str) -> Snapshot: ...

@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-from .base import ApiError, Json
+from .base import ApiError, Json, Reader
 from .dataset import Environment, RunningArtifact, Snapshot
 
-if TYPE_CHECKING:
-    from .api import Api
 
-
-def env_diff(api: Api, first: str, second: str) -> Json:
+def env_diff(api: Reader, first: str, second: str) -> Json:
     env1, snap1 = _expression(api, first)
     env2, snap2 = _expression(api, second)
     one = {a.fingerprint: a for a in snap1.running()}
@@ -38,7 +33,7 @@ def env_diff(api: Api, first: str, second: str) -> Json:
     }
 
 
-def _expression(api: Api, text: str) -> tuple[Environment, Snapshot]:
+def _expression(api: Reader, text: str) -> tuple[Environment, Snapshot]:
     """The snapshot a snappish ("prod", "prod#3", "prod~1", "prod@{...}") names."""
     seps = [c for c in "#~@" if c in text]
     if not text:

@@ -8,15 +8,11 @@ in LEGACY_ATTESTATIONS.
 from __future__ import annotations
 
 import hashlib
-from typing import TYPE_CHECKING
 
 from .artifacts import records
-from .base import APP, ApiError, Json, artifact_url
+from .base import APP, ApiError, Json, Reader, artifact_url
 from .dataset import ArtifactRecord, Attestation, Policy
 from .policies import policy_decision
-
-if TYPE_CHECKING:
-    from .api import Api
 
 # The attestations a 2022 flow had; "missing evidence: NAME" reasons mark one MISSING.
 LEGACY_ATTESTATIONS = (
@@ -26,7 +22,7 @@ LEGACY_ATTESTATIONS = (
 )
 
 
-def asserts(api: Api, fingerprint: str, params: dict[str, str], policy_names: list[str]) -> Json:
+def asserts(api: Reader, fingerprint: str, params: dict[str, str], policy_names: list[str]) -> Json:
     """Whether an artifact is compliant: in its flows, for an environment, or for policies."""
     record = next((r for r in records(api) if r.fingerprint == fingerprint.lower()), None)
     if record is None:
@@ -57,7 +53,7 @@ def asserts(api: Api, fingerprint: str, params: dict[str, str], policy_names: li
     }
 
 
-def trail(api: Api, flow: str, name: str) -> Json:
+def trail(api: Reader, flow: str, name: str) -> Json:
     """A trail as GET /trails/{org}/{flow}/{trail} answers (the recorded creator-ci sample's
     shape): its commit, the CI job that made it (`origin_url`) and every artifact's
     attestation statuses. Trail-level attestations are not modelled: none here."""
@@ -108,7 +104,7 @@ def trail(api: Api, flow: str, name: str) -> Json:
     }
 
 
-def attested_flows(api: Api, record: ArtifactRecord) -> list[tuple[str, str, list[Attestation]]]:
+def attested_flows(api: Reader, record: ArtifactRecord) -> list[tuple[str, str, list[Attestation]]]:
     """(flow, trail, attestations) of each flow the artifact is in."""
     if record.flows:
         return [(f.flow_name, f.trail_name, f.attestations) for f in record.flows]
@@ -132,7 +128,7 @@ def attested_flows(api: Api, record: ArtifactRecord) -> list[tuple[str, str, lis
     return [(record.flow_name, record.trail_name, attestations)]
 
 
-def _policy(api: Api, name: str) -> Policy:
+def _policy(api: Reader, name: str) -> Policy:
     policy = next((p for p in api.dataset.policies if p.name == name), None)
     if policy is None:
         raise ApiError(404, f"Policy named '{name}' does not exist for organization '{api.org}'")

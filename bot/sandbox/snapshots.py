@@ -6,17 +6,12 @@ the artifact they replaced; 2022 entries carry deployments and reasons for incom
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-from .base import APP, Json, artifact_url
+from .base import APP, Json, Reader, artifact_url
 from .dataset import Environment, FlowTrail, Policy, RunningArtifact, Snapshot, SnapshotEntry
 from .policies import applied_policy_json, policy_decision
 
-if TYPE_CHECKING:
-    from .api import Api
 
-
-def snapshot_json(api: Api, env: Environment, snap: Snapshot) -> Json:
+def snapshot_json(api: Reader, env: Environment, snap: Snapshot) -> Json:
     if api.dataset.modern:
         return _modern_snapshot_json(api, env, snap)
     return {
@@ -58,7 +53,7 @@ def _entry_json(entry: SnapshotEntry) -> Json:
     }
 
 
-def _modern_snapshot_json(api: Api, env: Environment, snap: Snapshot) -> Json:
+def _modern_snapshot_json(api: Reader, env: Environment, snap: Snapshot) -> Json:
     later = [s for s in api.visible(env) if s.index > snap.index]
     policies = api.dataset.policies_of(env)
     artifacts = [_modern_entry_json(api, env, snap, e, policies) for e in snap.entries]
@@ -82,7 +77,7 @@ def _modern_snapshot_json(api: Api, env: Environment, snap: Snapshot) -> Json:
 
 
 def _modern_entry_json(
-    api: Api, env: Environment, snap: Snapshot, entry: SnapshotEntry, policies: list[Policy]
+    api: Reader, env: Environment, snap: Snapshot, entry: SnapshotEntry, policies: list[Policy]
 ) -> Json:
     a = entry.artifact
     record = api.dataset.record(a.fingerprint)
@@ -115,7 +110,7 @@ def _modern_entry_json(
 
 
 def _flow_json(
-    api: Api, env: Environment, snap: Snapshot, a: RunningArtifact, flow: FlowTrail
+    api: Reader, env: Environment, snap: Snapshot, a: RunningArtifact, flow: FlowTrail
 ) -> Json:
     c = flow.commit
     return {
@@ -142,7 +137,7 @@ def _flow_json(
 
 
 def _deployment_diff(
-    api: Api, env: Environment, snap: Snapshot, fingerprint: str, flow: FlowTrail
+    api: Reader, env: Environment, snap: Snapshot, fingerprint: str, flow: FlowTrail
 ) -> Json:
     """The artifact of the same flow (and template name) that ran in `env` just before this
     one last started there; None when it has run since the first snapshot kept."""

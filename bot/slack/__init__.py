@@ -1,1 +1,1 @@
-"""Bolt wiring only: listeners parse, ask the domain, render, and answer."""
+"""Bolt wiring only: listeners hand the text to the command dispatch; the ASGI app."""
