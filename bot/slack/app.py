@@ -7,16 +7,20 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
-from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
+from slack_bolt.adapter.starlette.async_handler import (
+    to_async_bolt_request,
+    to_starlette_response,
+)
 from slack_bolt.async_app import AsyncApp
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from bot.config import Settings
 from bot.runtime import Runtime
 from bot.slack import actions, commands, events
+from bot.slack.gate import Refusal, check, log_refusal, read_body
 from bot.transport.slack import SlackTransport, slack_client
 
 log = logging.getLogger(__name__)
@@ -39,10 +43,22 @@ def build_web_app(settings: Settings) -> Starlette:
     """POST /slack/events for everything Slack sends; GET /healthz for the platform."""
     transport = SlackTransport(slack_client(settings.slack_bot_token, settings.slack_api_url))
     runtime = Runtime.build(settings, transport)
-    handler = AsyncSlackRequestHandler(build_bolt_app(runtime, transport))
+    bolt = build_bolt_app(runtime, transport)
 
     async def slack_events(request: Request) -> Response:
-        return await handler.handle(request)
+        body = await read_body(request)
+        refusal = (
+            body
+            if isinstance(body, Refusal)
+            else check(body, request.headers, settings.slack_signing_secret)
+        )
+        if refusal is not None:
+            log_refusal(request, refusal, None if isinstance(body, Refusal) else len(body))
+            return PlainTextResponse(refusal.reason, status_code=refusal.status)
+        assert isinstance(body, bytes)
+        return to_starlette_response(
+            await bolt.async_dispatch(to_async_bolt_request(request, body))
+        )
 
     async def healthz(request: Request) -> Response:
         return JSONResponse({"ok": True})
@@ -60,7 +76,7 @@ def build_web_app(settings: Settings) -> Starlette:
         ],
         lifespan=lifespan,
     )
-    web.state.bolt = handler.app
+    web.state.bolt = bolt
     web.state.runtime = runtime
     return web
 

@@ -1,0 +1,124 @@
+"""The door: too big, malformed and unsigned requests are refused before any parsing, cheaply,
+with one short log line and never a traceback."""
+
+from __future__ import annotations
+
+import json
+import logging
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from urllib.parse import urlencode
+
+import httpx
+import pytest
+
+from bot.slack.gate import MAX_BODY
+from tests.conftest import Bot
+from tests.signing import sign, sign_bytes, slash_command_body
+
+
+def test_a_body_over_the_limit_is_refused_unread(bot: Bot) -> None:
+    flood = b"x" * (8 * MAX_BODY)
+    declared = httpx.post(f"{bot.url}/slack/events", content=flood, timeout=10)
+    assert declared.status_code == 413
+
+    def chunks() -> Iterator[bytes]:  # no Content-Length: refused once the limit is passed
+        for _ in range(64):
+            yield b"y" * (MAX_BODY // 8)
+
+    chunked = httpx.post(f"{bot.url}/slack/events", content=chunks(), timeout=10)
+    assert chunked.status_code == 413
+    assert bot.slack.responses() == []
+
+
+def raw_post(url: str, headers: list[bytes], body: bytes) -> int:
+    """POST with headers exactly as given (httpx refuses to send junk ones); the status."""
+    host, port = url.removeprefix("http://").split(":")
+    head = [b"POST /slack/events HTTP/1.1", f"Host: {host}".encode(), *headers]
+    if not any(h.lower().startswith(b"content-length") for h in headers):
+        head.append(f"Content-Length: {len(body)}".encode())
+    with socket.create_connection((host, int(port)), timeout=10) as connection:
+        connection.sendall(b"\r\n".join([*head, b"Connection: close", b"", body]))
+        answer = connection.makefile("rb").readline()
+    return int(answer.split()[1])
+
+
+FORM = b"Content-Type: application/x-www-form-urlencoded"
+
+
+@pytest.mark.parametrize(
+    ("headers", "status"),
+    [
+        ([b"X-Slack-Request-Timestamp: abc", b"X-Slack-Signature: v0=00"], 401),
+        ([b"X-Slack-Request-Timestamp: " + b"9" * 40, b"X-Slack-Signature: v0=00"], 401),
+        ([b"X-Slack-Request-Timestamp: -5", b"X-Slack-Signature: v0=00"], 401),
+        ([b"X-Slack-Request-Timestamp: \xff\xfe", b"X-Slack-Signature: \xe9"], 401),
+        ([b"X-Slack-Request-Timestamp: 1", b"X-Slack-Signature: v0=" + b"0" * 64], 401),
+        ([b"Content-Length: twelve"], 400),
+    ],
+)
+def test_junk_headers_are_refused_not_crashed_on(
+    bot: Bot, headers: list[bytes], status: int
+) -> None:
+    body = slash_command_body("envs", bot.slack.response_url()).encode()
+    assert raw_post(bot.url, [FORM, *headers], body) == status
+    assert bot.slack.responses() == []
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "why"),
+    [
+        (b"\xff\xfe junk", "application/x-www-form-urlencoded", "body is not UTF-8"),
+        (b"[1, 2]", "application/json", "body is not a JSON object"),
+        (urlencode({"payload": "{not json"}).encode(), "application/x-www-form-urlencoded", ""),
+        (urlencode({"payload": "[]"}).encode(), "application/x-www-form-urlencoded", ""),
+    ],
+)
+def test_signed_nonsense_gets_400(bot: Bot, body: bytes, content_type: str, why: str) -> None:
+    headers = {**sign_bytes(body), "Content-Type": content_type}
+    response = httpx.post(f"{bot.url}/slack/events", content=body, headers=headers, timeout=10)
+    assert response.status_code == 400
+    assert why in response.text and "Traceback" not in response.text
+
+
+def test_refusals_are_logged_as_one_line_without_the_body(
+    bot: Bot, caplog: pytest.LogCaptureFixture
+) -> None:
+    secret_url = bot.slack.response_url("secret-response-path")
+    body = slash_command_body("envs\nERROR forged log line", secret_url)
+    stale = sign(body, timestamp=int(time.time()) - 6 * 60)
+    with caplog.at_level(logging.INFO):
+        assert bot.post(body, {**stale, "User-Agent": "evil\tagent"}).status_code == 401
+    lines = [r.getMessage() for r in caplog.records if "refused" in r.getMessage()]
+    assert lines == [lines[0]] and "stale timestamp" in lines[0]
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    assert "secret-response-path" not in logged and "forged log line" not in logged
+    assert "\nERROR" not in logged and "\t" not in lines[0]
+
+
+def test_signed_commands_are_acked_during_an_unsigned_flood(bot: Bot) -> None:
+    flood_statuses: list[int] = []
+
+    def flood() -> None:
+        with httpx.Client(timeout=30) as client:
+            for _ in range(5):
+                big = b"z" * (4 * MAX_BODY)
+                flood_statuses.append(
+                    client.post(f"{bot.url}/slack/events", content=big).status_code
+                )
+
+    floods = [threading.Thread(target=flood) for _ in range(8)]
+    for thread in floods:
+        thread.start()
+    started = time.monotonic()
+    acked = bot.command_request("envs")
+    acked_in = time.monotonic() - started
+    for thread in floods:
+        thread.join()
+    assert acked.status_code == 200
+    assert acked_in < 3.0, f"ack took {acked_in:.2f}s: Slack would have given up"
+    assert flood_statuses == [413] * 40
+    answer = bot.slack.wait_for("/response/1")[0].body
+    assert json.dumps(answer).count("aws-prod") >= 1
