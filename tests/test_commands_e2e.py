@@ -156,3 +156,12 @@ def test_version_says_what_runs_and_where_but_no_secret(bot: Bot) -> None:
     assert text.startswith("kosli-incident-bot 0.1.0 · Kosli http://127.0.0.1:")
     assert "org `cyber-dojo` · database sqlite" in text
     assert "sandbox-kosli-token" not in text and "xoxb-" not in text
+
+
+def test_fifty_kilobytes_of_text_is_refused_kindly_without_asking_kosli(
+    bot: Bot, kosli: KosliSandbox
+) -> None:
+    answer = bot.ask("log " + "a" * 50_000)
+    assert answer["response_type"] == "ephemeral"
+    assert "a command is at most 1,000" in answer["text"]
+    assert kosli.requests == []

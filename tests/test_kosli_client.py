@@ -363,3 +363,13 @@ def test_retry_after_may_be_a_date() -> None:
     assert _retry_after_seconds("2.5") == 2.5
     assert _retry_after_seconds("-5") == 0.0
     assert _retry_after_seconds("soon") is None
+
+
+@pytest.mark.parametrize("flow", ["..", ".", "a/../b", "%2e%2e", "x%2Fy"])
+def test_path_segments_can_never_leave_their_place(kosli, flow: str) -> None:
+    with pytest.raises(KosliNotFound):
+        call(kosli, lambda c: c.artifacts_by_fingerprint(flow, "5d1c926530"))
+    path = kosli.requests[-1][1]
+    assert path.startswith("/api/v2/artifacts/cyber-dojo/")
+    assert path.endswith("/fingerprint/5d1c926530")
+    assert path.count("/") == 7, path  # no segment was added or eaten

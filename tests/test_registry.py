@@ -63,3 +63,16 @@ def test_every_button_stands_for_a_command(action_id: str, value: str, text: str
     else:
         with pytest.raises(CommandError, match="Snapshots can be written as"):
             COMMANDS.parse(text, NOW)
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ("diff " + "a" * 50_000, "a command is at most 1,000"),
+        ("log " + "a" * 300, "is not an environment name"),
+        ("where " + "b" * 300, "`where` takes one commit"),
+    ],
+)
+def test_huge_input_is_refused_with_a_reason(text: str, words: str) -> None:
+    with pytest.raises(CommandError, match=words):
+        COMMANDS.parse(text, NOW)

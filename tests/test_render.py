@@ -10,7 +10,7 @@ from bot.kosli.models import Artifact, Environment, SnapshotArtifact
 from bot.render import blockkit
 from bot.render.changes import render_diff
 from bot.render.mrkdwn import date, escape, link
-from bot.render.queries import render_artifacts, render_envs
+from bot.render.queries import render_artifacts, render_envs, render_error
 
 STARTED = datetime(2022, 9, 6, 14, 52, 3, tzinfo=UTC)
 
@@ -68,6 +68,18 @@ def test_kosli_text_is_escaped_and_odd_urls_are_not_linked() -> None:
     assert "<!channel>" not in blocks and "<@U123>" not in blocks and "<!here>" not in blocks
     assert "evil&lt;!channel&gt;&amp;co" in blocks
     assert "javascript:" in blocks and "<javascript:" not in blocks
+
+
+def test_fallback_text_never_carries_markup_from_kosli_or_users() -> None:
+    """Slack reads a message's `text` as mrkdwn too: a name must not ping the channel there."""
+    artifact = Artifact(
+        "<!channel>&co", "", "ab" * 32, "", "", "", "", "NON-COMPLIANT", None, (), (), ()
+    )
+    text = render_artifacts(ArtifactResult("ab", (artifact,)), "/kosli").text
+    assert text == "&lt;!channel&gt;&amp;co: NON-COMPLIANT"
+    assert render_error("I don't know `<!here>`").text == "I don't know `&lt;!here&gt;`"
+    # Already escaped text is not escaped twice.
+    assert render_error("a &amp; b").text == "a &amp; b"
 
 
 def test_mrkdwn_helpers() -> None:

@@ -15,6 +15,8 @@ from bot.domain.commands import CommandError
 from bot.domain.results import HelpEntry
 from bot.render.blockkit import Message
 
+MAX_COMMAND = 1000  # characters: the longest real command is well under 200
+
 
 @dataclass(frozen=True)
 class Context:
@@ -78,6 +80,10 @@ class Registry:
 
     def parse(self, text: str, now: datetime) -> tuple[Command, Any]:
         """The command `text` names and its request; an empty text asks for help."""
+        if len(text) > MAX_COMMAND:
+            raise CommandError(
+                f"That is {len(text):,} characters; a command is at most {MAX_COMMAND:,}."
+            )
         words = text.split()
         if not words:
             words = ["help"]

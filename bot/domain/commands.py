@@ -10,7 +10,7 @@ from datetime import UTC, datetime, time, timedelta
 from bot.kosli.snappish import ACCEPTED_FORMS, Snappish, SnappishError, parse_snappish
 
 _HEX = re.compile(r"[0-9a-fA-F]{5,64}")
-_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:/@-]*")
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:/@-]{0,199}")
 
 
 class CommandError(ValueError):

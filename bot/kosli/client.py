@@ -39,7 +39,10 @@ MAX_MESSAGE = 300  # characters of Kosli's error wording shown in Slack and logg
 
 
 def _segment(value: str) -> str:
-    return quote(value, safe="")
+    """One path segment, escaped so that nothing in it can change the path: '/' and '%' are
+    escaped by `quote`, and a segment of dots ('.', '..') would be read as a relative path."""
+    escaped = quote(value, safe="")
+    return escaped.replace(".", "%2E") if set(value) <= {"."} else escaped
 
 
 class KosliClient:

@@ -13,7 +13,7 @@ ACCEPTED_FORMS = (
     "`ENV@{2.hours.ago}` (also days, weeks, months)"
 )
 
-_ENV_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+_ENV_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,199}")  # a name, not a payload
 _RELATIVE = re.compile(r"\d+\.(hours?|days?|weeks?|months?)\.ago")
 
 

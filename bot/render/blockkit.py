@@ -18,7 +18,7 @@ from slack_sdk.models.blocks import (
 
 from bot.domain.changes import commit_sha
 from bot.kosli.models import SnapshotArtifact
-from bot.render.mrkdwn import link
+from bot.render.mrkdwn import escape, link
 
 MAX_BLOCKS = 50
 MAX_TEXT = 3000
@@ -70,10 +70,20 @@ def lines(lines: list[str]) -> list[Block]:
 
 def message(text: str, blocks: list[Block], footer: list[Block] | None = None) -> Message:
     """All the blocks, however many: transports send more than 50 as several messages
-    (`parts`) rather than drop any. The `footer` (buttons) ends the last part."""
+    (`parts`) rather than drop any. The `footer` (buttons) ends the last part.
+
+    `text` is the notification and screen-reader fallback, and Slack reads it as mrkdwn: it
+    is escaped here, once for every message, so no Kosli or user text can become a mention
+    or a link there."""
     return Message(
-        text=clip(text, MAX_TEXT), blocks=[b.to_dict() for b in [*blocks, *(footer or [])]]
+        text=clip(_escaped_once(text), MAX_TEXT),
+        blocks=[b.to_dict() for b in [*blocks, *(footer or [])]],
     )
+
+
+def _escaped_once(text: str) -> str:
+    """Escape `text` for Slack without escaping twice what a caller escaped already."""
+    return escape(text.replace("&amp;", "&").replace("&lt;", "<").replace("&gt;", ">"))
 
 
 def parts(blocks: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
