@@ -35,6 +35,7 @@ class Settings:
     port: int = 3000
     poll_seconds: float = 60.0
     run_watcher: bool = True
+    allowed_team_ids: frozenset[str] = frozenset()  # empty: the installed workspace only
 
     def __repr__(self) -> str:
         # Secrets stay out of logs and tracebacks even when the object is printed.
@@ -96,6 +97,14 @@ class Settings:
             problems.append(f"RUN_WATCHER must be true or false, got {run_watcher!r}")
         port = number("PORT", "3000", int)
         database_url = env.get("DATABASE_URL", "").strip() or DEFAULT_DATABASE_URL
+        teams = frozenset(
+            t.strip() for t in env.get("ALLOWED_TEAM_IDS", "").split(",") if t.strip()
+        )
+        bad_teams = sorted(t for t in teams if not re.fullmatch(r"[TE][A-Z0-9]{1,20}", t))
+        if bad_teams:
+            problems.append(
+                f"ALLOWED_TEAM_IDS must be Slack team ids like T0123ABC, got {bad_teams}"
+            )
 
         if problems:
             raise ConfigError(problems)
@@ -113,4 +122,5 @@ class Settings:
             port=int(port),
             poll_seconds=float(poll_seconds),
             run_watcher=run_watcher in ("true", "1", "yes"),
+            allowed_team_ids=teams,
         )

@@ -70,3 +70,11 @@ def test_settings_never_print_secrets() -> None:
     for secret in GOOD.values():
         if secret != "cyber-dojo":
             assert secret not in shown
+
+
+def test_allowed_team_ids() -> None:
+    assert Settings.from_env(GOOD).allowed_team_ids == frozenset()
+    listed = Settings.from_env({**GOOD, "ALLOWED_TEAM_IDS": "T0123ABC, E9ORG ,"})
+    assert listed.allowed_team_ids == frozenset({"T0123ABC", "E9ORG"})
+    with pytest.raises(ConfigError, match="ALLOWED_TEAM_IDS must be Slack team ids"):
+        Settings.from_env({**GOOD, "ALLOWED_TEAM_IDS": "T1,<script>"})

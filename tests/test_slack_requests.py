@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 import time
 
@@ -102,3 +103,33 @@ def test_secrets_never_reach_logs_or_messages(start_bot, kosli, caplog) -> None:
     shown = caplog.text + str([call.body for call in bot.slack.calls])
     for secret in ("xoxb-test-bot-token", SANDBOX_TOKEN, SIGNING_SECRET):
         assert secret not in shown
+
+
+def test_a_signed_request_from_another_workspace_is_refused(start_bot) -> None:
+    bot = start_bot()
+    other = slash_command_body("envs", bot.slack.response_url()).replace("team_id=T1", "team_id=T9")
+    assert bot.post(other, sign(other)).status_code == 403
+    assert bot.slack.responses() == []
+    ours = slash_command_body("envs", bot.slack.response_url())
+    assert bot.post(ours, sign(ours)).status_code == 200
+
+
+def test_allowed_team_ids_name_the_workspaces_served(start_bot) -> None:
+    bot = start_bot(allowed_team_ids="T1, T2")
+    second = slash_command_body("envs", bot.slack.response_url()).replace(
+        "team_id=T1", "team_id=T2"
+    )
+    assert bot.post(second, sign(second)).status_code == 200
+    third = second.replace("team_id=T2", "team_id=T3")
+    assert bot.post(third, sign(third)).status_code == 403
+
+
+def test_readiness_says_when_the_database_is_gone(start_bot, tmp_path) -> None:
+    database = tmp_path / "ready.db"
+    bot = start_bot(database_url=f"sqlite:///{database}")
+    assert httpx.get(f"{bot.url}/readyz").json() == {"ok": True, "database": "ok"}
+    with sqlite3.connect(database) as connection:  # someone pointed it at the wrong database
+        connection.execute("DROP TABLE alembic_version")
+    gone = httpx.get(f"{bot.url}/readyz")
+    assert gone.status_code == 503 and gone.json() == {"ok": False, "database": "not answering"}
+    assert httpx.get(f"{bot.url}/healthz").status_code == 200  # alive, just not ready

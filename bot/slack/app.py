@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -19,11 +20,13 @@ from starlette.routing import Route
 
 from bot.config import Settings
 from bot.runtime import Runtime
-from bot.slack import actions, commands, events
+from bot.slack import actions, commands, events, teams
 from bot.slack.gate import Refusal, check, log_refusal, read_body
 from bot.transport.slack import SlackTransport, slack_client
 
 log = logging.getLogger(__name__)
+
+READY_TIMEOUT = 3.0  # seconds: a platform's probe gives up soon after
 
 
 def build_bolt_app(runtime: Runtime, transport: SlackTransport) -> AsyncApp:
@@ -33,6 +36,7 @@ def build_bolt_app(runtime: Runtime, transport: SlackTransport) -> AsyncApp:
         logger=logging.getLogger("bot.bolt"),
     )
     services = runtime.services
+    teams.register(app, runtime.settings.allowed_team_ids)
     commands.register(app, services)
     events.register(app, services)
     actions.register(app, services)
@@ -61,7 +65,17 @@ def build_web_app(settings: Settings) -> Starlette:
         )
 
     async def healthz(request: Request) -> Response:
+        """Liveness: the process answers."""
         return JSONResponse({"ok": True})
+
+    async def readyz(request: Request) -> Response:
+        """Readiness: the database answers too (off the event loop, within a few seconds)."""
+        try:
+            await asyncio.wait_for(asyncio.to_thread(runtime.store.ping), READY_TIMEOUT)
+        except Exception as error:
+            log.warning("not ready: the database is not answering (%s)", type(error).__name__)
+            return JSONResponse({"ok": False, "database": "not answering"}, status_code=503)
+        return JSONResponse({"ok": True, "database": "ok"})
 
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
@@ -73,6 +87,7 @@ def build_web_app(settings: Settings) -> Starlette:
         routes=[
             Route("/slack/events", slack_events, methods=["POST"]),
             Route("/healthz", healthz, methods=["GET"]),
+            Route("/readyz", readyz, methods=["GET"]),
         ],
         lifespan=lifespan,
     )

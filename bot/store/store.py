@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 
 from bot.store.database import Database
 from bot.store.environments import EnvironmentRepository
@@ -21,3 +21,8 @@ class Store:
         self.outbox = Outbox(db)
         self.leases = Leases(db)
         self.incidents = IncidentRepository(db)
+
+    def ping(self) -> None:
+        """Raises unless the database answers and holds our schema."""
+        with self.engine.connect() as connection:
+            connection.execute(text("SELECT version_num FROM alembic_version")).all()
