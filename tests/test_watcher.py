@@ -312,6 +312,75 @@ def test_a_channel_that_removed_the_bot_is_paused_and_told_once(
     assert "so I paused watching `aws-prod` there" in str(dm["blocks"])
 
 
+def test_a_poison_alert_goes_as_plain_text_and_blocks_nothing(
+    kosli: KosliSandbox, slack: FakeSlack, clock: Clock, sqlite_url: str
+) -> None:
+    slack.refuse_blocks[CHANNEL] = "invalid_blocks"
+
+    async def body(runtime: Runtime) -> list[str]:
+        await watch(runtime, "aws-prod")
+        clock.now = cest("2022-09-06 15:29:00")  # #171 arrives: Slack refuses its blocks
+        await runtime.watcher.run_cycle()
+        del slack.refuse_blocks[CHANNEL]
+        clock.now = SEED_NOW  # #172-#177 arrive: they go as usual
+        await runtime.watcher.run_cycle()
+        return [a.state for a in outbox_rows(runtime.store)]
+
+    assert run(kosli, slack, sqlite_url, body) == ["sent"] * 7
+    posted = slack.posted(CHANNEL)
+    assert posted[0]["text"] == (
+        "aws-prod#171: 1 replaced. Slack refused the full alert (invalid_blocks): "
+        "ask `/kosli diff aws-prod#171`."
+    )
+    assert not posted[0]["blocks"]
+    assert texts(slack)[1:] == SEED_ALERTS[1:]
+
+
+def test_an_alert_that_keeps_failing_goes_as_plain_text_after_five_tries(
+    kosli: KosliSandbox, slack: FakeSlack, clock: Clock, sqlite_url: str
+) -> None:
+    slack.refuse_blocks[CHANNEL] = "fatal_error"  # not about the message: worth retrying
+
+    async def body(runtime: Runtime) -> list[int]:
+        await watch(runtime, "aws-prod")
+        clock.now = cest("2022-09-06 15:29:00")
+        posted = []
+        for _ in range(5):
+            await runtime.watcher.run_cycle()
+            posted.append(len(slack.posted(CHANNEL)))
+        return posted
+
+    assert run(kosli, slack, sqlite_url, body) == [0, 0, 0, 0, 1]
+    assert texts(slack) == [
+        "aws-prod#171: 1 replaced. Slack refused the full alert (fatal_error): "
+        "ask `/kosli diff aws-prod#171`."
+    ]
+
+
+def test_an_alert_refused_even_as_text_is_parked_and_the_channel_told(
+    kosli: KosliSandbox, slack: FakeSlack, clock: Clock, sqlite_url: str
+) -> None:
+    slack.refuse_blocks[CHANNEL] = "msg_too_long"
+    slack.refuse_text.add("aws-prod#171: 1 replaced")  # not even its plain-text gist
+
+    async def body(runtime: Runtime) -> list[str]:
+        await watch(runtime, "aws-prod")
+        clock.now = cest("2022-09-06 15:29:00")
+        await runtime.watcher.run_cycle()
+        del slack.refuse_blocks[CHANNEL]
+        clock.now = SEED_NOW
+        await runtime.watcher.run_cycle()
+        await runtime.watcher.run_cycle()  # the parked one is not tried again
+        return [a.state for a in outbox_rows(runtime.store)]
+
+    assert run(kosli, slack, sqlite_url, body) == ["parked"] + ["sent"] * 6
+    assert texts(slack)[0] == (
+        ":warning: An alert for aws-prod#171 could not be posted (Slack said msg_too_long); "
+        "it is set aside and later alerts follow."
+    )
+    assert texts(slack)[1:] == SEED_ALERTS[1:]
+
+
 def test_a_restart_between_send_and_mark_does_not_post_twice(
     kosli: KosliSandbox, slack: FakeSlack, clock: Clock, database_url: str
 ) -> None:

@@ -43,6 +43,7 @@ class Outgoing:
     created_at: datetime
     claimed_at: datetime
     uncertain: bool
+    attempts: int = 1  # this claim included
     thread_ts: str | None = None
 
     @property
@@ -109,6 +110,7 @@ class Outbox:
                         claimed_at=now,
                         # Claimed before: part of it may be in Slack already.
                         uncertain=alert.state == "sending" or alert.attempts > 0,
+                        attempts=alert.attempts + 1,
                         thread_ts=alert.thread_ts,
                     )
                 )
@@ -129,6 +131,15 @@ class Outbox:
                 update(Alert)
                 .where(Alert.id == alert_id, Alert.claimed_by == owner)
                 .values(state="pending", claimed_by=None, claimed_until=None)
+            )
+
+    def park(self, alert_id: int, owner: str) -> None:
+        """An alert Slack will not take even as plain text: set aside, so later ones flow."""
+        with self.db.begin() as session:
+            session.execute(
+                update(Alert)
+                .where(Alert.id == alert_id, Alert.claimed_by == owner)
+                .values(state="parked", claimed_by=None, claimed_until=None)
             )
 
     def drop_pending(self, channel: str) -> int:

@@ -25,6 +25,11 @@ class ChannelGone(TransportError):
     """The bot can no longer post in that channel (removed, archived, never invited)."""
 
 
+class Rejected(TransportError):
+    """The message itself was refused (e.g. invalid blocks, too long): sending it again as it
+    is will never work."""
+
+
 class RateLimited(TransportError):
     """Still rate-limited after the transport's own retries: try again later."""
 

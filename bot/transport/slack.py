@@ -15,10 +15,14 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.render.blockkit import Message, parts
-from bot.transport import ChannelGone, RateLimited, TransportError
+from bot.transport import ChannelGone, RateLimited, Rejected, TransportError
 
 # Slack errors that will not heal by retrying: stop posting to that channel.
 CHANNEL_GONE = frozenset({"not_in_channel", "channel_not_found", "is_archived", "account_inactive"})
+# Slack errors about the message itself: the same message will never go through.
+REJECTED = frozenset(
+    {"invalid_blocks", "invalid_blocks_format", "msg_too_long", "invalid_attachments", "no_text"}
+)
 METADATA_EVENT = "kosli_alert"
 
 
@@ -39,6 +43,8 @@ def _error(error: SlackApiError) -> TransportError:
     reason = str(error.response.get("error", "") or "unknown_error")
     if reason in CHANNEL_GONE:
         return ChannelGone(reason)
+    if reason in REJECTED:
+        return Rejected(reason)
     if reason == "ratelimited":
         return RateLimited(reason)
     return TransportError(reason)
@@ -71,7 +77,7 @@ class SlackTransport:
                         channel=channel,
                         thread_ts=thread_ts,
                         text=message.text,
-                        blocks=blocks,
+                        blocks=blocks or None,  # a plain-text message has none
                         unfurl_links=False,
                         unfurl_media=False,
                         **extra,

@@ -13,7 +13,7 @@ from bot.render.blockkit import Message
 from bot.render.watcher import render_paused
 from bot.store.outbox import Outgoing
 from bot.store.store import Store
-from bot.transport import ChannelGone, Transport, TransportError
+from bot.transport import ChannelGone, Rejected, Transport, TransportError
 from bot.watch.settings import WatchSettings
 
 log = logging.getLogger(__name__)
@@ -60,6 +60,9 @@ class Sender:
                 self._unclaim(items[position:])
                 return
             except TransportError as error:
+                poison = isinstance(error, Rejected) or item.attempts >= self.settings.max_attempts
+                if poison and await self._fall_back(item, error.reason):
+                    continue  # posted as plain text, or parked: later alerts flow
                 log.warning("Slack refused an alert for %s: %s", item.channel_id, error.reason)
                 self._unclaim(items[position:])  # keep order: the rest waits for the next cycle
                 return
@@ -86,6 +89,35 @@ class Sender:
         return await self.transport.post(
             item.channel_id, message, thread_ts=item.thread_ts, key=item.key, already=already
         )
+
+    async def _fall_back(self, item: Outgoing, reason: str) -> bool:
+        """Slack will not take this alert as it is: post its gist as plain text, or, if even
+        that fails, park it and tell the channel once. False when the channel is gone."""
+        owner, now = self.settings.owner, self.settings.now()
+        gist = f"{item.text}. Slack refused the full alert ({reason})"
+        if item.kind in ("change", "thread"):
+            gist += f": ask `{self.settings.command} diff {item.env}#{item.snapshot_index}`"
+        try:
+            ts = await self.transport.post(
+                item.channel_id, Message(gist + "."), thread_ts=item.thread_ts, key=item.key
+            )
+        except ChannelGone as gone:
+            await self._channel_gone(item.channel_id, gone.reason)
+            return False
+        except TransportError as error:
+            self.store.outbox.park(item.id, owner)
+            log.warning("parked alert %s: Slack refused it even as text (%s)", item.key, error)
+            note = Message(
+                f":warning: An alert for {item.env}#{item.snapshot_index} could not be posted "
+                f"(Slack said {error.reason}); it is set aside and later alerts follow."
+            )
+            try:
+                await self.transport.post(item.channel_id, note, thread_ts=item.thread_ts)
+            except TransportError as unsent:
+                log.warning("could not tell %s about a parked alert: %s", item.channel_id, unsent)
+            return True
+        self.store.outbox.mark_sent(item.id, owner, ts, now)
+        return True
 
     def _unclaim(self, items: list[Outgoing]) -> None:
         for item in items:

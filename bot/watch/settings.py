@@ -19,6 +19,7 @@ class WatchSettings:
     owner: str = field(default_factory=lambda: f"watcher-{uuid.uuid4().hex[:12]}")
     concurrency: int = 32
     outage_after: int = 3  # failed polls in a row before the channels are told
+    max_attempts: int = 5  # sends of one alert before it goes as plain text
     lease_ttl: timedelta = timedelta(minutes=5)
     claim_ttl: timedelta = timedelta(minutes=2)
     clock: Callable[[], datetime] = utcnow

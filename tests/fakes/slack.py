@@ -34,6 +34,10 @@ class FakeSlack:
     channels: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     # Channels the bot cannot post to, with the error Slack gives (e.g. not_in_channel).
     closed: dict[str, str] = field(default_factory=dict)
+    # Channels where Slack refuses messages with blocks (e.g. invalid_blocks), and also
+    # plain messages whose text holds one of `refuse_text`.
+    refuse_blocks: dict[str, str] = field(default_factory=dict)
+    refuse_text: set[str] = field(default_factory=set)
     # How many more posts to a channel get 429 ratelimited (Retry-After: 0), once the
     # channel has had `limit_after` (default 0) posts accepted.
     rate_limited: dict[str, int] = field(default_factory=dict)
@@ -147,6 +151,10 @@ class FakeSlack:
             channel = str(body.get("channel"))
             if channel in self.closed:
                 return 200, {"ok": False, "error": self.closed[channel]}, {}
+            if channel in self.refuse_blocks and (
+                body.get("blocks") or any(t in str(body.get("text", "")) for t in self.refuse_text)
+            ):
+                return 200, {"ok": False, "error": self.refuse_blocks[channel]}, {}
             accepted = len(self.channels.get(channel, []))
             if self.rate_limited.get(channel, 0) > 0 and accepted >= self.limit_after.get(
                 channel, 0
