@@ -133,3 +133,21 @@ def test_readiness_says_when_the_database_is_gone(start_bot, tmp_path) -> None:
     gone = httpx.get(f"{bot.url}/readyz")
     assert gone.status_code == 503 and gone.json() == {"ok": False, "database": "not answering"}
     assert httpx.get(f"{bot.url}/healthz").status_code == 200  # alive, just not ready
+
+
+def test_a_failed_response_url_is_retried(bot: Bot) -> None:
+    bot.slack.fail_next("/response/1", 500, {"ok": False})
+    assert bot.command_request("envs").status_code == 200
+    failed, answered = bot.slack.wait_for("/response/1", count=2)
+    assert failed.body == answered.body  # the same answer, posted again
+    assert answered.body["text"] == "2 environments in cyber-dojo"
+    assert bot.slack.api_calls("chat.postEphemeral") == []
+
+
+def test_an_answer_the_response_url_will_not_take_goes_privately(bot: Bot) -> None:
+    for _ in range(3):
+        bot.slack.fail_next("/response/1", 404, {"ok": False, "error": "expired_url"})
+    assert bot.command_request("envs").status_code == 200
+    (private,) = [c.body for c in bot.slack.wait_for("/api/chat.postEphemeral")]
+    assert private["user"] == "U0ONCALL" and private["channel"] == "C0INCIDENT"
+    assert private["text"] == "2 environments in cyber-dojo"

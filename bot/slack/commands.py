@@ -2,13 +2,44 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
 from bot.commands.dispatch import answer
+from bot.commands.registry import Reply
 from bot.commands.services import Services
 from bot.render.blockkit import parts
+from bot.transport import TransportError
+
+log = logging.getLogger(__name__)
+
+RESPONSE_ATTEMPTS = 3
+# A response_url takes 5 posts: room for 250 blocks before anything is cut.
+RESPONSE_POSTS = 5
+
+
+async def respond_with(respond: AsyncRespond, reply: Reply) -> bool:
+    """Post the reply on the command's response_url, retrying a failed post; False when it
+    would not go (the URL expired, Slack kept failing)."""
+    for blocks in parts(reply.message.blocks)[:RESPONSE_POSTS]:
+        for attempt in range(RESPONSE_ATTEMPTS):
+            try:
+                sent = await respond(
+                    text=reply.message.text,
+                    blocks=blocks,
+                    response_type="in_channel" if reply.public else "ephemeral",
+                )
+                if sent.status_code == 200:
+                    break
+            except Exception as error:  # aiohttp's errors vary; any of them means "not sent"
+                log.warning("response_url post failed: %s", type(error).__name__)
+            await asyncio.sleep(0.2 * 2**attempt)
+        else:
+            return False
+    return True
 
 
 def register(app: AsyncApp, services: Services) -> None:
@@ -17,12 +48,13 @@ def register(app: AsyncApp, services: Services) -> None:
         await ack()
         channel, user = command.get("channel_id", ""), command.get("user_id", "")
         reply = await answer(command.get("text", ""), services, channel, user)
-        # A response_url takes 5 posts: room for 250 blocks before anything is cut.
-        for blocks in parts(reply.message.blocks)[:5]:
-            await respond(
-                text=reply.message.text,
-                blocks=blocks,
-                response_type="in_channel" if reply.public else "ephemeral",
-            )
+        if await respond_with(respond, reply):
+            return
+        # The answer must not be lost: the asker gets it privately instead.
+        log.warning("response_url failed %d times; answering privately", RESPONSE_ATTEMPTS)
+        try:
+            await services.transport.post_private(channel, user, reply.message)
+        except TransportError as error:
+            log.warning("the private answer failed too: %s", error.reason)
 
     app.command(services.command_name)(on_command)
