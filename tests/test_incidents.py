@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import time
 from typing import Any
 
@@ -54,11 +55,12 @@ def click(bot: Bot, action_id: str, value: str, message: dict[str, Any]) -> None
 
 
 def mention(bot: Bot, text: str, thread_ts: str, retry: bool = False) -> int:
+    """Each text is its own event (its own event_id); sending it again is Slack's retry."""
     payload = {
         "type": "event_callback",
         "team_id": "T1",
         "api_app_id": "A0KOSLIBOT",
-        "event_id": "Ev1",
+        "event_id": "Ev" + hashlib.sha1(text.encode()).hexdigest()[:12],
         "event_time": int(time.time()),
         "event": {
             "type": "app_mention",
@@ -137,6 +139,13 @@ def test_a_retried_mention_is_not_answered_twice(bot: Bot) -> None:
     assert mention(bot, "<@UKOSLIBOT> envs", parent["ts"]) == 200
     bot.slack.wait_for("/api/chat.postMessage", count=10)
     assert len(bot.slack.api_calls("chat.postMessage")) == 10
+
+
+def test_a_retry_whose_first_delivery_never_arrived_is_answered(bot: Bot) -> None:
+    parent, _ = open_seed_incident(bot)
+    assert mention(bot, "<@UKOSLIBOT> envs", parent["ts"], retry=True) == 200
+    answer = bot.slack.wait_for("/api/chat.postMessage", count=10)[-1].body
+    assert (answer["thread_ts"], answer["text"]) == (parent["ts"], "2 environments in cyber-dojo")
 
 
 def test_a_bad_mention_gets_a_private_answer(bot: Bot) -> None:

@@ -57,6 +57,7 @@ def test_migrated_schema_matches_the_models(database_url: str) -> None:
                 "alerts",
                 "incidents",
                 "leases",
+                "handled_events",
             }
             unique = {
                 table: {c["name"] for c in schema.get_unique_constraints(table)}
@@ -72,6 +73,17 @@ def test_migrated_schema_matches_the_models(database_url: str) -> None:
         engine.dispose()
 
 
+def test_an_event_is_taken_once_and_a_failed_one_can_be_taken_again(store: Store) -> None:
+    assert store.events.take("Ev1", NOW) is True
+    assert store.events.take("Ev1", NOW) is False  # Slack's retry of an answered event
+    store.events.release("Ev1")  # answering it failed
+    assert store.events.take("Ev1", NOW + timedelta(minutes=1)) is True
+    # Old ids are forgotten, so the table stays small.
+    assert store.events.take("Ev2", NOW) is True
+    assert store.events.take("Ev3", NOW + timedelta(hours=3)) is True
+    assert store.events.take("Ev2", NOW + timedelta(hours=3)) is True
+
+
 def test_migrating_again_keeps_data_and_version(store: Store) -> None:
     store.subscriptions.subscribe("C1", "prod", "U1", 5, NOW)
 
@@ -81,7 +93,7 @@ def test_migrating_again_keeps_data_and_version(store: Store) -> None:
     assert [s.env for s in store.subscriptions.find()] == ["prod"]
     with store.engine.connect() as connection:
         versions = connection.execute(text("SELECT version_num FROM alembic_version")).all()
-    assert versions == [("0002_incidents",)]
+    assert versions == [("0003_handled_events",)]
 
 
 def test_replicas_starting_together_all_migrate(database_url: str) -> None:

@@ -38,7 +38,7 @@ def build_bolt_app(runtime: Runtime, transport: SlackTransport) -> AsyncApp:
     services = runtime.services
     teams.register(app, runtime.settings.allowed_team_ids)
     commands.register(app, services)
-    events.register(app, services)
+    events.register(app, services, runtime.store.events)
     actions.register(app, services)
     return app
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp, AsyncBoltRequest
@@ -11,6 +12,7 @@ from slack_bolt.response import BoltResponse
 
 from bot.commands.dispatch import answer, deliver
 from bot.commands.services import Services
+from bot.store.events import HandledEvents
 
 _MENTION = re.compile(r"<@[A-Z0-9]+(\|[^>]*)?>")
 _BARE_SNAPSHOT = re.compile(r"[#~]-?\d+")
@@ -24,18 +26,27 @@ def thread_text(text: str, default_env: str | None) -> str:
     return " ".join(words)
 
 
-def register(app: AsyncApp, services: Services) -> None:
+def register(app: AsyncApp, services: Services, handled: HandledEvents) -> None:
     @app.middleware
-    async def skip_event_retries(
+    async def answer_each_event_once(
         req: AsyncBoltRequest, resp: BoltResponse, next: Callable[[], Awaitable[BoltResponse]]
     ) -> BoltResponse:
-        # Bolt acks events at once, so a retry means the first delivery is already being
-        # answered: doing it again would answer twice.
-        if req.body.get("type") == "event_callback" and req.headers.get("x-slack-retry-num"):
+        # Slack retries an event it got no quick 200 for. A retry of one this bot already took
+        # on is dropped; a retry of one whose first delivery never arrived, or failed, is not.
+        event_id = req.body.get("event_id")
+        is_event = req.body.get("type") == "event_callback" and isinstance(event_id, str)
+        if is_event and not handled.take(event_id, datetime.now(UTC)):
             return BoltResponse(status=200, body="")
         return await next()
 
-    async def on_mention(event: dict[str, Any]) -> None:
+    async def on_mention(event: dict[str, Any], body: dict[str, Any]) -> None:
+        try:
+            await _answer_mention(event)
+        except Exception:
+            handled.release(str(body.get("event_id", "")))  # let Slack's retry try again
+            raise
+
+    async def _answer_mention(event: dict[str, Any]) -> None:
         channel, user = event["channel"], event.get("user", "")
         in_thread = event.get("thread_ts")
         envs = services.incidents.thread_envs(channel, in_thread) if in_thread else ()

@@ -123,3 +123,12 @@ class Lease(Base):
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
     owner: Mapped[str] = mapped_column(String(64))
     until: Mapped[datetime]
+
+
+class HandledEvent(Base):
+    """A Slack event being answered or answered: Slack's retries of it are not answered twice."""
+
+    __tablename__ = "handled_events"
+
+    event_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    handled_at: Mapped[datetime]

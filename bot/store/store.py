@@ -6,6 +6,7 @@ from sqlalchemy import Engine, text
 
 from bot.store.database import Database
 from bot.store.environments import EnvironmentRepository
+from bot.store.events import HandledEvents
 from bot.store.incidents import IncidentRepository
 from bot.store.leases import Leases
 from bot.store.outbox import Outbox
@@ -21,6 +22,7 @@ class Store:
         self.outbox = Outbox(db)
         self.leases = Leases(db)
         self.incidents = IncidentRepository(db)
+        self.events = HandledEvents(db)
 
     def ping(self) -> None:
         """Raises unless the database answers and holds our schema."""
