@@ -36,6 +36,7 @@ class Settings:
     poll_seconds: float = 60.0
     run_watcher: bool = True
     allowed_team_ids: frozenset[str] = frozenset()  # empty: the installed workspace only
+    admin_user_ids: frozenset[str] = frozenset()  # empty: everyone may unwatch, mute, close
 
     def __repr__(self) -> str:
         # Secrets stay out of logs and tracebacks even when the object is printed.
@@ -106,6 +107,12 @@ class Settings:
                 f"ALLOWED_TEAM_IDS must be Slack team ids like T0123ABC, got {bad_teams}"
             )
 
+        admins = frozenset(u.strip() for u in env.get("ADMIN_USER_IDS", "").split(",") if u.strip())
+        if bad_admins := sorted(u for u in admins if not re.fullmatch(r"[UW][A-Z0-9]{1,20}", u)):
+            problems.append(
+                f"ADMIN_USER_IDS must be Slack user ids like U0123ABC, got {bad_admins}"
+            )
+
         if problems:
             raise ConfigError(problems)
         return cls(
@@ -123,4 +130,5 @@ class Settings:
             poll_seconds=float(poll_seconds),
             run_watcher=run_watcher in ("true", "1", "yes"),
             allowed_team_ids=teams,
+            admin_user_ids=admins,
         )

@@ -59,7 +59,14 @@ class Runtime:
         command = self.settings.slack_command
         subscriptions = Subscriptions(self.store, self.kosli, self.watcher)
         desk = IncidentThreads(self.store, self.kosli, self.transport, command, self.watcher.clock)
-        return Services(Queries(self.kosli), subscriptions, desk, self.transport, command)
+        return Services(
+            Queries(self.kosli),
+            subscriptions,
+            desk,
+            self.transport,
+            command,
+            self.settings.admin_user_ids,
+        )
 
     @asynccontextmanager
     async def running(self, watch: bool) -> AsyncIterator[None]:

@@ -78,3 +78,11 @@ def test_allowed_team_ids() -> None:
     assert listed.allowed_team_ids == frozenset({"T0123ABC", "E9ORG"})
     with pytest.raises(ConfigError, match="ALLOWED_TEAM_IDS must be Slack team ids"):
         Settings.from_env({**GOOD, "ALLOWED_TEAM_IDS": "T1,<script>"})
+
+
+def test_admin_user_ids() -> None:
+    assert Settings.from_env(GOOD).admin_user_ids == frozenset()
+    named = Settings.from_env({**GOOD, "ADMIN_USER_IDS": "U0123ABC,W9GRID"})
+    assert named.admin_user_ids == frozenset({"U0123ABC", "W9GRID"})
+    with pytest.raises(ConfigError, match="ADMIN_USER_IDS must be Slack user ids"):
+        Settings.from_env({**GOOD, "ADMIN_USER_IDS": "alice"})

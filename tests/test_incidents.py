@@ -111,7 +111,7 @@ def test_artifact_details_and_mute_buttons_answer_in_the_thread(bot: Bot) -> Non
     posts = bot.slack.wait_for("/api/chat.postMessage", count=11)[-2:]
     assert {p.body["thread_ts"] for p in posts} == {replies[-1]["thread_ts"]}
     texts = sorted(p.body["text"] for p in posts)  # the two clicks are answered concurrently
-    assert texts[0].startswith(":no_bell: Alerts for `aws-prod` are held until")
+    assert texts[0].startswith("aws-prod muted until ")
     assert texts[1] == "creator:b7a5908: COMPLIANT"
 
 

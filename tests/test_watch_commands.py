@@ -16,7 +16,8 @@ def test_watch_answers_with_the_baseline_in_the_channel(bot: Bot) -> None:
 def test_watching_lists_the_channel_subscriptions_privately(bot: Bot) -> None:
     bot.ask("watch aws-prod aws-beta --risky")
     mute = bot.ask("mute aws-prod 2h", "2")
-    assert "Alerts for `aws-prod` are held until" in mute["text"]
+    assert mute["text"].startswith("aws-prod muted until ")
+    assert "<@U0ONCALL> muted `aws-prod`: alerts are held until" in str(mute["blocks"])
     listing = bot.ask("watching", "3")
     assert listing["response_type"] == "ephemeral"
     text = str(listing["blocks"])
@@ -28,10 +29,12 @@ def test_watching_lists_the_channel_subscriptions_privately(bot: Bot) -> None:
 
 def test_unwatch_and_unmute(bot: Bot) -> None:
     bot.ask("watch aws-prod")
-    assert bot.ask("unmute aws-prod", "2")["text"] == ":bell: `aws-prod` is unmuted."
-    assert bot.ask("unwatch aws-prod", "3")["text"] == (
-        "Stopped watching `aws-prod` in this channel."
-    )
+    unmuted = bot.ask("unmute aws-prod", "2")
+    assert unmuted["text"] == "aws-prod unmuted"
+    assert ":bell: <@U0ONCALL> unmuted `aws-prod`." in str(unmuted["blocks"])
+    unwatched = bot.ask("unwatch aws-prod", "3")
+    assert unwatched["text"] == "Stopped watching aws-prod here"
+    assert "<@U0ONCALL> stopped watching `aws-prod` in this channel." in str(unwatched["blocks"])
     assert bot.ask("unwatch aws-prod", "4")["text"] == ("This channel was not watching `aws-prod`.")
     assert "watches nothing yet" in bot.ask("watching", "5")["text"]
 
@@ -44,3 +47,14 @@ def test_bad_watch_input_is_explained_privately(bot: Bot) -> None:
     assert duration["response_type"] == "ephemeral"
     assert "`forever` is not a duration I can mute for" in duration["text"]
     assert "`mute` takes an environment and a duration" in bot.ask("mute aws-prod", "3")["text"]
+
+
+def test_only_admins_may_silence_alerts_when_admins_are_named(start_bot) -> None:
+    bot = start_bot(admin_user_ids="UADMIN1")
+    bot.ask("watch aws-prod")  # anyone may start watching
+    refused = bot.ask("unwatch aws-prod", "2")
+    assert refused["response_type"] == "ephemeral"
+    assert refused["text"] == "Only the bot's admins may use `unwatch` like that here."
+    assert bot.ask("mute aws-prod 1h", "3")["text"].startswith("Only the bot's admins")
+    assert bot.ask("incident close", "4")["text"].startswith("Only the bot's admins")
+    assert "watches" in bot.ask("watching", "5")["text"]  # still watched: nothing was changed

@@ -150,6 +150,7 @@ COMMANDS = Registry(
             "unwatch aws-prod",
             parse.parse_unwatch,
             _subscription(Subscriptions.unwatch, subscriptions.render_unwatch),
+            for_admins=lambda _: True,
         ),
         Command(
             "watching",
@@ -167,6 +168,7 @@ COMMANDS = Registry(
             parse.parse_mute,
             _subscription(Subscriptions.mute, subscriptions.render_mute),
             buttons={"mute_hour": lambda value: f"mute {value} 1h"},
+            for_admins=lambda _: True,
         ),
         Command(
             "unmute",
@@ -184,6 +186,7 @@ COMMANDS = Registry(
             parse.parse_incident,
             _incident,
             buttons={"close_incident": lambda _: "incident close"},
+            for_admins=lambda request: isinstance(request, CloseIncident),
         ),
         Command(
             "version",

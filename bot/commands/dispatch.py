@@ -47,6 +47,9 @@ async def answer(
     ctx = Context(channel, user, thread_ts, services.command_name)
     try:
         command, request = COMMANDS.parse(text, services.incidents.clock())
+        if command.for_admins(request) and services.admins and user not in services.admins:
+            refusal = f"Only the bot's admins may use `{command.name}` like that here."
+            return Reply(render_error(refusal), public=False)
         return await command.handle(request, services, ctx)
     except (CommandError, QueryError) as error:
         return Reply(render_error(str(error)), public=False)

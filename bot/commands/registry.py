@@ -52,6 +52,8 @@ class Command:
     handle: Handler
     aliases: tuple[str, ...] = ()
     buttons: Mapping[str, Callable[[str], str]] = field(default_factory=dict)
+    # Requests that stop or silence alerts for everyone: only admins, when there are any.
+    for_admins: Callable[[Any], bool] = lambda _: False
 
     @property
     def usage(self) -> str:

@@ -18,3 +18,4 @@ class Services:
     incidents: IncidentThreads
     transport: Transport
     command_name: str = "/kosli"
+    admins: frozenset[str] = frozenset()  # who may stop or silence alerts; empty: everyone

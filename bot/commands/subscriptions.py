@@ -34,9 +34,8 @@ class Subscriptions:
         )
 
     async def unwatch(self, request: Unwatch, channel: str, user: str) -> UnwatchResult:
-        return UnwatchResult(
-            request.env, self.store.subscriptions.unsubscribe(channel, request.env)
-        )
+        removed = self.store.subscriptions.unsubscribe(channel, request.env)
+        return UnwatchResult(request.env, removed, user)
 
     async def watching(self, _: ListWatching, channel: str, user: str) -> WatchingResult:
         subs = self.store.subscriptions.find(channel=channel)
@@ -45,15 +44,14 @@ class Subscriptions:
 
     async def mute(self, request: Mute, channel: str, user: str) -> MuteResult:
         until = self.watcher.clock() + request.duration
-        return MuteResult(
-            request.env, until, self.store.subscriptions.set_mute(channel, request.env, until)
-        )
+        found = self.store.subscriptions.set_mute(channel, request.env, until)
+        return MuteResult(request.env, until, found, user)
 
     async def unmute(self, request: Unmute, channel: str, user: str) -> MuteResult:
         env = request.env
         found = any(s.env == env for s in self.store.subscriptions.find(channel=channel))
         released = self.watcher.end_mute(channel, env) if found else 0
-        return MuteResult(env, None, found, released)
+        return MuteResult(env, None, found, user, released)
 
     async def _watch(
         self, envs: tuple[str, ...], risky_only: bool, channel: str, user: str, now: datetime

@@ -126,6 +126,7 @@ class WatchResult:
 class UnwatchResult:
     env: str
     removed: bool
+    by: str  # who asked: the channel is always told
 
 
 @dataclass(frozen=True)
@@ -138,4 +139,5 @@ class MuteResult:
     env: str
     until: datetime | None
     found: bool
+    by: str  # who asked: the channel is always told
     released: int = 0

@@ -12,18 +12,17 @@ from bot.domain.results import (
 )
 from bot.render import blockkit
 from bot.render.blockkit import Message
-from bot.render.mrkdwn import date, escape
+from bot.render.mrkdwn import date, date_fallback, escape
 from bot.render.watcher import render_baseline
 
 
 def render_unwatch(result: UnwatchResult, command: str) -> Message:
     env = escape(result.env)
-    text = (
-        f"Stopped watching `{env}` in this channel."
-        if result.removed
-        else f"This channel was not watching `{env}`."
-    )
-    return blockkit.message(text, [blockkit.section(text)])
+    if not result.removed:
+        text = f"This channel was not watching `{env}`."
+        return blockkit.message(text, [blockkit.section(text)])
+    text = f"<@{escape(result.by)}> stopped watching `{env}` in this channel."
+    return blockkit.message(f"Stopped watching {result.env} here", [blockkit.section(text)])
 
 
 def render_watch(result: WatchResult, command: str) -> Message:
@@ -70,12 +69,14 @@ def render_mute(result: MuteResult, command: str) -> Message:
     env = escape(result.env)
     if not result.found:
         text = f"This channel does not watch `{env}`. Start with `{command} watch {env}`."
-    elif result.until:
+        return blockkit.message(text, [blockkit.section(text)])
+    if result.until:
         text = (
-            f":no_bell: Alerts for `{env}` are held until {date(result.until)}; "
-            f"you'll get one summary then. End it early with `{command} unmute {env}`."
+            f":no_bell: <@{escape(result.by)}> muted `{env}`: alerts are held until "
+            f"{date(result.until)}, then summarised. End it early with `{command} unmute {env}`."
         )
     else:
         held = f"{result.released} held alerts follow as one summary." if result.released else ""
-        text = f":bell: `{env}` is unmuted. {held}".strip()
-    return blockkit.message(text, [blockkit.section(text)])
+        text = f":bell: <@{escape(result.by)}> unmuted `{env}`. {held}".strip()
+    what = f"muted until {date_fallback(result.until)}" if result.until else "unmuted"
+    return blockkit.message(f"{result.env} {what}", [blockkit.section(text)])
