@@ -214,3 +214,13 @@ def test_alerts_flow_into_the_open_thread_also_after_a_restart(
     )
     assert len(slack.posted(CHANNEL)) == 10  # the parent, 8 replies, and the alert once
     assert "xmrig" in blocks_to_text(alert["blocks"])
+
+
+def test_a_second_thread_on_the_same_environment_points_at_the_first(bot: Bot) -> None:
+    open_seed_incident(bot)
+    again = bot.ask("incident aws-prod since #175", "2")  # or Slack replaying the command
+    assert again["response_type"] == "ephemeral"
+    assert "An incident thread for aws-prod is already open here" in again["text"]
+    assert len(bot_runtime(bot).store.incidents.still_open(CHANNEL)) == 1
+    other = bot.ask("incident aws-beta since #189", "3")  # another environment is fine
+    assert other["text"] == "Opened an incident thread for aws-beta with 1 change."

@@ -43,6 +43,16 @@ class IncidentThreads:
     clock: Callable[[], datetime]
 
     async def open(self, envs: tuple[str, ...], window: Window, channel: str, user: str) -> str:
+        # One open thread per environment and channel: live alerts go to exactly one thread,
+        # and a replayed `incident` command cannot open a second one.
+        for incident in self.store.incidents.still_open(channel):
+            if taken := [env for env in envs if env in incident.envs]:
+                opened = incident.opened_at.strftime("%H:%M UTC")
+                raise IncidentError(
+                    f"An incident thread for {', '.join(taken)} is already open here "
+                    f"(opened at {opened}): ask in that thread, or "
+                    f"close it first with `{self.command} incident close`."
+                )
         now = self.clock()
         timelines = [await self.timeline(env, window, now) for env in envs]
         parent = render_parent(timelines, user, self.command)
