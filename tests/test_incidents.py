@@ -224,3 +224,22 @@ def test_a_second_thread_on_the_same_environment_points_at_the_first(bot: Bot) -
     assert len(bot_runtime(bot).store.incidents.still_open(CHANNEL)) == 1
     other = bot.ask("incident aws-beta since #189", "3")  # another environment is fine
     assert other["text"] == "Opened an incident thread for aws-beta with 1 change."
+
+
+def test_a_failed_timeline_upload_leaves_the_incident_open_to_close_again(bot: Bot) -> None:
+    parent, _ = open_seed_incident(bot)
+    bot.slack.fail_next(
+        "/api/files.getUploadURLExternal", 200, {"ok": False, "error": "fatal_error"}
+    )
+    failed = bot.ask("incident close", "2")
+    assert failed["response_type"] == "ephemeral"
+    assert (
+        "I could not attach the timeline (fatal_error), so the incident stays open"
+        in (failed["text"])
+    )
+    assert len(bot_runtime(bot).store.incidents.still_open(CHANNEL)) == 1
+    assert not any("Incident closed" in (m["text"] or "") for m in bot.slack.posted(CHANNEL))
+    closed = bot.ask("incident close", "3")
+    assert closed["text"] == "Closed the incident; the timeline is attached in its thread."
+    bot.slack.wait_for("/api/files.completeUploadExternal")
+    assert [f["thread_ts"] for f in bot.slack.files] == [parent["ts"]]

@@ -91,6 +91,29 @@ class IncidentThreads:
         closed = self.store.incidents.close(incident.id, self.clock())
         if closed is None:
             return "That incident is already closed."
+        # Closed first, so a double click or a second replica does it once; the timeline is
+        # attached before the summary says so, and a failure leaves the thread open.
+        try:
+            window, timelines = await self._closing(closed)
+            await self.transport.upload(
+                channel,
+                closed.thread_ts,
+                f"incident-{'-'.join(closed.envs)}-{closed.opened_at:%Y-%m-%d}.md",
+                f"Timeline: {', '.join(closed.envs)} from {_utc(closed.window_start)}",
+                render_timeline_markdown(window, timelines, self.command),
+            )
+        except (KosliError, TransportError) as error:
+            self.store.incidents.reopen(closed.id)
+            why = error.reason if isinstance(error, TransportError) else str(error)
+            raise IncidentError(
+                f"I could not attach the timeline ({why}), so the incident stays open: "
+                f"try `{self.command} incident close` again."
+            ) from None
+        closing = render_close(window, timelines, user)
+        await self.transport.post(channel, closing, thread_ts=closed.thread_ts)
+        return "Closed the incident; the timeline is attached in its thread."
+
+    async def _closing(self, closed: IncidentRecord) -> tuple[IncidentWindow, list[Timeline]]:
         timelines = [
             await self.timeline(env, Window(since_index=index), self.clock(), limit=None)
             for env, index in closed.start_indexes.items()
@@ -102,18 +125,7 @@ class IncidentThreads:
             closed.opened_at,
             closed.closed_at,
         )
-        closing = render_close(window, timelines, user)
-        await self.transport.post(channel, closing, thread_ts=closed.thread_ts)
-        markdown = render_timeline_markdown(window, timelines, self.command)
-        day = closed.opened_at.strftime("%Y-%m-%d")
-        await self.transport.upload(
-            channel,
-            closed.thread_ts,
-            f"incident-{'-'.join(closed.envs)}-{day}.md",
-            f"Timeline: {', '.join(closed.envs)} from {_utc(closed.window_start)}",
-            markdown,
-        )
-        return "Closed the incident; the timeline is attached in its thread."
+        return window, timelines
 
     def thread_envs(self, channel: str, thread_ts: str) -> tuple[str, ...]:
         """The environments an incident thread follows; () for any other thread."""

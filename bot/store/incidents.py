@@ -41,6 +41,13 @@ class IncidentRepository:
         with self.db.session() as session:
             return [record(IncidentRecord, row) for row in session.scalars(query)]
 
+    def reopen(self, incident_id: int) -> None:
+        """Closing failed part-way (the timeline could not be attached): it stays open."""
+        with self.db.begin() as session:
+            session.execute(
+                update(Incident).where(Incident.id == incident_id).values(closed_at=None)
+            )
+
     def close(self, incident_id: int, now: datetime) -> IncidentRecord | None:
         """Close it once; None when it was closed already (a double click, a second replica)."""
         with self.db.begin() as session:
