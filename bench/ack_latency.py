@@ -3,8 +3,9 @@
 Serves the bot's real ASGI app under uvicorn on 127.0.0.1 against the sandbox Kosli and the fake
 Slack (all in this process, as the tests do), fires CONCURRENCY signed slash commands at once from
 a client in a child process, ROUNDS times, and prints ack latency as that client sees it: with
-Kosli answering, with Kosli holding every answer (the ack must not wait for it), and for
-GET /healthz (the floor of this client and server). Slack's notes ask for p99 <= 100 ms at 50
+Kosli answering, with Kosli holding every answer (the ack must not wait for it), while 4 other
+processes flood it with unsigned 4 MB posts (refused unread; the bot's memory is printed before
+and after), and for GET /healthz (the floor of this client and server). Slack's notes ask for p99 <= 100 ms at 50
 concurrent.
 
     .venv/bin/python -m bench.ack_latency [--concurrency 50] [--rounds 5]
@@ -13,6 +14,7 @@ concurrent.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import asyncio
 import gc
 import multiprocessing
@@ -37,6 +39,8 @@ from tests.servers import serve  # noqa: E402
 from tests.signing import sign, slash_command_body  # noqa: E402
 
 TARGET_P99_MS = 100.0
+FLOODERS = 4
+FLOOD_SECONDS = 8.0
 ANSWER_TIMEOUT = 60.0  # seconds to wait for the bot's answers after a round (not timed)
 
 
@@ -106,6 +110,29 @@ def close_senders() -> None:
         _loop.close()
 
 
+def flood(url: str, seconds: float) -> tuple[int, int]:
+    """In a child process: unsigned 4 MB posts, back to back, for `seconds`. Returns (sent,
+    refused with 413); a post the server cut off mid-body counts as sent, not refused."""
+    body = b"z" * (4 * 1024 * 1024)
+    sent = refused = 0
+    deadline = time.monotonic() + seconds
+    with httpx.Client(timeout=30) as client:
+        while time.monotonic() < deadline:
+            sent += 1
+            # The server may answer 413 and close before the whole body is sent: an error here.
+            with contextlib.suppress(httpx.HTTPError):
+                refused += client.post(f"{url}/slack/events", content=body).status_code == 413
+    return sent, refused
+
+
+def rss_mb() -> float:
+    """This process's resident memory now (the bot runs in it)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
 def percentile(ordered: list[float], q: int) -> float:
     """Nearest-rank percentile: a latency some request actually had."""
     rank = max(1, -(-len(ordered) * q // 100))
@@ -169,6 +196,24 @@ def run(
     lines.append(figures("/kosli diff aws-prod, Kosli held", held))
     got = sum(wait_for_answers(slack, f"held{r}", n) for r in range(rounds))
     lines.append(f"answers after Kosli was released: {got}/{n * rounds}")
+
+    # Unsigned 4 MB bodies from 4 processes while signed commands arrive: refused unread.
+    before = rss_mb()
+    spawn = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=FLOODERS, mp_context=spawn) as flooders:
+        floods = [flooders.submit(flood, url, FLOOD_SECONDS) for _ in range(FLOODERS)]
+        time.sleep(1.0)  # the flood is under way before the first signed command
+        flooded: list[float] = []
+        for r in range(rounds):
+            flooded += burst("diff", f"flood{r}")
+        totals = [f.result() for f in floods]
+    lines.append(figures("/kosli diff aws-prod, unsigned 4 MB flood", flooded))
+    got = sum(wait_for_answers(slack, f"flood{r}", n) for r in range(rounds))
+    sent, refused = (sum(t[i] for t in totals) for i in (0, 1))
+    lines.append(
+        f"flood: {sent} unsigned 4 MB posts, {refused} answered 413; answers {got}/{n * rounds}; "
+        f"bot RSS {before:.0f} MB before, {rss_mb():.0f} MB after"
+    )
     return lines
 
 
