@@ -5,8 +5,8 @@ Slack (all in this process, as the tests do), fires CONCURRENCY signed slash com
 a client in a child process, ROUNDS times, and prints ack latency as that client sees it: with
 Kosli answering, with Kosli holding every answer (the ack must not wait for it), while 4 other
 processes flood it with unsigned 4 MB posts (refused unread; the bot's memory is printed before
-and after), and for GET /healthz (the floor of this client and server). Slack's notes ask for p99 <= 100 ms at 50
-concurrent.
+and after), and for GET /healthz (the floor of this client and server). Slack's notes ask
+for p99 <= 100 ms at 50 concurrent.
 
     .venv/bin/python -m bench.ack_latency [--concurrency 50] [--rounds 5]
 """
@@ -14,8 +14,8 @@ concurrent.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import asyncio
+import contextlib
 import gc
 import multiprocessing
 import sys
