@@ -243,3 +243,13 @@ def test_a_failed_timeline_upload_leaves_the_incident_open_to_close_again(bot: B
     assert closed["text"] == "Closed the incident; the timeline is attached in its thread."
     bot.slack.wait_for("/api/files.completeUploadExternal")
     assert [f["thread_ts"] for f in bot.slack.files] == [parent["ts"]]
+
+
+def test_a_button_with_a_damaged_value_says_it_is_out_of_date(bot: Bot) -> None:
+    parent, replies = open_seed_incident(bot)
+    click(bot, "artifact_details", "not an artifact <!channel>", replies[-1])
+    (private,) = bot.slack.wait_for("/api/chat.postEphemeral")
+    assert (
+        private.body["text"] == "That button is out of date. Type a command instead: `/kosli help`."
+    )
+    assert private.body["user"] == "U0ONCALL"

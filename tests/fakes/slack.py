@@ -173,6 +173,8 @@ class FakeSlack:
                 posted["metadata"] = json.loads(metadata) if isinstance(metadata, str) else metadata
             self.channels.setdefault(channel, []).append(posted)
             return 200, {"ok": True, "channel": channel, "ts": ts}, {}
+        if path == "/api/chat.postEphemeral":
+            return 200, {"ok": True, "message_ts": f"1700000000.{len(self.calls):06d}"}, {}
         if path == "/api/files.getUploadURLExternal":
             file_id = f"F{len(self.files) + len(self._uploads) + 1:04d}"
             url = f"{self.base_url}/upload/{file_id}"
