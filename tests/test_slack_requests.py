@@ -151,3 +151,27 @@ def test_an_answer_the_response_url_will_not_take_goes_privately(bot: Bot) -> No
     (private,) = [c.body for c in bot.slack.wait_for("/api/chat.postEphemeral")]
     assert private["user"] == "U0ONCALL" and private["channel"] == "C0INCIDENT"
     assert private["text"] == "2 environments in cyber-dojo"
+
+
+def test_a_locked_database_does_not_hold_other_users_acks(start_bot, tmp_path) -> None:
+    """Database work runs off the event loop: while a `watch` waits on a write-locked SQLite
+    file, another user's command is still acked within Slack's 3 seconds."""
+    database = tmp_path / "locked.db"
+    bot = start_bot(database_url=f"sqlite:///{database}")
+    locker = sqlite3.connect(database, isolation_level=None)
+    locker.execute("BEGIN IMMEDIATE")  # a write lock held by another process, say
+    try:
+        assert bot.command_request("watch aws-prod", "watch").status_code == 200
+        started = time.monotonic()
+        acked = bot.command_request("envs", "envs")
+        acked_in = time.monotonic() - started
+        assert acked.status_code == 200
+        assert acked_in < 3.0, f"ack took {acked_in:.2f}s behind a locked database"
+        assert (
+            bot.slack.wait_for("/response/envs")[0].body["text"] == "2 environments in cyber-dojo"
+        )
+    finally:
+        locker.execute("ROLLBACK")
+        locker.close()
+    watched = bot.slack.wait_for("/response/watch")[0].body
+    assert watched["text"].startswith("Watching aws-prod in this channel")

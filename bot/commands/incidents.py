@@ -45,7 +45,7 @@ class IncidentThreads:
     async def open(self, envs: tuple[str, ...], window: Window, channel: str, user: str) -> str:
         # One open thread per environment and channel: live alerts go to exactly one thread,
         # and a replayed `incident` command cannot open a second one.
-        for incident in self.store.incidents.still_open(channel):
+        for incident in await asyncio.to_thread(self.store.incidents.still_open, channel):
             if taken := [env for env in envs if env in incident.envs]:
                 opened = incident.opened_at.strftime("%H:%M UTC")
                 raise IncidentError(
@@ -64,7 +64,8 @@ class IncidentThreads:
             ) from None
         except TransportError as error:
             raise IncidentError(f"Slack refused the incident thread ({error.reason}).") from None
-        self.store.incidents.open(
+        await asyncio.to_thread(
+            self.store.incidents.open,
             NewIncident(
                 channel_id=channel,
                 thread_ts=thread_ts,
@@ -74,7 +75,7 @@ class IncidentThreads:
                 window_start=_window_start(timelines, now),
                 opened_by=user,
                 opened_at=now,
-            )
+            ),
         )
         changes = sorted(
             ((c, timeline) for timeline in timelines for c in timeline.changesets),
@@ -87,8 +88,8 @@ class IncidentThreads:
         return f"Opened an incident thread for {', '.join(envs)} with {count}."
 
     async def close(self, channel: str, thread_ts: str | None, user: str) -> str:
-        incident = self._incident_to_close(channel, thread_ts)
-        closed = self.store.incidents.close(incident.id, self.clock())
+        incident = await self._incident_to_close(channel, thread_ts)
+        closed = await asyncio.to_thread(self.store.incidents.close, incident.id, self.clock())
         if closed is None:
             return "That incident is already closed."
         # Closed first, so a double click or a second replica does it once; the timeline is
@@ -103,7 +104,7 @@ class IncidentThreads:
                 render_timeline_markdown(window, timelines, self.command),
             )
         except (KosliError, TransportError) as error:
-            self.store.incidents.reopen(closed.id)
+            await asyncio.to_thread(self.store.incidents.reopen, closed.id)
             why = error.reason if isinstance(error, TransportError) else str(error)
             raise IncidentError(
                 f"I could not attach the timeline ({why}), so the incident stays open: "
@@ -127,17 +128,17 @@ class IncidentThreads:
         )
         return window, timelines
 
-    def thread_envs(self, channel: str, thread_ts: str) -> tuple[str, ...]:
+    async def thread_envs(self, channel: str, thread_ts: str) -> tuple[str, ...]:
         """The environments an incident thread follows; () for any other thread."""
-        incident = self.store.incidents.find(channel, thread_ts)
+        incident = await asyncio.to_thread(self.store.incidents.find, channel, thread_ts)
         return tuple(incident.envs) if incident else ()
 
-    def _incident_to_close(self, channel: str, thread_ts: str | None) -> IncidentRecord:
+    async def _incident_to_close(self, channel: str, thread_ts: str | None) -> IncidentRecord:
         if thread_ts:
-            found = self.store.incidents.find(channel, thread_ts)
+            found = await asyncio.to_thread(self.store.incidents.find, channel, thread_ts)
             if found is not None:
                 return found
-        open_here = self.store.incidents.still_open(channel)
+        open_here = await asyncio.to_thread(self.store.incidents.still_open, channel)
         if not open_here:
             raise IncidentError("There is no open incident in this channel.")
         return open_here[-1]

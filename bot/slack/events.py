@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
@@ -35,7 +36,7 @@ def register(app: AsyncApp, services: Services, handled: HandledEvents) -> None:
         # on is dropped; a retry of one whose first delivery never arrived, or failed, is not.
         event_id = req.body.get("event_id")
         is_event = req.body.get("type") == "event_callback" and isinstance(event_id, str)
-        if is_event and not handled.take(event_id, datetime.now(UTC)):
+        if is_event and not await asyncio.to_thread(handled.take, event_id, datetime.now(UTC)):
             return BoltResponse(status=200, body="")
         return await next()
 
@@ -43,13 +44,14 @@ def register(app: AsyncApp, services: Services, handled: HandledEvents) -> None:
         try:
             await _answer_mention(event)
         except Exception:
-            handled.release(str(body.get("event_id", "")))  # let Slack's retry try again
+            # Let Slack's retry try again.
+            await asyncio.to_thread(handled.release, str(body.get("event_id", "")))
             raise
 
     async def _answer_mention(event: dict[str, Any]) -> None:
         channel, user = event["channel"], event.get("user", "")
         in_thread = event.get("thread_ts")
-        envs = services.incidents.thread_envs(channel, in_thread) if in_thread else ()
+        envs = await services.incidents.thread_envs(channel, in_thread) if in_thread else ()
         default_env = envs[0] if len(envs) == 1 else None
         text = thread_text(event.get("text", ""), default_env)
         reply = await answer(text, services, channel, user, in_thread)

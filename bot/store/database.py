@@ -20,7 +20,15 @@ def engine_url(database_url: str) -> str:
 
 
 def make_engine(database_url: str) -> Engine:
-    engine = create_engine(engine_url(database_url), pool_pre_ping=True)
+    url = engine_url(database_url)
+    # A database that accepts connections but never answers must not hold a worker forever.
+    postgres = {"connect_timeout": 5, "options": "-c statement_timeout=15000"}
+    engine = create_engine(
+        url,
+        pool_pre_ping=True,
+        pool_timeout=10,
+        connect_args=postgres if url.startswith("postgresql") else {},
+    )
     if engine.dialect.name == "sqlite":
         _sqlite_transactions(engine)
     return engine

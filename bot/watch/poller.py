@@ -29,8 +29,11 @@ class Poller:
     async def poll_all(self) -> None:
         """Poll every environment this process holds a lease on; an unchanged one costs one
         cheap Kosli call and no database write."""
-        leased = self.store.environments.lease(
-            self.settings.owner, self.settings.now(), self.settings.lease_ttl
+        leased = await asyncio.to_thread(
+            self.store.environments.lease,
+            self.settings.owner,
+            self.settings.now(),
+            self.settings.lease_ttl,
         )
         limit = asyncio.Semaphore(self.settings.concurrency)
         answered: list[str] = []
@@ -43,7 +46,9 @@ class Poller:
         try:
             await asyncio.gather(*(bounded(state) for state in leased))
         finally:
-            self.store.environments.release(self.settings.owner, answered, self.settings.now())
+            await asyncio.to_thread(
+                self.store.environments.release, self.settings.owner, answered, self.settings.now()
+            )
 
     async def poll(self, state: EnvState) -> bool:
         """True when Kosli answered for this environment (whether or not anything changed)."""
@@ -51,7 +56,7 @@ class Poller:
             await self._catch_up(state)
         except KosliError as error:
             log.warning("polling %s failed: %s", state.env, error)
-            self._failed(state.env)
+            await self._failed(state.env)
             return False
         return True
 
@@ -60,15 +65,19 @@ class Poller:
         # One cheap call tells whether anything happened: the newest snapshot's number.
         newest = await self.kosli.snapshots(env, page=1, per_page=1)
         if state.failures or state.outage_open:
-            before = self.store.environments.mark_polled(env, self.settings.now())
+            before = await asyncio.to_thread(
+                self.store.environments.mark_polled, env, self.settings.now()
+            )
             if before is not None and before.outage_open:
                 message = render_recovery(env, before.last_seen_index)
-                self.router.to_subscribers(env, "recovery", before.outages, message)
+                await self.router.to_subscribers(env, "recovery", before.outages, message)
         if not newest or newest[0].index <= state.last_seen_index:
             return
         previous = await self.kosli.snapshot(Snappish(env, "#", str(state.last_seen_index)))
-        subscriptions = self.store.subscriptions.find(env=env)
-        incidents = [i for i in self.store.incidents.still_open() if env in i.envs]
+        subscriptions = await asyncio.to_thread(self.store.subscriptions.find, env=env)
+        incidents = [
+            i for i in await asyncio.to_thread(self.store.incidents.still_open) if env in i.envs
+        ]
         # Catch up in order; the high-water mark moves with each snapshot's alerts, atomically,
         # so a failure part-way resumes exactly where it stopped.
         for index in range(state.last_seen_index + 1, newest[0].index + 1):
@@ -79,14 +88,14 @@ class Poller:
             if not change.is_empty:
                 message = render_alert(change, self.settings.command)
                 alerts = self.router.change(change, message, subscriptions, incidents, now)
-            self.store.outbox.advance(env, index, alerts, now)
+            await asyncio.to_thread(self.store.outbox.advance, env, index, alerts, now)
             previous = current
 
-    def _failed(self, env: str) -> None:
-        state = self.store.environments.record_failure(env)
+    async def _failed(self, env: str) -> None:
+        state = await asyncio.to_thread(self.store.environments.record_failure, env)
         if state is None or state.failures < self.settings.outage_after:
             return
-        outage = self.store.environments.open_outage(env)
+        outage = await asyncio.to_thread(self.store.environments.open_outage, env)
         if outage is not None:
             message = render_outage(env, state.failures, state.last_polled_at)
-            self.router.to_subscribers(env, "outage", outage, message)
+            await self.router.to_subscribers(env, "outage", outage, message)

@@ -3,6 +3,7 @@ wanted) and open incident threads on the environment; mutes end in one summary."
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -53,31 +54,31 @@ class Router:
         ]
         return alerts
 
-    def to_subscribers(self, env: str, kind: str, index: int, message: Message) -> None:
+    async def to_subscribers(self, env: str, kind: str, index: int, message: Message) -> None:
         now = self.settings.now()
         alerts = [
             _alert(sub, kind, index, message, held=False)
-            for sub in self.store.subscriptions.find(env=env)
+            for sub in await asyncio.to_thread(self.store.subscriptions.find, env=env)
             if sub.paused_reason is None
         ]
-        self.store.outbox.add(alerts, now)
+        await asyncio.to_thread(self.store.outbox.add, alerts, now)
 
-    def end_mutes(self) -> None:
+    async def end_mutes(self) -> None:
         now = self.settings.now()
-        for sub in self.store.subscriptions.find():
+        for sub in await asyncio.to_thread(self.store.subscriptions.find):
             if sub.muted_until is not None and sub.muted_until <= now:
-                self.end_mute(sub.channel_id, sub.env)
+                await self.end_mute(sub.channel_id, sub.env)
 
-    def end_mute(self, channel: str, env: str) -> int:
+    async def end_mute(self, channel: str, env: str) -> int:
         """Clear the mute and queue one summary of what was held; returns how many."""
-        self.store.subscriptions.set_mute(channel, env, None)
-        held = self.store.outbox.release_held(channel, env)
+        await asyncio.to_thread(self.store.subscriptions.set_mute, channel, env, None)
+        held = await asyncio.to_thread(self.store.outbox.release_held, channel, env)
         if held:
             message = render_mute_summary(env, [(a.snapshot_index, a.text) for a in held])
             summary = NewAlert(
                 channel, env, "mute_summary", held[-1].snapshot_index, message.text, message.blocks
             )
-            self.store.outbox.add([summary], self.settings.now())
+            await asyncio.to_thread(self.store.outbox.add, [summary], self.settings.now())
         return len(held)
 
 

@@ -31,13 +31,20 @@ class Sender:
         One process sends at a time (a lease), so each channel gets its alerts in order even
         when several replicas share the database.
         """
-        if not self.store.leases.take(
-            "sender", self.settings.owner, self.settings.now(), self.settings.claim_ttl
+        if not await asyncio.to_thread(
+            self.store.leases.take,
+            "sender",
+            self.settings.owner,
+            self.settings.now(),
+            self.settings.claim_ttl,
         ):
             return
         by_channel: dict[str, list[Outgoing]] = defaultdict(list)
-        for item in self.store.outbox.claim(
-            self.settings.owner, self.settings.now(), self.settings.claim_ttl
+        for item in await asyncio.to_thread(
+            self.store.outbox.claim,
+            self.settings.owner,
+            self.settings.now(),
+            self.settings.claim_ttl,
         ):
             by_channel[item.channel_id].append(item)
         limit = asyncio.Semaphore(self.settings.concurrency)
@@ -49,7 +56,7 @@ class Sender:
         try:
             await asyncio.gather(*(bounded(items) for items in by_channel.values()))
         finally:
-            self.store.leases.release("sender", self.settings.owner)
+            await asyncio.to_thread(self.store.leases.release, "sender", self.settings.owner)
 
     async def _send_channel(self, items: list[Outgoing]) -> None:
         for position, item in enumerate(items):
@@ -57,20 +64,24 @@ class Sender:
                 ts = await self._post(item)
             except ChannelGone as gone:
                 await self._channel_gone(item.channel_id, gone.reason)
-                self._unclaim(items[position:])
+                await self._unclaim(items[position:])
                 return
             except TransportError as error:
                 poison = isinstance(error, Rejected) or item.attempts >= self.settings.max_attempts
                 if poison and await self._fall_back(item, error.reason):
                     continue  # posted as plain text, or parked: later alerts flow
                 log.warning("Slack refused an alert for %s: %s", item.channel_id, error.reason)
-                self._unclaim(items[position:])  # keep order: the rest waits for the next cycle
+                await self._unclaim(
+                    items[position:]
+                )  # keep order: the rest waits for the next cycle
                 return
             except Exception:
                 log.exception("sending an alert to %s failed", item.channel_id)
-                self._unclaim(items[position:])
+                await self._unclaim(items[position:])
                 return
-            self.store.outbox.mark_sent(item.id, self.settings.owner, ts, self.settings.now())
+            await asyncio.to_thread(
+                self.store.outbox.mark_sent, item.id, self.settings.owner, ts, self.settings.now()
+            )
 
     async def _post(self, item: Outgoing) -> str:
         """Post every part of the alert not yet posted; return the first part's ts. A sender
@@ -105,7 +116,7 @@ class Sender:
             await self._channel_gone(item.channel_id, gone.reason)
             return False
         except TransportError as error:
-            self.store.outbox.park(item.id, owner)
+            await asyncio.to_thread(self.store.outbox.park, item.id, owner)
             log.warning("parked alert %s: Slack refused it even as text (%s)", item.key, error)
             note = Message(
                 f":warning: An alert for {item.env}#{item.snapshot_index} could not be posted "
@@ -116,16 +127,16 @@ class Sender:
             except TransportError as unsent:
                 log.warning("could not tell %s about a parked alert: %s", item.channel_id, unsent)
             return True
-        self.store.outbox.mark_sent(item.id, owner, ts, now)
+        await asyncio.to_thread(self.store.outbox.mark_sent, item.id, owner, ts, now)
         return True
 
-    def _unclaim(self, items: list[Outgoing]) -> None:
+    async def _unclaim(self, items: list[Outgoing]) -> None:
         for item in items:
-            self.store.outbox.unclaim(item.id, self.settings.owner)
+            await asyncio.to_thread(self.store.outbox.unclaim, item.id, self.settings.owner)
 
     async def _channel_gone(self, channel: str, reason: str) -> None:
-        paused = self.store.subscriptions.pause_channel(channel, reason)
-        self.store.outbox.drop_pending(channel)
+        paused = await asyncio.to_thread(self.store.subscriptions.pause_channel, channel, reason)
+        await asyncio.to_thread(self.store.outbox.drop_pending, channel)
         by_user: dict[str, list[str]] = defaultdict(list)
         for sub in paused:
             by_user[sub.created_by].append(sub.env)

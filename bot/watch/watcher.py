@@ -42,10 +42,10 @@ class Watcher:
         """Never raises: a scheduler job that dies silently would stop all alerts."""
         try:
             await self.poller.poll_all()
-            self.router.end_mutes()
+            await self.router.end_mutes()
             await self.sender.send_pending()
         except Exception:
             log.exception("watcher cycle failed; the next cycle starts from the database")
 
-    def end_mute(self, channel: str, env: str) -> int:
-        return self.router.end_mute(channel, env)
+    async def end_mute(self, channel: str, env: str) -> int:
+        return await self.router.end_mute(channel, env)
