@@ -22,16 +22,28 @@ def engine_url(database_url: str) -> str:
 def make_engine(database_url: str) -> Engine:
     url = engine_url(database_url)
     # A database that accepts connections but never answers must not hold a worker forever.
-    postgres = {"connect_timeout": 5, "options": "-c statement_timeout=15000"}
+    postgres = url.startswith("postgresql")
     engine = create_engine(
         url,
         pool_pre_ping=True,
         pool_timeout=10,
-        connect_args=postgres if url.startswith("postgresql") else {},
+        connect_args={"connect_timeout": 5} if postgres else {},
     )
+    if postgres:
+        _statement_timeout(engine)
     if engine.dialect.name == "sqlite":
         _sqlite_transactions(engine)
     return engine
+
+
+def _statement_timeout(engine: Engine) -> None:
+    """Set per connection, so a URL's own `options` (e.g. a search_path) stay as given."""
+
+    @event.listens_for(engine, "connect")
+    def _connect(connection: Any, _: Any) -> None:
+        with connection.cursor() as cursor:
+            cursor.execute("SET statement_timeout = 15000")
+        connection.commit()
 
 
 def _sqlite_transactions(engine: Engine) -> None:
