@@ -41,9 +41,15 @@ def kosli_fault(error: KosliError, org: str) -> str:
 
 
 async def answer(
-    text: str, services: Services, channel: str, user: str, thread_ts: str | None = None
+    text: str,
+    services: Services,
+    channel: str,
+    user: str,
+    thread_ts: str | None = None,
+    unparsable: str | None = None,
 ) -> Reply:
-    """Never raises: every failure becomes a private, readable message."""
+    """Never raises: every failure becomes a private, readable message. `unparsable` replaces
+    the parser's explanation (a button's stale value is no typing mistake of the reader's)."""
     ctx = Context(channel, user, thread_ts, services.command_name)
     try:
         command, request = COMMANDS.parse(text, services.incidents.clock())
@@ -51,7 +57,9 @@ async def answer(
             refusal = f"Only the bot's admins may use `{command.name}` like that here."
             return Reply(render_error(refusal), public=False)
         return await command.handle(request, services, ctx)
-    except (CommandError, QueryError) as error:
+    except CommandError as error:
+        return Reply(render_error(unparsable or str(error)), public=False)
+    except QueryError as error:
         return Reply(render_error(str(error)), public=False)
     except KosliError as error:
         log.warning("Kosli call failed for %r: %s", text, error)

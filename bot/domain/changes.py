@@ -86,7 +86,7 @@ class Change:
         if self.previous is None:
             return ""
         old, new = self.previous, self.artifact
-        diff = new.build_flow.diff if new.build_flow and new.build_flow.diff else new.diff
+        diff = new.deployment_diff
         if diff and diff.diff_url and diff.previous_commit in ("", old.git_commit):
             return diff.diff_url
         return built_compare_url(old.commit_url, new.commit_url)

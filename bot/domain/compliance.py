@@ -10,10 +10,14 @@ from bot.kosli.policies import PolicyDecision, Resolution, RuleEvaluation
 _FULL_SHA = re.compile(r"[0-9a-f]{40}")
 
 
+def trail_label(flow: str, trail: str) -> str:
+    """'payments-ci/3f2a1c9': trails are often named after their full commit."""
+    short = trail[:7] if _FULL_SHA.fullmatch(trail) else trail
+    return "/".join(part for part in (flow, short) if part)
+
+
 def _trail(resolution: Resolution) -> str:
-    """' in trail payments-ci/3f2a1c9': trails are often named after their full commit."""
-    trail = resolution.trail[:7] if _FULL_SHA.fullmatch(resolution.trail) else resolution.trail
-    where = "/".join(part for part in (resolution.flow, trail) if part)
+    where = trail_label(resolution.flow, resolution.trail)
     return f" {where}" if where else ""
 
 

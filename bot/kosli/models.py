@@ -103,10 +103,10 @@ class SnapshotArtifact:
         return build.commit if build else None
 
     @property
-    def diff_url(self) -> str:
+    def deployment_diff(self) -> DeploymentDiff | None:
+        """Kosli's link to what ran before: the build flow's, else the top-level one."""
         build = self.build_flow
-        diff = (build.diff if build else None) or self.diff
-        return diff.diff_url if diff else ""
+        return (build.diff if build else None) or self.diff
 
     @classmethod
     def from_json(cls, data: Any) -> SnapshotArtifact:

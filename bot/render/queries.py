@@ -9,6 +9,7 @@ from slack_sdk.models.blocks import (
 )
 
 from bot.domain.changes import short_name
+from bot.domain.compliance import trail_label
 from bot.domain.results import (
     ArtifactResult,
     EnvsResult,
@@ -105,8 +106,7 @@ def attestation_lines(assertion: Assertion) -> list[str]:
     ordered = sorted(assertion.attestations, key=lambda a: a.compliant is not False)
     lines = []
     for a in ordered:
-        trail = a.trail[:7] if len(a.trail) == 40 else a.trail
-        where = " · " + escape("/".join(p for p in (a.flow, trail) if p)) if a.flow else ""
+        where = f" · {escape(trail_label(a.flow, a.trail))}" if a.flow else ""
         extra = " _(not required)_" if a.unexpected else ""
         lines.append(
             f"{STATUS_ICONS[a.compliant]} {escape(a.name)} ({escape(a.type)}) "

@@ -3,17 +3,13 @@ Which buttons exist and what they stand for comes from the command registry."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
 
 from bot.commands.catalog import COMMANDS
 from bot.commands.dispatch import answer, deliver
-from bot.commands.registry import Reply
 from bot.commands.services import Services
-from bot.domain.commands import CommandError
-from bot.render.queries import render_error
 
 
 def register(app: AsyncApp, services: Services) -> None:
@@ -24,17 +20,11 @@ def register(app: AsyncApp, services: Services) -> None:
         # A button on a thread reply answers in that thread; on a channel message, under it.
         thread_ts = message.get("thread_ts") or body["container"]["message_ts"]
         text = COMMANDS.button_text(action["action_id"], str(action.get("value", ""))[:200])
-        try:
-            COMMANDS.parse(text, datetime.now(UTC))
-        except CommandError:
-            # Only an old message (or a forged one) carries a value no command takes.
-            help_command = f"`{services.command_name} help`"
-            stale = render_error(
-                f"That button is out of date. Type a command instead: {help_command}."
-            )
-            await deliver(services.transport, Reply(stale, False), channel, user, thread_ts)
-            return
-        reply = await answer(text, services, channel, user, thread_ts)
+        # Only an old message (or a forged one) carries a value no command takes.
+        stale = (
+            f"That button is out of date. Type a command instead: `{services.command_name} help`."
+        )
+        reply = await answer(text, services, channel, user, thread_ts, unparsable=stale)
         await deliver(services.transport, reply, channel, user, thread_ts)
 
     for action_id in COMMANDS.action_ids:

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from slack_bolt.async_app import AsyncApp, AsyncBoltRequest
-from slack_bolt.response import BoltResponse
+from slack_bolt.async_app import AsyncApp
 
 from bot.commands.dispatch import answer, deliver
 from bot.commands.services import Services
@@ -28,24 +26,17 @@ def thread_text(text: str, default_env: str | None) -> str:
 
 
 def register(app: AsyncApp, services: Services, handled: HandledEvents) -> None:
-    @app.middleware
-    async def answer_each_event_once(
-        req: AsyncBoltRequest, resp: BoltResponse, next: Callable[[], Awaitable[BoltResponse]]
-    ) -> BoltResponse:
-        # Slack retries an event it got no quick 200 for. A retry of one this bot already took
-        # on is dropped; a retry of one whose first delivery never arrived, or failed, is not.
-        event_id = req.body.get("event_id")
-        is_event = req.body.get("type") == "event_callback" and isinstance(event_id, str)
-        if is_event and not await asyncio.to_thread(handled.take, event_id, datetime.now(UTC)):
-            return BoltResponse(status=200, body="")
-        return await next()
-
     async def on_mention(event: dict[str, Any], body: dict[str, Any]) -> None:
+        # Bolt has acked already, so this database write is off the 3-second path. Slack
+        # retries an event it got no quick 200 for: a retry of one this bot already took on is
+        # dropped; a retry of one whose first delivery never arrived, or failed, is answered.
+        event_id = str(body.get("event_id", ""))
+        if not await asyncio.to_thread(handled.take, event_id, datetime.now(UTC)):
+            return
         try:
             await _answer_mention(event)
         except Exception:
-            # Let Slack's retry try again.
-            await asyncio.to_thread(handled.release, str(body.get("event_id", "")))
+            await asyncio.to_thread(handled.release, event_id)  # let Slack's retry try again
             raise
 
     async def _answer_mention(event: dict[str, Any]) -> None:

@@ -117,29 +117,23 @@ class Outbox:
         return claimed
 
     def mark_sent(self, alert_id: int, owner: str, slack_ts: str, now: datetime) -> None:
-        with self.db.begin() as session:
-            session.execute(
-                update(Alert)
-                .where(Alert.id == alert_id, Alert.claimed_by == owner)
-                .values(state="sent", sent_at=now, slack_ts=slack_ts, claimed_until=None)
-            )
+        self._settle(alert_id, owner, state="sent", sent_at=now, slack_ts=slack_ts)
 
     def unclaim(self, alert_id: int, owner: str) -> None:
         """Sending failed for sure (Slack said no): try again next cycle."""
-        with self.db.begin() as session:
-            session.execute(
-                update(Alert)
-                .where(Alert.id == alert_id, Alert.claimed_by == owner)
-                .values(state="pending", claimed_by=None, claimed_until=None)
-            )
+        self._settle(alert_id, owner, state="pending", claimed_by=None)
 
     def park(self, alert_id: int, owner: str) -> None:
         """An alert Slack will not take even as plain text: set aside, so later ones flow."""
+        self._settle(alert_id, owner, state="parked", claimed_by=None)
+
+    def _settle(self, alert_id: int, owner: str, **values: Any) -> None:
+        """End this owner's claim on an alert (a claim another sender took over is left)."""
         with self.db.begin() as session:
             session.execute(
                 update(Alert)
                 .where(Alert.id == alert_id, Alert.claimed_by == owner)
-                .values(state="parked", claimed_by=None, claimed_until=None)
+                .values(claimed_until=None, **values)
             )
 
     def drop_pending(self, channel: str) -> int:
