@@ -5,8 +5,9 @@ Slack (all in this process, as the tests do), fires CONCURRENCY signed slash com
 a client in a child process, ROUNDS times, and prints ack latency as that client sees it: with
 Kosli answering, with Kosli holding every answer (the ack must not wait for it), while 4 other
 processes flood it with unsigned 4 MB posts (refused unread; the bot's memory is printed before
-and after), and for GET /healthz (the floor of this client and server). Slack's notes ask
-for p99 <= 100 ms at 50 concurrent.
+and after), while another process holds the database's write lock (half the commands need it),
+and for GET /healthz (the floor of this client and server). Slack's notes ask for p99 <= 100 ms
+at 50 concurrent.
 
     .venv/bin/python -m bench.ack_latency [--concurrency 50] [--rounds 5]
 """
@@ -18,6 +19,7 @@ import asyncio
 import contextlib
 import gc
 import multiprocessing
+import sqlite3
 import sys
 import tempfile
 import threading
@@ -50,9 +52,10 @@ class Round:
 
     bot_url: str
     slack_url: str  # the fake Slack, whose /response/NAME-i receives each answer
-    kind: str  # "healthz" or "diff"
+    kind: str  # "healthz" or "command"
     name: str
     concurrency: int
+    texts: tuple[str, ...] = ("diff aws-prod",)  # sender i sends texts[i % len(texts)]
 
 
 # The client lives in a child process: in the bot's process its CPU would take the GIL from
@@ -87,7 +90,7 @@ async def _fire(burst: Round) -> list[float]:
         else:
             # Signed before the clock starts: the timing covers the request and the ack only.
             url = f"{burst.slack_url}/response/{burst.name}-{i}"
-            body = slash_command_body("diff aws-prod", url)
+            body = slash_command_body(burst.texts[i % len(burst.texts)], url)
             headers = sign(body)
             started = time.perf_counter()
             response = await client.post(
@@ -162,13 +165,14 @@ def run(
     kosli: KosliSandbox,
     n: int,
     rounds: int,
+    database: Path,
 ) -> list[str]:
-    def burst(kind: str, name: str) -> list[float]:
-        return client.submit(fire, Round(url, slack.base_url, kind, name, n)).result()
+    def burst(kind: str, name: str, texts: tuple[str, ...] = ("diff aws-prod",)) -> list[float]:
+        return client.submit(fire, Round(url, slack.base_url, kind, name, n, texts)).result()
 
     # Warm-up (not counted): opens the connections and makes Bolt's first auth.test.
     burst("healthz", "warm")
-    burst("diff", "warm")
+    burst("command", "warm")
     wait_for_answers(slack, "warm", n)
     floor: list[float] = []
     for _ in range(rounds):
@@ -177,7 +181,7 @@ def run(
 
     answering: list[float] = []
     for r in range(rounds):
-        answering += burst("diff", f"ok{r}")
+        answering += burst("command", f"ok{r}")
         # Each round's answers land before the next, so a round acks under its own work.
         if (got := wait_for_answers(slack, f"ok{r}", n)) < n:
             raise RuntimeError(f"round {r}: only {got}/{n} answers arrived")
@@ -187,7 +191,7 @@ def run(
     held: list[float] = []
     try:
         for r in range(rounds):
-            held += burst("diff", f"held{r}")
+            held += burst("command", f"held{r}")
         early = sum(answered(slack, f"held{r}") for r in range(rounds))
         if early:
             raise RuntimeError(f"{early} answers arrived while Kosli was held")
@@ -205,7 +209,7 @@ def run(
         time.sleep(1.0)  # the flood is under way before the first signed command
         flooded: list[float] = []
         for r in range(rounds):
-            flooded += burst("diff", f"flood{r}")
+            flooded += burst("command", f"flood{r}")
         totals = [f.result() for f in floods]
     lines.append(figures("/kosli diff aws-prod, unsigned 4 MB flood", flooded))
     got = sum(wait_for_answers(slack, f"flood{r}", n) for r in range(rounds))
@@ -213,6 +217,28 @@ def run(
     lines.append(
         f"flood: {sent} unsigned 4 MB posts, {refused} answered 413; answers {got}/{n * rounds}; "
         f"bot RSS {before:.0f} MB before, {rss_mb():.0f} MB after"
+    )
+
+    # Another process holds the SQLite file's write lock: half the commands need the database
+    # (`watch`), half only Kosli (`diff`). Acks must not wait for either.
+    locker = sqlite3.connect(database, isolation_level=None)
+    locker.execute("BEGIN IMMEDIATE")
+    stalled: list[float] = []
+    try:
+        for r in range(rounds):
+            stalled += burst("command", f"stall{r}", ("watch aws-prod", "diff aws-prod"))
+    finally:
+        locker.execute("ROLLBACK")
+        locker.close()
+    lines.append(figures("watch + diff, database write-locked", stalled))
+    got = sum(wait_for_answers(slack, f"stall{r}", n) for r in range(rounds))
+    told = sum(
+        "database is not answering" in str(c.body.get("text"))
+        for c in slack.calls
+        if c.path.startswith("/response/stall")
+    )
+    lines.append(
+        f"database stall: answers {got}/{n * rounds}, {told} said the database is not answering"
     )
     return lines
 
@@ -233,12 +259,13 @@ def main(argv: list[str] | None = None) -> None:
         slack = FakeSlack().start()
         try:
             # Held must stay held for the whole run, not turn into timeout answers.
-            settings = settings_for(kosli, slack, f"sqlite:///{tmp}/bench.db", kosli_timeout=300)
+            database = Path(tmp) / "bench.db"
+            settings = settings_for(kosli, slack, f"sqlite:///{database}", kosli_timeout=300)
             web = build_web_app(settings)
             gc.collect()  # as `kosli-bot serve` does once the app is built
             gc.freeze()
             with serve(web) as url:
-                lines = run(client, url, slack, kosli, args.concurrency, args.rounds)
+                lines = run(client, url, slack, kosli, args.concurrency, args.rounds, database)
                 client.submit(close_senders).result()
         finally:
             slack.stop()

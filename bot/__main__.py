@@ -12,6 +12,7 @@ import sys
 import uvicorn
 
 from bot.config import ConfigError, Settings
+from bot.store.migrate import DatabaseUnreachable, wait_for_database
 
 SLACK_SETTINGS = ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET")
 # At the prompt the sandbox replays the incident: #170-#177 arrive within a minute and a half.
@@ -83,11 +84,19 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    # A line per scheduled job run and per HTTP request would drown what matters.
+    for chatty in ("apscheduler", "httpx", "slack_sdk.web.async_base_client"):
+        logging.getLogger(chatty).setLevel(logging.WARNING)
     try:
         settings = Settings.from_env()
     except ConfigError as error:
         print(error, file=sys.stderr)
         raise SystemExit(2) from None
+    try:
+        wait_for_database(settings.database_url, settings.database_wait_seconds)
+    except DatabaseUnreachable as error:
+        print(f"kosli-bot: {error}", file=sys.stderr)
+        raise SystemExit(3) from None
     asyncio.run(serve(settings) if mode == "serve" else work(settings))
 
 

@@ -32,8 +32,10 @@ class Settings:
     kosli_host: str = "https://app.kosli.com"
     kosli_timeout: float = 15.0
     database_url: str = DEFAULT_DATABASE_URL
+    database_wait_seconds: float = 30.0  # at start-up, before giving up on the database
     port: int = 3000
     poll_seconds: float = 60.0
+    lease_seconds: float = 30.0  # how soon a dead process's polls and sends are taken over
     run_watcher: bool = True
     allowed_team_ids: frozenset[str] = frozenset()  # empty: the installed workspace only
     admin_user_ids: frozenset[str] = frozenset()  # empty: everyone may unwatch, mute, close
@@ -93,11 +95,13 @@ class Settings:
         kosli_host = url("KOSLI_HOST", "https://app.kosli.com")
         timeout = number("KOSLI_TIMEOUT", "15", float)
         poll_seconds = number("KOSLI_POLL_SECONDS", "60", float)
+        lease_seconds = number("WATCH_LEASE_SECONDS", "30", float)
         run_watcher = env.get("RUN_WATCHER", "true").strip().lower()
         if run_watcher not in ("true", "false", "1", "0", "yes", "no"):
             problems.append(f"RUN_WATCHER must be true or false, got {run_watcher!r}")
         port = number("PORT", "3000", int)
         database_url = env.get("DATABASE_URL", "").strip() or DEFAULT_DATABASE_URL
+        database_wait = number("DATABASE_WAIT_SECONDS", "30", float)
         teams = frozenset(
             t.strip() for t in env.get("ALLOWED_TEAM_IDS", "").split(",") if t.strip()
         )
@@ -126,8 +130,10 @@ class Settings:
             kosli_host=kosli_host.rstrip("/"),
             kosli_timeout=float(timeout),
             database_url=database_url,
+            database_wait_seconds=float(database_wait),
             port=int(port),
             poll_seconds=float(poll_seconds),
+            lease_seconds=float(lease_seconds),
             run_watcher=run_watcher in ("true", "1", "yes"),
             allowed_team_ids=teams,
             admin_user_ids=admins,

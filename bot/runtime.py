@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 
 from bot.commands.incidents import IncidentThreads
 from bot.commands.queries import Queries
@@ -51,14 +52,25 @@ class Runtime:
                 slack_client(settings.slack_bot_token, settings.slack_api_url)
             )
         store = open_store(settings.database_url)
-        watcher = Watcher(store, kosli, transport, WatchSettings(command=settings.slack_command))
+        watch_settings = WatchSettings(
+            command=settings.slack_command, lease_ttl=timedelta(seconds=settings.lease_seconds)
+        )
+        watcher = Watcher(store, kosli, transport, watch_settings)
         return cls(settings, kosli, transport, store, watcher)
 
     @property
     def services(self) -> Services:
         command = self.settings.slack_command
         subscriptions = Subscriptions(self.store, self.kosli, self.watcher)
-        desk = IncidentThreads(self.store, self.kosli, self.transport, command, self.watcher.clock)
+        desk = IncidentThreads(
+            self.store,
+            self.kosli,
+            self.transport,
+            command,
+            self.watcher.clock,
+            self.watcher.sender.send_pending,
+            self.watcher.settings.owner,
+        )
         return Services(
             Queries(self.kosli),
             subscriptions,
@@ -71,7 +83,10 @@ class Runtime:
     @asynccontextmanager
     async def running(self, watch: bool) -> AsyncIterator[None]:
         """Run the watcher's scheduler (when `watch`) for as long as the context lasts."""
-        scheduler = start_scheduler(self.watcher, self.settings.poll_seconds) if watch else None
+        chores = [self.services.incidents.finish_closing]
+        scheduler = (
+            start_scheduler(self.watcher, self.settings.poll_seconds, chores) if watch else None
+        )
         try:
             yield
         finally:

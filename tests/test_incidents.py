@@ -8,6 +8,7 @@ import time
 from typing import Any
 
 from freezegun import freeze_time
+from sqlalchemy.exc import OperationalError
 
 from bot.render.plain import blocks_to_text
 from bot.runtime import Runtime
@@ -192,6 +193,7 @@ def test_incident_errors_are_private(bot: Bot, slack: FakeSlack) -> None:
     slack.closed[CHANNEL] = "not_in_channel"
     closed = bot.ask("incident aws-prod since #169", "2")
     assert "invite me (`/invite` and my name), then retry" in closed["text"]
+    assert bot_runtime(bot).store.incidents.still_open() == []  # the row went with the post
 
 
 def test_alerts_flow_into_the_open_thread_also_after_a_restart(
@@ -226,23 +228,91 @@ def test_a_second_thread_on_the_same_environment_points_at_the_first(bot: Bot) -
     assert other["text"] == "Opened an incident thread for aws-beta with 1 change."
 
 
-def test_a_failed_timeline_upload_leaves_the_incident_open_to_close_again(bot: Bot) -> None:
-    parent, _ = open_seed_incident(bot)
+def fail_upload(bot: Bot) -> None:
     bot.slack.fail_next(
         "/api/files.getUploadURLExternal", 200, {"ok": False, "error": "fatal_error"}
     )
-    failed = bot.ask("incident close", "2")
+    failed = bot.ask("incident close", "failed")
     assert failed["response_type"] == "ephemeral"
-    assert (
-        "I could not attach the timeline (fatal_error), so the incident stays open"
-        in (failed["text"])
+    assert failed["text"] == (
+        "The incident is closed, but I could not attach the timeline yet (fatal_error). "
+        "I will keep trying, or try `/kosli incident close` again."
     )
-    assert len(bot_runtime(bot).store.incidents.still_open(CHANNEL)) == 1
+    store = bot_runtime(bot).store
+    assert store.incidents.still_open(CHANNEL) == []  # no more live alerts go there
+    assert [i.state for i in store.incidents.closing(CHANNEL)] == ["closing"]
     assert not any("Incident closed" in (m["text"] or "") for m in bot.slack.posted(CHANNEL))
+
+
+def test_a_failed_timeline_upload_is_attached_by_a_later_watch_cycle(
+    bot: Bot, kosli: KosliSandbox, slack: FakeSlack, tmp_path
+) -> None:
+    parent, _ = open_seed_incident(bot)
+    fail_upload(bot)
+
+    async def later_cycles() -> None:  # another process on the same database, twice
+        runtime = Runtime.build(settings_for(kosli, slack, f"sqlite:///{tmp_path}/bot.db"))
+        async with runtime.running(watch=False):
+            await runtime.services.incidents.finish_closing()
+            await runtime.services.incidents.finish_closing()
+
+    asyncio.run(later_cycles())
+    assert [f["thread_ts"] for f in slack.files] == [parent["ts"]]
+    summaries = [m for m in slack.posted(CHANNEL) if m["text"].startswith("Incident closed")]
+    assert [m["thread_ts"] for m in summaries] == [parent["ts"]]
+    assert "<@U0ONCALL>" in str(summaries[0]["blocks"])  # who closed it, not who retried
+    assert bot_runtime(bot).store.incidents.closing() == []
+    again = bot.ask("incident close", "again")
+    assert again["text"] == "There is no open incident in this channel."
+
+
+def test_closing_again_attaches_a_failed_timeline(bot: Bot) -> None:
+    parent, _ = open_seed_incident(bot)
+    fail_upload(bot)
     closed = bot.ask("incident close", "3")
     assert closed["text"] == "Closed the incident; the timeline is attached in its thread."
     bot.slack.wait_for("/api/files.completeUploadExternal")
     assert [f["thread_ts"] for f in bot.slack.files] == [parent["ts"]]
+    assert bot_runtime(bot).store.incidents.closing() == []
+
+
+def test_thread_replies_refused_with_429_are_sent_by_a_later_cycle(
+    bot: Bot, kosli: KosliSandbox, slack: FakeSlack, tmp_path
+) -> None:
+    slack.limit_after[CHANNEL] = 1  # the parent goes, then Slack says 429 for a while
+    slack.rate_limited[CHANNEL] = 30
+    note = bot.ask("incident aws-prod since #169")
+    assert note["text"] == "Opened an incident thread for aws-prod with 8 changes."
+    (parent,) = slack.posted(CHANNEL)
+    slack.rate_limited[CHANNEL] = 0
+
+    async def later_cycle() -> None:  # a restarted process sends what the outbox kept
+        runtime = Runtime.build(settings_for(kosli, slack, f"sqlite:///{tmp_path}/bot.db"))
+        async with runtime.running(watch=False):
+            await runtime.watcher.run_cycle()
+            await runtime.watcher.run_cycle()
+
+    asyncio.run(later_cycle())
+    _, *replies = slack.posted(CHANNEL)
+    assert [r["text"] for r in replies] == ["aws-prod#170: 1 started", *SEED_ALERTS]
+    assert {r["thread_ts"] for r in replies} == {parent["ts"]}
+
+
+def test_a_parent_whose_record_fails_is_taken_back(bot: Bot, monkeypatch) -> None:
+    def database_gone(*args: object) -> None:
+        raise OperationalError("UPDATE incidents", {}, Exception("database is locked"))
+
+    store = bot_runtime(bot).store
+    monkeypatch.setattr(store.incidents, "posted", database_gone)
+    failed = bot.ask("incident aws-prod since #169")
+    assert failed["response_type"] == "ephemeral"
+    assert failed["text"].startswith("The bot's database is not answering right now")
+    bot.slack.wait_for("/api/chat.delete")
+    assert bot.slack.posted(CHANNEL) == []  # no thread with a Close button and no record
+    assert store.incidents.still_open() == []
+    monkeypatch.undo()
+    again = bot.ask("incident aws-prod since #169", "again")  # nothing stands in the way
+    assert again["text"] == "Opened an incident thread for aws-prod with 8 changes."
 
 
 def test_a_button_with_a_damaged_value_says_it_is_out_of_date(bot: Bot) -> None:

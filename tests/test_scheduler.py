@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 from pathlib import Path
 
 from apscheduler.triggers.interval import IntervalTrigger
@@ -10,6 +11,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from bot.__main__ import build_parser
 from bot.sandbox import KosliSandbox
 from bot.watch.scheduler import start_scheduler
+from bot.watch.settings import WatchSettings
 from tests.story import MINER, report_with
 
 ROOT = Path(__file__).parents[1]
@@ -18,21 +20,33 @@ ROOT = Path(__file__).parents[1]
 class CountingWatcher:
     def __init__(self) -> None:
         self.ran = asyncio.Event()
+        self.settings = WatchSettings(lease_ttl=timedelta(seconds=30))
 
     async def run_cycle(self) -> None:
         self.ran.set()
+
+    async def renew_leases(self) -> None:
+        pass
+
+    async def chore(self) -> None:
+        pass
 
 
 def test_the_job_runs_at_once_then_every_interval_never_overlapping() -> None:
     async def main() -> None:
         watcher = CountingWatcher()
-        scheduler = start_scheduler(watcher, 60)  # type: ignore[arg-type]
+        scheduler = start_scheduler(watcher, 60, [watcher.chore])  # type: ignore[arg-type]
         try:
             await asyncio.wait_for(watcher.ran.wait(), 10)  # the first cycle starts right away
-            (job,) = scheduler.get_jobs()
-            assert isinstance(job.trigger, IntervalTrigger)
-            assert job.trigger.interval.total_seconds() == 60
-            assert (job.max_instances, job.coalesce) == (1, True)
+            jobs = {job.id: job for job in scheduler.get_jobs()}
+            assert set(jobs) == {"watch", "heartbeat", "chore-0"}
+            intervals = {}
+            for name, job in jobs.items():
+                assert isinstance(job.trigger, IntervalTrigger)
+                assert (job.max_instances, job.coalesce) == (1, True)
+                intervals[name] = job.trigger.interval.total_seconds()
+            # leases are renewed three times per lease, so a live process never loses one
+            assert intervals == {"watch": 60, "heartbeat": 10, "chore-0": 60}
         finally:
             scheduler.shutdown(wait=False)
 

@@ -7,7 +7,9 @@ import threading
 import time
 
 import httpx
+import psycopg
 
+from tests import db
 from tests.conftest import SANDBOX_TOKEN, Bot
 from tests.signing import SIGNING_SECRET, sign, slash_command_body
 
@@ -175,3 +177,52 @@ def test_a_locked_database_does_not_hold_other_users_acks(start_bot, tmp_path) -
         locker.close()
     watched = bot.slack.wait_for("/response/watch")[0].body
     assert watched["text"].startswith("Watching aws-prod in this channel")
+
+
+def test_metrics_are_served_for_prometheus(bot: Bot) -> None:
+    scraped = httpx.get(f"{bot.url}/metrics")
+    assert scraped.status_code == 200
+    assert scraped.headers["content-type"].startswith("text/plain")
+    assert "# TYPE kosli_bot_alerts_parked_total counter" in scraped.text
+    assert "# TYPE kosli_bot_alerts_as_text_total counter" in scraped.text
+
+
+def test_a_command_needing_a_locked_database_says_so_within_seconds(start_bot, tmp_path) -> None:
+    """A file locked for longer than the store waits (5 s): the asker hears why, privately,
+    and commands that need only Kosli keep working meanwhile."""
+    database = tmp_path / "locked.db"
+    bot = start_bot(database_url=f"sqlite:///{database}")
+    locker = sqlite3.connect(database, isolation_level=None)
+    locker.execute("BEGIN IMMEDIATE")
+    try:
+        started = time.monotonic()
+        assert bot.command_request("watch aws-prod", "watch").status_code == 200
+        assert bot.ask("envs", "envs")["text"] == "2 environments in cyber-dojo"
+        (answer,) = bot.slack.wait_for("/response/watch", timeout=15)
+        answered_in = time.monotonic() - started
+    finally:
+        locker.execute("ROLLBACK")
+        locker.close()
+    assert answer.body["response_type"] == "ephemeral"
+    assert answer.body["text"] == (
+        "The bot's database is not answering right now, so I could not do that. "
+        "Try again in a minute."
+    )
+    assert answered_in < 8, f"the answer took {answered_in:.1f}s"
+    again = bot.ask("watch aws-prod", "again")  # the lock is gone: all is well again
+    assert again["text"].startswith("Watching aws-prod in this channel")
+
+
+def test_a_stalled_postgresql_is_reported_within_seconds(start_bot) -> None:
+    """Another session holds a lock on our table: the statement timeout (5 s) ends the wait."""
+    with db.postgres_schema() as url:
+        bot = start_bot(database_url=url)
+        with psycopg.connect(url.replace("postgresql+psycopg", "postgresql")) as blocker:
+            blocker.execute("LOCK TABLE subscriptions IN ACCESS EXCLUSIVE MODE")
+            started = time.monotonic()
+            answer = bot.ask("watch aws-prod", "watch")
+            answered_in = time.monotonic() - started
+            assert bot.ask("envs", "envs")["text"] == "2 environments in cyber-dojo"
+            blocker.rollback()
+        assert answer["text"].startswith("The bot's database is not answering right now")
+        assert answered_in < 8, f"the answer took {answered_in:.1f}s"

@@ -18,6 +18,7 @@ from bot.store.database import engine_url, make_engine
 from bot.store.migrate import migrate, open_store
 from bot.store.models import Base
 from bot.store.outbox import NewAlert
+from bot.store.records import NewIncident
 from bot.store.store import Store
 from tests import db
 from tests.db import outbox_rows
@@ -93,7 +94,30 @@ def test_migrating_again_keeps_data_and_version(store: Store) -> None:
     assert [s.env for s in store.subscriptions.find()] == ["prod"]
     with store.engine.connect() as connection:
         versions = connection.execute(text("SELECT version_num FROM alembic_version")).all()
-    assert versions == [("0003_handled_events",)]
+    assert versions == [("0004_incident_states",)]
+
+
+def test_incidents_from_before_the_state_machine_keep_their_state(database_url: str) -> None:
+    engine = make_engine(database_url)
+    try:
+        migrate(engine, "0003_handled_events")
+        columns = "channel_id, thread_ts, envs, start_indexes, shown_indexes, window_start, "
+        with engine.begin() as connection:
+            for ts, closed in (("1.1", None), ("2.2", "2024-05-01 13:00:00")):
+                connection.execute(
+                    text(
+                        f"INSERT INTO incidents ({columns} opened_by, opened_at, closed_at) "
+                        "VALUES ('C1', :ts, '[\"prod\"]', '{}', '{}', '2024-05-01 11:00:00', "
+                        "'U1', '2024-05-01 12:00:00', :closed)"
+                    ),
+                    {"ts": ts, "closed": closed},
+                )
+        migrate(engine)
+        store = Store(engine)
+        assert [i.thread_ts for i in store.incidents.still_open()] == ["1.1"]
+        assert store.incidents.find("C1", "2.2").state == "closed"  # type: ignore[union-attr]
+    finally:
+        engine.dispose()
 
 
 def test_replicas_starting_together_all_migrate(database_url: str) -> None:
@@ -534,3 +558,78 @@ def test_failures_on_an_unwatched_env(store: Store) -> None:
     assert store.environments.record_failure("nowhere") is None
     assert store.environments.open_outage("nowhere") is None
     assert store.environments.mark_polled("nowhere", NOW) is None
+
+
+# ---- incidents ----------------------------------------------------------------------------
+
+
+def new_incident(opened_at: datetime = NOW) -> NewIncident:
+    return NewIncident(
+        channel_id="C1",
+        thread_ts=None,
+        envs=["prod"],
+        start_indexes={"prod": 3},
+        shown_indexes={"prod": 7},
+        window_start=opened_at - timedelta(hours=2),
+        opened_by="U1",
+        opened_at=opened_at,
+    )
+
+
+def test_an_incident_goes_opening_open_closing_closed(store: Store) -> None:
+    incident = store.incidents.open(new_incident())
+    assert (incident.state, incident.thread_ts) == ("opening", None)
+    assert [i.id for i in store.incidents.still_open("C1")] == [incident.id]  # seen by replays
+    replies = [alert(5, kind=f"thread/{incident.id}", thread_ts="9.9")]
+    store.incidents.posted(incident.id, "9.9", replies, NOW)
+    assert store.incidents.find("C1", "9.9").state == "open"  # type: ignore[union-attr]
+    assert [(a.kind, a.thread_ts) for a in outbox_rows(store)] == [(f"thread/{incident.id}", "9.9")]
+
+    closing = store.incidents.begin_close(incident.id, "U2", NOW + TTL)
+    assert closing is not None and (closing.state, closing.closed_by) == ("closing", "U2")
+    assert store.incidents.begin_close(incident.id, "U3", NOW + TTL) is None  # a double click
+    assert store.incidents.still_open() == []
+    assert [i.id for i in store.incidents.closing()] == [incident.id]
+    store.incidents.closed(incident.id)
+    assert store.incidents.closing() == []
+    assert store.incidents.find("C1", "9.9").state == "closed"  # type: ignore[union-attr]
+
+
+def test_a_second_thread_on_an_environment_gets_its_own_replies(store: Store) -> None:
+    """The outbox's once-only key names the incident: an older thread's reply of the same
+    change does not swallow the new thread's."""
+    first = store.incidents.open(new_incident())
+    store.incidents.posted(first.id, "1.1", [alert(5, kind=f"thread/{first.id}")], NOW)
+    second = store.incidents.open(new_incident())
+    store.incidents.posted(second.id, "2.2", [alert(5, kind=f"thread/{second.id}")], NOW)
+    assert len(outbox_rows(store)) == 2
+
+
+def test_rows_left_by_a_crash_before_the_parent_was_posted_are_forgotten(store: Store) -> None:
+    crashed = store.incidents.open(new_incident(NOW - timedelta(minutes=10)))
+    opening = store.incidents.open(new_incident(NOW))
+    assert store.incidents.forget_unposted(NOW - timedelta(minutes=5)) == 1
+    assert [i.id for i in store.incidents.still_open()] == [opening.id]
+    assert crashed.id != opening.id
+
+
+def test_a_heartbeat_keeps_what_a_live_process_holds_and_a_dead_one_loses_it(
+    store: Store,
+) -> None:
+    store.subscriptions.subscribe("C1", "prod", "U1", 5, NOW)
+    store.outbox.add([alert(6)], NOW)
+    assert store.leases.take("sender", "alive", NOW, TTL)
+    assert [s.env for s in store.environments.lease("alive", NOW, TTL)] == ["prod"]
+    assert [a.snapshot_index for a in store.outbox.claim("alive", NOW, TTL)] == [6]
+
+    later = NOW + TTL * 0.9
+    store.leases.renew_all("alive", later, TTL)
+    after_ttl = NOW + TTL * 1.5  # past the first expiry, within the renewed one
+    assert not store.leases.take("sender", "other", after_ttl, TTL)
+    assert store.environments.lease("other", after_ttl, TTL) == []
+    assert store.outbox.claim("other", after_ttl, TTL) == []
+
+    dead = later + TTL * 1.1  # no heartbeat since: everything can be taken over
+    assert store.leases.take("sender", "other", dead, TTL)
+    assert [s.env for s in store.environments.lease("other", dead, TTL)] == ["prod"]
+    assert [a.snapshot_index for a in store.outbox.claim("other", dead, TTL)] == [6]

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from freezegun import freeze_time
+from prometheus_client import REGISTRY
 
 from bot.domain.commands import Mute, Unmute, Watch
 from bot.runtime import Runtime
@@ -316,6 +317,8 @@ def test_a_poison_alert_goes_as_plain_text_and_blocks_nothing(
     kosli: KosliSandbox, slack: FakeSlack, clock: Clock, sqlite_url: str
 ) -> None:
     slack.refuse_blocks[CHANNEL] = "invalid_blocks"
+    sample = ("kosli_bot_alerts_as_text_total", {"reason": "invalid_blocks"})
+    as_text_before = REGISTRY.get_sample_value(*sample) or 0.0
 
     async def body(runtime: Runtime) -> list[str]:
         await watch(runtime, "aws-prod")
@@ -334,6 +337,7 @@ def test_a_poison_alert_goes_as_plain_text_and_blocks_nothing(
     )
     assert not posted[0]["blocks"]
     assert texts(slack)[1:] == SEED_ALERTS[1:]
+    assert REGISTRY.get_sample_value(*sample) == as_text_before + 1
 
 
 def test_an_alert_that_keeps_failing_goes_as_plain_text_after_five_tries(
@@ -357,11 +361,16 @@ def test_an_alert_that_keeps_failing_goes_as_plain_text_after_five_tries(
     ]
 
 
+def parked(reason: str) -> float:
+    return REGISTRY.get_sample_value("kosli_bot_alerts_parked_total", {"reason": reason}) or 0.0
+
+
 def test_an_alert_refused_even_as_text_is_parked_and_the_channel_told(
     kosli: KosliSandbox, slack: FakeSlack, clock: Clock, sqlite_url: str
 ) -> None:
     slack.refuse_blocks[CHANNEL] = "msg_too_long"
     slack.refuse_text.add("aws-prod#171: 1 replaced")  # not even its plain-text gist
+    parked_before = parked("msg_too_long")
 
     async def body(runtime: Runtime) -> list[str]:
         await watch(runtime, "aws-prod")
@@ -374,6 +383,7 @@ def test_an_alert_refused_even_as_text_is_parked_and_the_channel_told(
         return [a.state for a in outbox_rows(runtime.store)]
 
     assert run(kosli, slack, sqlite_url, body) == ["parked"] + ["sent"] * 6
+    assert parked("msg_too_long") == parked_before + 1  # counted for whoever runs the bot
     assert texts(slack)[0] == (
         ":warning: An alert for aws-prod#171 could not be posted (Slack said msg_too_long); "
         "it is set aside and later alerts follow."

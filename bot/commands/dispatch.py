@@ -18,6 +18,7 @@ from bot.kosli import (
     KosliUnavailable,
 )
 from bot.render.queries import render_error
+from bot.store import StoreError
 from bot.transport import Transport
 
 log = logging.getLogger(__name__)
@@ -65,6 +66,10 @@ async def answer(
         log.warning("Kosli call failed for %r: %s", text, error)
         fault = kosli_fault(error, services.queries.kosli.org)
         return Reply(render_error(fault), public=False)
+    except StoreError as error:
+        log.warning("the database failed answering %r: %s", text, type(error).__name__)
+        fault = "The bot's database is not answering right now, so I could not do that."
+        return Reply(render_error(f"{fault} Try again in a minute."), public=False)
     except Exception:
         log.exception("unexpected failure answering %r", text)
         return Reply(render_error("Something went wrong on the bot's side; it is logged."), False)

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from bot.commands.queries import QueryError, unknown_environment
 from bot.domain.changes import ChangeSet, Kind, snapshot_changes
@@ -14,18 +15,23 @@ from bot.domain.commands import DEFAULT_BACK, Window
 from bot.domain.timeline import IncidentWindow, Timeline
 from bot.kosli import KosliClient, KosliError, KosliNotFound, Snappish
 from bot.kosli.models import Snapshot, SnapshotArtifact
+from bot.render.blockkit import Message
 from bot.render.changes import render_alert
 from bot.render.incidents import (
     render_close,
     render_parent,
     render_timeline_markdown,
 )
+from bot.store import StoreError
 from bot.store.records import IncidentRecord, NewIncident
 from bot.store.store import Store
 from bot.transport import ChannelGone, Transport, TransportError
+from bot.watch.router import thread_alert
 
 log = logging.getLogger(__name__)
 
+OPENING_TIMEOUT = timedelta(minutes=5)  # a row this old with no parent was left by a crash
+CLOSE_LEASE = timedelta(minutes=5)
 MAX_REPLIES = 40  # a thread of more transitions than this is unreadable; the file has them all
 BUILD_LOOKUPS = 8
 
@@ -41,8 +47,13 @@ class IncidentThreads:
     transport: Transport
     command: str
     clock: Callable[[], datetime]
+    # Sends queued outbox rows now (the watcher's sender), so replies follow the parent at once.
+    send_queued: Callable[[], Awaitable[None]]
+    owner: str  # this process, for the lease on finishing a close
 
     async def open(self, envs: tuple[str, ...], window: Window, channel: str, user: str) -> str:
+        now = self.clock()
+        await asyncio.to_thread(self.store.incidents.forget_unposted, now - OPENING_TIMEOUT)
         # One open thread per environment and channel: live alerts go to exactly one thread,
         # and a replayed `incident` command cannot open a second one.
         for incident in await asyncio.to_thread(self.store.incidents.still_open, channel):
@@ -53,22 +64,12 @@ class IncidentThreads:
                     f"(opened at {opened}): ask in that thread, or "
                     f"close it first with `{self.command} incident close`."
                 )
-        now = self.clock()
         timelines = [await self.timeline(env, window, now) for env in envs]
-        parent = render_parent(timelines, user, self.command)
-        try:
-            thread_ts = await self.transport.post(channel, parent)
-        except ChannelGone:
-            raise IncidentError(
-                "I can't post in this channel yet: invite me (`/invite` and my name), then retry."
-            ) from None
-        except TransportError as error:
-            raise IncidentError(f"Slack refused the incident thread ({error.reason}).") from None
-        await asyncio.to_thread(
+        incident = await asyncio.to_thread(
             self.store.incidents.open,
             NewIncident(
                 channel_id=channel,
-                thread_ts=thread_ts,
+                thread_ts=None,
                 envs=list(envs),
                 start_indexes={t.env: t.start.index for t in timelines},
                 shown_indexes={t.env: t.latest for t in timelines},
@@ -77,42 +78,123 @@ class IncidentThreads:
                 opened_at=now,
             ),
         )
+        thread_ts = await self._post_parent(incident, render_parent(timelines, user, self.command))
         changes = sorted(
             ((c, timeline) for timeline in timelines for c in timeline.changesets),
             key=lambda pair: pair[0].at or now,
         )
-        for change, timeline in changes:
-            reply = render_alert(change, self.command, timeline.builds)
-            await self.transport.post(channel, reply, thread_ts=thread_ts)
+        replies = [
+            thread_alert(
+                incident.id,
+                channel,
+                thread_ts,
+                change,
+                render_alert(change, self.command, timeline.builds),
+            )
+            for change, timeline in changes
+        ]
+        try:
+            await asyncio.to_thread(
+                self.store.incidents.posted, incident.id, thread_ts, replies, now
+            )
+        except StoreError:
+            await self._withdraw(incident, thread_ts)
+            raise
+        # Replies go through the outbox, so a 429 or a restart delays them but never loses
+        # them; sent now, or by the next watch cycle when another replica is sending.
+        try:
+            await self.send_queued()
+        except StoreError as error:
+            reason = type(error).__name__
+            log.warning("incident %s's replies wait for the next cycle: %s", incident.id, reason)
         count = f"{len(changes)} change{'s' if len(changes) != 1 else ''}"
         return f"Opened an incident thread for {', '.join(envs)} with {count}."
 
+    async def _post_parent(self, incident: IncidentRecord, parent: Message) -> str:
+        try:
+            return await self.transport.post(incident.channel_id, parent)
+        except TransportError as error:
+            await asyncio.to_thread(self.store.incidents.forget, incident.id)
+            if isinstance(error, ChannelGone):
+                raise IncidentError(
+                    "I can't post in this channel yet: invite me (`/invite` and my name), "
+                    "then retry."
+                ) from None
+            raise IncidentError(f"Slack refused the incident thread ({error.reason}).") from None
+
+    async def _withdraw(self, incident: IncidentRecord, thread_ts: str) -> None:
+        """The parent is posted but its record failed: take the parent back, so no thread
+        with a Close button exists that the bot knows nothing of."""
+        try:
+            await self.transport.delete(incident.channel_id, thread_ts)
+        except TransportError as error:
+            log.warning("could not withdraw an unrecorded incident parent: %s", error.reason)
+        with contextlib.suppress(StoreError):
+            await asyncio.to_thread(self.store.incidents.forget, incident.id)
+
     async def close(self, channel: str, thread_ts: str | None, user: str) -> str:
         incident = await self._incident_to_close(channel, thread_ts)
-        closed = await asyncio.to_thread(self.store.incidents.close, incident.id, self.clock())
-        if closed is None:
+        if incident.state == "closed":
             return "That incident is already closed."
-        # Closed first, so a double click or a second replica does it once; the timeline is
-        # attached before the summary says so, and a failure leaves the thread open.
+        if incident.state == "open":
+            # Closed once, so a double click or a second replica does it once.
+            closing = await asyncio.to_thread(
+                self.store.incidents.begin_close, incident.id, user, self.clock()
+            )
+            if closing is None:
+                return "That incident is already being closed."
+            incident = closing
+        trouble = await self.finish_close(incident)
+        if trouble is None:
+            return "Closed the incident; the timeline is attached in its thread."
+        if trouble == "busy":
+            return "That incident is being closed right now; the timeline follows in its thread."
+        raise IncidentError(
+            f"The incident is closed, but I could not attach the timeline yet ({trouble}). "
+            f"I will keep trying, or try `{self.command} incident close` again."
+        )
+
+    async def finish_closing(self) -> None:
+        """Attach the timelines of incidents closed earlier whose upload failed."""
         try:
-            window, timelines = await self._closing(closed)
+            closing = await asyncio.to_thread(self.store.incidents.closing)
+        except StoreError as error:
+            log.warning("could not read closing incidents: %s", type(error).__name__)
+            return
+        for incident in closing:
+            if trouble := await self.finish_close(incident):
+                log.info("incident %s still closing: %s", incident.id, trouble)
+
+    async def finish_close(self, incident: IncidentRecord) -> str | None:
+        """Attach the timeline, then post the summary, then mark it closed. Returns None when
+        done, 'busy' when another process is at it, or why it failed (to retry later)."""
+        lease = f"incident-close/{incident.id}"
+        taken = await asyncio.to_thread(
+            self.store.leases.take, lease, self.owner, self.clock(), CLOSE_LEASE
+        )
+        if not taken:
+            return "busy"
+        try:
+            window, timelines = await self._closing(incident)
             await self.transport.upload(
-                channel,
-                closed.thread_ts,
-                f"incident-{'-'.join(closed.envs)}-{closed.opened_at:%Y-%m-%d}.md",
-                f"Timeline: {', '.join(closed.envs)} from {_utc(closed.window_start)}",
+                incident.channel_id,
+                incident.thread_ts,
+                f"incident-{'-'.join(incident.envs)}-{incident.opened_at:%Y-%m-%d}.md",
+                f"Timeline: {', '.join(incident.envs)} from {_utc(incident.window_start)}",
                 render_timeline_markdown(window, timelines, self.command),
             )
-        except (KosliError, TransportError) as error:
-            await asyncio.to_thread(self.store.incidents.reopen, closed.id)
-            why = error.reason if isinstance(error, TransportError) else str(error)
-            raise IncidentError(
-                f"I could not attach the timeline ({why}), so the incident stays open: "
-                f"try `{self.command} incident close` again."
-            ) from None
-        closing = render_close(window, timelines, user)
-        await self.transport.post(channel, closing, thread_ts=closed.thread_ts)
-        return "Closed the incident; the timeline is attached in its thread."
+            summary = render_close(window, timelines, incident.closed_by or incident.opened_by)
+            await self.transport.post(incident.channel_id, summary, thread_ts=incident.thread_ts)
+            await asyncio.to_thread(self.store.incidents.closed, incident.id)
+        except TransportError as error:
+            log.warning("attaching incident %s's timeline failed: %s", incident.id, error.reason)
+            return error.reason
+        except KosliError as error:
+            log.warning("reading incident %s's timeline failed: %s", incident.id, error)
+            return str(error)
+        finally:
+            await asyncio.to_thread(self.store.leases.release, lease, self.owner)
+        return None
 
     async def _closing(self, closed: IncidentRecord) -> tuple[IncidentWindow, list[Timeline]]:
         timelines = [
@@ -138,10 +220,13 @@ class IncidentThreads:
             found = await asyncio.to_thread(self.store.incidents.find, channel, thread_ts)
             if found is not None:
                 return found
+        # A close whose upload failed is finished by closing again.
         open_here = await asyncio.to_thread(self.store.incidents.still_open, channel)
-        if not open_here:
+        closing = await asyncio.to_thread(self.store.incidents.closing, channel)
+        candidates = [i for i in open_here if i.state == "open"] + closing
+        if not candidates:
             raise IncidentError("There is no open incident in this channel.")
-        return open_here[-1]
+        return max(candidates, key=lambda incident: incident.id)
 
     async def timeline(
         self, env: str, window: Window, now: datetime, limit: int | None = MAX_REPLIES

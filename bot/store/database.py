@@ -42,7 +42,7 @@ def _statement_timeout(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
     def _connect(connection: Any, _: Any) -> None:
         with connection.cursor() as cursor:
-            cursor.execute("SET statement_timeout = 15000")
+            cursor.execute("SET statement_timeout = 5000")
         connection.commit()
 
 
@@ -57,8 +57,9 @@ def _sqlite_transactions(engine: Engine) -> None:
     def _connect(connection: Any, _: Any) -> None:
         connection.isolation_level = None  # we issue BEGIN ourselves, below
         cursor = connection.cursor()
-        # Several writers (two schedulers, the web process) wait for each other instead of failing.
-        cursor.execute("PRAGMA busy_timeout = 10000")
+        # Several writers (two schedulers, the web process) wait for each other instead of
+        # failing, but a file locked for longer is reported as "not answering" within seconds.
+        cursor.execute("PRAGMA busy_timeout = 5000")
         # Another process may be switching a new file to WAL right now; the mode persists.
         with contextlib.suppress(sqlite3.OperationalError):
             cursor.execute("PRAGMA journal_mode = WAL")

@@ -1,13 +1,19 @@
-"""Incident threads: which thread follows which environments, open or closed."""
+"""Incident threads: which thread follows which environments, through a small state machine.
+
+opening (row written, parent not yet posted) -> open (parent posted, replies queued) ->
+closing (window ended, timeline not yet attached) -> closed.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 
 from bot.store.database import Database
 from bot.store.models import Incident, WatchedEnv
+from bot.store.outbox import NewAlert, insert_alerts
 from bot.store.records import IncidentRecord, NewIncident, record
 
 
@@ -16,15 +22,41 @@ class IncidentRepository:
         self.db = db
 
     def open(self, incident: NewIncident) -> IncidentRecord:
-        """Store the thread, and make sure the watcher follows its environments from here."""
+        """Write the row before the parent is posted, so no thread exists without one; make
+        sure the watcher follows its environments from here."""
         with self.db.begin() as session:
-            row = Incident(**vars(incident))
+            row = Incident(**vars(incident), state="opening")
             session.add(row)
             for env, index in incident.shown_indexes.items():
                 if session.get(WatchedEnv, env) is None:
                     session.add(WatchedEnv(env=env, last_seen_index=index))
             session.flush()  # gives the row its id
             return record(IncidentRecord, row)
+
+    def posted(
+        self, incident_id: int, thread_ts: str, replies: Iterable[NewAlert], now: datetime
+    ) -> None:
+        """The parent is in Slack: the thread is open and its replies are queued, atomically."""
+        with self.db.begin() as session:
+            session.execute(
+                update(Incident)
+                .where(Incident.id == incident_id)
+                .values(thread_ts=thread_ts, state="open")
+            )
+            insert_alerts(session, replies, now)
+
+    def forget(self, incident_id: int) -> None:
+        """Its parent never made it into Slack (or was taken back)."""
+        with self.db.begin() as session:
+            session.execute(delete(Incident).where(Incident.id == incident_id))
+
+    def forget_unposted(self, before: datetime) -> int:
+        """Rows of processes that died between writing the row and posting the parent."""
+        with self.db.begin() as session:
+            gone = session.execute(
+                delete(Incident).where(Incident.state == "opening", Incident.opened_at < before)
+            )
+            return gone.rowcount
 
     def find(self, channel: str, thread_ts: str) -> IncidentRecord | None:
         query = select(Incident).where(
@@ -35,26 +67,36 @@ class IncidentRepository:
             return record(IncidentRecord, row) if row else None
 
     def still_open(self, channel: str | None = None) -> list[IncidentRecord]:
-        query = select(Incident).where(Incident.closed_at.is_(None)).order_by(Incident.id)
+        """Open threads, and those being opened (so a replayed command sees them too)."""
+        return self._in_states(("opening", "open"), channel)
+
+    def closing(self, channel: str | None = None) -> list[IncidentRecord]:
+        """Closed by someone, but the timeline is not attached yet."""
+        return self._in_states(("closing",), channel)
+
+    def _in_states(self, states: tuple[str, ...], channel: str | None) -> list[IncidentRecord]:
+        query = select(Incident).where(Incident.state.in_(states)).order_by(Incident.id)
         if channel is not None:
             query = query.where(Incident.channel_id == channel)
         with self.db.session() as session:
             return [record(IncidentRecord, row) for row in session.scalars(query)]
 
-    def reopen(self, incident_id: int) -> None:
-        """Closing failed part-way (the timeline could not be attached): it stays open."""
+    def begin_close(self, incident_id: int, user: str, now: datetime) -> IncidentRecord | None:
+        """Close the window once; None when it was not open (a double click, a second
+        replica). The timeline is attached after, and `closed` ends it."""
+        with self.db.begin() as session:
+            closing = session.execute(
+                update(Incident)
+                .where(Incident.id == incident_id, Incident.state == "open")
+                .values(state="closing", closed_at=now, closed_by=user)
+            )
+            row = session.get(Incident, incident_id) if closing.rowcount == 1 else None
+            return record(IncidentRecord, row) if row else None
+
+    def closed(self, incident_id: int) -> None:
         with self.db.begin() as session:
             session.execute(
-                update(Incident).where(Incident.id == incident_id).values(closed_at=None)
-            )
-
-    def close(self, incident_id: int, now: datetime) -> IncidentRecord | None:
-        """Close it once; None when it was closed already (a double click, a second replica)."""
-        with self.db.begin() as session:
-            closed = session.execute(
                 update(Incident)
-                .where(Incident.id == incident_id, Incident.closed_at.is_(None))
-                .values(closed_at=now)
+                .where(Incident.id == incident_id, Incident.state == "closing")
+                .values(state="closed")
             )
-            row = session.get(Incident, incident_id) if closed.rowcount == 1 else None
-            return record(IncidentRecord, row) if row else None

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 
 from bot.store.database import Database
-from bot.store.models import Lease
+from bot.store.models import Alert, Lease, WatchedEnv
 
 
 class Leases:
@@ -36,3 +37,18 @@ class Leases:
             lease = session.get(Lease, name, with_for_update=True)
             if lease is not None and lease.owner == owner:
                 session.delete(lease)
+
+    def renew_all(self, owner: str, now: datetime, ttl: timedelta) -> None:
+        """The heartbeat: extend everything `owner` holds (named leases, environments being
+        polled, alerts being sent), so leases can be short and a dead process's end soon."""
+        until = now + ttl
+        with self.db.begin() as session:
+            session.execute(update(Lease).where(Lease.owner == owner).values(until=until))
+            session.execute(
+                update(WatchedEnv).where(WatchedEnv.lease_owner == owner).values(lease_until=until)
+            )
+            session.execute(
+                update(Alert)
+                .where(Alert.claimed_by == owner, Alert.state == "sending")
+                .values(claimed_until=until)
+            )

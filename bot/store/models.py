@@ -65,7 +65,8 @@ class Alert(Base):
     """The outbox: written before sending, marked sent only after Slack says ok.
 
     The unique key makes every alert happen once, whatever restarts or replicas do.
-    `kind` is 'change' (index = snapshot), 'outage'/'recovery' (index = outage number)
+    `kind` is 'change' or 'thread/<incident id>' (index = snapshot), 'outage'/'recovery'
+    (index = outage number)
     or 'mute_summary' (index = the newest snapshot it summarises).
     """
 
@@ -102,7 +103,8 @@ class Incident(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     channel_id: Mapped[str] = mapped_column(String(64))
-    thread_ts: Mapped[str] = mapped_column(String(32))
+    # None while opening: the row exists before its parent message is posted.
+    thread_ts: Mapped[str | None] = mapped_column(String(32))
     envs: Mapped[list[str]] = mapped_column(JSON)
     # Per environment (env -> snapshot index): where the window began, and the newest
     # snapshot the thread showed when it opened (the watcher adds only later ones).
@@ -112,6 +114,9 @@ class Incident(Base):
     opened_by: Mapped[str] = mapped_column(String(64))
     opened_at: Mapped[datetime]
     closed_at: Mapped[datetime | None] = mapped_column(default=None)
+    closed_by: Mapped[str | None] = mapped_column(String(64), default=None)
+    # opening -> open -> closing -> closed: 'closing' until the timeline file is attached.
+    state: Mapped[str] = mapped_column(String(16), default="open", server_default="open")
 
 
 class Lease(Base):

@@ -64,14 +64,14 @@ class Outbox:
             watched = session.get(WatchedEnv, env, with_for_update=True)
             if watched is None or watched.last_seen_index >= index:
                 return 0
-            inserted = _insert_alerts(session, alerts, now)
+            inserted = insert_alerts(session, alerts, now)
             watched.last_seen_index = index
             watched.last_polled_at = now
         return inserted
 
     def add(self, alerts: Iterable[NewAlert], now: datetime) -> int:
         with self.db.begin() as session:
-            return _insert_alerts(session, alerts, now)
+            return insert_alerts(session, alerts, now)
 
     def claim(self, owner: str, now: datetime, ttl: timedelta, limit: int = 1000) -> list[Outgoing]:
         """Claim sendable alerts, oldest first; a claim is exclusive across processes."""
@@ -166,7 +166,7 @@ class Outbox:
             return [record(HeldAlert, alert) for alert in held]
 
 
-def _insert_alerts(session: Any, alerts: Iterable[NewAlert], now: datetime) -> int:
+def insert_alerts(session: Any, alerts: Iterable[NewAlert], now: datetime) -> int:
     """Add alerts to the outbox, skipping any already there (the unique key says so)."""
     inserted = 0
     for alert in alerts:

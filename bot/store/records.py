@@ -41,7 +41,7 @@ class EnvState:
 @dataclass(frozen=True)
 class NewIncident:
     channel_id: str
-    thread_ts: str
+    thread_ts: str | None  # None until the parent is posted
     envs: list[str]
     start_indexes: dict[str, int]
     shown_indexes: dict[str, int]
@@ -53,7 +53,9 @@ class NewIncident:
 @dataclass(frozen=True)
 class IncidentRecord(NewIncident):
     id: int
+    state: str  # opening, open, closing or closed
     closed_at: datetime | None
+    closed_by: str | None
 
 
 @dataclass(frozen=True)

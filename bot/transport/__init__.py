@@ -59,6 +59,10 @@ class Transport(Protocol):
         self, channel: str, thread_ts: str | None, filename: str, title: str, content: str
     ) -> None: ...
 
+    async def delete(self, channel: str, ts: str) -> None:
+        """Take back one of the bot's own messages (e.g. a parent whose record failed)."""
+        ...
+
     async def find_posted(
         self, channel: str, key: str, *, thread_ts: str | None, since: datetime
     ) -> dict[str, str]:

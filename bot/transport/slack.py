@@ -117,6 +117,12 @@ class SlackTransport:
         except SlackApiError as error:
             raise _error(error) from None
 
+    async def delete(self, channel: str, ts: str) -> None:
+        try:
+            await self.client.chat_delete(channel=channel, ts=ts)
+        except SlackApiError as error:
+            raise _error(error) from None
+
     async def find_posted(
         self, channel: str, key: str, *, thread_ts: str | None, since: datetime
     ) -> dict[str, str]:

@@ -74,6 +74,9 @@ class TerminalTransport:
         path.write_text(content)
         self.show(Message(f"📎 {title}: saved as {path}"), THREAD)
 
+    async def delete(self, channel: str, ts: str) -> None:
+        self.show(Message(f"(message {ts} withdrawn)"))
+
     async def find_posted(
         self, channel: str, key: str, *, thread_ts: str | None, since: datetime
     ) -> dict[str, str]:

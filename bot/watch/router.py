@@ -40,17 +40,9 @@ class Router:
         ]
         # Open incidents on this environment get the change in their thread too.
         alerts += [
-            NewAlert(
-                incident.channel_id,
-                env,
-                "thread",
-                index,
-                message.text,
-                message.blocks,
-                thread_ts=incident.thread_ts,
-            )
+            thread_alert(incident.id, incident.channel_id, incident.thread_ts, changes, message)
             for incident in incidents
-            if index > incident.shown_indexes.get(env, 0)
+            if incident.thread_ts and index > incident.shown_indexes.get(env, 0)
         ]
         return alerts
 
@@ -90,3 +82,19 @@ def _alert(
     sub: SubscriptionRecord, kind: str, index: int, message: Message, held: bool
 ) -> NewAlert:
     return NewAlert(sub.channel_id, sub.env, kind, index, message.text, message.blocks, held)
+
+
+def thread_alert(
+    incident_id: int, channel: str, thread_ts: str, changes: ChangeSet, message: Message
+) -> NewAlert:
+    """One snapshot's changes as a reply in an incident's thread. The kind names the incident,
+    so a later thread on the same environment shows the same change again."""
+    return NewAlert(
+        channel,
+        changes.env,
+        f"thread/{incident_id}",
+        changes.after_index,
+        message.text,
+        message.blocks,
+        thread_ts=thread_ts,
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -10,8 +11,13 @@ from apscheduler.triggers.interval import IntervalTrigger
 from bot.watch.watcher import Watcher
 
 
-def start_scheduler(watcher: Watcher, poll_seconds: float) -> AsyncIOScheduler:
-    """Start polling now and then every `poll_seconds`; a slow cycle is never run twice at once."""
+def start_scheduler(
+    watcher: Watcher,
+    poll_seconds: float,
+    chores: Sequence[Callable[[], Awaitable[None]]] = (),
+) -> AsyncIOScheduler:
+    """Start polling now and then every `poll_seconds`; a slow cycle is never run twice at once.
+    `chores` (e.g. finishing incident closes whose upload failed) run as often, on their own."""
     scheduler = AsyncIOScheduler(timezone=UTC)
     scheduler.add_job(
         watcher.run_cycle,
@@ -21,5 +27,20 @@ def start_scheduler(watcher: Watcher, poll_seconds: float) -> AsyncIOScheduler:
         coalesce=True,
         next_run_time=datetime.now(UTC),
     )
+    scheduler.add_job(
+        watcher.renew_leases,
+        IntervalTrigger(seconds=watcher.settings.lease_ttl.total_seconds() / 3),
+        id="heartbeat",
+        max_instances=1,
+        coalesce=True,
+    )
+    for number, chore in enumerate(chores):
+        scheduler.add_job(
+            chore,
+            IntervalTrigger(seconds=poll_seconds),
+            id=f"chore-{number}",
+            max_instances=1,
+            coalesce=True,
+        )
     scheduler.start()
     return scheduler

@@ -9,6 +9,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import timedelta
 
+from bot.metrics import ALERTS_AS_TEXT, ALERTS_PARKED
 from bot.render.blockkit import Message
 from bot.render.watcher import render_paused
 from bot.store.outbox import Outgoing
@@ -36,7 +37,7 @@ class Sender:
             "sender",
             self.settings.owner,
             self.settings.now(),
-            self.settings.claim_ttl,
+            self.settings.lease_ttl,
         ):
             return
         by_channel: dict[str, list[Outgoing]] = defaultdict(list)
@@ -44,7 +45,7 @@ class Sender:
             self.store.outbox.claim,
             self.settings.owner,
             self.settings.now(),
-            self.settings.claim_ttl,
+            self.settings.lease_ttl,
         ):
             by_channel[item.channel_id].append(item)
         limit = asyncio.Semaphore(self.settings.concurrency)
@@ -106,7 +107,7 @@ class Sender:
         that fails, park it and tell the channel once. False when the channel is gone."""
         owner, now = self.settings.owner, self.settings.now()
         gist = f"{item.text}. Slack refused the full alert ({reason})"
-        if item.kind in ("change", "thread"):
+        if item.kind == "change" or item.kind.startswith("thread"):
             gist += f": ask `{self.settings.command} diff {item.env}#{item.snapshot_index}`"
         try:
             ts = await self.transport.post(
@@ -117,6 +118,7 @@ class Sender:
             return False
         except TransportError as error:
             await asyncio.to_thread(self.store.outbox.park, item.id, owner)
+            ALERTS_PARKED.labels(error.reason).inc()
             log.warning("parked alert %s: Slack refused it even as text (%s)", item.key, error)
             note = Message(
                 f":warning: An alert for {item.env}#{item.snapshot_index} could not be posted "
@@ -128,6 +130,8 @@ class Sender:
                 log.warning("could not tell %s about a parked alert: %s", item.channel_id, unsent)
             return True
         await asyncio.to_thread(self.store.outbox.mark_sent, item.id, owner, ts, now)
+        ALERTS_AS_TEXT.labels(reason).inc()
+        log.warning("alert %s went as plain text: Slack refused it (%s)", item.key, reason)
         return True
 
     async def _unclaim(self, items: list[Outgoing]) -> None:

@@ -20,8 +20,9 @@ class WatchSettings:
     concurrency: int = 32
     outage_after: int = 3  # failed polls in a row before the channels are told
     max_attempts: int = 5  # sends of one alert before it goes as plain text
-    lease_ttl: timedelta = timedelta(minutes=5)
-    claim_ttl: timedelta = timedelta(minutes=2)
+    # Leases and claims are short and renewed by a heartbeat every third of that, so the work
+    # of a process that died is taken over within `lease_ttl`.
+    lease_ttl: timedelta = timedelta(seconds=30)
     clock: Callable[[], datetime] = utcnow
 
     def now(self) -> datetime:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from datetime import datetime
@@ -26,6 +27,7 @@ class Watcher:
         settings: WatchSettings | None = None,
     ) -> None:
         self.settings = settings or WatchSettings()
+        self.store = store
         self.router = Router(store, self.settings)
         self.poller = Poller(store, kosli, self.router, self.settings)
         self.sender = Sender(store, transport, self.settings)
@@ -46,6 +48,18 @@ class Watcher:
             await self.sender.send_pending()
         except Exception:
             log.exception("watcher cycle failed; the next cycle starts from the database")
+
+    async def renew_leases(self) -> None:
+        """The heartbeat that keeps this process's leases while it lives; never raises."""
+        try:
+            await asyncio.to_thread(
+                self.store.leases.renew_all,
+                self.settings.owner,
+                self.settings.now(),
+                self.settings.lease_ttl,
+            )
+        except Exception:
+            log.exception("renewing leases failed; they expire unless the next renewal works")
 
     async def end_mute(self, channel: str, env: str) -> int:
         return await self.router.end_mute(channel, env)

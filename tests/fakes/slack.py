@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import socket
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -45,6 +47,8 @@ class FakeSlack:
     # Files shared with files_upload_v2: id, title, channel_id, thread_ts, content.
     files: list[dict[str, Any]] = field(default_factory=list)
     _uploads: dict[str, bytes] = field(default_factory=dict)
+    _answering: threading.Lock = field(default_factory=threading.Lock)
+    _ts: Iterator[int] = field(default_factory=lambda: itertools.count(1))
     _server: ThreadingHTTPServer | None = None
 
     @property
@@ -109,7 +113,8 @@ class FakeSlack:
 
             def _handle(self, body: dict[str, Any]) -> None:
                 path = urlparse(self.path).path
-                status, answer, extra = fake._answer(path, body)
+                with fake._answering:  # one at a time, as ts numbers and faults are shared
+                    status, answer, extra = fake._answer(path, body)
                 with fake.arrived:
                     fake.calls.append(Call(path, body, dict(self.headers)))
                     fake.arrived.notify_all()
@@ -161,7 +166,7 @@ class FakeSlack:
             ):
                 self.rate_limited[channel] -= 1
                 return 429, {"ok": False, "error": "ratelimited"}, {"Retry-After": "0"}
-            ts = f"1700000000.{len(self.calls):06d}"
+            ts = f"1700000000.{next(self._ts):06d}"
             posted = {
                 "ts": ts,
                 "text": body.get("text"),
@@ -173,8 +178,15 @@ class FakeSlack:
                 posted["metadata"] = json.loads(metadata) if isinstance(metadata, str) else metadata
             self.channels.setdefault(channel, []).append(posted)
             return 200, {"ok": True, "channel": channel, "ts": ts}, {}
+        if path == "/api/chat.delete":
+            posts = self.channels.get(str(body.get("channel")), [])
+            kept = [m for m in posts if m["ts"] != body.get("ts")]
+            if len(kept) == len(posts):
+                return 200, {"ok": False, "error": "message_not_found"}, {}
+            self.channels[str(body.get("channel"))] = kept
+            return 200, {"ok": True, "channel": body.get("channel"), "ts": body.get("ts")}, {}
         if path == "/api/chat.postEphemeral":
-            return 200, {"ok": True, "message_ts": f"1700000000.{len(self.calls):06d}"}, {}
+            return 200, {"ok": True, "message_ts": f"1700000000.{next(self._ts):06d}"}, {}
         if path == "/api/files.getUploadURLExternal":
             file_id = f"F{len(self.files) + len(self._uploads) + 1:04d}"
             url = f"{self.base_url}/upload/{file_id}"
