@@ -39,6 +39,11 @@ class Settings:
     run_watcher: bool = True
     allowed_team_ids: frozenset[str] = frozenset()  # empty: the installed workspace only
     admin_user_ids: frozenset[str] = frozenset()  # empty: everyone may unwatch, mute, close
+    # The git hosts that tell the commits between two builds; public repositories need no token.
+    github_api_url: str = "https://api.github.com"
+    github_token: str | None = None
+    gitlab_url: str = "https://gitlab.com"
+    gitlab_token: str | None = None
 
     def __repr__(self) -> str:
         # Secrets stay out of logs and tracebacks even when the object is printed.
@@ -93,6 +98,8 @@ class Settings:
             problems.append(f"SLACK_COMMAND must look like '/kosli' or '/kbot', got {command!r}")
         slack_api_url = url("SLACK_API_URL", "https://slack.com/api/")
         kosli_host = url("KOSLI_HOST", "https://app.kosli.com")
+        github_api_url = url("GITHUB_API_URL", "https://api.github.com")
+        gitlab_url = url("GITLAB_URL", "https://gitlab.com")
         timeout = number("KOSLI_TIMEOUT", "15", float)
         poll_seconds = number("KOSLI_POLL_SECONDS", "60", float)
         lease_seconds = number("WATCH_LEASE_SECONDS", "30", float)
@@ -137,4 +144,8 @@ class Settings:
             run_watcher=run_watcher in ("true", "1", "yes"),
             allowed_team_ids=teams,
             admin_user_ids=admins,
+            github_api_url=github_api_url.rstrip("/"),
+            github_token=env.get("GITHUB_TOKEN", "").strip() or None,
+            gitlab_url=gitlab_url.rstrip("/"),
+            gitlab_token=env.get("GITLAB_TOKEN", "").strip() or None,
         )

@@ -13,6 +13,8 @@ from bot.commands.queries import Queries
 from bot.commands.services import Services
 from bot.commands.subscriptions import Subscriptions
 from bot.config import Settings
+from bot.githost import GitHost
+from bot.history import GitHistory
 from bot.kosli import KosliClient
 from bot.store.migrate import open_store
 from bot.store.store import Store
@@ -41,6 +43,7 @@ class Runtime:
     transport: Transport
     store: Store
     watcher: Watcher
+    githost: GitHost
 
     @classmethod
     def build(cls, settings: Settings, transport: Transport | None = None) -> Runtime:
@@ -56,7 +59,17 @@ class Runtime:
             command=settings.slack_command, lease_ttl=timedelta(seconds=settings.lease_seconds)
         )
         watcher = Watcher(store, kosli, transport, watch_settings)
-        return cls(settings, kosli, transport, store, watcher)
+        githost = GitHost(
+            settings.github_api_url,
+            settings.github_token,
+            settings.gitlab_url,
+            settings.gitlab_token,
+        )
+        return cls(settings, kosli, transport, store, watcher, githost)
+
+    @property
+    def history(self) -> GitHistory:
+        return GitHistory(self.store, self.githost, self.watcher.clock)
 
     @property
     def services(self) -> Services:
@@ -70,9 +83,10 @@ class Runtime:
             self.watcher.clock,
             self.watcher.sender.send_pending,
             self.watcher.settings.owner,
+            self.history,
         )
         return Services(
-            Queries(self.kosli),
+            Queries(self.kosli, self.history),
             subscriptions,
             desk,
             self.transport,
@@ -93,4 +107,5 @@ class Runtime:
             if scheduler:
                 scheduler.shutdown(wait=False)
             await self.kosli.aclose()
+            await self.githost.aclose()
             self.store.engine.dispose()

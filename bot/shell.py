@@ -56,6 +56,9 @@ class ShellKosli:
     token: str
     description: str
     clock: Callable[[], datetime] | None = None  # the sandbox's time, for the whole shell
+    # The sandbox's story has its own git hosts; "" means the configured (or public) ones.
+    github_api_url: str = ""
+    gitlab_url: str = ""
 
 
 @contextmanager
@@ -76,7 +79,15 @@ def kosli_for_shell(
         with KosliSandbox(org="acme", token=SANDBOX_TOKEN, now=lambda: ACME_NOW) as kosli:
             what = "the offline Kosli sandbox (acme, today's Kosli: prod, staging)"
             moment = datetime.fromtimestamp(ACME_NOW, UTC)
-            yield ShellKosli(kosli.base_url, "acme", SANDBOX_TOKEN, what, lambda: moment)
+            yield ShellKosli(
+                kosli.base_url,
+                "acme",
+                SANDBOX_TOKEN,
+                what,
+                lambda: moment,
+                kosli.github_url,
+                kosli.gitlab_url,
+            )
         return
     clock = ReplayClock(replay_speed)
     with KosliSandbox(token=SANDBOX_TOKEN, now=clock) as kosli:
@@ -94,6 +105,8 @@ def kosli_for_shell(
             SANDBOX_TOKEN,
             what,
             lambda: datetime.fromtimestamp(clock(), UTC),
+            kosli.github_url,
+            kosli.gitlab_url,
         )
 
 
@@ -109,7 +122,16 @@ async def run_shell(
         tempfile.TemporaryDirectory(prefix="kosli-bot-") as scratch,
         kosli_for_shell(sandbox, replay_speed, sandbox_org) as kosli,
     ):
+        env = os.environ
         settings = Settings(
+            github_api_url=kosli.github_api_url
+            or env.get("GITHUB_API_URL", "").strip()
+            or "https://api.github.com",
+            github_token=None if kosli.github_api_url else env.get("GITHUB_TOKEN") or None,
+            gitlab_url=kosli.gitlab_url
+            or env.get("GITLAB_URL", "").strip()
+            or "https://gitlab.com",
+            gitlab_token=None if kosli.gitlab_url else env.get("GITLAB_TOKEN") or None,
             slack_bot_token="xoxb-unused-in-the-shell",
             slack_signing_secret="unused-in-the-shell",
             kosli_api_token=kosli.token,

@@ -47,6 +47,9 @@ def settings_for(
         "KOSLI_API_TOKEN": SANDBOX_TOKEN,
         "KOSLI_ORG": "cyber-dojo",
         "KOSLI_HOST": kosli.base_url,
+        # The story's git history: never the internet.
+        "GITHUB_API_URL": kosli.github_url,
+        "GITLAB_URL": kosli.gitlab_url,
     }
     env.update({k.upper(): str(v) for k, v in overrides.items()})
     return Settings.from_env(env)

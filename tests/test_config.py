@@ -86,3 +86,27 @@ def test_admin_user_ids() -> None:
     assert named.admin_user_ids == frozenset({"U0123ABC", "W9GRID"})
     with pytest.raises(ConfigError, match="ADMIN_USER_IDS must be Slack user ids"):
         Settings.from_env({**GOOD, "ADMIN_USER_IDS": "alice"})
+
+
+def test_git_host_settings_and_their_tokens_stay_secret() -> None:
+    default = Settings.from_env(GOOD)
+    assert (default.github_api_url, default.gitlab_url) == (
+        "https://api.github.com",
+        "https://gitlab.com",
+    )
+    assert (default.github_token, default.gitlab_token) == (None, None)
+    enterprise = Settings.from_env(
+        {
+            **GOOD,
+            "GITHUB_API_URL": "https://ghe.example.com/api/v3/",
+            "GITHUB_TOKEN": "ghp_never_shown",
+            "GITLAB_URL": "https://git.acme.io",
+            "GITLAB_TOKEN": "glpat-never-shown",
+        }
+    )
+    assert enterprise.github_api_url == "https://ghe.example.com/api/v3"
+    assert enterprise.github_token == "ghp_never_shown"
+    shown = repr(enterprise) + str(enterprise)
+    assert "never" not in shown
+    with pytest.raises(ConfigError, match="GITLAB_URL must be an http"):
+        Settings.from_env({**GOOD, "GITLAB_URL": "gitlab.com"})

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from bot.commands.catalog import COMMANDS
@@ -79,6 +79,7 @@ def test_any_command_text_parses_or_is_explained(text: str) -> None:
 
 @settings(max_examples=10_000, deadline=None)
 @given(st.sampled_from(COMMANDS.action_ids), st.text(max_size=200))
+@example("previous_change", "aws-prod#¹")  # found by this test: '¹'.isdigit(), int('¹') fails
 def test_any_button_value_leads_to_a_command_or_an_explanation(action_id: str, value: str) -> None:
     text = COMMANDS.button_text(action_id, value)
     try:

@@ -57,6 +57,9 @@ FORM = b"Content-Type: application/x-www-form-urlencoded"
         ([b"X-Slack-Request-Timestamp: \xff\xfe", b"X-Slack-Signature: \xe9"], 401),
         ([b"X-Slack-Request-Timestamp: 1", b"X-Slack-Signature: v0=" + b"0" * 64], 401),
         ([b"Content-Length: twelve"], 400),
+        # Latin-1 superscripts pass str.isdigit() but not int(): never a 500.
+        ([b"X-Slack-Request-Timestamp: \xb9\xb2", b"X-Slack-Signature: v0=00"], 401),
+        ([b"Content-Length: \xb9"], 400),
     ],
 )
 def test_junk_headers_are_refused_not_crashed_on(

@@ -12,6 +12,7 @@ BOT = Path(__file__).resolve().parent.parent / "bot"
 # room -> rooms (and outside packages) it must never import
 FORBIDDEN = {
     "bot.kosli": ("bot.", "slack_sdk", "slack_bolt", "sqlalchemy"),
+    "bot.githost": ("bot.", "slack_sdk", "slack_bolt", "sqlalchemy"),
     "bot.domain": (
         "bot.slack", "bot.store", "bot.transport", "bot.commands", "bot.watch",
         "bot.render", "bot.runtime", "bot.shell", "bot.sandbox",
@@ -25,9 +26,14 @@ FORBIDDEN = {
     "bot.store": ("bot.render", "bot.commands", "bot.transport", "bot.slack", "bot.watch"),
     "bot.transport": ("bot.commands", "bot.slack", "bot.store", "bot.watch", "bot.runtime"),
     "bot.watch": ("bot.commands", "bot.slack", "bot.runtime", "bot.shell"),
+    "bot.history": (
+        "bot.commands", "bot.slack", "bot.watch", "bot.runtime", "bot.shell", "bot.render",
+        "bot.transport",
+    ),
     "bot.commands": ("bot.slack", "bot.runtime", "bot.shell", "slack_sdk", "slack_bolt"),
 }  # fmt: skip
-ALLOWED_INSIDE = {"bot.kosli": ("bot.kosli",)}  # the Kosli client is self-contained
+# The Kosli and git host clients are self-contained.
+ALLOWED_INSIDE = {"bot.kosli": ("bot.kosli",), "bot.githost": ("bot.githost",)}
 
 
 def module_name(path: Path, root: Path) -> str:
@@ -89,6 +95,8 @@ def test_no_room_imports_a_higher_one() -> None:
         ("bot.render.x", "from slack_sdk.models.blocks import Block", False),
         ("bot.kosli.x", "from bot.kosli.models import Snapshot", False),
         ("bot.kosli.x", "from bot.domain.changes import Kind", True),
+        ("bot.githost.x", "from bot.kosli.models import Snapshot", True),
+        ("bot.githost.x", "from bot.githost.models import Comparison", False),
         ("bot.store.x", "from bot.render.blockkit import Message", True),
     ],
 )

@@ -72,7 +72,7 @@ def test_help_is_acked_over_the_websocket_and_answered_on_response_url(
             assert await link.next_from_bot() == {"envelope_id": "env-help-1"}
             answer = (await asyncio.to_thread(slack.wait_for, "/response/1"))[0].body
             assert answer["response_type"] == "ephemeral"
-            assert answer["text"].startswith("/kosli commands: diff, log, envs")
+            assert answer["text"].startswith("/kosli commands: diff, commits, log, envs")
 
     asyncio.run(scenario())
 

@@ -59,6 +59,7 @@ def test_migrated_schema_matches_the_models(database_url: str) -> None:
                 "incidents",
                 "leases",
                 "handled_events",
+                "git_compares",
             }
             unique = {
                 table: {c["name"] for c in schema.get_unique_constraints(table)}
@@ -94,7 +95,7 @@ def test_migrating_again_keeps_data_and_version(store: Store) -> None:
     assert [s.env for s in store.subscriptions.find()] == ["prod"]
     with store.engine.connect() as connection:
         versions = connection.execute(text("SELECT version_num FROM alembic_version")).all()
-    assert versions == [("0004_incident_states",)]
+    assert versions == [("0005_git_compares",)]
 
 
 def test_incidents_from_before_the_state_machine_keep_their_state(database_url: str) -> None:

@@ -15,7 +15,7 @@ from bot.domain.commands import CloseIncident, Help, Incidents, Version
 from bot.domain.results import HelpResult, VersionResult
 from bot.render import queries, subscriptions
 from bot.render.blockkit import Message, section
-from bot.render.changes import render_diff
+from bot.render.changes import render_commits, render_diff
 
 R = TypeVar("R")
 
@@ -74,7 +74,7 @@ def _previous_change(value: str) -> str:
     """`aws-prod#177` -> the diff one change further back; anything else goes to the diff
     parser as it is, which explains what is wrong with it."""
     env, _, index = value.rpartition("#")
-    if env and index.isdigit() and int(index) > 1:
+    if env and index.isascii() and index.isdigit() and int(index) > 1:
         return f"diff {env}#{int(index) - 1} {env}#{index}"
     return f"diff {value}"
 
@@ -90,6 +90,15 @@ COMMANDS = Registry(
             _query(Queries.diff, render_diff),
             aliases=("env diff",),
             buttons={"previous_change": _previous_change},
+        ),
+        Command(
+            "commits",
+            "ENV#N | A B",
+            "the commits between the old and the new build of each replaced service",
+            "commits aws-prod#177",
+            parse.parse_diff,
+            _query(Queries.commits, render_commits),
+            buttons={"show_commits": lambda value: f"commits {value}"},
         ),
         Command(
             "log",

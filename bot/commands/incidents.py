@@ -10,9 +10,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bot.commands.queries import QueryError, unknown_environment
+from bot.domain.bisect import BisectWindow, all_ends
 from bot.domain.changes import ChangeSet, Kind, snapshot_changes
 from bot.domain.commands import DEFAULT_BACK, Window
 from bot.domain.timeline import IncidentWindow, Timeline
+from bot.history import GitHistory
 from bot.kosli import KosliClient, KosliError, KosliNotFound, Snappish
 from bot.kosli.models import Snapshot, SnapshotArtifact
 from bot.render.blockkit import Message
@@ -50,6 +52,7 @@ class IncidentThreads:
     # Sends queued outbox rows now (the watcher's sender), so replies follow the parent at once.
     send_queued: Callable[[], Awaitable[None]]
     owner: str  # this process, for the lease on finishing a close
+    history: GitHistory  # the commits between old and new builds
 
     async def open(self, envs: tuple[str, ...], window: Window, channel: str, user: str) -> str:
         now = self.clock()
@@ -79,6 +82,7 @@ class IncidentThreads:
             ),
         )
         thread_ts = await self._post_parent(incident, render_parent(timelines, user, self.command))
+        windows = await self._windows(timelines)
         changes = sorted(
             ((c, timeline) for timeline in timelines for c in timeline.changesets),
             key=lambda pair: pair[0].at or now,
@@ -89,7 +93,7 @@ class IncidentThreads:
                 channel,
                 thread_ts,
                 change,
-                render_alert(change, self.command, timeline.builds),
+                render_alert(change, self.command, timeline.builds, windows),
             )
             for change, timeline in changes
         ]
@@ -181,7 +185,9 @@ class IncidentThreads:
                 incident.thread_ts,
                 f"incident-{'-'.join(incident.envs)}-{incident.opened_at:%Y-%m-%d}.md",
                 f"Timeline: {', '.join(incident.envs)} from {_utc(incident.window_start)}",
-                render_timeline_markdown(window, timelines, self.command),
+                render_timeline_markdown(
+                    window, timelines, self.command, await self._windows(timelines)
+                ),
             )
             summary = render_close(window, timelines, incident.closed_by or incident.opened_by)
             await self.transport.post(incident.channel_id, summary, thread_ts=incident.thread_ts)
@@ -209,6 +215,12 @@ class IncidentThreads:
             closed.closed_at,
         )
         return window, timelines
+
+    async def _windows(self, timelines: list[Timeline]) -> dict[tuple[str, str], BisectWindow]:
+        """The commits behind every replaced build, within the git host's time budget."""
+        return await self.history.windows(
+            all_ends([c for timeline in timelines for c in timeline.changesets])
+        )
 
     async def thread_envs(self, channel: str, thread_ts: str) -> tuple[str, ...]:
         """The environments an incident thread follows; () for any other thread."""

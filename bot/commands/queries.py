@@ -7,6 +7,7 @@ import difflib
 from collections.abc import Coroutine
 from typing import Any, TypeVar
 
+from bot.domain.bisect import bisect_ends
 from bot.domain.changes import (
     ChangeSet,
     env_diff_changes,
@@ -25,6 +26,7 @@ from bot.domain.commands import (
 from bot.domain.compliance import reasons
 from bot.domain.results import (
     ArtifactResult,
+    CommitsResult,
     EnvsResult,
     Failing,
     LogResult,
@@ -32,6 +34,7 @@ from bot.domain.results import (
     WhereResult,
     WhyResult,
 )
+from bot.history import GitHistory
 from bot.kosli import KosliClient, KosliError, KosliNotFound, Snappish
 from bot.kosli.attestations import Assertion
 from bot.kosli.models import Environment, Snapshot
@@ -48,8 +51,9 @@ class QueryError(Exception):
 
 
 class Queries:
-    def __init__(self, kosli: KosliClient) -> None:
+    def __init__(self, kosli: KosliClient, history: GitHistory | None = None) -> None:
         self.kosli = kosli
+        self.history = history
 
     async def _explained(
         self, envs: list[str], missing: str, question: Coroutine[Any, Any, R]
@@ -86,6 +90,14 @@ class Queries:
         )
         envs = [s.env for s in (before, after) if s is not None]
         return await self._explained(envs, missing, self._diff(before, after))
+
+    async def commits(self, request: ShowDiff) -> CommitsResult:
+        """The diff's replaced builds, each with the commits between old and new."""
+        changes = await self.diff(request)
+        if self.history is None:
+            raise QueryError("This bot reads no git host, so it cannot list commits.")
+        wanted = [e for c in changes.changes if (e := bisect_ends(c)) is not None]
+        return CommitsResult(changes, await self.history.windows(wanted))
 
     async def artifact(self, request: FindArtifact) -> ArtifactResult:
         sha, flow = request.sha, request.flow

@@ -132,7 +132,7 @@ class ChangeSet:
 
 def _index(ref: str) -> int:
     index = ref.rpartition("#")[2]
-    return int(index) if index.isdigit() else 0
+    return int(index) if index.isascii() and index.isdigit() else 0
 
 
 def by_start(artifact: SnapshotArtifact) -> tuple[float, str]:

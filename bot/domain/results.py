@@ -6,6 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from bot.domain.bisect import BisectWindow
+from bot.domain.changes import ChangeSet
 from bot.domain.timeline import Baseline
 from bot.kosli.attestations import Assertion
 from bot.kosli.models import (
@@ -141,3 +143,12 @@ class MuteResult:
     found: bool
     by: str  # who asked: the channel is always told
     released: int = 0
+
+
+@dataclass(frozen=True)
+class CommitsResult:
+    """`commits A B`: the changes between two snapshots and the bisect window of each build
+    that was replaced, by (old sha, new sha)."""
+
+    changes: ChangeSet
+    windows: Mapping[tuple[str, str], BisectWindow]

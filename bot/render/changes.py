@@ -7,11 +7,14 @@ from collections.abc import Mapping
 
 from slack_sdk.models.blocks import Block
 
+from bot.domain.bisect import BisectWindow, bisect_ends
 from bot.domain.changes import Change, ChangeSet, Kind, service_of, short_name
+from bot.domain.results import CommitsResult
 from bot.domain.timeago import duration_words
 from bot.kosli.models import SnapshotArtifact
 from bot.render import blockkit
 from bot.render.blockkit import Message
+from bot.render.commits import bisect_mrkdwn
 from bot.render.mrkdwn import date, escape, link, short
 
 MAX_TITLE = 80
@@ -192,11 +195,14 @@ def _focus(changes: ChangeSet) -> SnapshotArtifact | None:
     return next((c.artifact for c in shown), None)
 
 
-def buttons(changes: ChangeSet, mute: bool) -> list[Block]:
-    """Walk one change further back (the seed story), open the main artifact, mute."""
+def buttons(changes: ChangeSet, mute: bool, commits: bool = True) -> list[Block]:
+    """Walk one change further back (the seed story), list the commits behind a replaced
+    build, open the main artifact, mute."""
     choices = []
     if changes.timeline and changes.before_index > 1:
         choices.append(("previous_change", "Previous change", changes.before))
+    if commits and any(bisect_ends(c) for c in changes.changes):
+        choices.append(("show_commits", "Commits", f"{changes.before} {changes.after}"))
     focus = _focus(changes)
     if focus is not None:
         choices.append(("artifact_details", "Artifact details", blockkit.artifact_target(focus)))
@@ -216,19 +222,33 @@ def _compliance(changes: ChangeSet) -> list[Block]:
     return [blockkit.section(f"*{escape(changes.env)}* {state}")]
 
 
-def _entries(changes: ChangeSet, command: str, builds: Mapping[str, str] | None) -> list[Block]:
-    builds = builds or {}
-    return [
-        blockkit.section(entry(c, changes, command, builds.get(c.artifact.fingerprint, "")))
-        for c in changes.changes
-    ]
+def _entries(
+    changes: ChangeSet,
+    command: str,
+    builds: Mapping[str, str] | None,
+    windows: Mapping[tuple[str, str], BisectWindow] | None = None,
+) -> list[Block]:
+    builds, windows = builds or {}, windows or {}
+    blocks: list[Block] = []
+    for c in changes.changes:
+        blocks.append(
+            blockkit.section(entry(c, changes, command, builds.get(c.artifact.fingerprint, "")))
+        )
+        ends = bisect_ends(c)
+        if ends is not None and (window := windows.get((ends.old, ends.new))) is not None:
+            blocks.append(blockkit.section(bisect_mrkdwn(window)))
+    return blocks
 
 
 def render_alert(
-    changes: ChangeSet, command: str, builds: Mapping[str, str] | None = None
+    changes: ChangeSet,
+    command: str,
+    builds: Mapping[str, str] | None = None,
+    windows: Mapping[tuple[str, str], BisectWindow] | None = None,
 ) -> Message:
     """One snapshot's changes as the watcher posts them (and an incident thread's reply);
-    `builds` (fingerprint -> build URL) adds build links."""
+    `builds` (fingerprint -> build URL) adds build links, `windows` the commits between the
+    old and new builds (without them, a Commits button asks for them)."""
     title = f"{changes.after}: {summary(changes)}"
     blocks: list[Block] = [
         blockkit.header(title),
@@ -236,11 +256,12 @@ def render_alert(
             f"{date(changes.at)} · snapshot #{changes.before_index} → #{changes.after_index}"
         ),
         *_compliance(changes),
-        *_entries(changes, command, builds),
+        *_entries(changes, command, builds, windows),
     ]
     diff = f"{changes.before} {changes.after}"
     blocks.append(blockkit.context(f"Details: `{command} diff {escape(diff)}`"))
-    return blockkit.message(title, blocks, footer=buttons(changes, mute=True))
+    footer = buttons(changes, mute=True, commits=windows is None)
+    return blockkit.message(title, blocks, footer=footer)
 
 
 def render_diff(changes: ChangeSet, command: str) -> Message:
@@ -260,3 +281,25 @@ def render_diff(changes: ChangeSet, command: str) -> Message:
         *_entries(changes, command, None),
     ]
     return blockkit.message(f"{title}: {counts}", blocks, footer=buttons(changes, mute=False))
+
+
+def render_commits(result: CommitsResult, command: str) -> Message:
+    """`commits A B` (the Commits button): each replaced build with its bisect window."""
+    changes = result.changes
+    title = f"Commits: {changes.before} → {changes.after}"
+    blocks: list[Block] = [blockkit.header(title)]
+    for change in changes.changes:
+        ends = bisect_ends(change)
+        if ends is None or change.previous is None:
+            continue
+        old, new = short_name(change.previous.name), short_name(change.artifact.name)
+        window = result.windows.get((ends.old, ends.new))
+        text = bisect_mrkdwn(window) if window else "This commit is on no git host the bot reads."
+        blocks.append(blockkit.section(f"`{escape(old)}` → `{escape(new)}`\n{text}"))
+    if len(blocks) == 1:
+        nothing = (
+            "No build was replaced here, so there are no commits between builds. "
+            f"See `{command} diff {escape(changes.before)} {escape(changes.after)}`."
+        )
+        blocks.append(blockkit.section(nothing))
+    return blockkit.message(title, blocks)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from slack_sdk.models.blocks import Block
 
+from bot.domain.bisect import BisectWindow
 from bot.domain.changes import Kind, short_name
 from bot.domain.timeline import IncidentWindow, Timeline
 from bot.render import blockkit
@@ -73,9 +74,13 @@ def render_close(incident: IncidentWindow, timelines: Sequence[Timeline], user: 
 
 
 def render_timeline_markdown(
-    incident: IncidentWindow, timelines: Sequence[Timeline], command: str
+    incident: IncidentWindow,
+    timelines: Sequence[Timeline],
+    command: str,
+    windows: Mapping[tuple[str, str], BisectWindow] | None = None,
 ) -> str:
-    """The whole window, change by change, for a postmortem or an audit."""
+    """The whole window, change by change, for a postmortem or an audit; `windows` adds the
+    commits between each replaced build's old and new commit."""
     parts = [
         f"# Incident timeline: {', '.join(incident.envs)}",
         "",
@@ -99,6 +104,6 @@ def render_timeline_markdown(
             ),
         ]
         for changes in timeline.changesets:
-            message = render_alert(changes, command, timeline.builds)
+            message = render_alert(changes, command, timeline.builds, windows or {})
             parts += ["", blocks_to_markdown(message.blocks, heading="###")]
     return "\n".join(parts).strip() + "\n"

@@ -20,6 +20,7 @@ from .acme import acme
 from .api import Api, ApiError
 from .cyber_dojo import cyber_dojo
 from .dataset import ArtifactRecord, Dataset, RunningArtifact
+from .git import github_answer, gitlab_answer, histories
 
 BUNDLED: dict[str, Callable[[], Dataset]] = {"acme": acme, "cyber-dojo": cyber_dojo}
 
@@ -68,6 +69,16 @@ class KosliSandbox:
             host, port = self._server.server_address[:2]
             self.base_url = f"http://{host}:{port}"
         return self.base_url
+
+    @property
+    def github_url(self) -> str:
+        """Where the story's git history answers in GitHub's API shapes."""
+        return f"{self.base_url}/github"
+
+    @property
+    def gitlab_url(self) -> str:
+        """… and in GitLab's (its API lives under /api/v4 of this)."""
+        return f"{self.base_url}/gitlab"
 
     def stop(self) -> None:
         if self._server is None:
@@ -133,11 +144,20 @@ class KosliSandbox:
             gate.wait()
         if fault is not None:
             return fault[1]
+        url = urlsplit(target)
+        if url.path.startswith(("/github/", "/gitlab/")):  # the story's git hosts, anonymous
+            with self._lock:
+                repos = histories(self.dataset)
+            try:
+                if url.path.startswith("/github/"):
+                    return _json_reply(200, github_answer(url.path, repos))
+                return _json_reply(200, gitlab_answer(url.path, url.query, repos))
+            except ApiError as e:
+                return _json_reply(e.status, {"message": e.message})
         if self.token is not None and authorization != f"Bearer {self.token}":
             return _json_reply(401, {"message": "Invalid or missing API token"})
         if method != "GET":
             return _json_reply(405, {"message": f"Method {method} is not allowed here"})
-        url = urlsplit(target)
         with self._lock:
             try:
                 payload = Api(self.dataset, self.org, self.now()).get(url.path, url.query)

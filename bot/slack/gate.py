@@ -31,8 +31,8 @@ class Refusal:
 async def read_body(request: Request, limit: int = MAX_BODY) -> bytes | Refusal:
     """The raw body, read no further than `limit`: a bigger one is refused unread."""
     declared = request.headers.get("content-length", "")
-    if declared and (not declared.isdigit() or int(declared) > limit):
-        return Refusal(413, "body too large") if declared.isdigit() else Refusal(400, "bad length")
+    if declared and (not _digits(declared) or int(declared) > limit):
+        return Refusal(413, "body too large") if _digits(declared) else Refusal(400, "bad length")
     chunks: list[bytes] = []
     size = 0
     async for chunk in request.stream():
@@ -47,7 +47,7 @@ def check(body: bytes, headers: Mapping[str, str], secret: str) -> Refusal | Non
     """Slack's signature over the raw bytes, a fresh timestamp, and a body Bolt can read."""
     stamp = headers.get("x-slack-request-timestamp", "")
     signature = headers.get("x-slack-signature", "")
-    if not stamp.isdigit() or len(stamp) > 12:
+    if not _digits(stamp) or len(stamp) > 12:
         return Refusal(401, "missing or malformed timestamp")
     if abs(time.time() - int(stamp)) > MAX_SKEW:
         return Refusal(401, "stale timestamp")
@@ -88,3 +88,8 @@ def log_refusal(request: Request, refusal: Refusal, size: int | None) -> None:
         client,
         agent,
     )
+
+
+def _digits(text: str) -> bool:
+    """ASCII digits only: str.isdigit() also takes '¹' (Latin-1 in a header), which int() won't."""
+    return text.isascii() and text.isdigit()

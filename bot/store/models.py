@@ -137,3 +137,15 @@ class HandledEvent(Base):
 
     event_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     handled_at: Mapped[datetime]
+
+
+class GitCompare(Base):
+    """A compare answer of the git host, by repository URL and the two commits."""
+
+    __tablename__ = "git_compares"
+
+    repository: Mapped[str] = mapped_column(String(512), primary_key=True)
+    base: Mapped[str] = mapped_column(String(40), primary_key=True)
+    head: Mapped[str] = mapped_column(String(40), primary_key=True)
+    answer: Mapped[dict[str, Any]] = mapped_column(JSON)
+    fetched_at: Mapped[datetime]

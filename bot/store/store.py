@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import Engine, text
 
+from bot.store.compares import CompareCache
 from bot.store.database import Database
 from bot.store.environments import EnvironmentRepository
 from bot.store.events import HandledEvents
@@ -23,6 +24,7 @@ class Store:
         self.leases = Leases(db)
         self.incidents = IncidentRepository(db)
         self.events = HandledEvents(db)
+        self.compares = CompareCache(db)
 
     def ping(self) -> None:
         """Raises unless the database answers and holds our schema."""

@@ -1,0 +1,56 @@
+"""The bisect window of a change: the commits between the build that ran and the one that
+took over. The commits come from the git host; this module only says what to ask and holds
+the answer."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.domain.changes import Change, ChangeSet, Kind
+from bot.githost.models import Comparison
+
+TAKEOVERS = (Kind.REPLACED, Kind.ROLLED_BACK)
+
+
+@dataclass(frozen=True)
+class BisectWindow:
+    """`comparison` is old...new, or new...old when the new build is behind the old one (a
+    rollback: its commits are the ones taken out). `failure` says why there is none."""
+
+    old: str  # commit sha of the build that ran before
+    new: str  # commit sha of the build that runs now
+    comparison: Comparison | None = None
+    rolled_back: bool = False
+    failure: str = ""
+    compare_url: str = ""
+
+
+@dataclass(frozen=True)
+class BisectEnds:
+    """What to ask the git host for one change."""
+
+    commit_url: str  # the new build's commit URL: names the host and the repository
+    old: str
+    new: str
+
+
+def bisect_ends(change: Change) -> BisectEnds | None:
+    """A replaced or rolled-back build whose old and new commits are both known and differ."""
+    old = change.previous
+    if change.kind not in TAKEOVERS or old is None:
+        return None
+    new = change.artifact
+    if not old.git_commit or not new.git_commit or old.git_commit == new.git_commit:
+        return None
+    return BisectEnds(new.commit_url or old.commit_url, old.git_commit, new.git_commit)
+
+
+def all_ends(changesets: list[ChangeSet]) -> list[BisectEnds]:
+    """Every distinct bisect window in these changes, in order."""
+    seen: dict[tuple[str, str], BisectEnds] = {}
+    for changes in changesets:
+        for change in changes.changes:
+            ends = bisect_ends(change)
+            if ends is not None:
+                seen.setdefault((ends.old, ends.new), ends)
+    return list(seen.values())

@@ -1,0 +1,52 @@
+"""The bisect window as people read it: the commits between two builds, newest first."""
+
+from __future__ import annotations
+
+from bot.domain.bisect import BisectWindow
+from bot.githost.models import Comparison, GitCommit
+from bot.render.blockkit import clip
+from bot.render.mrkdwn import escape, link
+
+SHOWN = 10  # commits listed; the rest are counted, with the compare link
+TITLE = 90
+
+
+def _plural(count: int) -> str:
+    return f"{count} commit{'s' if count != 1 else ''}"
+
+
+def _head(window: BisectWindow, comparison: Comparison) -> str:
+    old, new = f"`{window.old[:7]}`", f"`{window.new[:7]}`"
+    if window.rolled_back:
+        return f"{new} is {_plural(comparison.total)} behind {old}; not in {new}:"
+    if comparison.status == "diverged":
+        return (
+            f"{new} is on another branch than {old} ({comparison.ahead_by} ahead, "
+            f"{comparison.behind_by} behind); its own commits:"
+        )
+    if comparison.status == "identical":
+        return f"{old} and {new} are the same commit."
+    return f"*{_plural(comparison.total)}* from {old} to {new}:"
+
+
+def _commit_line(commit: GitCommit) -> str:
+    merge = " _(merge)_" if commit.merge else ""
+    title = escape(clip(commit.title, TITLE)) or "_(no message)_"
+    by = f" · {escape(clip(commit.author, 40))}" if commit.author else ""
+    return f"• {link(commit.url, commit.short)} {title}{by}{merge}"
+
+
+def bisect_mrkdwn(window: BisectWindow) -> str:
+    """The window as a section's text: a heading line, then at most SHOWN commits."""
+    comparison = window.comparison
+    if comparison is None:
+        where = f" {link(window.compare_url, 'compare')}" if window.compare_url else ""
+        return (
+            f"Commits from `{window.old[:7]}` to `{window.new[:7]}` could not be read: "
+            f"{escape(window.failure)}.{where}"
+        )
+    lines = [_head(window, comparison), *map(_commit_line, comparison.commits[:SHOWN])]
+    rest = comparison.total - min(len(comparison.commits), SHOWN)
+    if rest > 0:
+        lines.append(f"…and {rest} more: {link(comparison.url, 'compare')}")
+    return "\n".join(lines)
