@@ -44,6 +44,7 @@ class Runtime:
     store: Store
     watcher: Watcher
     githost: GitHost
+    history: GitHistory
 
     @classmethod
     def build(cls, settings: Settings, transport: Transport | None = None) -> Runtime:
@@ -58,18 +59,15 @@ class Runtime:
         watch_settings = WatchSettings(
             command=settings.slack_command, lease_ttl=timedelta(seconds=settings.lease_seconds)
         )
-        watcher = Watcher(store, kosli, transport, watch_settings)
         githost = GitHost(
             settings.github_api_url,
             settings.github_token,
             settings.gitlab_url,
             settings.gitlab_token,
         )
-        return cls(settings, kosli, transport, store, watcher, githost)
-
-    @property
-    def history(self) -> GitHistory:
-        return GitHistory(self.store, self.githost, self.watcher.clock)
+        history = GitHistory(store, githost, watch_settings.now)
+        watcher = Watcher(store, kosli, transport, watch_settings, history)
+        return cls(settings, kosli, transport, store, watcher, githost, history)
 
     @property
     def services(self) -> Services:

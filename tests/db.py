@@ -79,7 +79,11 @@ def migrate_in_child(database_url: str, start: Barrier, results: Queue[Any]) -> 
         engine.dispose()
 
 
-def outbox_rows(store: Store) -> list[Alert]:
-    """Every alert in the outbox, in order: what the tests inspect (the bot never needs it)."""
+def outbox_rows(store: Store, commits: bool = False) -> list[Alert]:
+    """Every alert in the outbox, in order: what the tests inspect (the bot never needs it).
+    The commits replied under alerts are left out unless `commits`."""
+    query = select(Alert).order_by(Alert.id)
+    if not commits:
+        query = query.where(Alert.kind.not_like("bisect%"))
     with store.engine.connect() as connection, Session(bind=connection) as session:
-        return list(session.scalars(select(Alert).order_by(Alert.id)))
+        return list(session.scalars(query))

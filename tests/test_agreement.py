@@ -77,7 +77,11 @@ def test_every_consecutive_pair_reads_the_same_everywhere(
 
         diffs = asyncio.run(main())
 
-    alerts = {int(m["text"].split(":")[0].rpartition("#")[2]): m for m in slack.posted(WATCHING)}
+    alerts = {  # the alerts, not the commits replied under them
+        int(m["text"].split(":")[0].rpartition("#")[2]): m
+        for m in slack.posted(WATCHING)
+        if not m["thread_ts"]
+    }
     parent, *replies = slack.posted(INCIDENT)
     thread = {int(m["text"].split(":")[0].rpartition("#")[2]): m for m in replies[:-1]}
     timeline = slack.files[0]["content"]

@@ -95,7 +95,7 @@ def test_migrating_again_keeps_data_and_version(store: Store) -> None:
     assert [s.env for s in store.subscriptions.find()] == ["prod"]
     with store.engine.connect() as connection:
         versions = connection.execute(text("SELECT version_num FROM alembic_version")).all()
-    assert versions == [("0005_git_compares",)]
+    assert versions == [("0006_alert_bisect",)]
 
 
 def test_incidents_from_before_the_state_machine_keep_their_state(database_url: str) -> None:

@@ -73,8 +73,18 @@ async def watch(runtime: Runtime, *envs: str, channel: str = CHANNEL, risky: boo
     return await runtime.services.subscriptions.watch(Watch(envs, risky), channel, "U0ONCALL")
 
 
+def top_level(slack: FakeSlack, channel: str = CHANNEL) -> list[dict[str, Any]]:
+    """The alerts themselves, without the commits replied under them."""
+    return [m for m in slack.posted(channel) if not m["thread_ts"]]
+
+
+def alert_calls(slack: FakeSlack) -> list[dict[str, Any]]:
+    """chat.postMessage calls of alerts, not of the commits replied under them."""
+    return [c for c in slack.api_calls("chat.postMessage") if not c.get("thread_ts")]
+
+
 def texts(slack: FakeSlack, channel: str = CHANNEL) -> list[str]:
-    return [m["text"] for m in slack.posted(channel)]
+    return [m["text"] for m in top_level(slack, channel)]
 
 
 def test_baseline_then_catch_up_replays_the_seed_incident_once(
@@ -83,16 +93,16 @@ def test_baseline_then_catch_up_replays_the_seed_incident_once(
     async def body(runtime: Runtime) -> None:
         await watch(runtime, "aws-prod")
         await runtime.watcher.run_cycle()
-        assert slack.posted(CHANNEL) == []  # a baseline, not a flood
+        assert top_level(slack) == []  # a baseline, not a flood
         clock.now = SEED_NOW
         await runtime.watcher.run_cycle()
         await runtime.watcher.run_cycle()  # nothing new: nothing more
 
     run(kosli, slack, sqlite_url, body)
     assert texts(slack) == SEED_ALERTS
-    assert_golden("alert_started", slack.posted(CHANNEL)[5]["blocks"])
-    assert_golden("alert_rollout_finished", slack.posted(CHANNEL)[6]["blocks"])
-    finished = str(slack.posted(CHANNEL)[6]["blocks"])
+    assert_golden("alert_started", top_level(slack)[5]["blocks"])
+    assert_golden("alert_rollout_finished", top_level(slack)[6]["blocks"])
+    finished = str(top_level(slack)[6]["blocks"])
     # #177 ends the rolling deploy #176 began: one "old -> new" line with both commits.
     assert "`creator:31dee35` → `creator:b7a5908`" in finished
     assert "31dee357844ab2f58a40d16f945dc5e35dcd6bc0|31dee35>" in finished
@@ -132,7 +142,7 @@ def test_rogue_non_compliant_and_compliance_flip(
         await runtime.watcher.run_cycle()
 
     run(kosli, slack, sqlite_url, body)
-    (alert,) = slack.posted(CHANNEL)
+    (alert,) = top_level(slack)
     assert alert["text"] == "aws-beta#190: 1 rogue, 1 non-compliant, 1 started, now non-compliant"
     blocks = str(alert["blocks"])
     assert "xmrig:latest" in blocks and "no provenance" in blocks
@@ -174,7 +184,7 @@ def test_replaced_and_scaled_and_no_claim_about_deployments(
         await runtime.watcher.run_cycle()
 
     run(kosli, slack, sqlite_url, body)
-    (alert,) = slack.posted(CHANNEL)
+    (alert,) = top_level(slack)
     # Kosli no longer records deployments: an artifact without one is no news.
     assert alert["text"] == "aws-prod#179: 1 replaced, 1 started, 1 scaled"
     blocks = str(alert["blocks"])
@@ -258,7 +268,7 @@ def test_an_outage_is_reported_once_and_its_end_too(
 
     run(kosli, slack, sqlite_url, body)
     assert texts(slack) == ["Kosli is not answering for aws-prod", "Kosli is back for aws-prod"]
-    assert_golden("alert_outage", slack.posted(CHANNEL)[0]["blocks"])
+    assert_golden("alert_outage", top_level(slack)[0]["blocks"])
 
 
 def test_slack_rate_limit_is_retried_and_other_channels_go_on(
@@ -274,7 +284,7 @@ def test_slack_rate_limit_is_retried_and_other_channels_go_on(
 
     run(kosli, slack, sqlite_url, body)
     assert texts(slack) == ["aws-prod#171: 1 replaced"]
-    assert len(slack.api_calls("chat.postMessage")) == 2  # the 429, then the retry
+    assert len(alert_calls(slack)) == 2  # the 429, then the retry
 
 
 def test_rate_limited_beyond_retries_waits_for_the_next_cycle(
@@ -284,7 +294,9 @@ def test_rate_limited_beyond_retries_waits_for_the_next_cycle(
         await watch(runtime, "aws-prod")
         await watch(runtime, "aws-prod", channel=OTHER)
         clock.now = cest("2022-09-06 15:29:00")
-        slack.rate_limited[CHANNEL] = 4  # more 429s than the retry handler takes
+        # More 429s than the retry handler takes, in both of the cycle's sends (alerts, then
+        # the commits under them).
+        slack.rate_limited[CHANNEL] = 8
         await runtime.watcher.run_cycle()
         assert (texts(slack, CHANNEL), len(texts(slack, OTHER))) == ([], 1)
         await runtime.watcher.run_cycle()
@@ -306,7 +318,7 @@ def test_a_channel_that_removed_the_bot_is_paused_and_told_once(
         return [s.paused_reason or "" for s in runtime.store.subscriptions.find(channel=CHANNEL)]
 
     assert run(kosli, slack, sqlite_url, body) == ["not_in_channel"]
-    attempts = [c for c in slack.api_calls("chat.postMessage") if c["channel"] == CHANNEL]
+    attempts = [c for c in alert_calls(slack) if c["channel"] == CHANNEL]
     assert len(attempts) == 1
     (dm,) = slack.posted("U0ONCALL")
     assert dm["text"] == "Paused alerts for aws-prod"
@@ -330,14 +342,15 @@ def test_a_poison_alert_goes_as_plain_text_and_blocks_nothing(
         return [a.state for a in outbox_rows(runtime.store)]
 
     assert run(kosli, slack, sqlite_url, body) == ["sent"] * 7
-    posted = slack.posted(CHANNEL)
+    posted = top_level(slack)
     assert posted[0]["text"] == (
         "aws-prod#171: 1 replaced. Slack refused the full alert (invalid_blocks): "
         "ask `/kosli diff aws-prod#171`."
     )
     assert not posted[0]["blocks"]
     assert texts(slack)[1:] == SEED_ALERTS[1:]
-    assert REGISTRY.get_sample_value(*sample) == as_text_before + 1
+    # The alert, and the commits replied under it while the channel still refused blocks.
+    assert REGISTRY.get_sample_value(*sample) == as_text_before + 2
 
 
 def test_an_alert_that_keeps_failing_goes_as_plain_text_after_five_tries(
@@ -351,7 +364,7 @@ def test_an_alert_that_keeps_failing_goes_as_plain_text_after_five_tries(
         posted = []
         for _ in range(5):
             await runtime.watcher.run_cycle()
-            posted.append(len(slack.posted(CHANNEL)))
+            posted.append(len(top_level(slack)))
         return posted
 
     assert run(kosli, slack, sqlite_url, body) == [0, 0, 0, 0, 1]
@@ -428,12 +441,12 @@ def test_mute_holds_alerts_and_summarises_them_when_it_ends(
             await subscriptions.mute(Mute("aws-prod", timedelta(minutes=30)), CHANNEL, "U1")
             clock.now = SEED_NOW
             await runtime.watcher.run_cycle()
-            assert slack.posted(CHANNEL) == []
+            assert top_level(slack) == []
             frozen.tick(timedelta(minutes=31))
             await runtime.watcher.run_cycle()
 
         run(kosli, slack, sqlite_url, body)
-    (summary,) = slack.posted(CHANNEL)
+    (summary,) = top_level(slack)
     assert summary["text"] == "aws-prod: mute ended, 7 alerts while muted"
     assert "*#177* aws-prod#177: 1 replaced" in str(summary["blocks"])
     assert_golden("alert_mute_summary", summary["blocks"])
@@ -496,7 +509,7 @@ def test_two_schedulers_on_one_database_post_each_alert_once(
 
     run(kosli, slack, database_url, next_cycle)
     assert texts(slack, CHANNEL) == texts(slack, OTHER) == SEED_ALERTS
-    assert len(slack.api_calls("chat.postMessage")) == 14
+    assert len(alert_calls(slack)) == 14
 
 
 def big_snapshot(kosli: KosliSandbox, count: int) -> None:
@@ -517,7 +530,7 @@ def test_an_alert_too_big_for_one_message_goes_in_parts(
         await runtime.watcher.run_cycle()
 
     run(kosli, slack, sqlite_url, body)
-    first, second = slack.posted(CHANNEL)
+    first, second = top_level(slack)
     assert first["text"] == second["text"] == "aws-prod#178: 60 started"
     assert len(first["blocks"]) == 50 and second["blocks"][-1]["type"] == "actions"
     assert str(first["blocks"] + second["blocks"]).count("Started*") == 60
@@ -535,10 +548,10 @@ def test_a_part_already_posted_is_not_posted_again(
         await watch(runtime, "aws-prod")
         big_snapshot(kosli, 60)
         await runtime.watcher.run_cycle()
-        assert len(slack.posted(CHANNEL)) == 1
+        assert len(top_level(slack)) == 1
         await runtime.watcher.run_cycle()
         return [a.state for a in outbox_rows(runtime.store)]
 
     assert run(kosli, slack, database_url, body) == ["sent"]
-    keys = [m["metadata"]["event_payload"]["key"] for m in slack.posted(CHANNEL)]
+    keys = [m["metadata"]["event_payload"]["key"] for m in top_level(slack)]
     assert keys == ["C0INCIDENT/aws-prod/change/178", "C0INCIDENT/aws-prod/change/178/2"]

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from slack_sdk.models.blocks import Block
+
 from bot.domain.bisect import BisectWindow
 from bot.githost.models import Comparison, GitCommit
-from bot.render.blockkit import clip
+from bot.render import blockkit
+from bot.render.blockkit import Message, clip
 from bot.render.mrkdwn import escape, link
 
 SHOWN = 10  # commits listed; the rest are counted, with the compare link
@@ -50,3 +53,15 @@ def bisect_mrkdwn(window: BisectWindow) -> str:
     if rest > 0:
         lines.append(f"…and {rest} more: {link(comparison.url, 'compare')}")
     return "\n".join(lines)
+
+
+def render_followup(
+    env: str, index: int, labelled: list[tuple[str, BisectWindow | None]]
+) -> Message:
+    """The reply under an alert: the commits behind each build it says was replaced."""
+    title = f"Commits behind {env}#{index}"
+    blocks: list[Block] = [blockkit.context(f"*{escape(title)}*")]
+    for label, window in labelled:
+        text = bisect_mrkdwn(window) if window else "This commit is on no git host the bot reads."
+        blocks.append(blockkit.section(f"`{escape(label)}`\n{text}"))
+    return blockkit.message(title, blocks)

@@ -65,7 +65,8 @@ class Alert(Base):
     """The outbox: written before sending, marked sent only after Slack says ok.
 
     The unique key makes every alert happen once, whatever restarts or replicas do.
-    `kind` is 'change' or 'thread/<incident id>' (index = snapshot), 'outage'/'recovery'
+    `kind` is 'change' or 'thread/<incident id>' (index = snapshot), 'bisect' or
+    'bisect/<incident id>' (the commits behind that snapshot's change), 'outage'/'recovery'
     (index = outage number)
     or 'mute_summary' (index = the newest snapshot it summarises).
     """
@@ -83,7 +84,8 @@ class Alert(Base):
     text: Mapped[str] = mapped_column(Text)
     blocks: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
     created_at: Mapped[datetime]
-    # pending -> sending -> sent; held alerts (muted) become 'summarised' when the mute ends.
+    # pending -> sending -> sent; held alerts (muted) become 'summarised' when the mute ends;
+    # bisect rows start 'waiting'.
     state: Mapped[str] = mapped_column(String(16), default="pending")
     held: Mapped[bool] = mapped_column(default=False)
     claimed_by: Mapped[str | None] = mapped_column(String(64), default=None)
@@ -93,6 +95,9 @@ class Alert(Base):
     slack_ts: Mapped[str | None] = mapped_column(String(32), default=None)
     # Set for alerts that go into an incident's thread rather than to the channel.
     thread_ts: Mapped[str | None] = mapped_column(String(32), default=None)
+    # A 'bisect' row (the commits behind a change, posted under its alert) waits in state
+    # 'waiting' with what to ask the git host here, until the bisector fills its text.
+    bisect: Mapped[list[dict[str, str]] | None] = mapped_column(JSON, default=None)
 
 
 class Incident(Base):

@@ -26,6 +26,29 @@ class NewAlert:
     blocks: list[dict[str, Any]]
     held: bool = False
     thread_ts: str | None = None
+    # What to ask the git host (commit_url, old, new, label per change): the row waits.
+    bisect: list[dict[str, str]] | None = None
+
+    @property
+    def state(self) -> str:
+        return "waiting" if self.bisect else "pending"
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """A bisect row: the commits behind a change, to be read from the git host and posted
+    under `parent_ts` (the change's alert) or in the incident thread `thread_ts`."""
+
+    id: int
+    channel_id: str
+    env: str
+    kind: str
+    snapshot_index: int
+    thread_ts: str | None
+    bisect: list[dict[str, str]]
+    attempts: int
+    parent_ts: str | None  # the alert's ts once sent; None while it is not
+    parent_gone: bool  # the alert will never be posted (parked, dropped, summarised)
 
 
 @dataclass(frozen=True)
@@ -136,12 +159,78 @@ class Outbox:
                 .values(claimed_until=None, **values)
             )
 
+    def waiting(self, limit: int = 200) -> list[Waiting]:
+        """Bisect rows still waiting for the git host, each with its alert's fate."""
+        with self.db.session() as session:
+            rows = list(
+                session.scalars(
+                    select(Alert).where(Alert.state == "waiting").order_by(Alert.id).limit(limit)
+                )
+            )
+            found = []
+            for row in rows:
+                parent = session.scalar(
+                    select(Alert).where(
+                        Alert.channel_id == row.channel_id,
+                        Alert.env == row.env,
+                        Alert.kind
+                        == ("change" if row.kind == "bisect" else "thread" + row.kind[6:]),
+                        Alert.snapshot_index == row.snapshot_index,
+                    )
+                )
+                sent = parent is not None and parent.state == "sent"
+                gone = parent is None or parent.state in ("parked", "dropped", "summarised")
+                found.append(
+                    Waiting(
+                        row.id,
+                        row.channel_id,
+                        row.env,
+                        row.kind,
+                        row.snapshot_index,
+                        row.thread_ts,
+                        list(row.bisect or []),
+                        row.attempts,
+                        parent.slack_ts if sent and parent else None,
+                        gone,
+                    )
+                )
+            return found
+
+    def fill(self, alert_id: int, text: str, blocks: list[dict[str, Any]], thread_ts: str) -> None:
+        """The commits are read: the row becomes an ordinary reply for the sender."""
+        with self.db.begin() as session:
+            session.execute(
+                update(Alert)
+                .where(Alert.id == alert_id, Alert.state == "waiting")
+                .values(state="pending", text=text, blocks=blocks, thread_ts=thread_ts)
+            )
+
+    def wait_again(self, alert_id: int) -> None:
+        with self.db.begin() as session:
+            session.execute(
+                update(Alert)
+                .where(Alert.id == alert_id, Alert.state == "waiting")
+                .values(attempts=Alert.attempts + 1)
+            )
+
+    def give_up(self, alert_id: int) -> None:
+        """Its alert will never be posted, so neither will the commits under it."""
+        with self.db.begin() as session:
+            session.execute(
+                update(Alert)
+                .where(Alert.id == alert_id, Alert.state == "waiting")
+                .values(state="dropped")
+            )
+
     def drop_pending(self, channel: str) -> int:
         """A channel we cannot post to: its unsent alerts will never go."""
         with self.db.begin() as session:
             dropped = session.execute(
                 update(Alert)
-                .where(Alert.channel_id == channel, Alert.state.in_(("pending", "sending")))
+                .where(
+                    Alert.channel_id == channel,
+                    Alert.state.in_(("pending", "sending", "waiting")),
+                )
                 .values(state="dropped", claimed_by=None, claimed_until=None)
             )
             return dropped.rowcount
@@ -172,7 +261,7 @@ def insert_alerts(session: Any, alerts: Iterable[NewAlert], now: datetime) -> in
     for alert in alerts:
         try:
             with session.begin_nested():
-                session.add(Alert(**vars(alert), created_at=now))
+                session.add(Alert(**vars(alert), state=alert.state, created_at=now))
             inserted += 1
         except IntegrityError:
             pass

@@ -7,7 +7,8 @@ import asyncio
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot.domain.changes import ChangeSet
+from bot.domain.bisect import bisect_ends
+from bot.domain.changes import ChangeSet, short_name
 from bot.render.blockkit import Message
 from bot.render.watcher import render_mute_summary
 from bot.store.outbox import NewAlert
@@ -31,19 +32,45 @@ class Router:
     ) -> list[NewAlert]:
         """The alerts one snapshot's changes make, for channels and open threads."""
         env, index = changes.env, changes.after_index
-        alerts = [
-            _alert(sub, "change", index, message, held=_muted(sub, now))
+        told = [
+            sub
             for sub in subscriptions
             if sub.paused_reason is None
             and sub.since_index < index
             and (changes.risky or not sub.risky_only)
         ]
+        alerts = [_alert(sub, "change", index, message, held=_muted(sub, now)) for sub in told]
         # Open incidents on this environment get the change in their thread too.
-        alerts += [
-            thread_alert(incident.id, incident.channel_id, incident.thread_ts, changes, message)
+        threads = [
+            incident
             for incident in incidents
             if incident.thread_ts and index > incident.shown_indexes.get(env, 0)
         ]
+        alerts += [
+            thread_alert(incident.id, incident.channel_id, incident.thread_ts, changes, message)
+            for incident in threads
+        ]
+        # The commits behind a replaced build follow its alert, once the git host answers:
+        # the alert itself never waits for them.
+        if asks := bisect_asks(changes):
+            alerts += [
+                NewAlert(sub.channel_id, env, "bisect", index, "", [], bisect=asks)
+                for sub in told
+                if not _muted(sub, now)
+            ]
+            alerts += [
+                NewAlert(
+                    i.channel_id,
+                    env,
+                    f"bisect/{i.id}",
+                    index,
+                    "",
+                    [],
+                    thread_ts=i.thread_ts,
+                    bisect=asks,
+                )
+                for i in threads
+            ]
         return alerts
 
     async def to_subscribers(self, env: str, kind: str, index: int, message: Message) -> None:
@@ -98,3 +125,15 @@ def thread_alert(
         message.blocks,
         thread_ts=thread_ts,
     )
+
+
+def bisect_asks(changes: ChangeSet) -> list[dict[str, str]]:
+    """What to ask the git host for each replaced build of these changes (kept in the row)."""
+    asks = []
+    for change in changes.changes:
+        ends = bisect_ends(change)
+        if ends is not None and change.previous is not None:
+            label = f"{short_name(change.previous.name)} → {short_name(change.artifact.name)}"
+            asks.append({"commit_url": ends.commit_url, "old": ends.old, "new": ends.new,
+                         "label": label})  # fmt: skip
+    return asks

@@ -1,4 +1,5 @@
-"""One watcher cycle: poll (Kosli -> outbox), end mutes, send (outbox -> transport)."""
+"""One watcher cycle: poll (Kosli -> outbox), end mutes, send (outbox -> transport), then
+the commits under the alerts just sent (git host -> outbox -> transport)."""
 
 from __future__ import annotations
 
@@ -7,9 +8,11 @@ import logging
 from collections.abc import Callable
 from datetime import datetime
 
+from bot.history import GitHistory
 from bot.kosli import KosliClient
 from bot.store.store import Store
 from bot.transport import Transport
+from bot.watch.bisector import Bisector
 from bot.watch.poller import Poller
 from bot.watch.router import Router
 from bot.watch.sender import Sender
@@ -25,12 +28,15 @@ class Watcher:
         kosli: KosliClient,
         transport: Transport,
         settings: WatchSettings | None = None,
+        history: GitHistory | None = None,
     ) -> None:
         self.settings = settings or WatchSettings()
         self.store = store
         self.router = Router(store, self.settings)
         self.poller = Poller(store, kosli, self.router, self.settings)
         self.sender = Sender(store, transport, self.settings)
+        # Without a git host (tests of the watcher alone), commits rows simply wait.
+        self.bisector = Bisector(store, history, self.settings) if history else None
 
     @property
     def clock(self) -> Callable[[], datetime]:
@@ -45,7 +51,9 @@ class Watcher:
         try:
             await self.poller.poll_all()
             await self.router.end_mutes()
-            await self.sender.send_pending()
+            await self.sender.send_pending()  # alerts first: they never wait for git
+            if self.bisector and await self.bisector.fill_waiting():
+                await self.sender.send_pending()  # then the commits under them
         except Exception:
             log.exception("watcher cycle failed; the next cycle starts from the database")
 

@@ -1,0 +1,62 @@
+"""Commits follow alerts: for each change alert of a replaced build, read the commits between
+the old and the new build from the git host and queue them as a reply under the alert.
+
+Runs after the sender, so an alert never waits for the git host; the reply is sent on the
+next pass of the sender, and a host that keeps failing gets one line saying so.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+
+from bot.domain.bisect import BisectEnds
+from bot.history import GitHistory
+from bot.render.commits import render_followup
+from bot.store.outbox import Waiting
+from bot.store.store import Store
+from bot.watch.settings import WatchSettings
+
+log = logging.getLogger(__name__)
+
+TRIES = 3  # cycles a failing git host is asked before the reply says it could not be read
+
+
+@dataclass
+class Bisector:
+    store: Store
+    history: GitHistory
+    settings: WatchSettings
+
+    async def fill_waiting(self) -> int:
+        """Fill the replies whose alerts are posted; returns how many are ready to send."""
+        owner, now, ttl = self.settings.owner, self.settings.now(), self.settings.lease_ttl
+        if not await asyncio.to_thread(self.store.leases.take, "bisector", owner, now, ttl):
+            return 0
+        try:
+            ready = 0
+            for row in await asyncio.to_thread(self.store.outbox.waiting):
+                ready += await self._fill(row)
+            return ready
+        finally:
+            await asyncio.to_thread(self.store.leases.release, "bisector", owner)
+
+    async def _fill(self, row: Waiting) -> int:
+        if row.parent_gone:
+            await asyncio.to_thread(self.store.outbox.give_up, row.id)
+            return 0
+        where = row.thread_ts if row.kind != "bisect" else row.parent_ts
+        if where is None:
+            return 0  # its alert is not posted yet
+        asks = [BisectEnds(a["commit_url"], a["old"], a["new"]) for a in row.bisect]
+        windows = await self.history.windows(asks)
+        failed = any(w.comparison is None for w in windows.values())
+        if failed and row.attempts + 1 < TRIES:
+            log.info("commits for %s#%s not read yet; asking again", row.env, row.snapshot_index)
+            await asyncio.to_thread(self.store.outbox.wait_again, row.id)
+            return 0
+        labelled = [(a["label"], windows.get((a["old"], a["new"]))) for a in row.bisect]
+        message = render_followup(row.env, row.snapshot_index, labelled)
+        await asyncio.to_thread(self.store.outbox.fill, row.id, message.text, message.blocks, where)
+        return 1
