@@ -109,3 +109,32 @@ def test_commits_on_a_host_the_bot_does_not_read_are_left_out(tmp_path) -> None:
         return await history.windows([BisectEnds(url, OLD, NEW)])
 
     assert asyncio.run(run()) == {}
+
+
+def test_where_finds_the_running_builds_that_contain_a_commit_never_built(bot: Bot) -> None:
+    answer = bot.ask(f"where {CULPRIT}")
+    assert answer["response_type"] == "in_channel"
+    text = blocks_to_text(answer["blocks"])
+    assert text.startswith(f"Where {CULPRIT} runs\n")
+    assert (
+        f"{CULPRIT} (https://github.com/cyber-dojo/creator/commit/"
+        "e8cdc074ce052da15a2e3e39fb43c0f6e5a84b8d) Cache group ids in memory to speed up joins"
+        " · Tomasz Nowak (cyber-dojo/creator)"
+    ) in text
+    assert "✅ *aws-prod#177* · `creator:b7a5908` has it, 3 commits later · since" in text
+    assert "⌛ *aws-beta#190* · not yet: runs `creator:bed709b`, 5 commits behind" in text
+    assert answer["text"] == f"Where {CULPRIT} runs: in 1 of 2 running builds"
+    assert_golden("command_where_contained", answer["blocks"])
+
+
+def test_where_with_a_commit_no_repository_knows(bot: Bot) -> None:
+    assert bot.ask("where 0123abcd")["text"] == "Nothing running matches `0123abcd`."
+
+
+def test_where_a_commit_with_the_git_host_down_says_so(start_bot: Any) -> None:
+    bot = start_bot(github_api_url="http://127.0.0.1:9")
+    answer = bot.ask(f"where {CULPRIT}")
+    assert answer["response_type"] == "ephemeral"
+    assert answer["text"] == (
+        f"The git host could not say where `{CULPRIT}` is: GitHub could not be reached."
+    )

@@ -27,6 +27,7 @@ from bot.domain.compliance import reasons
 from bot.domain.results import (
     ArtifactResult,
     CommitsResult,
+    Containing,
     EnvsResult,
     Failing,
     LogResult,
@@ -34,6 +35,7 @@ from bot.domain.results import (
     WhereResult,
     WhyResult,
 )
+from bot.githost import GitHostError, GitHostNotFound, Repository
 from bot.history import GitHistory
 from bot.kosli import KosliClient, KosliError, KosliNotFound, Snappish
 from bot.kosli.attestations import Assertion
@@ -189,16 +191,55 @@ class Queries:
     async def _where(self, command: FindRunning) -> WhereResult:
         if command.is_sha:
             try:
-                return WhereResult(
-                    command.query, artifacts=tuple(await self.kosli.search(command.query))
-                )
+                found = tuple(await self.kosli.search(command.query))
             except KosliNotFound:
-                pass  # not a known commit or fingerprint: maybe a service with a hex-like name
-        placements = await self._running_service(command.query)
+                found = ()
+            if found:
+                return WhereResult(command.query, artifacts=found)
+            # No build was made of it: ask the git host which running build contains it.
+            if (containing := await self._containing(command.query)) is not None:
+                return containing
+        wanted = command.query.lower()
+        placements = tuple(
+            p
+            for p in await self._running()
+            if wanted == service_of(p.artifact.name, p.artifact.flow).lower()
+            or wanted in p.artifact.name.lower()
+        )
         return WhereResult(command.query, placements=placements)
 
-    async def _running_service(self, service: str) -> tuple[Placement, ...]:
-        wanted = service.lower()
+    async def _containing(self, sha: str) -> WhereResult | None:
+        """Each running build of the commit's repository, compared with the commit; None when
+        no repository the bot can read knows the commit. The repositories come from the
+        running artifacts' commit URLs, so none need configuring."""
+        if self.history is None:
+            return None
+        by_repo: dict[Repository, list[Placement]] = {}
+        for place in await self._running():
+            repo = self.history.repository(place.artifact.commit_url)
+            if repo is not None and place.artifact.git_commit:
+                by_repo.setdefault(repo, []).append(place)
+        for repo, places in sorted(by_repo.items(), key=lambda item: item[0].path):
+            try:
+                commit = await self.history.githost.commit(repo, sha)
+            except GitHostNotFound:
+                continue  # not this repository's commit
+            except GitHostError as error:
+                raise QueryError(f"The git host could not say where `{sha}` is: {error}.") from None
+            containing = []
+            for place in places:
+                try:
+                    found = await self.history.compare(repo, commit.sha, place.artifact.git_commit)
+                except GitHostError:
+                    continue
+                containing.append(Containing(place, found.status, found.ahead_by, found.behind_by))
+            return WhereResult(
+                sha, commit=commit, repository=repo.path, containing=tuple(containing)
+            )
+        return None
+
+    async def _running(self) -> list[Placement]:
+        """What runs now in every environment (its latest snapshot)."""
         limit = asyncio.Semaphore(SNAPSHOT_FETCH_CONCURRENCY)
 
         async def latest(env: Environment) -> list[Placement]:
@@ -207,16 +248,11 @@ class Queries:
                     snapshot = await self.kosli.snapshot(Snappish(env.name))
                 except KosliNotFound:
                     return []  # an environment that never reported has no snapshot
-            return [
-                Placement(env.name, snapshot.index, artifact)
-                for artifact in snapshot.running
-                if wanted == service_of(artifact.name, artifact.flow).lower()
-                or wanted in artifact.name.lower()
-            ]
+            return [Placement(env.name, snapshot.index, a) for a in snapshot.running]
 
         envs = sorted(await self.kosli.environments(), key=lambda e: e.name)
         found = await asyncio.gather(*(latest(env) for env in envs))
-        return tuple(p for places in found for p in places)
+        return [p for places in found for p in places]
 
 
 async def unknown_environment(kosli: KosliClient, envs: list[str]) -> str | None:

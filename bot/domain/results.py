@@ -9,6 +9,7 @@ from datetime import datetime
 from bot.domain.bisect import BisectWindow
 from bot.domain.changes import ChangeSet
 from bot.domain.timeline import Baseline
+from bot.githost.models import GitCommit
 from bot.kosli.attestations import Assertion
 from bot.kosli.models import (
     Artifact,
@@ -90,12 +91,31 @@ class Placement:
 
 
 @dataclass(frozen=True)
+class Containing:
+    """One running build of the commit's repository, and how it relates to the commit:
+    `status` of running vs commit ('ahead' or 'identical': it contains the commit)."""
+
+    place: Placement
+    status: str
+    ahead_by: int
+    behind_by: int
+
+    @property
+    def contains(self) -> bool:
+        return self.status in ("ahead", "identical")
+
+
+@dataclass(frozen=True)
 class WhereResult:
-    """Where something runs: from Kosli's search (`artifacts`) or from latest snapshots."""
+    """Where something runs: from Kosli's search (`artifacts`), from latest snapshots, or, for
+    a commit no build was made of, which running builds contain it (`containing`)."""
 
     query: str
     artifacts: tuple[Artifact, ...] = ()
     placements: tuple[Placement, ...] = ()
+    commit: GitCommit | None = None
+    repository: str = ""
+    containing: tuple[Containing, ...] = ()
 
 
 @dataclass(frozen=True)

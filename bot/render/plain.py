@@ -22,6 +22,8 @@ _EMOJI = {
     ":no_bell:": "🔕",
     ":bell:": "🔔",
     ":pause_button:": "⏸️",
+    ":hourglass:": "⌛",
+    ":twisted_rightwards_arrows:": "🔀",
 }
 
 

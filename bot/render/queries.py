@@ -12,6 +12,7 @@ from bot.domain.changes import short_name
 from bot.domain.compliance import trail_label
 from bot.domain.results import (
     ArtifactResult,
+    Containing,
     EnvsResult,
     HelpResult,
     LogResult,
@@ -24,7 +25,7 @@ from bot.kosli.attestations import Assertion
 from bot.kosli.models import Artifact, Environment
 from bot.kosli.snappish import ACCEPTED_FORMS
 from bot.render import blockkit
-from bot.render.blockkit import Message
+from bot.render.blockkit import Message, clip
 from bot.render.changes import artifact_line, commit_words
 from bot.render.mrkdwn import date, escape, link
 
@@ -159,7 +160,45 @@ def render_artifacts(result: ArtifactResult, command: str) -> Message:
     return blockkit.message(f"{short_name(first.name)}: {first.state}{more}", blocks)
 
 
+def _commits(count: int) -> str:
+    return f"{count} commit{'s' if count != 1 else ''}"
+
+
+def _containing_line(found: Containing) -> str:
+    place, a = found.place, found.place.artifact
+    where = f"*{escape(place.env)}#{place.snapshot}*"
+    build = f"`{escape(short_name(a.name))}`"
+    if found.contains:
+        later = f", {_commits(found.ahead_by)} later" if found.ahead_by else ""
+        return f":white_check_mark: {where} · {build} has it{later} · since {date(a.started_at)}"
+    if found.status == "behind":
+        return f":hourglass: {where} · not yet: runs {build}, {_commits(found.behind_by)} behind"
+    return f":twisted_rightwards_arrows: {where} · not in it: runs {build}, on another branch"
+
+
+def _render_containing(result: WhereResult) -> Message:
+    commit = result.commit
+    assert commit is not None
+    by = f" · {escape(commit.author)}" if commit.author else ""
+    about = (
+        f"{link(commit.url, commit.short)} {escape(clip(commit.title, 90))}{by} "
+        f"({escape(result.repository)}): no build was made of this commit itself; "
+        "these running builds of its repository were compared with it."
+    )
+    lines = [_containing_line(found) for found in result.containing]
+    if not lines:
+        lines = ["Nothing running was built from this repository."]
+    title = f"Where {commit.short} runs"
+    held = sum(found.contains for found in result.containing)
+    blocks: list[Block] = [blockkit.header(title), blockkit.section(about), *blockkit.lines(lines)]
+    return blockkit.message(
+        f"{title}: in {held} of {len(result.containing)} running builds", blocks
+    )
+
+
 def render_where(result: WhereResult, command: str) -> Message:
+    if result.commit is not None:
+        return _render_containing(result)
     query = escape(result.query)
     lines: list[str] = []
     for artifact in result.artifacts:
