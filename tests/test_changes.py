@@ -7,6 +7,7 @@ import json
 from dataclasses import replace
 from datetime import UTC, datetime
 
+from bot.domain.bisect import BisectWindow, by_ancestry
 from bot.domain.changes import (
     Kind,
     built_compare_url,
@@ -17,6 +18,7 @@ from bot.domain.changes import (
     snapshot_changes,
 )
 from bot.domain.compliance import failing_rules, reasons
+from bot.githost.models import Comparison, Repository
 from bot.kosli.flows import ArtifactFlow, CommitInfo, DeploymentDiff
 from bot.kosli.models import DiffArtifact, Snapshot, SnapshotArtifact, SnapshotDiff
 from bot.kosli.policies import PolicyDecision
@@ -235,3 +237,25 @@ def test_commit_links_and_names() -> None:
         "languages-start-points:95ab455"
     )
     assert short_name("docker.io/xmrig/xmrig:latest") == "xmrig:latest"
+
+
+def test_ancestry_decides_rollback_or_replacement_where_the_git_host_answered() -> None:
+    """Commit timestamps lie (a cherry-pick, a rebased branch): the history decides."""
+    old_sha, new_sha = "3f2a1c9" + "0" * 33, "81bd004" + "0" * 33
+    newer_by_clock = built("ledger:81bd004", "ledger-ci", new_sha, 2000)
+    older_by_clock = built("ledger:3f2a1c9", "ledger-ci", old_sha, 1000)
+    replaced = snapshot_changes(snapshot(1, older_by_clock), snapshot(2, newer_by_clock))
+    assert [c.kind for c in replaced.changes] == [Kind.REPLACED]
+    repo = Repository("gitlab", "https://gitlab.com", "acme/ledger")
+    behind = Comparison(repo, new_sha, old_sha, "ahead", 2, 0, (), 2)
+    windows = {(old_sha, new_sha): BisectWindow(old_sha, new_sha, behind, rolled_back=True)}
+    assert [c.kind for c in by_ancestry(replaced, windows).changes] == [Kind.ROLLED_BACK]
+
+    back = snapshot_changes(snapshot(1, newer_by_clock), snapshot(2, older_by_clock))
+    assert [c.kind for c in back.changes] == [Kind.ROLLED_BACK]
+    ahead = Comparison(repo, new_sha, old_sha, "ahead", 3, 0, (), 3)
+    windows = {(new_sha, old_sha): BisectWindow(new_sha, old_sha, ahead)}
+    assert [c.kind for c in by_ancestry(back, windows).changes] == [Kind.REPLACED]
+    # Where the host could not say, the timestamps stand.
+    unread = {(new_sha, old_sha): BisectWindow(new_sha, old_sha, failure="rate limit")}
+    assert [c.kind for c in by_ancestry(back, unread).changes] == [Kind.ROLLED_BACK]

@@ -160,3 +160,16 @@ def test_todays_kosli_in_the_shell() -> None:
     assert text.startswith("prod#4353 → prod#4354\nTue, 05 May 2026 09:17:44 UTC · 1 rolled back")
     assert "ledger rolled back 3f2a1c9 → 81bd004" in text
     assert "❌ trivy-container-scan (generic) missing · payments-ci/c5a81f7" in text
+
+
+def test_the_bisect_window_and_where_a_commit_runs_offline() -> None:
+    """Issue 11's story with no accounts: the sandbox's git history answers in the shell."""
+    text = shell("incident aws-prod 2h", "where e8cdc07")
+    creator = text.index("  │ `creator:31dee35` → `creator:b7a5908`")
+    window = text[creator:]
+    assert "  │ 5 commits from `31dee35` to `b7a5908`:" in window
+    assert "  │ • e8cdc07 (https://github.com/cyber-dojo/creator/commit/" in window
+    assert "Cache group ids in memory to speed up joins · Tomasz Nowak" in window
+    assert "Where e8cdc07 runs" in text
+    assert "✅ aws-prod#177 · `creator:b7a5908` has it, 3 commits later" in text
+    assert "⌛ aws-beta#190 · not yet: runs `creator:bed709b`, 5 commits behind" in text

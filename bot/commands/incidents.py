@@ -6,11 +6,11 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from bot.commands.queries import QueryError, unknown_environment
-from bot.domain.bisect import BisectWindow, all_ends
+from bot.domain.bisect import BisectWindow, all_ends, by_ancestry
 from bot.domain.changes import ChangeSet, Kind, snapshot_changes
 from bot.domain.commands import DEFAULT_BACK, Window
 from bot.domain.timeline import IncidentWindow, Timeline
@@ -68,6 +68,10 @@ class IncidentThreads:
                     f"close it first with `{self.command} incident close`."
                 )
         timelines = [await self.timeline(env, window, now) for env in envs]
+        # The commits behind each replaced build (within the git host's time budget) also
+        # tell a rollback from a replacement by ancestry.
+        windows = await self._windows(timelines)
+        timelines = [_by_ancestry(timeline, windows) for timeline in timelines]
         incident = await asyncio.to_thread(
             self.store.incidents.open,
             NewIncident(
@@ -82,7 +86,6 @@ class IncidentThreads:
             ),
         )
         thread_ts = await self._post_parent(incident, render_parent(timelines, user, self.command))
-        windows = await self._windows(timelines)
         changes = sorted(
             ((c, timeline) for timeline in timelines for c in timeline.changesets),
             key=lambda pair: pair[0].at or now,
@@ -180,14 +183,14 @@ class IncidentThreads:
             return "busy"
         try:
             window, timelines = await self._closing(incident)
+            windows = await self._windows(timelines)
+            timelines = [_by_ancestry(timeline, windows) for timeline in timelines]
             await self.transport.upload(
                 incident.channel_id,
                 incident.thread_ts,
                 f"incident-{'-'.join(incident.envs)}-{incident.opened_at:%Y-%m-%d}.md",
                 f"Timeline: {', '.join(incident.envs)} from {_utc(incident.window_start)}",
-                render_timeline_markdown(
-                    window, timelines, self.command, await self._windows(timelines)
-                ),
+                render_timeline_markdown(window, timelines, self.command, windows),
             )
             summary = render_close(window, timelines, incident.closed_by or incident.opened_by)
             await self.transport.post(incident.channel_id, summary, thread_ts=incident.thread_ts)
@@ -301,6 +304,10 @@ class IncidentThreads:
         ordered = sorted(wanted, key=lambda a: a.fingerprint)
         pairs = await asyncio.gather(*(lookup(artifact) for artifact in ordered))
         return {fingerprint: url for fingerprint, url in pairs if url}
+
+
+def _by_ancestry(timeline: Timeline, windows: dict[tuple[str, str], BisectWindow]) -> Timeline:
+    return replace(timeline, changesets=tuple(by_ancestry(c, windows) for c in timeline.changesets))
 
 
 def _start_of(env: str, window: Window, now: datetime) -> Snappish:

@@ -7,7 +7,7 @@ import difflib
 from collections.abc import Coroutine
 from typing import Any, TypeVar
 
-from bot.domain.bisect import bisect_ends
+from bot.domain.bisect import bisect_ends, by_ancestry
 from bot.domain.changes import (
     ChangeSet,
     env_diff_changes,
@@ -99,7 +99,8 @@ class Queries:
         if self.history is None:
             raise QueryError("This bot reads no git host, so it cannot list commits.")
         wanted = [e for c in changes.changes if (e := bisect_ends(c)) is not None]
-        return CommitsResult(changes, await self.history.windows(wanted))
+        windows = await self.history.windows(wanted)
+        return CommitsResult(by_ancestry(changes, windows), windows)
 
     async def artifact(self, request: FindArtifact) -> ArtifactResult:
         sha, flow = request.sha, request.flow

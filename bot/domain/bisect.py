@@ -4,7 +4,8 @@ the answer."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 
 from bot.domain.changes import Change, ChangeSet, Kind
 from bot.githost.models import Comparison
@@ -54,3 +55,20 @@ def all_ends(changesets: list[ChangeSet]) -> list[BisectEnds]:
             if ends is not None:
                 seen.setdefault((ends.old, ends.new), ends)
     return list(seen.values())
+
+
+def by_ancestry(changes: ChangeSet, windows: Mapping[tuple[str, str], BisectWindow]) -> ChangeSet:
+    """Replaced or rolled back, decided by the git history where it could be read: a new
+    build behind the old one is a rollback, one ahead of it a replacement. Elsewhere the
+    commit timestamps (snapshot_changes) stand."""
+    decided = []
+    for change in changes.changes:
+        ends = bisect_ends(change)
+        window = windows.get((ends.old, ends.new)) if ends else None
+        if window is not None and window.comparison is not None:
+            if window.rolled_back:
+                change = replace(change, kind=Kind.ROLLED_BACK)
+            elif window.comparison.status == "ahead":
+                change = replace(change, kind=Kind.REPLACED)
+        decided.append(change)
+    return replace(changes, changes=tuple(decided))
