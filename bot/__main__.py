@@ -5,13 +5,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
-import logging
 import os
 import sys
 
 import uvicorn
 
 from bot.config import ConfigError, Settings
+from bot.logs import configure_logging
 from bot.store.migrate import DatabaseUnreachable, wait_for_database
 
 SLACK_SETTINGS = ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET")
@@ -81,12 +81,11 @@ def main(argv: list[str] | None = None) -> None:
             speed = 0.0 if args.commands else DEFAULT_REPLAY
         asyncio.run(run_shell(args.commands, args.sandbox, speed, sandbox_org=args.sandbox_org))
         return
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    # A line per scheduled job run and per HTTP request would drown what matters.
-    for chatty in ("apscheduler", "httpx", "slack_sdk.web.async_base_client"):
-        logging.getLogger(chatty).setLevel(logging.WARNING)
+    log_format = os.environ.get("LOG_FORMAT", "text").strip().lower()
+    if log_format not in ("text", "json"):
+        print(f"LOG_FORMAT must be text or json, got {log_format!r}", file=sys.stderr)
+        raise SystemExit(2)
+    configure_logging(json_lines=log_format == "json")
     try:
         settings = Settings.from_env()
     except ConfigError as error:

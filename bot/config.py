@@ -44,6 +44,8 @@ class Settings:
     github_token: str | None = None
     gitlab_url: str = "https://gitlab.com"
     gitlab_token: str | None = None
+    kosli_webhook_secret: str | None = None  # POST /kosli/webhook/{secret}; off when unset
+    metrics_token: str | None = None  # GET /metrics wants it as a bearer token when set
 
     def __repr__(self) -> str:
         # Secrets stay out of logs and tracebacks even when the object is printed.
@@ -98,6 +100,14 @@ class Settings:
             problems.append(f"SLACK_COMMAND must look like '/kosli' or '/kbot', got {command!r}")
         slack_api_url = url("SLACK_API_URL", "https://slack.com/api/")
         kosli_host = url("KOSLI_HOST", "https://app.kosli.com")
+        webhook_secret = env.get("KOSLI_WEBHOOK_SECRET", "").strip() or None
+        if webhook_secret is not None and (
+            len(webhook_secret) < 16 or not re.fullmatch(r"[A-Za-z0-9_-]+", webhook_secret)
+        ):
+            problems.append(
+                "KOSLI_WEBHOOK_SECRET must be at least 16 letters, digits, '-' or '_' "
+                "(it is the webhook URL's only lock)"
+            )
         github_api_url = url("GITHUB_API_URL", "https://api.github.com")
         gitlab_url = url("GITLAB_URL", "https://gitlab.com")
         timeout = number("KOSLI_TIMEOUT", "15", float)
@@ -148,4 +158,6 @@ class Settings:
             github_token=env.get("GITHUB_TOKEN", "").strip() or None,
             gitlab_url=gitlab_url.rstrip("/"),
             gitlab_token=env.get("GITLAB_TOKEN", "").strip() or None,
+            kosli_webhook_secret=webhook_secret,
+            metrics_token=env.get("METRICS_TOKEN", "").strip() or None,
         )

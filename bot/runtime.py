@@ -16,6 +16,7 @@ from bot.config import Settings
 from bot.githost import GitHost
 from bot.history import GitHistory
 from bot.kosli import KosliClient
+from bot.metrics import KOSLI_REQUESTS, KOSLI_SECONDS
 from bot.store.migrate import open_store
 from bot.store.store import Store
 from bot.transport import Transport
@@ -31,7 +32,13 @@ def kosli_client(settings: Settings) -> KosliClient:
         settings.kosli_org,
         settings.kosli_api_token,
         timeout=settings.kosli_timeout,
+        observe=_kosli_metrics,
     )
+
+
+def _kosli_metrics(endpoint: str, status: int, seconds: float) -> None:
+    KOSLI_REQUESTS.labels(endpoint, str(status)).inc()
+    KOSLI_SECONDS.labels(endpoint).observe(seconds)
 
 
 @dataclass

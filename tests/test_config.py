@@ -110,3 +110,13 @@ def test_git_host_settings_and_their_tokens_stay_secret() -> None:
     assert "never" not in shown
     with pytest.raises(ConfigError, match="GITLAB_URL must be an http"):
         Settings.from_env({**GOOD, "GITLAB_URL": "gitlab.com"})
+
+
+def test_the_webhook_secret_must_be_a_real_lock() -> None:
+    assert Settings.from_env(GOOD).kosli_webhook_secret is None
+    good = Settings.from_env({**GOOD, "KOSLI_WEBHOOK_SECRET": "a1B2-c3D4_e5F6g7H8"})
+    assert good.kosli_webhook_secret == "a1B2-c3D4_e5F6g7H8"
+    assert "a1B2" not in repr(good)
+    for weak in ("short", "has spaces in it 1234", "slash/es-are-paths-0123"):
+        with pytest.raises(ConfigError, match="KOSLI_WEBHOOK_SECRET must be at least 16"):
+            Settings.from_env({**GOOD, "KOSLI_WEBHOOK_SECRET": weak})

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from bot.domain.bisect import BisectWindow
 from bot.githost import (
     Comparison,
     GitHost,
@@ -17,6 +18,7 @@ from bot.githost import (
     GitHostUnavailable,
     Repository,
 )
+from bot.render.commits import bisect_mrkdwn
 from tests.fakes.githost import FakeGitHost, Reply, recorded, recorded_headers
 
 OLD = "31dee357844ab2f58a40d16f945dc5e35dcd6bc0"
@@ -232,3 +234,27 @@ def test_a_comparison_survives_the_cache_round_trip(fake: FakeGitHost) -> None:
     github_compare(fake, "github-compare-ahead.json")
     found = ask(fake, "compare", CREATOR, OLD, NEW)
     assert Comparison.from_json(CREATOR, OLD, NEW, found.to_json()) == found
+
+
+def test_a_gitlab_429_is_a_spent_rate_limit(fake: FakeGitHost) -> None:
+    fake.route(
+        "/api/v4/projects/acme%2Fpayments/repository/compare",
+        Reply(429, "Retry later", {"RateLimit-Remaining": "0", "Retry-After": "30"}),
+    )
+    repo = Repository("gitlab", fake.url, "acme/payments")
+    with pytest.raises(GitHostRateLimited, match="GitLab's rate limit is spent"):
+        ask(fake, "compare", repo, GL_FROM, GL_TO)
+
+
+def test_a_long_window_shows_ten_commits_and_counts_the_rest(fake: FakeGitHost) -> None:
+    data = recorded("github-compare-nopaging.json")
+    base, head = data["base_commit"]["sha"], data["commits"][-1]["sha"]
+    github_compare(fake, "github-compare-nopaging.json", base, head)
+    found = ask(fake, "compare", CREATOR, base, head)
+    text = bisect_mrkdwn(BisectWindow(base, head, found))
+    lines = text.splitlines()
+    assert lines[0] == f"*262 commits* from `{base[:7]}` to `{head[:7]}`:"
+    assert len([line for line in lines if line.startswith("• ")]) == 10
+    assert lines[-1] == (
+        f"…and 252 more: <https://github.com/cyber-dojo/creator/compare/{base}...{head}|compare>"
+    )

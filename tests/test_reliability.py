@@ -32,7 +32,7 @@ SECRETS = ("xoxb-crash-bot-token", SIGNING_SECRET, SANDBOX_TOKEN)
 
 
 def start_worker(
-    kosli: KosliSandbox, slack: FakeSlack, database_url: str, log: Path
+    kosli: KosliSandbox, slack: FakeSlack, database_url: str, log: Path, **extra: str
 ) -> subprocess.Popen[bytes]:
     env = {
         "PATH": os.environ.get("PATH", ""),
@@ -45,6 +45,7 @@ def start_worker(
         "KOSLI_POLL_SECONDS": "0.2",
         "WATCH_LEASE_SECONDS": "1.5",  # a killed replica's leases expire soon
         "DATABASE_URL": database_url,
+        **extra,
     }
     with log.open("ab") as out:
         return subprocess.Popen(

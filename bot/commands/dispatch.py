@@ -4,6 +4,7 @@ Transport-neutral: Slack's listeners and the shell both call `answer`."""
 from __future__ import annotations
 
 import logging
+import time
 
 from bot.commands.catalog import COMMANDS
 from bot.commands.queries import QueryError
@@ -17,6 +18,8 @@ from bot.kosli import (
     KosliUnauthorized,
     KosliUnavailable,
 )
+from bot.logs import log_context
+from bot.metrics import ANSWER_SECONDS, COMMANDS_ANSWERED
 from bot.render.queries import render_error
 from bot.store import StoreError
 from bot.transport import Transport
@@ -50,29 +53,53 @@ async def answer(
     unparsable: str | None = None,
 ) -> Reply:
     """Never raises: every failure becomes a private, readable message. `unparsable` replaces
-    the parser's explanation (a button's stale value is no typing mistake of the reader's)."""
+    the parser's explanation (a button's stale value is no typing mistake of the reader's).
+    Each answer is counted by command and outcome, and timed."""
+    started = time.perf_counter()
+    name, outcome = "unknown", "error"
+    try:
+        reply, name, outcome = await _answer(text, services, channel, user, thread_ts, unparsable)
+        return reply
+    finally:
+        COMMANDS_ANSWERED.labels(name, outcome).inc()
+        ANSWER_SECONDS.labels(name).observe(time.perf_counter() - started)
+
+
+async def _answer(
+    text: str,
+    services: Services,
+    channel: str,
+    user: str,
+    thread_ts: str | None,
+    unparsable: str | None,
+) -> tuple[Reply, str, str]:
     ctx = Context(channel, user, thread_ts, services.command_name)
+    name = "unknown"
     try:
         command, request = COMMANDS.parse(text, services.incidents.clock())
+        name = command.name
         if command.for_admins(request) and services.admins and user not in services.admins:
             refusal = f"Only the bot's admins may use `{command.name}` like that here."
-            return Reply(render_error(refusal), public=False)
-        return await command.handle(request, services, ctx)
+            return Reply(render_error(refusal), public=False), name, "refused"
+        with log_context(command=name):
+            return await command.handle(request, services, ctx), name, "ok"
     except CommandError as error:
-        return Reply(render_error(unparsable or str(error)), public=False)
+        return Reply(render_error(unparsable or str(error)), public=False), name, "refused"
     except QueryError as error:
-        return Reply(render_error(str(error)), public=False)
+        return Reply(render_error(str(error)), public=False), name, "not_found"
     except KosliError as error:
         log.warning("Kosli call failed for %r: %s", text, error)
         fault = kosli_fault(error, services.queries.kosli.org)
-        return Reply(render_error(fault), public=False)
+        return Reply(render_error(fault), public=False), name, "kosli"
     except StoreError as error:
         log.warning("the database failed answering %r: %s", text, type(error).__name__)
         fault = "The bot's database is not answering right now, so I could not do that."
-        return Reply(render_error(f"{fault} Try again in a minute."), public=False)
+        reply = Reply(render_error(f"{fault} Try again in a minute."), public=False)
+        return reply, name, "database"
     except Exception:
         log.exception("unexpected failure answering %r", text)
-        return Reply(render_error("Something went wrong on the bot's side; it is logged."), False)
+        reply = Reply(render_error("Something went wrong on the bot's side; it is logged."), False)
+        return reply, name, "error"
 
 
 async def deliver(

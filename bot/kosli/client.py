@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -59,8 +60,11 @@ class KosliClient:
         backoff: float = 0.5,
         max_in_flight: int = 32,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        observe: Callable[[str, int, float], None] | None = None,
     ) -> None:
         self.org = org
+        # Told (endpoint, HTTP status or 0, seconds) of every request, e.g. for metrics.
+        self._observe = observe
         self.host = host.rstrip("/")
         self._attempts = attempts
         self._backoff = backoff
@@ -137,24 +141,33 @@ class KosliClient:
         return Trail.from_json(await self._get(path), flow)
 
     async def _get(self, path: str, params: dict[str, Any] | None = None) -> Any:
+        endpoint = path.split("/", 1)[0]
         for attempt in range(1, self._attempts + 1):
+            started = time.perf_counter()
             try:
                 async with self._in_flight:
                     response = await self._http.get(path, params=params)
             except httpx.TimeoutException:
+                self._note(endpoint, 0, started)
                 # A slow Kosli is not retried: the user is waiting and a retry doubles the wait.
                 raise KosliUnavailable("Kosli did not answer in time") from None
             except httpx.TransportError as error:
+                self._note(endpoint, 0, started)
                 if attempt == self._attempts:
                     raise KosliUnavailable("Kosli could not be reached") from error
                 await self._sleep(self._delay(attempt, None))
                 continue
+            self._note(endpoint, response.status_code, started)
             if response.status_code in RETRY_STATUSES and attempt < self._attempts:
                 log.warning("Kosli answered %s for %s; retrying", response.status_code, path)
                 await self._sleep(self._delay(attempt, response.headers.get("Retry-After")))
                 continue
             return self._decode(response)
         raise AssertionError("unreachable: the last attempt returns or raises")
+
+    def _note(self, endpoint: str, status: int, started: float) -> None:
+        if self._observe is not None:
+            self._observe(endpoint, status, time.perf_counter() - started)
 
     def _delay(self, attempt: int, retry_after: str | None) -> float:
         if retry_after:

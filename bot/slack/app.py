@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import hmac
 import logging
+import time
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -20,10 +23,13 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from bot.config import Settings
+from bot.logs import log_context
+from bot.metrics import ACK_SECONDS
 from bot.runtime import Runtime
 from bot.slack import actions, commands, events, teams
 from bot.slack.gate import Refusal, check, log_refusal, read_body
 from bot.transport.slack import SlackTransport, slack_client
+from bot.webhook import webhook_route
 
 log = logging.getLogger(__name__)
 
@@ -61,15 +67,23 @@ def build_web_app(settings: Settings) -> Starlette:
             log_refusal(request, refusal, None if isinstance(body, Refusal) else len(body))
             return PlainTextResponse(refusal.reason, status_code=refusal.status)
         assert isinstance(body, bytes)
-        return to_starlette_response(
-            await bolt.async_dispatch(to_async_bolt_request(request, body))
-        )
+        started = time.perf_counter()
+        # The answer runs in a task made inside this context: its lines carry the id too.
+        with log_context(request_id=uuid.uuid4().hex[:12]):
+            response = await bolt.async_dispatch(to_async_bolt_request(request, body))
+        ACK_SECONDS.observe(time.perf_counter() - started)
+        return to_starlette_response(response)
 
     async def healthz(request: Request) -> Response:
         """Liveness: the process answers."""
         return JSONResponse({"ok": True})
 
     async def metrics(request: Request) -> Response:
+        """Prometheus; behind `Authorization: Bearer METRICS_TOKEN` when that is set."""
+        token = settings.metrics_token
+        given = request.headers.get("authorization", "").encode()
+        if token and not hmac.compare_digest(given, f"Bearer {token}".encode()):
+            return PlainTextResponse("metrics need the bearer token", status_code=401)
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     async def readyz(request: Request) -> Response:
@@ -93,6 +107,12 @@ def build_web_app(settings: Settings) -> Starlette:
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
             Route("/metrics", metrics, methods=["GET"]),
+            # Kosli Actions push changes here; without a secret the path is not there (404).
+            *(
+                [webhook_route(runtime, settings.kosli_webhook_secret)]
+                if settings.kosli_webhook_secret
+                else []
+            ),  # fmt: skip
         ],
         lifespan=lifespan,
     )

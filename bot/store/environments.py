@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import func, or_, select, update
 
 from bot.store.database import Database
 from bot.store.models import Incident, Subscription, WatchedEnv
@@ -27,14 +27,30 @@ class EnvironmentRepository:
             names.update(envs)
         return sorted(names)
 
+    def in_outage(self) -> int:
+        with self.db.session() as session:
+            query = select(func.count()).select_from(WatchedEnv).where(WatchedEnv.outage_open)
+            return int(session.scalar(query) or 0)
+
+    def watched(self) -> list[str]:
+        with self.db.session() as session:
+            return self._watched(session)
+
     def state(self, env: str) -> EnvState | None:
         with self.db.session() as session:
             row = session.get(WatchedEnv, env)
             return record(EnvState, row) if row else None
 
-    def lease(self, owner: str, now: datetime, ttl: timedelta, limit: int = 1000) -> list[EnvState]:
-        """Take up to `limit` watched environments no live process holds, least recently
-        polled first, in one statement; return those this owner now holds."""
+    def lease(
+        self,
+        owner: str,
+        now: datetime,
+        ttl: timedelta,
+        limit: int = 1000,
+        only: str | None = None,
+    ) -> list[EnvState]:
+        """Take up to `limit` watched environments (or just `only`) no live process holds,
+        least recently polled first, in one statement; return those this owner now holds."""
         free = or_(
             WatchedEnv.lease_owner.is_(None),
             WatchedEnv.lease_owner == owner,
@@ -42,6 +58,8 @@ class EnvironmentRepository:
         )
         with self.db.begin() as session:
             watched = self._watched(session)
+            if only is not None:
+                watched = [env for env in watched if env == only]
             candidates = (
                 select(WatchedEnv.env)
                 .where(WatchedEnv.env.in_(watched), free)
@@ -60,8 +78,11 @@ class EnvironmentRepository:
                 record(EnvState, row) for row in session.scalars(leased.order_by(WatchedEnv.env))
             ]
 
-    def release(self, owner: str, polled: Iterable[str], now: datetime) -> None:
-        """Give the leases back, noting which environments answered this cycle."""
+    def release(
+        self, owner: str, polled: Iterable[str], now: datetime, only: str | None = None
+    ) -> None:
+        """Give the leases back (all of this owner's, or just `only`), noting which
+        environments answered this cycle."""
         with self.db.begin() as session:
             answered = list(polled)
             if answered:
@@ -70,10 +91,11 @@ class EnvironmentRepository:
                     .where(WatchedEnv.env.in_(answered))
                     .values(last_polled_at=now)
                 )
+            mine = WatchedEnv.lease_owner == owner
+            if only is not None:
+                mine = mine & (WatchedEnv.env == only)
             session.execute(
-                update(WatchedEnv)
-                .where(WatchedEnv.lease_owner == owner)
-                .values(lease_owner=None, lease_until=None)
+                update(WatchedEnv).where(mine).values(lease_owner=None, lease_until=None)
             )
 
     def mark_polled(self, env: str, now: datetime) -> EnvState | None:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from bot.store.database import Database
@@ -158,6 +158,14 @@ class Outbox:
                 .where(Alert.id == alert_id, Alert.claimed_by == owner)
                 .values(claimed_until=None, **values)
             )
+
+    def backlog(self) -> tuple[int, datetime | None]:
+        """How many alerts wait to be sent, and since when the oldest has waited."""
+        unsent = Alert.state.in_(("pending", "sending")) & Alert.held.is_(False)
+        with self.db.session() as session:
+            count = session.scalar(select(func.count()).select_from(Alert).where(unsent))
+            oldest = session.scalar(select(func.min(Alert.created_at)).where(unsent))
+            return int(count or 0), oldest
 
     def waiting(self, limit: int = 200) -> list[Waiting]:
         """Bisect rows still waiting for the git host, each with its alert's fate."""

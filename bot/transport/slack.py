@@ -14,6 +14,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 )
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.metrics import SLACK_ERRORS
 from bot.render.blockkit import Message, parts
 from bot.transport import ChannelGone, RateLimited, Rejected, TransportError
 
@@ -41,6 +42,7 @@ def slack_client(token: str, base_url: str) -> AsyncWebClient:
 
 def _error(error: SlackApiError) -> TransportError:
     reason = str(error.response.get("error", "") or "unknown_error")
+    SLACK_ERRORS.labels(reason[:40]).inc()
     if reason in CHANNEL_GONE:
         return ChannelGone(reason)
     if reason in REJECTED:

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass
+from collections import defaultdict
+from dataclasses import dataclass, field
 
 from bot.domain.changes import snapshot_changes
 from bot.kosli import KosliClient, KosliError, Snappish
+from bot.logs import log_context
 from bot.render.changes import render_alert
 from bot.render.watcher import render_outage, render_recovery
 from bot.store.records import EnvState
@@ -25,6 +27,36 @@ class Poller:
     kosli: KosliClient
     router: Router
     settings: WatchSettings
+    # One poll of an environment at a time in this process (scheduled or pushed), and at
+    # most one pushed poll waiting behind it: a burst of webhooks costs one more poll.
+    _locks: defaultdict[str, asyncio.Lock] = field(
+        default_factory=lambda: defaultdict(asyncio.Lock)
+    )
+    _queued: set[str] = field(default_factory=set)
+
+    async def poll_now(self, env: str) -> bool:
+        """Poll one environment at once (Kosli pushed a change); False when a poll of it is
+        already waiting here, or another replica holds it (its poll sees the change)."""
+        if env in self._queued:
+            return False
+        self._queued.add(env)
+        async with self._locks[env]:
+            self._queued.discard(env)
+            owner, now = self.settings.owner, self.settings.now()
+            leased = await asyncio.to_thread(
+                self.store.environments.lease, owner, now, self.settings.lease_ttl, 1, env
+            )
+            if not leased:
+                return False
+            answered = await self._poll(leased[0])
+            await asyncio.to_thread(
+                self.store.environments.release,
+                owner,
+                [env] if answered else [],
+                self.settings.now(),
+                env,
+            )
+            return True
 
     async def poll_all(self) -> None:
         """Poll every environment this process holds a lease on; an unchanged one costs one
@@ -39,8 +71,8 @@ class Poller:
         answered: list[str] = []
 
         async def bounded(state: EnvState) -> None:
-            async with limit:
-                if await self.poll(state):
+            async with limit, self._locks[state.env]:
+                if await self._poll(state):
                     answered.append(state.env)
 
         try:
@@ -50,8 +82,12 @@ class Poller:
                 self.store.environments.release, self.settings.owner, answered, self.settings.now()
             )
 
-    async def poll(self, state: EnvState) -> bool:
+    async def _poll(self, state: EnvState) -> bool:
         """True when Kosli answered for this environment (whether or not anything changed)."""
+        with log_context(env=state.env):
+            return await self._poll_env(state)
+
+    async def _poll_env(self, state: EnvState) -> bool:
         try:
             await self._catch_up(state)
         except KosliError as error:

@@ -9,7 +9,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import timedelta
 
-from bot.metrics import ALERTS_AS_TEXT, ALERTS_PARKED
+from bot.metrics import ALERTS_AS_TEXT, ALERTS_PARKED, ALERTS_POSTED
 from bot.render.blockkit import Message
 from bot.render.watcher import render_paused
 from bot.store.outbox import Outgoing
@@ -83,6 +83,7 @@ class Sender:
             await asyncio.to_thread(
                 self.store.outbox.mark_sent, item.id, self.settings.owner, ts, self.settings.now()
             )
+            ALERTS_POSTED.labels(item.kind.split("/")[0]).inc()
 
     async def _post(self, item: Outgoing) -> str:
         """Post every part of the alert not yet posted; return the first part's ts. A sender

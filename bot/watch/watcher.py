@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable
 from datetime import datetime
 
 from bot.history import GitHistory
 from bot.kosli import KosliClient
+from bot.metrics import IN_OUTAGE, OUTBOX_OLDEST, OUTBOX_PENDING, POLL_SECONDS, WATCHED
 from bot.store.store import Store
 from bot.transport import Transport
 from bot.watch.bisector import Bisector
@@ -48,14 +50,38 @@ class Watcher:
 
     async def run_cycle(self) -> None:
         """Never raises: a scheduler job that dies silently would stop all alerts."""
+        started = time.perf_counter()
         try:
             await self.poller.poll_all()
             await self.router.end_mutes()
-            await self.sender.send_pending()  # alerts first: they never wait for git
-            if self.bisector and await self.bisector.fill_waiting():
-                await self.sender.send_pending()  # then the commits under them
+            await self._send()
+            await asyncio.to_thread(self._gauge)
         except Exception:
             log.exception("watcher cycle failed; the next cycle starts from the database")
+        POLL_SECONDS.observe(time.perf_counter() - started)
+
+    def _gauge(self) -> None:
+        """What the people running the bot watch: how much is watched, failing, waiting."""
+        WATCHED.set(len(self.store.environments.watched()))
+        IN_OUTAGE.set(self.store.environments.in_outage())
+        pending, oldest = self.store.outbox.backlog()
+        OUTBOX_PENDING.set(pending)
+        age = (self.settings.now() - oldest).total_seconds() if oldest else 0.0
+        OUTBOX_OLDEST.set(max(0.0, age))
+
+    async def poll_now(self, env: str) -> None:
+        """Kosli said `env` changed: poll it and send at once, through the same leases and
+        outbox as the scheduled cycle (so a race between the two still alerts once)."""
+        try:
+            if await self.poller.poll_now(env):
+                await self._send()
+        except Exception:
+            log.exception("polling %s on Kosli's push failed; the next cycle will", env)
+
+    async def _send(self) -> None:
+        await self.sender.send_pending()  # alerts first: they never wait for git
+        if self.bisector and await self.bisector.fill_waiting():
+            await self.sender.send_pending()  # then the commits under them
 
     async def renew_leases(self) -> None:
         """The heartbeat that keeps this process's leases while it lives; never raises."""

@@ -1,0 +1,92 @@
+"""Kosli Actions' webhook: `POST /kosli/webhook/{secret}` makes the watcher poll that
+environment at once, so an alert follows a change in seconds; polling stays the safety net.
+
+Kosli signs nothing, so the secret in the URL is the authentication: compared in constant
+time, and a wrong one is a plain 404 that does no work.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import json
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from bot.metrics import WEBHOOKS
+from bot.runtime import Runtime
+from bot.slack.gate import Refusal, read_body
+
+log = logging.getLogger(__name__)
+
+MAX_WEBHOOK = 64 * 1024  # Kosli's payload is under 2 kB
+
+
+@dataclass(frozen=True)
+class Push:
+    org: str
+    env: str
+    event: str
+    snapshot: int | None
+
+
+def parse_push(body: bytes) -> Push | Refusal:
+    """Kosli's payload, or why not: numbers arrive as strings, and anything may be missing."""
+    try:
+        data: Any = json.loads(body)
+    except (ValueError, RecursionError):
+        return Refusal(400, "not JSON")
+    if not isinstance(data, dict):
+        return Refusal(400, "not a JSON object")
+    org, env, event = data.get("org"), data.get("environment"), data.get("event_type", "")
+    if not isinstance(org, str) or not isinstance(env, str) or not isinstance(event, str):
+        return Refusal(422, "org, environment and event_type must be strings")
+    if not env or len(env) > 255 or not env.isprintable():
+        return Refusal(422, "bad environment name")
+    snapshot = data.get("snapshot")
+    index = snapshot.get("index") if isinstance(snapshot, dict) else None
+    number = str(index) if isinstance(index, (str, int)) and not isinstance(index, bool) else ""
+    valid = number.isascii() and number.isdigit() and len(number) < 12
+    return Push(org, env, event[:64], int(number) if valid else None)
+
+
+def webhook_route(runtime: Runtime, secret: str) -> Route:
+    pending: set[asyncio.Task[None]] = set()  # held, so a running poll is not collected
+
+    async def receive(request: Request) -> Response:
+        given = str(request.path_params["secret"]).encode()
+        if not hmac.compare_digest(given, secret.encode()):
+            WEBHOOKS.labels("wrong secret").inc()
+            return Response("Not Found", status_code=404)
+        body = await read_body(request, MAX_WEBHOOK)
+        push = parse_push(body) if isinstance(body, bytes) else body
+        if isinstance(push, Refusal):
+            return _refuse(push)
+        if push.org != runtime.settings.kosli_org:
+            return _refuse(Refusal(403, f"this bot serves org {runtime.settings.kosli_org}"))
+        watched = await asyncio.to_thread(runtime.store.environments.watched)
+        if push.env not in watched:
+            WEBHOOKS.labels("unwatched").inc()
+            return JSONResponse({"ok": True, "polled": False, "why": "nobody watches it"}, 202)
+        state = await asyncio.to_thread(runtime.store.environments.state, push.env)
+        if push.snapshot is not None and state and push.snapshot <= state.last_seen_index:
+            WEBHOOKS.labels("seen").inc()
+            return JSONResponse({"ok": True, "polled": False, "why": "already seen"}, 202)
+        WEBHOOKS.labels("polled").inc()
+        task = asyncio.create_task(runtime.watcher.poll_now(push.env))
+        pending.add(task)
+        task.add_done_callback(pending.discard)
+        return JSONResponse({"ok": True, "polled": True}, 202)
+
+    return Route("/kosli/webhook/{secret:path}", receive, methods=["POST"])
+
+
+def _refuse(refusal: Refusal) -> Response:
+    WEBHOOKS.labels(refusal.reason.split(":")[0][:40]).inc()
+    log.info("refused a Kosli webhook: %s", refusal.reason)
+    return JSONResponse({"ok": False, "error": refusal.reason}, refusal.status)

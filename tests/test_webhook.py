@@ -1,0 +1,116 @@
+"""Kosli Actions' webhook: a push makes the alert appear at once; a wrong secret, junk bodies
+and other orgs are refused, and a burst of pushes polls once per new snapshot."""
+
+from __future__ import annotations
+
+import json
+import threading
+from typing import Any
+
+import httpx
+import pytest
+
+from bot.sandbox import KosliSandbox
+from tests.conftest import Bot
+from tests.story import MINER, report_with
+
+SECRET = "kosli-webhook-secret-0123456789"
+
+
+def push(env: str = "aws-prod", index: str = "178", org: str = "cyber-dojo") -> dict[str, Any]:
+    """Kosli's payload (numbers arrive as strings)."""
+    return {
+        "version": "1.0",
+        "timestamp": "1662476128",
+        "org": org,
+        "environment": env,
+        "event_type": "STARTED_ARTIFACT",
+        "description": "1 instance started running (from 0 to 1)",
+        "snapshot": {"index": index, "status": "non-compliant"},
+        "artifact": {"name": "xmrig", "fingerprint": "f" * 64},
+    }
+
+
+def deliver(bot: Bot, body: Any, secret: str = SECRET, raw: bytes | None = None) -> httpx.Response:
+    content = raw if raw is not None else json.dumps(body).encode()
+    return httpx.post(f"{bot.url}/kosli/webhook/{secret}", content=content, timeout=10)
+
+
+@pytest.fixture
+def hooked(start_bot: Any) -> Bot:
+    bot = start_bot(kosli_webhook_secret=SECRET)
+    assert bot.ask("watch aws-prod", "watch")["text"].startswith("Watching aws-prod")
+    return bot
+
+
+def test_a_push_makes_the_alert_appear_without_waiting_for_a_poll(
+    hooked: Bot, kosli: KosliSandbox
+) -> None:
+    report_with(kosli, MINER)
+    answer = deliver(hooked, push())
+    assert (answer.status_code, answer.json()) == (202, {"ok": True, "polled": True})
+    (alert,) = hooked.slack.wait_for("/api/chat.postMessage")
+    assert alert.body["text"] == "aws-prod#178: 1 rogue, now non-compliant"
+
+
+def test_a_wrong_secret_is_a_404_that_does_no_work(hooked: Bot, kosli: KosliSandbox) -> None:
+    asked = len(kosli.requests)
+    for secret in ("wrong", SECRET + "x", SECRET[:-1], "../" + SECRET):
+        assert deliver(hooked, push(), secret=secret).status_code == 404
+    assert len(kosli.requests) == asked
+
+
+def test_without_a_secret_there_is_no_webhook(bot: Bot) -> None:
+    assert deliver(bot, push()).status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("raw", "status", "error"),
+    [
+        (b"not json", 400, "not JSON"),
+        (b"[1, 2]", 400, "not a JSON object"),
+        (b'{"org": 7, "environment": "aws-prod"}', 422, "org, environment and event_type"),
+        (json.dumps(push(env="a" * 300)).encode(), 422, "bad environment name"),
+        (json.dumps(push(env="aws\nprod")).encode(), 422, "bad environment name"),
+        (b"{" * 100_000, 413, "body too large"),
+        (json.dumps(push(org="another-org")).encode(), 403, "this bot serves org cyber-dojo"),
+    ],
+)
+def test_junk_and_other_orgs_get_a_4xx_with_one_line(
+    hooked: Bot, raw: bytes, status: int, error: str
+) -> None:
+    answer = deliver(hooked, None, raw=raw)
+    assert answer.status_code == status
+    assert answer.json()["error"].startswith(error)
+
+
+def test_pushes_for_unwatched_or_already_seen_snapshots_poll_nothing(
+    hooked: Bot, kosli: KosliSandbox
+) -> None:
+    asked = len(kosli.requests)
+    unwatched = deliver(hooked, push(env="aws-beta"))
+    assert unwatched.json() == {"ok": True, "polled": False, "why": "nobody watches it"}
+    seen = deliver(hooked, push(index="177"))
+    assert seen.json() == {"ok": True, "polled": False, "why": "already seen"}
+    assert len(kosli.requests) == asked
+
+
+def test_a_burst_of_pushes_gives_one_alert_and_few_polls(hooked: Bot, kosli: KosliSandbox) -> None:
+    report_with(kosli, MINER)
+    asked = len(kosli.requests)
+    answers: list[int] = []
+
+    def one() -> None:
+        answers.append(deliver(hooked, push()).status_code)
+
+    burst = [threading.Thread(target=one) for _ in range(20)]
+    for thread in burst:
+        thread.start()
+    for thread in burst:
+        thread.join()
+    assert answers == [202] * 20
+    hooked.slack.wait_for("/api/chat.postMessage")
+    newest = [p for _, p in kosli.requests[asked:] if "per_page=1" in p]
+    assert 1 <= len(newest) <= 2  # one poll, and at most one queued behind it
+    texts = [m["text"] for m in hooked.slack.posted("C0INCIDENT") if not m["thread_ts"]]
+    assert texts == ["aws-prod#178: 1 rogue, now non-compliant"]
