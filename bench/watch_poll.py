@@ -14,6 +14,7 @@ import argparse
 import asyncio
 import copy
 import multiprocessing
+import resource
 import sys
 import tempfile
 import time
@@ -29,6 +30,9 @@ from bot.sandbox import KosliSandbox, cyber_dojo  # noqa: E402
 from bot.watch.settings import WatchSettings  # noqa: E402
 from tests.conftest import SANDBOX_TOKEN, SEED_NOW, settings_for  # noqa: E402
 from tests.fakes.slack import FakeSlack  # noqa: E402
+
+QUIET_TARGET_S = 3.0
+RSS_TARGET_MB = 150
 
 
 def serve_sandbox(envs: int, clock: Synchronized, urls: multiprocessing.Queue, stop: Event) -> None:
@@ -84,6 +88,10 @@ async def measure(
             f"bot CPU {cpu:.2f} s ({cpu / envs * 1000:.1f} ms/env)"
         )
     print(f"alerts posted to Slack:        {posted}")
+    quiet = figures[0][0]
+    print(f"quiet cycle: {quiet:.2f} s (target for 1,000 environments <= {QUIET_TARGET_S:g} s)")
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"bot process peak RSS: {peak:.0f} MB (target <= {RSS_TARGET_MB} MB)")
 
 
 def main() -> None:

@@ -19,7 +19,7 @@ from bot.store.migrate import migrate, open_store
 from bot.store.models import Base
 from bot.store.outbox import NewAlert
 from bot.store.records import NewIncident
-from bot.store.store import Store
+from bot.store.store import SCHEMA_REVISION, SchemaNotReady, Store
 from tests import db
 from tests.db import outbox_rows
 
@@ -95,7 +95,7 @@ def test_migrating_again_keeps_data_and_version(store: Store) -> None:
     assert [s.env for s in store.subscriptions.find()] == ["prod"]
     with store.engine.connect() as connection:
         versions = connection.execute(text("SELECT version_num FROM alembic_version")).all()
-    assert versions == [("0006_alert_bisect",)]
+    assert versions == [(SCHEMA_REVISION,)]  # what /readyz wants
 
 
 def test_incidents_from_before_the_state_machine_keep_their_state(database_url: str) -> None:
@@ -634,3 +634,15 @@ def test_a_heartbeat_keeps_what_a_live_process_holds_and_a_dead_one_loses_it(
     assert store.leases.take("sender", "other", dead, TTL)
     assert [s.env for s in store.environments.lease("other", dead, TTL)] == ["prod"]
     assert [a.snapshot_index for a in store.outbox.claim("other", dead, TTL)] == [6]
+
+
+def test_readiness_wants_the_newest_schema(database_url: str) -> None:
+    engine = make_engine(database_url)
+    try:
+        migrate(engine, "0005_git_compares")  # another replica is still migrating, say
+        with pytest.raises(SchemaNotReady):
+            Store(engine).ping()
+        migrate(engine)
+        Store(engine).ping()
+    finally:
+        engine.dispose()

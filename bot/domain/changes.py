@@ -160,17 +160,22 @@ def pair_versions(
     """Pair what went with what came when both belong to one service.
 
     Returns (removed, added, (old, new) pairs), each in start order."""
-    unpaired = sorted(new, key=by_start)
+    arrived = sorted(new, key=by_start)
+    waiting: dict[str, list[SnapshotArtifact]] = {}
+    for artifact in arrived:
+        waiting.setdefault(service_of(artifact.name, artifact.flow), []).append(artifact)
     removed: list[SnapshotArtifact] = []
     pairs: list[tuple[SnapshotArtifact, SnapshotArtifact]] = []
+    paired: set[int] = set()  # by identity: two entries may share a fingerprint
     for old in sorted(gone, key=by_start):
-        service = service_of(old.name, old.flow)
-        partner = next((a for a in unpaired if service_of(a.name, a.flow) == service), None)
-        if partner is None:
+        partners = waiting.get(service_of(old.name, old.flow))
+        if not partners:
             removed.append(old)
         else:
-            unpaired.remove(partner)
+            partner = partners.pop(0)
+            paired.add(id(partner))
             pairs.append((old, partner))
+    unpaired = [a for a in arrived if id(a) not in paired]
     return removed, unpaired, pairs
 
 
@@ -183,7 +188,18 @@ def snapshot_changes(previous: Snapshot, current: Snapshot) -> ChangeSet:
     before = {a.fingerprint: a for a in previous.running}
     after = {a.fingerprint: a for a in current.running}
     gone = [a for f, a in before.items() if f not in after]
-    came = [a for f, a in after.items() if f not in before]
+    # One pass over what runs now: what came, what fails its policies now, what scaled.
+    came: list[SnapshotArtifact] = []
+    failing: list[SnapshotArtifact] = []
+    rescaled: list[SnapshotArtifact] = []
+    for fingerprint, a in after.items():
+        was = before.get(fingerprint)
+        if was is None:
+            came.append(a)
+        elif was.instances != a.instances:
+            rescaled.append(a)
+        if a.compliant is False and a.flow and (was is None or was.compliant is not False):
+            failing.append(a)
     # A rogue artifact is its own alert, never "the new version" of a real service.
     rogue = [
         Change(Kind.ROGUE, a, reasons=reasons(a)) for a in sorted(came, key=by_start) if not a.flow
@@ -191,25 +207,22 @@ def snapshot_changes(previous: Snapshot, current: Snapshot) -> ChangeSet:
     removed, added, pairs = pair_versions(gone, [a for a in came if a.flow])
     takeovers = [_takeover(old, new, finished=False) for old, new in pairs]
     stopped: list[Change] = []
+    gone_services = {service_of(old.name, old.flow) for old in removed}
+    newest = _newest_by_service(after.values(), gone_services) if removed else {}
     for old in removed:
         # A rolling deploy starts the new version in one snapshot and stops the old one in
         # the next: an old version stopping while its service still runs ends a replacement.
-        successor = _successor(old, current)
+        successor = newest.get(service_of(old.name, old.flow))
         if successor is None:
             stopped.append(Change(Kind.STOPPED, old))
         else:
             takeovers.append(_takeover(old, successor, finished=True))
     non_compliant = [
-        Change(Kind.NON_COMPLIANT, a, reasons=reasons(a))
-        for a in sorted(after.values(), key=by_start)
-        if a.compliant is False
-        and a.flow
-        and (a.fingerprint not in before or before[a.fingerprint].compliant is not False)
+        Change(Kind.NON_COMPLIANT, a, reasons=reasons(a)) for a in sorted(failing, key=by_start)
     ]
     scaled = [
-        Change(Kind.SCALED, a, instances_before=before[f].instances)
-        for f, a in sorted(after.items(), key=lambda item: by_start(item[1]))
-        if f in before and before[f].instances != a.instances
+        Change(Kind.SCALED, a, instances_before=before[a.fingerprint].instances)
+        for a in sorted(rescaled, key=by_start)
     ]
     changes = [
         *rogue,
@@ -231,16 +244,20 @@ def snapshot_changes(previous: Snapshot, current: Snapshot) -> ChangeSet:
     )
 
 
-def _successor(old: SnapshotArtifact, current: Snapshot) -> SnapshotArtifact | None:
-    service = service_of(old.name, old.flow)
-    return next(
-        (
-            a
-            for a in sorted(current.running, key=by_start, reverse=True)
-            if a.flow and service_of(a.name, a.flow) == service
-        ),
-        None,
-    )
+def _newest_by_service(
+    running: Iterable[SnapshotArtifact], services: set[str]
+) -> dict[str, SnapshotArtifact]:
+    """The most recently started build (with provenance) of each of `services` that runs."""
+    newest: dict[str, SnapshotArtifact] = {}
+    for artifact in running:
+        if not artifact.flow:
+            continue
+        service = service_of(artifact.name, artifact.flow)
+        if service in services and (
+            service not in newest or by_start(artifact) >= by_start(newest[service])
+        ):
+            newest[service] = artifact
+    return newest
 
 
 def _as_snapshot_artifact(artifact: DiffArtifact) -> SnapshotArtifact:

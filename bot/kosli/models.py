@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cached_property
 from typing import Any
 
 from bot.kosli.errors import KosliBadResponse
@@ -82,7 +83,7 @@ class SnapshotArtifact:
 
     @property
     def running(self) -> bool:
-        return self.instances > 0 and self.change != "exited"
+        return self.instances > 0 and self.change != "exited"  # Snapshot.running inlines it
 
     @property
     def build_flow(self) -> ArtifactFlow | None:
@@ -142,9 +143,10 @@ class Snapshot:
     artifacts: tuple[SnapshotArtifact, ...]
     policies: tuple[AppliedPolicy, ...] = ()
 
-    @property
+    @cached_property
     def running(self) -> tuple[SnapshotArtifact, ...]:
-        return tuple(a for a in self.artifacts if a.running)
+        """Computed once: every diff and alert asks, and a snapshot may hold thousands."""
+        return tuple(a for a in self.artifacts if a.instances > 0 and a.change != "exited")
 
     @classmethod
     def from_json(cls, env: str, data: Any) -> Snapshot:

@@ -13,6 +13,13 @@ from bot.store.leases import Leases
 from bot.store.outbox import Outbox
 from bot.store.subscriptions import SubscriptionRepository
 
+# The newest migration; a test keeps it equal to the migrations' head.
+SCHEMA_REVISION = "0006_alert_bisect"
+
+
+class SchemaNotReady(Exception):
+    """The database answers but its schema is not (yet) the one this code needs."""
+
 
 class Store:
     def __init__(self, engine: Engine) -> None:
@@ -27,6 +34,9 @@ class Store:
         self.compares = CompareCache(db)
 
     def ping(self) -> None:
-        """Raises unless the database answers and holds our schema."""
+        """Raises unless the database answers and holds our schema at its newest revision
+        (another replica may still be migrating it)."""
         with self.engine.connect() as connection:
-            connection.execute(text("SELECT version_num FROM alembic_version")).all()
+            versions = connection.execute(text("SELECT version_num FROM alembic_version")).all()
+        if [v for (v,) in versions] != [SCHEMA_REVISION]:
+            raise SchemaNotReady(f"schema at {versions}, not {SCHEMA_REVISION}")

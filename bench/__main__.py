@@ -1,0 +1,55 @@
+"""`python -m bench`: every benchmark, each in its own process, figures beside their targets.
+
+    .venv/bin/python -m bench [--quick]
+
+--quick runs smaller loads (for a smoke test); the figures in docs/performance.md come from
+a full run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCHES = [
+    ("diff of two 5,000-artifact snapshots", ["bench.diff"], ["bench.diff", "--runs", "10"]),
+    (
+        "ack latency (50 concurrent; Kosli answering, held, flooded, database locked)",
+        ["bench.ack_latency"],
+        ["bench.ack_latency", "--concurrency", "10", "--rounds", "2"],
+    ),
+    (
+        "watcher cycles over 1,000 environments",
+        ["bench.watch_poll", "--envs", "1000"],
+        ["bench.watch_poll", "--envs", "100"],
+    ),
+]
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="bench", description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="smaller loads, for a smoke test")
+    args = parser.parse_args(argv)
+    print(f"machine: {platform.platform()}, {platform.processor() or 'cpu'}, "
+          f"Python {platform.python_version()}")  # fmt: skip
+    failed = 0
+    for title, full, quick in BENCHES:
+        print(f"\n== {title}", flush=True)
+        started = time.perf_counter()
+        done = subprocess.run(
+            [sys.executable, "-m", *(quick if args.quick else full)],
+            cwd=ROOT,
+            stderr=subprocess.DEVNULL,  # the benches' own refusal log lines
+        )
+        failed += done.returncode != 0
+        print(f"({time.perf_counter() - started:.0f} s)", flush=True)
+    raise SystemExit(1 if failed else 0)
+
+
+if __name__ == "__main__":
+    main()
