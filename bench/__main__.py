@@ -24,6 +24,11 @@ BENCHES = [
         ["bench.ack_latency", "--concurrency", "10", "--rounds", "2"],
     ),
     (
+        "webhook to alert, Kosli at 50 ms a request",
+        ["bench.webhook"],
+        ["bench.webhook", "--rounds", "5"],
+    ),
+    (
         "watcher cycles over 1,000 environments",
         ["bench.watch_poll", "--envs", "1000"],
         ["bench.watch_poll", "--envs", "100"],

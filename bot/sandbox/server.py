@@ -51,6 +51,7 @@ class KosliSandbox:
         self.base_url = ""
         self.requests: list[tuple[str, str]] = []  # (method, path with query), in arrival order
         self.gate: threading.Event | None = None  # when set, each request waits for it
+        self.latency = 0.0  # seconds each request takes, as a real Kosli's round trip would
         self._faults: list[tuple[str | None, _Reply]] = []
         self._lock = threading.Lock()  # the dataset, requests and faults are shared with handlers
         self._server: _Server | None = None
@@ -142,6 +143,8 @@ class KosliSandbox:
         gate = self.gate
         if gate is not None:
             gate.wait()
+        if self.latency:
+            time.sleep(self.latency)
         if fault is not None:
             return fault[1]
         url = urlsplit(target)

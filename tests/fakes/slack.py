@@ -9,11 +9,13 @@ import socket
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlparse
 
 from aiohttp import WSMsgType, web
+
+from tests.fakes.http import JsonHandler, serve_in_thread, stop_serving
 
 
 @dataclass
@@ -91,7 +93,7 @@ class FakeSlack:
     def start(self) -> FakeSlack:
         fake = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(JsonHandler):
             def do_GET(self) -> None:
                 # slack_sdk sends some methods (conversations.history) as GET with a query.
                 self._handle(dict(parse_qsl(urlparse(self.path).query)))
@@ -118,26 +120,13 @@ class FakeSlack:
                 with fake.arrived:
                     fake.calls.append(Call(path, body, dict(self.headers)))
                     fake.arrived.notify_all()
-                payload = json.dumps(answer).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(payload)))
-                for name, value in extra.items():
-                    self.send_header(name, value)
-                self.end_headers()
-                self.wfile.write(payload)
+                self.reply(status, answer, extra)
 
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True).start()
+        self._server = serve_in_thread(Handler)
         return self
 
     def stop(self) -> None:
-        if self._server:
-            self._server.shutdown()
-            self._server.server_close()
+        stop_serving(self._server)
 
     def _answer(
         self, path: str, body: dict[str, Any]
