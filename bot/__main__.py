@@ -7,6 +7,7 @@ import asyncio
 import gc
 import os
 import sys
+import tempfile
 
 import uvicorn
 
@@ -96,7 +97,26 @@ def main(argv: list[str] | None = None) -> None:
     except DatabaseUnreachable as error:
         print(f"kosli-bot: {error}", file=sys.stderr)
         raise SystemExit(3) from None
+    if mode == "serve" and settings.web_concurrency > 1:
+        serve_workers(settings)
+        return
     asyncio.run(serve(settings) if mode == "serve" else work(settings))
+
+
+def serve_workers(settings: Settings) -> None:
+    """WEB_CONCURRENCY processes share the port; each runs the watcher too, and the leases in
+    the database keep every poll and alert done once. Their metrics meet in one folder."""
+    with tempfile.TemporaryDirectory(prefix="kosli-bot-metrics-") as folder:
+        os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", folder)
+        uvicorn.run(
+            "bot.slack.app:app_from_environment",
+            factory=True,
+            workers=settings.web_concurrency,
+            host="0.0.0.0",
+            port=settings.port,
+            proxy_headers=True,
+            log_config=None,
+        )
 
 
 async def serve(settings: Settings) -> None:

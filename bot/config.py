@@ -34,6 +34,7 @@ class Settings:
     database_url: str = DEFAULT_DATABASE_URL
     database_wait_seconds: float = 30.0  # at start-up, before giving up on the database
     port: int = 3000
+    web_concurrency: int = 1  # web worker processes (`serve`); each runs the watcher too
     poll_seconds: float = 60.0
     lease_seconds: float = 30.0  # how soon a dead process's polls and sends are taken over
     run_watcher: bool = True
@@ -117,6 +118,11 @@ class Settings:
         if run_watcher not in ("true", "false", "1", "0", "yes", "no"):
             problems.append(f"RUN_WATCHER must be true or false, got {run_watcher!r}")
         port = number("PORT", "3000", int)
+        workers = number("WEB_CONCURRENCY", "1", int)
+        if workers > 32:
+            problems.append(f"WEB_CONCURRENCY must be 32 or fewer, got {workers:g}")
+        if workers > 1 and app_token:
+            problems.append("WEB_CONCURRENCY above 1 needs HTTP mode: unset SLACK_APP_TOKEN")
         database_url = env.get("DATABASE_URL", "").strip() or DEFAULT_DATABASE_URL
         database_wait = number("DATABASE_WAIT_SECONDS", "30", float)
         teams = frozenset(
@@ -149,6 +155,7 @@ class Settings:
             database_url=database_url,
             database_wait_seconds=float(database_wait),
             port=int(port),
+            web_concurrency=int(workers),
             poll_seconds=float(poll_seconds),
             lease_seconds=float(lease_seconds),
             run_watcher=run_watcher in ("true", "1", "yes"),

@@ -1,8 +1,21 @@
-"""What the people running the bot watch: Prometheus series, served at GET /metrics."""
+"""What the people running the bot watch: Prometheus series, served at GET /metrics.
+
+With several web workers, PROMETHEUS_MULTIPROC_DIR must be set before this module is imported
+(`kosli-bot serve` does), so each process writes its series where the scrape reads them all."""
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Gauge, Histogram
+import os
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
 
 LATENCY = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 
@@ -30,11 +43,20 @@ KOSLI_SECONDS = Histogram(
 POLL_SECONDS = Histogram(
     "kosli_bot_poll_cycle_seconds", "Duration of one watcher cycle", buckets=LATENCY
 )
-WATCHED = Gauge("kosli_bot_environments_watched", "Environments watched")
-IN_OUTAGE = Gauge("kosli_bot_environments_in_outage", "Watched environments Kosli fails for")
-OUTBOX_PENDING = Gauge("kosli_bot_outbox_pending", "Alerts in the outbox not yet sent")
+# Read from the shared database by every worker: with several, the scrape shows the largest.
+WATCHED = Gauge("kosli_bot_environments_watched", "Environments watched", multiprocess_mode="max")
+IN_OUTAGE = Gauge(
+    "kosli_bot_environments_in_outage",
+    "Watched environments Kosli fails for",
+    multiprocess_mode="max",
+)
+OUTBOX_PENDING = Gauge(
+    "kosli_bot_outbox_pending", "Alerts in the outbox not yet sent", multiprocess_mode="max"
+)
 OUTBOX_OLDEST = Gauge(
-    "kosli_bot_outbox_oldest_seconds", "Age of the oldest unsent alert (0 when none)"
+    "kosli_bot_outbox_oldest_seconds",
+    "Age of the oldest unsent alert (0 when none)",
+    multiprocess_mode="max",
 )
 ALERTS_POSTED = Counter("kosli_bot_alerts_posted_total", "Alerts posted, by kind", ["kind"])
 ALERTS_AS_TEXT = Counter(
@@ -57,3 +79,13 @@ WEBHOOKS = Counter(
     "Kosli Actions webhooks by outcome (polled, seen, unwatched, or why refused)",
     ["outcome"],
 )
+
+
+def exposition() -> tuple[bytes, str]:
+    """The scrape: this process's series, or every worker's when PROMETHEUS_MULTIPROC_DIR says
+    several share the work (`kosli-bot serve` sets it for WEB_CONCURRENCY > 1)."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+        return generate_latest(registry), CONTENT_TYPE_LATEST
+    return generate_latest(), CONTENT_TYPE_LATEST

@@ -120,3 +120,12 @@ def test_the_webhook_secret_must_be_a_real_lock() -> None:
     for weak in ("short", "has spaces in it 1234", "slash/es-are-paths-0123"):
         with pytest.raises(ConfigError, match="KOSLI_WEBHOOK_SECRET must be at least 16"):
             Settings.from_env({**GOOD, "KOSLI_WEBHOOK_SECRET": weak})
+
+
+def test_web_concurrency() -> None:
+    assert Settings.from_env(GOOD).web_concurrency == 1
+    assert Settings.from_env({**GOOD, "WEB_CONCURRENCY": "4"}).web_concurrency == 4
+    with pytest.raises(ConfigError, match="WEB_CONCURRENCY must be 32 or fewer"):
+        Settings.from_env({**GOOD, "WEB_CONCURRENCY": "64"})
+    with pytest.raises(ConfigError, match="WEB_CONCURRENCY above 1 needs HTTP mode"):
+        Settings.from_env({**GOOD, "WEB_CONCURRENCY": "2", "SLACK_APP_TOKEN": "xapp-1-abc"})

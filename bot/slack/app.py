@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import hmac
 import logging
+import os
 import time
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.adapter.starlette.async_handler import (
     to_async_bolt_request,
@@ -23,8 +24,8 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from bot.config import Settings
-from bot.logs import log_context
-from bot.metrics import ACK_SECONDS
+from bot.logs import configure_logging, log_context
+from bot.metrics import ACK_SECONDS, exposition
 from bot.runtime import Runtime
 from bot.slack import actions, commands, events, teams
 from bot.slack.gate import Refusal, check, log_refusal, read_body
@@ -84,7 +85,8 @@ def build_web_app(settings: Settings) -> Starlette:
         given = request.headers.get("authorization", "").encode()
         if token and not hmac.compare_digest(given, f"Bearer {token}".encode()):
             return PlainTextResponse("metrics need the bearer token", status_code=401)
-        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+        body, media_type = exposition()
+        return Response(body, media_type=media_type)
 
     async def readyz(request: Request) -> Response:
         """Readiness: the database answers too (off the event loop, within a few seconds)."""
@@ -124,3 +126,13 @@ def build_web_app(settings: Settings) -> Starlette:
 def socket_mode_handler(web: Starlette, settings: Settings) -> AsyncSocketModeHandler:
     """The same Bolt app, reached over Slack's websocket instead of POST /slack/events."""
     return AsyncSocketModeHandler(web.state.bolt, settings.slack_app_token)
+
+
+def app_from_environment() -> Starlette:
+    """For uvicorn's worker processes (WEB_CONCURRENCY > 1): each builds its own app."""
+    settings = Settings.from_env()
+    configure_logging(json_lines=os.environ.get("LOG_FORMAT", "text").strip().lower() == "json")
+    web = build_web_app(settings)
+    gc.collect()  # as `kosli-bot serve` does: startup's objects live for good
+    gc.freeze()
+    return web
