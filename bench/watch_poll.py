@@ -3,7 +3,7 @@
 The sandbox Kosli serves ENVS copies of aws-prod; one channel watches each. Prints the time of
 a cycle where nothing changed (one cheap Kosli call per environment) and of a cycle where every
 environment has one new snapshot (poll, diff, outbox, and one Slack post each), with the
-watcher's bounded concurrency. The issue asks that a thousand environments fit in a few seconds.
+watcher's bounded concurrency, with Kosli taking --latency seconds a request (50 ms by default).
 
     .venv/bin/python -m bench.watch_poll [--envs 1000] [--concurrency 16]
 """
@@ -35,7 +35,9 @@ QUIET_TARGET_S = 3.0
 RSS_TARGET_MB = 150
 
 
-def serve_sandbox(envs: int, clock: Synchronized, urls: multiprocessing.Queue, stop: Event) -> None:
+def serve_sandbox(
+    envs: int, clock: Synchronized, urls: multiprocessing.Queue, stop: Event, latency: float
+) -> None:
     """In a child process, so Kosli's side does not share the bot's GIL, as in real life.
 
     Every copy of aws-prod gets one more snapshot a minute after #177, where one service
@@ -52,20 +54,20 @@ def serve_sandbox(envs: int, clock: Synchronized, urls: multiprocessing.Queue, s
     running = [entry.artifact for entry in prod.snapshots[-1].entries if entry.running]
     for number in range(envs):
         kosli.add_snapshot(f"env-{number:04d}", SEED_NOW + 60, running[1:])
+    kosli.latency = latency
     urls.put(kosli.start())
     stop.wait()
     kosli.stop()
 
 
 async def measure(
-    kosli_url: str, clock: Synchronized, database: str, envs: int, width: int
+    kosli_url: str, clock: Synchronized, database: str, envs: int, width: int, latency_ms: float
 ) -> None:
     slack = FakeSlack().start()
     kosli = KosliSandbox()  # only to carry the URL into the settings
     kosli.base_url = kosli_url
     runtime = Runtime.build(settings_for(kosli, slack, database))
     runtime.watcher.settings.concurrency = width
-    # The sandbox cannot hold a real Kosli's latency; its own (~3 ms a request) stands in.
     async with runtime.running(watch=False):
         for number in range(envs):
             env = f"env-{number:04d}"
@@ -80,7 +82,7 @@ async def measure(
             figures.append((time.perf_counter() - wall, time.process_time() - cpu))
     slack.stop()
     posted = sum(len(messages) for messages in slack.channels.values())
-    print(f"environments watched:          {envs} (concurrency {width})")
+    print(f"environments watched:          {envs} (concurrency {width}, Kosli {latency_ms:.0f} ms)")
     labels = ("nothing changed", "one new snapshot each")
     for label, (wall, cpu) in zip(labels, figures, strict=True):
         print(
@@ -98,17 +100,29 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--envs", type=int, default=1000)
     parser.add_argument("--concurrency", type=int, default=WatchSettings.concurrency)
+    parser.add_argument(
+        "--latency", type=float, default=0.05, help="Kosli's seconds a request (0.05)"
+    )
     args = parser.parse_args()
     clock = multiprocessing.Value("d", SEED_NOW)
     urls: multiprocessing.Queue = multiprocessing.Queue()
     stop = multiprocessing.Event()
-    child = multiprocessing.Process(target=serve_sandbox, args=(args.envs, clock, urls, stop))
+    child = multiprocessing.Process(
+        target=serve_sandbox, args=(args.envs, clock, urls, stop, args.latency)
+    )
     child.start()
     try:
         with tempfile.TemporaryDirectory() as folder:
             database = f"sqlite:///{folder}/bench.db"
             asyncio.run(
-                measure(urls.get(timeout=120), clock, database, args.envs, args.concurrency)
+                measure(
+                    urls.get(timeout=120),
+                    clock,
+                    database,
+                    args.envs,
+                    args.concurrency,
+                    args.latency * 1000,
+                )
             )
     finally:
         stop.set()

@@ -10,7 +10,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.__main__ import build_parser
 from bot.sandbox import KosliSandbox
-from bot.watch.scheduler import start_scheduler
+from bot.watch.scheduler import start_scheduler, until_stopped
 from bot.watch.settings import WatchSettings
 from tests.story import MINER, report_with
 
@@ -51,6 +51,15 @@ def test_the_job_runs_at_once_then_every_interval_never_overlapping() -> None:
             scheduler.shutdown(wait=False)
 
     asyncio.run(main())
+
+
+def test_a_job_cancelled_as_the_process_stops_ends_quietly(caplog) -> None:
+    async def cycle() -> None:
+        raise asyncio.CancelledError  # what the loop does to a running job at shutdown
+
+    with caplog.at_level("INFO"):
+        asyncio.run(until_stopped(cycle)())  # no exception escapes
+    assert [r.getMessage() for r in caplog.records] == ["cycle stopped with the process"]
 
 
 def test_the_web_process_watches_and_posts_alerts(start_bot, kosli: KosliSandbox) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 
@@ -10,17 +12,33 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.watch.watcher import Watcher
 
+log = logging.getLogger(__name__)
+Job = Callable[[], Awaitable[None]]
+
+
+def until_stopped(job: Job) -> Job:
+    """The job, ending quietly when the process stops under it: its work resumes from the
+    database next time, so a cancelled cycle is no error worth a traceback."""
+
+    async def run() -> None:
+        try:
+            await job()
+        except asyncio.CancelledError:
+            log.info("%s stopped with the process", getattr(job, "__name__", "a job"))
+
+    return run
+
 
 def start_scheduler(
     watcher: Watcher,
     poll_seconds: float,
-    chores: Sequence[Callable[[], Awaitable[None]]] = (),
+    chores: Sequence[Job] = (),
 ) -> AsyncIOScheduler:
     """Start polling now and then every `poll_seconds`; a slow cycle is never run twice at once.
     `chores` (e.g. finishing incident closes whose upload failed) run as often, on their own."""
     scheduler = AsyncIOScheduler(timezone=UTC)
     scheduler.add_job(
-        watcher.run_cycle,
+        until_stopped(watcher.run_cycle),
         IntervalTrigger(seconds=poll_seconds),
         id="watch",
         max_instances=1,
@@ -28,7 +46,7 @@ def start_scheduler(
         next_run_time=datetime.now(UTC),
     )
     scheduler.add_job(
-        watcher.renew_leases,
+        until_stopped(watcher.renew_leases),
         IntervalTrigger(seconds=watcher.settings.lease_ttl.total_seconds() / 3),
         id="heartbeat",
         max_instances=1,
@@ -36,7 +54,7 @@ def start_scheduler(
     )
     for number, chore in enumerate(chores):
         scheduler.add_job(
-            chore,
+            until_stopped(chore),
             IntervalTrigger(seconds=poll_seconds),
             id=f"chore-{number}",
             max_instances=1,
