@@ -1,11 +1,12 @@
 """How long one watcher cycle takes over many watched environments.
 
 The sandbox Kosli serves ENVS copies of aws-prod; one channel watches each. Prints the time of
-a cycle where nothing changed (one cheap Kosli call per environment) and of a cycle where every
-environment has one new snapshot (poll, diff, outbox, and one Slack post each), with the
-watcher's bounded concurrency, with Kosli taking --latency seconds a request (50 ms by default).
+a cycle where nothing changed (one cheap Kosli call per environment) and of a cycle where
+--changing environments (all, by default) have one new snapshot (poll, diff, outbox, and one
+Slack post each), with the watcher's bounded concurrency and Kosli taking --latency seconds a
+request (50 ms by default).
 
-    .venv/bin/python -m bench.watch_poll [--envs 1000] [--concurrency 16]
+    .venv/bin/python -m bench.watch_poll [--envs 1000] [--changing 100] [--latency 0.05]
 """
 
 from __future__ import annotations
@@ -36,7 +37,12 @@ RSS_TARGET_MB = 150
 
 
 def serve_sandbox(
-    envs: int, clock: Synchronized, urls: multiprocessing.Queue, stop: Event, latency: float
+    envs: int,
+    changing: int,
+    clock: Synchronized,
+    urls: multiprocessing.Queue,
+    stop: Event,
+    latency: float,
 ) -> None:
     """In a child process, so Kosli's side does not share the bot's GIL, as in real life.
 
@@ -52,7 +58,7 @@ def serve_sandbox(
         dataset.environments.append(clone)
     kosli = KosliSandbox(token=SANDBOX_TOKEN, dataset=dataset, now=lambda: clock.value)
     running = [entry.artifact for entry in prod.snapshots[-1].entries if entry.running]
-    for number in range(envs):
+    for number in range(changing):
         kosli.add_snapshot(f"env-{number:04d}", SEED_NOW + 60, running[1:])
     kosli.latency = latency
     urls.put(kosli.start())
@@ -61,7 +67,13 @@ def serve_sandbox(
 
 
 async def measure(
-    kosli_url: str, clock: Synchronized, database: str, envs: int, width: int, latency_ms: float
+    kosli_url: str,
+    clock: Synchronized,
+    database: str,
+    envs: int,
+    changing: int,
+    width: int,
+    latency_ms: float,
 ) -> None:
     slack = FakeSlack().start()
     kosli = KosliSandbox()  # only to carry the URL into the settings
@@ -83,7 +95,7 @@ async def measure(
     slack.stop()
     posted = sum(len(messages) for messages in slack.channels.values())
     print(f"environments watched:          {envs} (concurrency {width}, Kosli {latency_ms:.0f} ms)")
-    labels = ("nothing changed", "one new snapshot each")
+    labels = ("nothing changed", f"{changing} changed")
     for label, (wall, cpu) in zip(labels, figures, strict=True):
         print(
             f"cycle, {label + ':':23}{wall:.2f} s wall ({wall / envs * 1000:.1f} ms/env), "
@@ -103,12 +115,16 @@ def main() -> None:
     parser.add_argument(
         "--latency", type=float, default=0.05, help="Kosli's seconds a request (0.05)"
     )
+    parser.add_argument(
+        "--changing", type=int, default=None, help="environments with a new snapshot (all)"
+    )
     args = parser.parse_args()
     clock = multiprocessing.Value("d", SEED_NOW)
     urls: multiprocessing.Queue = multiprocessing.Queue()
     stop = multiprocessing.Event()
+    changing = args.envs if args.changing is None else min(args.changing, args.envs)
     child = multiprocessing.Process(
-        target=serve_sandbox, args=(args.envs, clock, urls, stop, args.latency)
+        target=serve_sandbox, args=(args.envs, changing, clock, urls, stop, args.latency)
     )
     child.start()
     try:
@@ -120,6 +136,7 @@ def main() -> None:
                     clock,
                     database,
                     args.envs,
+                    changing,
                     args.concurrency,
                     args.latency * 1000,
                 )
