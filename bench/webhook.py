@@ -11,7 +11,6 @@ the push can explain an alert within seconds.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import sys
 import tempfile
 import time
@@ -22,37 +21,16 @@ if __package__ in (None, ""):  # run as a file: make `bot` and `tests` importabl
 
 import httpx  # noqa: E402
 
-from bot.sandbox import KosliSandbox, RunningArtifact  # noqa: E402
+from bot.sandbox import KosliSandbox  # noqa: E402
 from bot.slack.app import build_web_app  # noqa: E402
 from tests.conftest import SANDBOX_TOKEN, SEED_NOW, settings_for  # noqa: E402
 from tests.fakes.slack import FakeSlack  # noqa: E402
 from tests.servers import serve  # noqa: E402
 from tests.signing import sign, slash_command_body  # noqa: E402
+from tests.story import report_new_build  # noqa: E402
 
 TARGET_P99_S = 1.0
 SECRET = "bench-webhook-secret-0123456789"
-
-
-def new_build(kosli: KosliSandbox, number: int) -> int:
-    prod = kosli.dataset.environment("aws-prod")
-    assert prod is not None
-    # What ran before, less the last round's build: each round, one build replaces another.
-    running = [
-        e.artifact
-        for e in prod.snapshots[-1].entries
-        if e.running and not e.artifact.name.startswith("registry.example/bench:")
-    ]
-    build = RunningArtifact(
-        name=f"registry.example/bench:{number}",
-        fingerprint=hashlib.sha256(f"bench{number}".encode()).hexdigest(),
-        flow_name="",
-        git_commit=None,
-        commit_url=None,
-        compliant=False,
-        instances=1,
-        started_at=SEED_NOW - 100,
-    )
-    return kosli.add_snapshot("aws-prod", SEED_NOW - 100 + number * 0.01, [*running, build])
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -77,7 +55,7 @@ def main(argv: list[str] | None = None) -> None:
                 kosli.latency = args.latency
                 seconds = []
                 for number in range(1, args.rounds + 1):
-                    index = new_build(kosli, number)
+                    index = report_new_build(kosli, "aws-prod", number)
                     push = {
                         "org": "cyber-dojo",
                         "environment": "aws-prod",

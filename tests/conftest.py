@@ -35,9 +35,10 @@ def slack() -> Iterator[FakeSlack]:
     fake.stop()
 
 
-def settings_for(
+def bot_env(
     kosli: KosliSandbox, slack: FakeSlack, database_url: str, **overrides: object
-) -> Settings:
+) -> dict[str, str]:
+    """The bot's environment variables against the sandbox Kosli and the fake Slack."""
     env = {
         "DATABASE_URL": database_url,
         "RUN_WATCHER": "false",
@@ -52,7 +53,13 @@ def settings_for(
         "GITLAB_URL": kosli.gitlab_url,
     }
     env.update({k.upper(): str(v) for k, v in overrides.items()})
-    return Settings.from_env(env)
+    return env
+
+
+def settings_for(
+    kosli: KosliSandbox, slack: FakeSlack, database_url: str, **overrides: object
+) -> Settings:
+    return Settings.from_env(bot_env(kosli, slack, database_url, **overrides))
 
 
 @dataclass

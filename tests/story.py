@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
+
 from bot.sandbox import KosliSandbox, RunningArtifact
 from tests.conftest import SEED_NOW
+
+TEST_SERVICE = "registry.example/crashtest"
 
 # A crypto-miner nobody built: no flow, no commit, no evidence.
 MINER = RunningArtifact(
@@ -32,3 +36,26 @@ def report_with(
 SEED_ALERTS = [
     f"aws-prod#{i}: 1 {'started' if i % 2 == 0 else 'replaced'}" for i in range(171, 178)
 ]
+
+
+def report_new_build(kosli: KosliSandbox, env: str, number: int) -> int:
+    """`env` reports a snapshot in which build `number` of a test service (no provenance)
+    replaced the one before: one change a snapshot, for as many snapshots as wanted."""
+    environment = kosli.dataset.environment(env)
+    assert environment is not None
+    running = [
+        e.artifact
+        for e in environment.snapshots[-1].entries
+        if e.running and not e.artifact.name.startswith(TEST_SERVICE)
+    ]
+    build = RunningArtifact(
+        name=f"{TEST_SERVICE}:{number}",
+        fingerprint=hashlib.sha256(f"{env}{number}".encode()).hexdigest(),
+        flow_name="",
+        git_commit=None,
+        commit_url=None,
+        compliant=False,
+        instances=1,
+        started_at=SEED_NOW - 100,
+    )
+    return kosli.add_snapshot(env, SEED_NOW - 100 + number * 0.05, [*running, build])

@@ -16,7 +16,8 @@ from bot.logs import configure_logging, log_context
 from bot.sandbox import KosliSandbox
 from bot.store.migrate import open_store
 from tests.fakes.slack import FakeSlack
-from tests.test_reliability import SECRETS, new_snapshot, start_worker
+from tests.story import report_new_build
+from tests.test_reliability import SECRETS, start_worker
 
 
 @pytest.fixture
@@ -58,7 +59,7 @@ def test_a_json_logging_worker_logs_only_json_and_no_secret(
     store.subscriptions.subscribe("C0PROD1", "aws-prod", "U1", latest, datetime.now(UTC))
     store.engine.dispose()
     kosli.fail_next(503, times=2)  # something worth a line
-    new_snapshot(kosli, "aws-prod", 1)
+    report_new_build(kosli, "aws-prod", 1)
     log = tmp_path / "worker.log"
     worker = start_worker(kosli, slack, url, log, LOG_FORMAT="json")
     try:

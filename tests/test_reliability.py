@@ -8,7 +8,6 @@ are in docs/reliability.md.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import random
 import signal
@@ -19,11 +18,12 @@ from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bot.sandbox import KosliSandbox, RunningArtifact
+from bot.sandbox import KosliSandbox
 from bot.store.migrate import open_store
-from tests.conftest import SANDBOX_TOKEN, SEED_NOW
+from tests.conftest import SANDBOX_TOKEN, bot_env
 from tests.fakes.slack import FakeSlack
 from tests.signing import SIGNING_SECRET
+from tests.story import report_new_build
 
 ROOT = Path(__file__).resolve().parent.parent
 CRASH_ROUNDS = int(os.environ.get("CRASH_ROUNDS", "8"))
@@ -36,43 +36,15 @@ def start_worker(
 ) -> subprocess.Popen[bytes]:
     env = {
         "PATH": os.environ.get("PATH", ""),
-        "SLACK_BOT_TOKEN": SECRETS[0],
-        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-        "SLACK_API_URL": slack.api_url,
-        "KOSLI_API_TOKEN": SANDBOX_TOKEN,
-        "KOSLI_ORG": "cyber-dojo",
-        "KOSLI_HOST": kosli.base_url,
+        **bot_env(kosli, slack, database_url, run_watcher="true", slack_bot_token=SECRETS[0]),
         "KOSLI_POLL_SECONDS": "0.2",
         "WATCH_LEASE_SECONDS": "1.5",  # a killed replica's leases expire soon
-        "DATABASE_URL": database_url,
         **extra,
     }
     with log.open("ab") as out:
         return subprocess.Popen(
             [sys.executable, "-m", "bot", "worker"], cwd=ROOT, env=env, stdout=out, stderr=out
         )
-
-
-def new_snapshot(kosli: KosliSandbox, env: str, number: int) -> int:
-    """`env` reports a snapshot in which a new build of the crash-test service replaced the last."""
-    environment = kosli.dataset.environment(env)
-    assert environment is not None
-    running = [
-        e.artifact
-        for e in environment.snapshots[-1].entries
-        if e.running and "crashtest" not in e.artifact.name
-    ]
-    build = RunningArtifact(
-        name=f"registry.example/crashtest:{number}",
-        fingerprint=hashlib.sha256(f"{env}{number}".encode()).hexdigest(),
-        flow_name="",
-        git_commit=None,
-        commit_url=None,
-        compliant=False,
-        instances=1,
-        started_at=SEED_NOW - 100,
-    )
-    return kosli.add_snapshot(env, SEED_NOW - 100 + number * 0.05, [*running, build])
 
 
 def kosli_and_slack_misbehave(kosli: KosliSandbox, slack: FakeSlack, rng: random.Random) -> None:
@@ -118,7 +90,7 @@ def test_killed_watchers_lose_no_alert_and_post_none_twice(
             for env, channels in WATCHED.items():
                 for _ in range(rng.randint(1, 3)):
                     number += 1
-                    index = new_snapshot(kosli, env, number)
+                    index = report_new_build(kosli, env, number)
                     expected |= {f"{channel}/{env}/change/{index}" for channel in channels}
             kosli_and_slack_misbehave(kosli, slack, rng)
             time.sleep(rng.uniform(0.2, 2.0))  # somewhere in start-up, a poll or a send

@@ -44,6 +44,7 @@ def test_the_job_runs_at_once_then_every_interval_never_overlapping() -> None:
             for name, job in jobs.items():
                 assert isinstance(job.trigger, IntervalTrigger)
                 assert (job.max_instances, job.coalesce) == (1, True)
+                assert job.next_run_time is not None  # scheduled, not added paused
                 intervals[name] = job.trigger.interval.total_seconds()
             # leases are renewed three times per lease, so a live process never loses one
             assert intervals == {"watch": 60, "heartbeat": 10, "chore-0": 60}

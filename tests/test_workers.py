@@ -16,9 +16,9 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from bot.sandbox import KosliSandbox
-from tests.conftest import SANDBOX_TOKEN
+from tests.conftest import bot_env
 from tests.fakes.slack import FakeSlack
-from tests.signing import SIGNING_SECRET, sign, slash_command_body
+from tests.signing import sign, slash_command_body
 from tests.story import MINER, report_with
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -35,16 +35,8 @@ def two_workers(kosli: KosliSandbox, slack: FakeSlack, tmp_path: Path) -> Iterat
     port = free_port()
     env = {
         "PATH": os.environ.get("PATH", ""),
-        "SLACK_BOT_TOKEN": "xoxb-two-workers",
-        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-        "SLACK_API_URL": slack.api_url,
-        "KOSLI_API_TOKEN": SANDBOX_TOKEN,
-        "KOSLI_ORG": "cyber-dojo",
-        "KOSLI_HOST": kosli.base_url,
-        "GITHUB_API_URL": kosli.github_url,
-        "GITLAB_URL": kosli.gitlab_url,
+        **bot_env(kosli, slack, f"sqlite:///{tmp_path}/bot.db", run_watcher="true"),
         "KOSLI_POLL_SECONDS": "0.2",
-        "DATABASE_URL": f"sqlite:///{tmp_path}/bot.db",
         "WEB_CONCURRENCY": "2",
         "PORT": str(port),
     }

@@ -14,7 +14,7 @@ from bot.domain.timeago import duration_words
 from bot.kosli.models import SnapshotArtifact
 from bot.render import blockkit
 from bot.render.blockkit import Message
-from bot.render.commits import bisect_mrkdwn
+from bot.render.commits import bisect_mrkdwn, window_section
 from bot.render.mrkdwn import date, escape, link, short
 
 MAX_TITLE = 80
@@ -293,9 +293,8 @@ def render_commits(result: CommitsResult, command: str) -> Message:
         if ends is None or change.previous is None:
             continue
         old, new = short_name(change.previous.name), short_name(change.artifact.name)
-        window = result.windows.get((ends.old, ends.new))
-        text = bisect_mrkdwn(window) if window else "This commit is on no git host the bot reads."
-        blocks.append(blockkit.section(f"`{escape(old)}` → `{escape(new)}`\n{text}"))
+        heading = f"`{escape(old)}` → `{escape(new)}`"
+        blocks.append(window_section(heading, result.windows.get((ends.old, ends.new))))
     if len(blocks) == 1:
         nothing = (
             "No build was replaced here, so there are no commits between builds. "

@@ -61,7 +61,12 @@ def render_followup(
     """The reply under an alert: the commits behind each build it says was replaced."""
     title = f"Commits behind {env}#{index}"
     blocks: list[Block] = [blockkit.context(f"*{escape(title)}*")]
-    for label, window in labelled:
-        text = bisect_mrkdwn(window) if window else "This commit is on no git host the bot reads."
-        blocks.append(blockkit.section(f"`{escape(label)}`\n{text}"))
+    blocks += [window_section(f"`{escape(label)}`", window) for label, window in labelled]
     return blockkit.message(title, blocks)
+
+
+def window_section(heading: str, window: BisectWindow | None) -> Block:
+    """A replaced build (`heading`, mrkdwn) over the commits between its old and new build;
+    a window of None: the commit is on no git host the bot reads."""
+    text = bisect_mrkdwn(window) if window else "This commit is on no git host the bot reads."
+    return blockkit.section(f"{heading}\n{text}")

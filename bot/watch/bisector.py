@@ -31,6 +31,9 @@ class Bisector:
 
     async def fill_waiting(self) -> int:
         """Fill the replies whose alerts are posted; returns how many are ready to send."""
+        # Most cycles have nothing waiting: one read, and no lease written.
+        if not await asyncio.to_thread(self.store.outbox.waiting):
+            return 0
         owner, now, ttl = self.settings.owner, self.settings.now(), self.settings.lease_ttl
         if not await asyncio.to_thread(self.store.leases.take, "bisector", owner, now, ttl):
             return 0

@@ -37,28 +37,22 @@ def start_scheduler(
     """Start polling now and then every `poll_seconds`; a slow cycle is never run twice at once.
     `chores` (e.g. finishing incident closes whose upload failed) run as often, on their own."""
     scheduler = AsyncIOScheduler(timezone=UTC)
-    scheduler.add_job(
-        until_stopped(watcher.run_cycle),
-        IntervalTrigger(seconds=poll_seconds),
-        id="watch",
-        max_instances=1,
-        coalesce=True,
-        next_run_time=datetime.now(UTC),
-    )
-    scheduler.add_job(
-        until_stopped(watcher.renew_leases),
-        IntervalTrigger(seconds=watcher.settings.lease_ttl.total_seconds() / 3),
-        id="heartbeat",
-        max_instances=1,
-        coalesce=True,
-    )
-    for number, chore in enumerate(chores):
+    heartbeat = watcher.settings.lease_ttl.total_seconds() / 3
+    jobs = [
+        ("watch", watcher.run_cycle, poll_seconds, datetime.now(UTC)),
+        ("heartbeat", watcher.renew_leases, heartbeat, None),
+        *((f"chore-{number}", chore, poll_seconds, None) for number, chore in enumerate(chores)),
+    ]
+    for name, job, seconds, first in jobs:
+        # APScheduler reads next_run_time=None as "paused": name it only for the first run now.
+        at = {"next_run_time": first} if first else {}
         scheduler.add_job(
-            until_stopped(chore),
-            IntervalTrigger(seconds=poll_seconds),
-            id=f"chore-{number}",
+            until_stopped(job),
+            IntervalTrigger(seconds=seconds),
+            id=name,
             max_instances=1,
             coalesce=True,
+            **at,
         )
     scheduler.start()
     return scheduler
