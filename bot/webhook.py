@@ -20,6 +20,7 @@ from starlette.routing import Route
 
 from bot.metrics import WEBHOOKS
 from bot.runtime import Runtime
+from bot.slack.background import in_background
 from bot.slack.gate import Refusal, read_body
 
 log = logging.getLogger(__name__)
@@ -56,7 +57,6 @@ def parse_push(body: bytes) -> Push | Refusal:
 
 
 def webhook_route(runtime: Runtime, secret: str) -> Route:
-    pending: set[asyncio.Task[None]] = set()  # held, so a running poll is not collected
 
     async def receive(request: Request) -> Response:
         given = str(request.path_params["secret"]).encode()
@@ -69,8 +69,8 @@ def webhook_route(runtime: Runtime, secret: str) -> Route:
             return _refuse(push)
         if push.org != runtime.settings.kosli_org:
             return _refuse(Refusal(403, f"this bot serves org {runtime.settings.kosli_org}"))
-        watched = await asyncio.to_thread(runtime.store.environments.watched)
-        if push.env not in watched:
+        watched = await asyncio.to_thread(runtime.store.environments.watched, push.env)
+        if not watched:
             WEBHOOKS.labels("unwatched").inc()
             return JSONResponse({"ok": True, "polled": False, "why": "nobody watches it"}, 202)
         state = await asyncio.to_thread(runtime.store.environments.state, push.env)
@@ -78,9 +78,7 @@ def webhook_route(runtime: Runtime, secret: str) -> Route:
             WEBHOOKS.labels("seen").inc()
             return JSONResponse({"ok": True, "polled": False, "why": "already seen"}, 202)
         WEBHOOKS.labels("polled").inc()
-        task = asyncio.create_task(runtime.watcher.poll_now(push.env))
-        pending.add(task)
-        task.add_done_callback(pending.discard)
+        in_background(runtime.watcher.poll_now(push.env), f"webhook poll of {push.env}")
         return JSONResponse({"ok": True, "polled": True}, 202)
 
     return Route("/kosli/webhook/{secret:path}", receive, methods=["POST"])

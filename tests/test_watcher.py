@@ -294,11 +294,11 @@ def test_rate_limited_beyond_retries_waits_for_the_next_cycle(
         await watch(runtime, "aws-prod")
         await watch(runtime, "aws-prod", channel=OTHER)
         clock.now = cest("2022-09-06 15:29:00")
-        # More 429s than the retry handler takes, in both of the cycle's sends (alerts, then
-        # the commits under them).
-        slack.rate_limited[CHANNEL] = 8
+        # More 429s than the retry handler takes in all of the cycle's sends.
+        slack.rate_limited[CHANNEL] = 100
         await runtime.watcher.run_cycle()
         assert (texts(slack, CHANNEL), len(texts(slack, OTHER))) == ([], 1)
+        slack.rate_limited[CHANNEL] = 0
         await runtime.watcher.run_cycle()
 
     run(kosli, slack, sqlite_url, body)

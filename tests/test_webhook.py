@@ -3,6 +3,7 @@ and other orgs are refused, and a burst of pushes polls once per new snapshot.""
 
 from __future__ import annotations
 
+import copy
 import json
 import threading
 from typing import Any
@@ -114,3 +115,36 @@ def test_a_burst_of_pushes_gives_one_alert_and_few_polls(hooked: Bot, kosli: Kos
     assert 1 <= len(newest) <= 2  # one poll, and at most one queued behind it
     texts = [m["text"] for m in hooked.slack.posted("C0INCIDENT") if not m["thread_ts"]]
     assert texts == ["aws-prod#178: 1 rogue, now non-compliant"]
+
+
+def test_pushes_for_many_environments_at_once_all_alert_at_once(
+    start_bot: Any, kosli: KosliSandbox
+) -> None:
+    """Each is polled and alerted at once, and none is left for the next scheduled cycle (10
+    minutes), though their polls end at about the same time and their sends meet."""
+    prod = kosli.dataset.environment("aws-prod")
+    assert prod is not None
+    envs = [f"prod-{n}" for n in range(12)]
+    with kosli._lock:
+        for env in envs:
+            clone = copy.deepcopy(prod)
+            clone.name = env
+            kosli.dataset.environments.append(clone)
+    bot = start_bot(kosli_webhook_secret=SECRET, run_watcher="true", kosli_poll_seconds=600)
+    assert bot.ask(f"watch {' '.join(envs)}", "watch")["text"].startswith("Watching")
+    for env in envs:
+        report_with(kosli, MINER, env=env)
+    answers: list[int] = []
+    pushes = [
+        threading.Thread(target=lambda e=env: answers.append(deliver(bot, push(e)).status_code))
+        for env in envs
+    ]
+    for thread in pushes:
+        thread.start()
+    for thread in pushes:
+        thread.join()
+    assert answers == [202] * len(envs)
+    alerts = bot.slack.wait_for("/api/chat.postMessage", count=len(envs), timeout=10)
+    assert sorted(a.body["text"] for a in alerts) == sorted(
+        f"{env}#178: 1 rogue, now non-compliant" for env in envs
+    )

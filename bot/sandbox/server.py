@@ -187,6 +187,7 @@ def _record_for(a: RunningArtifact, timestamp: float) -> ArtifactRecord:
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+    request_queue_size = 128  # socketserver's 5 drops the SYNs of a burst (a 1 s retry each)
 
     def __init__(
         self,
@@ -200,6 +201,11 @@ class _Server(ThreadingHTTPServer):
 
 class _Handler(BaseHTTPRequestHandler):
     server: _Server
+    # Keep-alive, as Kosli's own servers do: a new connection a request would cost both sides
+    # more than the answer. Headers and body go in two writes: without TCP_NODELAY the second
+    # waits for the client's delayed ACK (40 ms) on a kept-alive connection.
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True
 
     def _serve(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)

@@ -10,11 +10,15 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from bot.commands.catalog import COMMANDS
 from bot.commands.dispatch import answer, deliver
 from bot.commands.services import Services
+from bot.slack.background import in_background
 
 
 def register(app: AsyncApp, services: Services) -> None:
     async def on_button(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
         await ack()
+        in_background(answer_button(body, action), f"answering button {action['action_id']}")
+
+    async def answer_button(body: dict[str, Any], action: dict[str, Any]) -> None:
         channel, user = body["channel"]["id"], body["user"]["id"]
         message = body.get("message") or {}
         # A button on a thread reply answers in that thread; on a channel message, under it.

@@ -41,6 +41,9 @@ def build_bolt_app(runtime: Runtime, transport: SlackTransport) -> AsyncApp:
     app = AsyncApp(
         client=transport.client,
         signing_secret=runtime.settings.slack_signing_secret,
+        # The ack goes back the moment a listener returns (each hands its work to a task);
+        # without this Bolt polls every 10 ms for the ack, which every request then waits.
+        process_before_response=True,
         logger=logging.getLogger("bot.bolt"),
     )
     services = runtime.services

@@ -12,6 +12,7 @@ from bot.commands.dispatch import answer
 from bot.commands.registry import Reply
 from bot.commands.services import Services
 from bot.render.blockkit import parts
+from bot.slack.background import in_background
 from bot.transport import TransportError
 
 log = logging.getLogger(__name__)
@@ -46,6 +47,9 @@ def register(app: AsyncApp, services: Services) -> None:
     async def on_command(ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond) -> None:
         # Slack gives us 3 seconds; Kosli may take longer, so ack before any work.
         await ack()
+        in_background(answer_command(command, respond), f"answering {services.command_name}")
+
+    async def answer_command(command: dict[str, Any], respond: AsyncRespond) -> None:
         channel, user = command.get("channel_id", ""), command.get("user_id", "")
         reply = await answer(command.get("text", ""), services, channel, user)
         if await respond_with(respond, reply):

@@ -11,6 +11,7 @@ from slack_bolt.async_app import AsyncApp
 
 from bot.commands.dispatch import answer, deliver
 from bot.commands.services import Services
+from bot.slack.background import in_background
 from bot.store.events import HandledEvents
 
 _MENTION = re.compile(r"<@[A-Z0-9]+(\|[^>]*)?>")
@@ -27,9 +28,13 @@ def thread_text(text: str, default_env: str | None) -> str:
 
 def register(app: AsyncApp, services: Services, handled: HandledEvents) -> None:
     async def on_mention(event: dict[str, Any], body: dict[str, Any]) -> None:
-        # Bolt has acked already, so this database write is off the 3-second path. Slack
-        # retries an event it got no quick 200 for: a retry of one this bot already took on is
-        # dropped; a retry of one whose first delivery never arrived, or failed, is answered.
+        # Bolt acks when this returns: the work runs after it.
+        in_background(take_mention(event, body), "answering a mention")
+
+    async def take_mention(event: dict[str, Any], body: dict[str, Any]) -> None:
+        # Slack retries an event it got no quick 200 for: a retry of one this bot already took
+        # on is dropped; a retry of one whose first delivery never arrived, or failed, is
+        # answered.
         event_id = str(body.get("event_id", ""))
         if not await asyncio.to_thread(handled.take, event_id, datetime.now(UTC)):
             return

@@ -5,10 +5,16 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
+import threading
+from collections.abc import Iterator
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
+
+READS_ONLY = "kosli_bot_reads_only"  # an execution option: this transaction only reads
+WRITER_WAIT = 5.0  # seconds, as SQLite's busy timeout: then "the database is not answering"
 
 
 def engine_url(database_url: str) -> str:
@@ -69,7 +75,10 @@ def _sqlite_transactions(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # Writes (and migrations) take the write lock at once; reads (WAL) read a snapshot
+        # and wait for nobody.
+        reads = connection.get_execution_options().get(READS_ONLY, False)
+        connection.exec_driver_sql("BEGIN" if reads else "BEGIN IMMEDIATE")
 
 
 class Database:
@@ -78,9 +87,32 @@ class Database:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._sessions = sessionmaker(engine, expire_on_commit=False)
+        self._reads = sessionmaker(
+            engine.execution_options(**{READS_ONLY: True}), expire_on_commit=False
+        )
+        # SQLite has one writer at a time. This process's writers queue here, each woken the
+        # moment the one before is done, rather than in SQLite's busy handler, which sleeps up
+        # to 100 ms between looks (other processes still meet that).
+        self._writing = threading.RLock() if engine.dialect.name == "sqlite" else None
 
-    def begin(self) -> Any:
-        return self._sessions.begin()
+    @contextlib.contextmanager
+    def begin(self) -> Iterator[Session]:
+        """A transaction that writes (committed at the end)."""
+        with self._turn_to_write(), self._sessions.begin() as session:
+            yield session
 
     def session(self) -> Session:
-        return self._sessions()
+        """A read."""
+        return self._reads()
+
+    @contextlib.contextmanager
+    def _turn_to_write(self) -> Iterator[None]:
+        if self._writing is None:
+            yield
+            return
+        if not self._writing.acquire(timeout=WRITER_WAIT):
+            raise PoolTimeout(f"no turn to write within {WRITER_WAIT:g} s")
+        try:
+            yield
+        finally:
+            self._writing.release()

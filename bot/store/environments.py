@@ -19,22 +19,26 @@ class EnvironmentRepository:
         self.db = db
 
     @staticmethod
-    def _watched(session: Any) -> list[str]:
-        """Environments with an active subscription or an open incident thread."""
+    def _watched(session: Any, only: str | None = None) -> list[str]:
+        """Environments with an active subscription or an open incident thread (of `only`,
+        when given: a push names one, and reading all a push would cost a lot in a burst)."""
         subscribed = select(Subscription.env).where(Subscription.paused_reason.is_(None))
+        if only is not None:
+            subscribed = subscribed.where(Subscription.env == only).limit(1)
         names = set(session.scalars(subscribed))
         for envs in session.scalars(select(Incident.envs).where(Incident.closed_at.is_(None))):
             names.update(envs)
-        return sorted(names)
+        return sorted(names if only is None else names & {only})
 
     def in_outage(self) -> int:
         with self.db.session() as session:
             query = select(func.count()).select_from(WatchedEnv).where(WatchedEnv.outage_open)
             return int(session.scalar(query) or 0)
 
-    def watched(self) -> list[str]:
+    def watched(self, only: str | None = None) -> list[str]:
+        """Every watched environment, or just `only` if it is watched."""
         with self.db.session() as session:
-            return self._watched(session)
+            return self._watched(session, only)
 
     def state(self, env: str) -> EnvState | None:
         with self.db.session() as session:
@@ -57,9 +61,7 @@ class EnvironmentRepository:
             WatchedEnv.lease_until < now,
         )
         with self.db.begin() as session:
-            watched = self._watched(session)
-            if only is not None:
-                watched = [env for env in watched if env == only]
+            watched = self._watched(session, only)
             candidates = (
                 select(WatchedEnv.env)
                 .where(WatchedEnv.env.in_(watched), free)

@@ -39,6 +39,8 @@ class Watcher:
         self.sender = Sender(store, transport, self.settings)
         # Without a git host (tests of the watcher alone), commits rows simply wait.
         self.bisector = Bisector(store, history, self.settings) if history else None
+        self._sending: asyncio.Task[None] | None = None
+        self._send_wanted = False
 
     @property
     def clock(self) -> Callable[[], datetime]:
@@ -79,9 +81,23 @@ class Watcher:
             log.exception("polling %s on Kosli's push failed; the next cycle will", env)
 
     async def _send(self) -> None:
-        await self.sender.send_pending()  # alerts first: they never wait for git
-        if self.bisector and await self.bisector.fill_waiting():
-            await self.sender.send_pending()  # then the commits under them
+        """Send what is pending and wait until it is sent. One sending at a time in this
+        process: a call while it runs (100 webhooks at once) makes it look again before it
+        ends, so no alert is left for the next cycle."""
+        self._send_wanted = True
+        if self._sending is None or self._sending.done():
+            self._sending = asyncio.create_task(self._send_while_wanted())
+        await asyncio.shield(self._sending)  # a caller cancelled mid-way stops nobody's send
+
+    async def _send_while_wanted(self) -> None:
+        try:
+            while self._send_wanted:
+                self._send_wanted = False
+                await self.sender.send_pending()  # alerts first: they never wait for git
+                if self.bisector and await self.bisector.fill_waiting():
+                    await self.sender.send_pending()  # then the commits under them
+        except Exception:
+            log.exception("sending alerts failed; the outbox keeps them for the next try")
 
     async def renew_leases(self) -> None:
         """The heartbeat that keeps this process's leases while it lives; never raises."""

@@ -7,6 +7,7 @@ import itertools
 import json
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import ThreadingHTTPServer
@@ -23,6 +24,7 @@ class Call:
     path: str
     body: dict[str, Any]
     headers: dict[str, str]
+    at: float = field(default_factory=time.monotonic)  # when it arrived (for benchmarks)
 
 
 @dataclass
