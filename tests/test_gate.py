@@ -14,7 +14,7 @@ from urllib.parse import urlencode
 import httpx
 import pytest
 
-from bot.slack.gate import MAX_BODY
+from bot.slack.gate import MAX_BODY, slash_command_team
 from tests.conftest import Bot
 from tests.signing import sign, sign_bytes, slash_command_body
 
@@ -125,3 +125,13 @@ def test_signed_commands_are_acked_during_an_unsigned_flood(bot: Bot) -> None:
     assert flood_statuses == [413] * 40
     answer = bot.slack.wait_for("/response/1")[0].body
     assert json.dumps(answer).count("aws-prod") >= 1
+
+
+def test_only_our_slash_command_is_acked_before_bolt_sees_it() -> None:
+    form = {"content-type": "application/x-www-form-urlencoded"}
+    body = slash_command_body("help", "https://hooks.slack.com/x").encode()
+    assert slash_command_team(body, form, "/kosli") == "T1"
+    assert slash_command_team(body, form, "/other") is None
+    assert slash_command_team(body + b"&ssl_check=1", form, "/kosli") is None
+    assert slash_command_team(body, {"content-type": "application/json"}, "/kosli") is None
+    assert slash_command_team(b"payload=%7B%7D", form, "/kosli") is None

@@ -80,6 +80,12 @@ class KosliClient:
                 "Accept": "application/json",
             },
             timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)),
+            # As many kept alive as may be in flight: with httpx's default of 20, every burst
+            # beyond that opens connections (a TLS handshake each, with a real Kosli) to close
+            # them again.
+            limits=httpx.Limits(
+                max_connections=max_in_flight, max_keepalive_connections=max_in_flight
+            ),
         )
 
     async def aclose(self) -> None:

@@ -28,16 +28,18 @@ from bot.logs import configure_logging, log_context
 from bot.metrics import ACK_SECONDS, exposition
 from bot.runtime import Runtime
 from bot.slack import actions, commands, events, teams
-from bot.slack.gate import Refusal, check, log_refusal, read_body
+from bot.slack.background import in_background
+from bot.slack.gate import Refusal, check, log_refusal, read_body, slash_command_team
 from bot.transport.slack import SlackTransport, slack_client
 from bot.webhook import webhook_route
 
 log = logging.getLogger(__name__)
 
 READY_TIMEOUT = 3.0  # seconds: a platform's probe gives up soon after
+ACK_FIRST = 0.005  # seconds a slash command's work waits after its ack
 
 
-def build_bolt_app(runtime: Runtime, transport: SlackTransport) -> AsyncApp:
+def build_bolt_app(runtime: Runtime, transport: SlackTransport, served: teams.Teams) -> AsyncApp:
     app = AsyncApp(
         client=transport.client,
         signing_secret=runtime.settings.slack_signing_secret,
@@ -47,7 +49,7 @@ def build_bolt_app(runtime: Runtime, transport: SlackTransport) -> AsyncApp:
         logger=logging.getLogger("bot.bolt"),
     )
     services = runtime.services
-    teams.register(app, runtime.settings.allowed_team_ids)
+    teams.register(app, served)
     commands.register(app, services)
     events.register(app, services, runtime.store.events)
     actions.register(app, services)
@@ -58,7 +60,8 @@ def build_web_app(settings: Settings) -> Starlette:
     """POST /slack/events for everything Slack sends; GET /healthz for the platform."""
     transport = SlackTransport(slack_client(settings.slack_bot_token, settings.slack_api_url))
     runtime = Runtime.build(settings, transport)
-    bolt = build_bolt_app(runtime, transport)
+    served = teams.Teams(settings.allowed_team_ids)
+    bolt = build_bolt_app(runtime, transport, served)
 
     async def slack_events(request: Request) -> Response:
         body = await read_body(request)
@@ -74,9 +77,24 @@ def build_web_app(settings: Settings) -> Starlette:
         started = time.perf_counter()
         # The answer runs in a task made inside this context: its lines carry the id too.
         with log_context(request_id=uuid.uuid4().hex[:12]):
+            team = slash_command_team(body, request.headers, runtime.services.command_name)
+            refused = None if team is None else served.refuses(team)
+            if refused is False:
+                # All Slack wants of a slash command is a 200 at once: Bolt takes it from
+                # here, after the ack.
+                in_background(dispatch_after_ack(request, body), "dispatching a slash command")
+                ACK_SECONDS.observe(time.perf_counter() - started)
+                return Response(status_code=200)
+            # Anything else (or before the workspace is known): Bolt answers it here.
             response = await bolt.async_dispatch(to_async_bolt_request(request, body))
         ACK_SECONDS.observe(time.perf_counter() - started)
         return to_starlette_response(response)
+
+    async def dispatch_after_ack(request: Request, body: bytes) -> None:
+        # A burst of commands reaches the event loop over a few milliseconds: starting each
+        # one's work a moment later lets the burst's acks go out first.
+        await asyncio.sleep(ACK_FIRST)
+        await bolt.async_dispatch(to_async_bolt_request(request, body))
 
     async def healthz(request: Request) -> Response:
         """Liveness: the process answers."""

@@ -67,6 +67,16 @@ def check(body: bytes, headers: Mapping[str, str], secret: str) -> Refusal | Non
     return None
 
 
+def slash_command_team(body: bytes, headers: Mapping[str, str], command: str) -> str | None:
+    """The team of a slash `command` (in a checked form); None for anything else."""
+    if "application/x-www-form-urlencoded" not in headers.get("content-type", ""):
+        return None
+    form = parse_qs(body.decode("utf-8"))
+    if form.get("command") != [command] or "ssl_check" in form:
+        return None
+    return form.get("team_id", [""])[0]
+
+
 def _is_object(text: str) -> bool:
     try:
         return isinstance(json.loads(text), dict)
