@@ -19,19 +19,20 @@ ROOT = Path(__file__).resolve().parent.parent
 BENCHES = [
     ("diff of two 5,000-artifact snapshots", ["bench.diff"], ["bench.diff", "--runs", "10"]),
     (
-        "ack latency (50 concurrent; Kosli answering, held, flooded, database locked)",
+        "ack latency (50 concurrent; Kosli answering, at 2.5 s, flooded, database locked) "
+        "and command overhead over Kosli's time",
         ["bench.ack_latency"],
-        ["bench.ack_latency", "--concurrency", "10", "--rounds", "2"],
+        ["bench.ack_latency", "--concurrency", "10", "--rounds", "2", "--repeat", "1"],
     ),
     (
-        "webhook to alert, Kosli at 50 ms a request",
+        "webhook to alert, Kosli at 50 ms a request: one at a time, and 100 at once",
         ["bench.webhook"],
-        ["bench.webhook", "--rounds", "5"],
+        ["bench.webhook", "--rounds", "5", "--envs", "100", "--burst", "20"],
     ),
     (
-        "watcher cycles over 1,000 environments",
-        ["bench.watch_poll", "--envs", "1000"],
-        ["bench.watch_poll", "--envs", "100"],
+        "watcher cycles over 1,000 environments, 100 of them changing",
+        ["bench.watch_poll", "--envs", "1000", "--changing", "100"],
+        ["bench.watch_poll", "--envs", "100", "--changing", "10"],
     ),
 ]
 
