@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import multiprocessing
+import sqlite3
+import threading
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
@@ -14,6 +17,7 @@ from alembic.runtime.migration import MigrationContext
 from setuptools import find_packages
 from sqlalchemy import event, inspect, text
 
+from bot.store import StoreError, database
 from bot.store.database import engine_url, make_engine
 from bot.store.migrate import migrate, open_store
 from bot.store.models import Base
@@ -646,3 +650,55 @@ def test_readiness_wants_the_newest_schema(database_url: str) -> None:
         Store(engine).ping()
     finally:
         engine.dispose()
+
+
+def test_watched_can_ask_for_one_environment(store: Store) -> None:
+    store.subscriptions.subscribe("C1", "prod", "U1", 1, NOW)
+    store.subscriptions.subscribe("C1", "staging", "U1", 1, NOW)
+    assert store.environments.watched() == ["prod", "staging"]
+    assert store.environments.watched("prod") == ["prod"]
+    assert store.environments.watched("beta") == []
+
+
+def test_sqlite_reads_do_not_wait_for_a_writer(tmp_path: Path) -> None:
+    """Reads begin deferred (WAL gives them a snapshot); only writes take the write lock."""
+    path = tmp_path / "reads.db"
+    store = open_store(f"sqlite:///{path}")
+    store.subscriptions.subscribe("C1", "prod", "U1", 1, NOW)
+    writer = sqlite3.connect(path, isolation_level=None)
+    writer.execute("BEGIN IMMEDIATE")
+    try:
+        started = time.monotonic()
+        assert store.environments.watched() == ["prod"]
+        assert time.monotonic() - started < 1.0  # not SQLite's 5 s busy timeout
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()
+        store.engine.dispose()
+
+
+def test_a_writer_that_gets_no_turn_is_a_store_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """This process's SQLite writers queue on one lock; one kept waiting past WRITER_WAIT fails
+    like a busy database (the bot then says the database is not answering)."""
+    monkeypatch.setattr(database, "WRITER_WAIT", 0.2)
+    store = open_store(f"sqlite:///{tmp_path / 'turns.db'}")
+    holding, release = threading.Event(), threading.Event()
+
+    def hold_a_write() -> None:
+        with store.subscriptions.db.begin():
+            holding.set()
+            release.wait(5)
+
+    holder = threading.Thread(target=hold_a_write)
+    holder.start()
+    try:
+        assert holding.wait(5)
+        with pytest.raises(StoreError):
+            store.subscriptions.subscribe("C1", "prod", "U1", 1, NOW)
+    finally:
+        release.set()
+        holder.join()
+    assert store.subscriptions.subscribe("C1", "prod", "U1", 1, NOW)  # its turn came
+    store.engine.dispose()
