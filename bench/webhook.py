@@ -29,6 +29,7 @@ if __package__ in (None, ""):  # run as a file: make `bot` and `tests` importabl
 
 import httpx  # noqa: E402
 
+from bench.ack_latency import percentile  # noqa: E402
 from bench.watch_poll import serve_sandbox  # noqa: E402
 from bot.sandbox import KosliSandbox  # noqa: E402
 from bot.slack.app import build_web_app  # noqa: E402
@@ -84,11 +85,6 @@ def push(env: str, index: int) -> dict[str, object]:
         "event_type": "STARTED_ARTIFACT",
         "snapshot": {"index": str(index)},
     }
-
-
-def percentile(ordered: list[float], q: int) -> float:
-    """Nearest-rank percentile: a figure some webhook actually had."""
-    return ordered[max(1, -(-len(ordered) * q // 100)) - 1]
 
 
 def send_all(url: str, envs: list[str]) -> dict[str, float]:
