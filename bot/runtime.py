@@ -3,6 +3,7 @@ watcher's scheduler. Slack's listeners and the shell are both built on top of a 
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -103,14 +104,20 @@ class Runtime:
     async def running(self, watch: bool) -> AsyncIterator[None]:
         """Run the watcher's scheduler (when `watch`) for as long as the context lasts."""
         chores = [self.services.incidents.finish_closing]
-        scheduler = (
-            start_scheduler(self.watcher, self.settings.poll_seconds, chores) if watch else None
+        connected = (
+            self.transport.connected()
+            if isinstance(self.transport, SlackTransport)
+            else contextlib.nullcontext()
         )
-        try:
-            yield
-        finally:
-            if scheduler:
-                scheduler.shutdown(wait=False)
-            await self.kosli.aclose()
-            await self.githost.aclose()
-            self.store.engine.dispose()
+        async with connected:
+            scheduler = (
+                start_scheduler(self.watcher, self.settings.poll_seconds, chores) if watch else None
+            )
+            try:
+                yield
+            finally:
+                if scheduler:
+                    scheduler.shutdown(wait=False)
+                await self.kosli.aclose()
+                await self.githost.aclose()
+                self.store.engine.dispose()

@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
+import aiohttp
 import pytest
 from freezegun import freeze_time
 from prometheus_client import REGISTRY
@@ -113,6 +114,34 @@ def test_baseline_then_catch_up_replays_the_seed_incident_once(
 
 async def _async(value: Any) -> Any:
     return value
+
+
+def test_alerts_go_through_one_slack_session_while_the_bot_runs(
+    kosli: KosliSandbox,
+    slack: FakeSlack,
+    clock: Clock,
+    sqlite_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """slack_sdk opens a session (and, with Slack, a TLS connection) per call unless given one:
+    the runtime gives it one for as long as it runs, and closes it."""
+    opened: list[aiohttp.ClientSession] = []
+    real_init = aiohttp.ClientSession.__init__
+
+    def counted(session: aiohttp.ClientSession, *args: Any, **kwargs: Any) -> None:
+        opened.append(session)
+        real_init(session, *args, **kwargs)
+
+    monkeypatch.setattr(aiohttp.ClientSession, "__init__", counted)
+
+    async def body(runtime: Runtime) -> None:
+        await watch(runtime, "aws-prod")
+        clock.now = SEED_NOW
+        await runtime.watcher.run_cycle()
+
+    run(kosli, slack, sqlite_url, body)
+    assert texts(slack) == SEED_ALERTS
+    assert len(opened) == 1 and opened[0].closed
 
 
 def test_the_watch_reply_is_the_baseline_summary(

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
 
+import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
@@ -55,6 +57,18 @@ def _error(error: SlackApiError) -> TransportError:
 class SlackTransport:
     def __init__(self, client: AsyncWebClient) -> None:
         self.client = client  # Bolt's listeners share it
+
+    @asynccontextmanager
+    async def connected(self) -> AsyncIterator[None]:
+        """One aiohttp session for as long as the bot runs, so calls reuse their connections:
+        without it slack_sdk opens a session, and a TLS connection, for every call."""
+        session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self.client.timeout))
+        self.client.session = session
+        try:
+            yield
+        finally:
+            self.client.session = None
+            await session.close()
 
     async def post(
         self,
