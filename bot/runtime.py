@@ -3,9 +3,8 @@ watcher's scheduler. Slack's listeners and the shell are both built on top of a 
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -107,7 +106,7 @@ class Runtime:
         connected = (
             self.transport.connected()
             if isinstance(self.transport, SlackTransport)
-            else contextlib.nullcontext()
+            else nullcontext()
         )
         async with connected:
             scheduler = (
