@@ -15,7 +15,7 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from setuptools import find_packages
-from sqlalchemy import event, inspect, text
+from sqlalchemy import inspect, text
 
 from bot.store import StoreError, database
 from bot.store.database import engine_url, make_engine
@@ -436,22 +436,26 @@ def test_claim_takes_the_oldest_sendable_alerts_first(store: Store) -> None:
 def test_a_claim_is_exclusive_across_replicas(
     store: Store, open_replica: Callable[[], Store]
 ) -> None:
-    other = open_replica()
-    store.outbox.add([alert(1), alert(2), alert(3)], NOW)
-    from_other: list[int] = []
+    """Three replicas claim at once: every alert is claimed by exactly one of them, once."""
+    replicas = {"a": store, "b": open_replica(), "c": open_replica()}
+    store.outbox.add([alert(number) for number in range(1, 31)], NOW)
+    claims: dict[str, list[int]] = {}
+    together = threading.Barrier(len(replicas))
 
-    # Let the other replica claim everything after this store has read its candidates (and
-    # handed the connection back to the pool) but before its first update.
-    @event.listens_for(store.engine, "checkin")
-    def other_claims_first(*_: Any) -> None:
-        if not from_other:
-            from_other.extend(o.snapshot_index for o in other.outbox.claim("b", NOW, TTL))
+    def claim(owner: str) -> None:
+        together.wait(timeout=10)
+        got = replicas[owner].outbox.claim(owner, NOW, TTL)
+        claims[owner] = [item.snapshot_index for item in got]
 
-    mine = store.outbox.claim("a", NOW, TTL)
-
-    assert from_other == [1, 2, 3]
-    assert mine == []
-    assert {(a.claimed_by, a.attempts) for a in outbox_rows(store)} == {("b", 1)}
+    threads = [threading.Thread(target=claim, args=(owner,)) for owner in replicas]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert sorted(n for got in claims.values() for n in got) == list(range(1, 31))
+    rows = outbox_rows(store)
+    assert {a.attempts for a in rows} == {1}
+    assert {a.claimed_by for a in rows} <= set(replicas)
 
 
 def test_an_expired_claim_is_reclaimed_as_uncertain(

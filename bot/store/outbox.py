@@ -102,40 +102,47 @@ class Outbox:
             (Alert.state == "pending") & Alert.held.is_(False),
             (Alert.state == "sending") & (Alert.claimed_until < now),
         )
-        with self.db.session() as session:
+        with self.db.begin() as session:
+            # One transaction: locked as they are read (PostgreSQL; on SQLite the transaction
+            # holds the write lock), so two senders never claim the same alert.
             candidates = list(
-                session.scalars(select(Alert).where(sendable).order_by(Alert.id).limit(limit))
+                session.scalars(
+                    select(Alert)
+                    .where(sendable)
+                    .order_by(Alert.id)
+                    .limit(limit)
+                    .with_for_update(skip_locked=True)
+                )
             )
-        claimed: list[Outgoing] = []
-        for alert in candidates:
-            with self.db.begin() as session:
-                won = session.execute(
+            claimed = [
+                Outgoing(
+                    id=alert.id,
+                    channel_id=alert.channel_id,
+                    env=alert.env,
+                    kind=alert.kind,
+                    snapshot_index=alert.snapshot_index,
+                    text=alert.text,
+                    blocks=alert.blocks,
+                    created_at=alert.created_at,
+                    claimed_at=now,
+                    # Claimed before: part of it may be in Slack already.
+                    uncertain=alert.state == "sending" or alert.attempts > 0,
+                    attempts=alert.attempts + 1,
+                    thread_ts=alert.thread_ts,
+                )
+                for alert in candidates
+            ]
+            if claimed:
+                session.execute(
                     update(Alert)
-                    .where(Alert.id == alert.id, sendable)
+                    .where(Alert.id.in_([item.id for item in claimed]))
                     .values(
                         state="sending",
                         claimed_by=owner,
                         claimed_until=now + ttl,
                         attempts=Alert.attempts + 1,
                     )
-                )
-            if won.rowcount == 1:
-                claimed.append(
-                    Outgoing(
-                        id=alert.id,
-                        channel_id=alert.channel_id,
-                        env=alert.env,
-                        kind=alert.kind,
-                        snapshot_index=alert.snapshot_index,
-                        text=alert.text,
-                        blocks=alert.blocks,
-                        created_at=alert.created_at,
-                        claimed_at=now,
-                        # Claimed before: part of it may be in Slack already.
-                        uncertain=alert.state == "sending" or alert.attempts > 0,
-                        attempts=alert.attempts + 1,
-                        thread_ts=alert.thread_ts,
-                    )
+                    .execution_options(synchronize_session=False)
                 )
         return claimed
 
