@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import copy
 import multiprocessing
 import resource
 import sys
@@ -52,12 +51,9 @@ def serve_sandbox(
     dataset = cyber_dojo()
     prod = dataset.environment("aws-prod")
     assert prod is not None
-    for number in range(envs):
-        clone = copy.deepcopy(prod)
-        clone.name = f"env-{number:04d}"
-        dataset.environments.append(clone)
+    dataset.copy_environment("aws-prod", (f"env-{number:04d}" for number in range(envs)))
     kosli = KosliSandbox(token=SANDBOX_TOKEN, dataset=dataset, now=lambda: clock.value)
-    running = [entry.artifact for entry in prod.snapshots[-1].entries if entry.running]
+    running = prod.snapshots[-1].running()
     for number in range(changing):
         kosli.add_snapshot(f"env-{number:04d}", SEED_NOW + 60, running[1:])
     kosli.latency = latency

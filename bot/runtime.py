@@ -86,7 +86,7 @@ class Runtime:
             self.transport,
             command,
             self.watcher.clock,
-            self.watcher.sender.send_pending,
+            self.watcher.send_queued,
             self.watcher.settings.owner,
             self.history,
         )

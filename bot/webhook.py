@@ -21,7 +21,7 @@ from starlette.routing import Route
 from bot.metrics import WEBHOOKS
 from bot.runtime import Runtime
 from bot.slack.background import in_background
-from bot.slack.gate import Refusal, read_body
+from bot.slack.gate import Refusal, ascii_digits, read_body
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +52,7 @@ def parse_push(body: bytes) -> Push | Refusal:
     snapshot = data.get("snapshot")
     index = snapshot.get("index") if isinstance(snapshot, dict) else None
     number = str(index) if isinstance(index, (str, int)) and not isinstance(index, bool) else ""
-    valid = number.isascii() and number.isdigit() and len(number) < 12
+    valid = ascii_digits(number) and len(number) < 12
     return Push(org, env, event[:64], int(number) if valid else None)
 
 

@@ -26,10 +26,14 @@ def report_with(
     kosli: KosliSandbox, *added: RunningArtifact, env: str = "aws-prod", at: float = SEED_NOW - 60
 ) -> int:
     """The environment reports a new snapshot: what ran in its last one, plus `added`."""
+    return kosli.add_snapshot(env, at, [*running_now(kosli, env), *added])
+
+
+def running_now(kosli: KosliSandbox, env: str) -> list[RunningArtifact]:
+    """What runs in `env`'s latest snapshot."""
     environment = kosli.dataset.environment(env)
     assert environment is not None
-    running = [e.artifact for e in environment.snapshots[-1].entries if e.running]
-    return kosli.add_snapshot(env, at, [*running, *added])
+    return environment.snapshots[-1].running()
 
 
 # What the watcher posts for aws-prod #171-#177: rolling deploys start, then finish replacing.
@@ -41,13 +45,7 @@ SEED_ALERTS = [
 def report_new_build(kosli: KosliSandbox, env: str, number: int) -> int:
     """`env` reports a snapshot in which build `number` of a test service (no provenance)
     replaced the one before: one change a snapshot, for as many snapshots as wanted."""
-    environment = kosli.dataset.environment(env)
-    assert environment is not None
-    running = [
-        e.artifact
-        for e in environment.snapshots[-1].entries
-        if e.running and not e.artifact.name.startswith(TEST_SERVICE)
-    ]
+    running = [a for a in running_now(kosli, env) if not a.name.startswith(TEST_SERVICE)]
     build = RunningArtifact(
         name=f"{TEST_SERVICE}:{number}",
         fingerprint=hashlib.sha256(f"{env}{number}".encode()).hexdigest(),

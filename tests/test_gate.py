@@ -14,9 +14,9 @@ from urllib.parse import urlencode
 import httpx
 import pytest
 
-from bot.slack.gate import MAX_BODY, slash_command_team
+from bot.slack.gate import MAX_BODY, Refusal, check, slash_command_team
 from tests.conftest import Bot
-from tests.signing import sign, sign_bytes, slash_command_body
+from tests.signing import SIGNING_SECRET, sign, sign_bytes, slash_command_body
 
 
 def test_a_body_over_the_limit_is_refused_unread(bot: Bot) -> None:
@@ -127,11 +127,20 @@ def test_signed_commands_are_acked_during_an_unsigned_flood(bot: Bot) -> None:
     assert json.dumps(answer).count("aws-prod") >= 1
 
 
+def slash_command_team_of(body: bytes, headers: dict[str, str], command: str) -> str | None:
+    """What the door makes of a signed body."""
+    signed = {k.lower(): v for k, v in sign_bytes(body).items()}
+    checked = check(body, {**headers, **signed}, SIGNING_SECRET)
+    assert not isinstance(checked, Refusal)
+    return slash_command_team(checked, command)
+
+
 def test_only_our_slash_command_is_acked_before_bolt_sees_it() -> None:
     form = {"content-type": "application/x-www-form-urlencoded"}
     body = slash_command_body("help", "https://hooks.slack.com/x").encode()
-    assert slash_command_team(body, form, "/kosli") == "T1"
-    assert slash_command_team(body, form, "/other") is None
-    assert slash_command_team(body + b"&ssl_check=1", form, "/kosli") is None
-    assert slash_command_team(body, {"content-type": "application/json"}, "/kosli") is None
-    assert slash_command_team(b"payload=%7B%7D", form, "/kosli") is None
+    assert slash_command_team_of(body, form, "/kosli") == "T1"
+    assert slash_command_team_of(body, form, "/other") is None
+    assert slash_command_team_of(body + b"&ssl_check=1", form, "/kosli") is None
+    json_body = b'{"command": "/kosli", "team_id": "T1"}'
+    assert slash_command_team_of(json_body, {"content-type": "application/json"}, "/kosli") is None
+    assert slash_command_team_of(b"payload=%7B%7D", form, "/kosli") is None

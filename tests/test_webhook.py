@@ -3,7 +3,6 @@ and other orgs are refused, and a burst of pushes polls once per new snapshot.""
 
 from __future__ import annotations
 
-import copy
 import json
 import threading
 from typing import Any
@@ -122,14 +121,8 @@ def test_pushes_for_many_environments_at_once_all_alert_at_once(
 ) -> None:
     """Each is polled and alerted at once, and none is left for the next scheduled cycle (10
     minutes), though their polls end at about the same time and their sends meet."""
-    prod = kosli.dataset.environment("aws-prod")
-    assert prod is not None
     envs = [f"prod-{n}" for n in range(12)]
-    with kosli._lock:
-        for env in envs:
-            clone = copy.deepcopy(prod)
-            clone.name = env
-            kosli.dataset.environments.append(clone)
+    kosli.dataset.copy_environment("aws-prod", envs)  # before the bot starts asking
     bot = start_bot(kosli_webhook_secret=SECRET, run_watcher="true", kosli_poll_seconds=600)
     assert bot.ask(f"watch {' '.join(envs)}", "watch")["text"].startswith("Watching")
     for env in envs:

@@ -10,6 +10,7 @@ annotation words like `started-compliant`, artifacts in several flows, policies)
 from __future__ import annotations
 
 import copy
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 
@@ -187,6 +188,16 @@ class Dataset:
 
     def record(self, fingerprint: str) -> ArtifactRecord | None:
         return next((r for r in self.artifacts if r.fingerprint == fingerprint), None)
+
+    def copy_environment(self, source: str, names: Iterable[str]) -> None:
+        """More environments with `source`'s whole history (many watched at once, for load)."""
+        original = self.environment(source)
+        if original is None:
+            raise KeyError(f"no environment named {source!r}")
+        for name in names:
+            copied = copy.deepcopy(original)
+            copied.name = name
+            self.environments.append(copied)
 
     def policies_of(self, env: Environment) -> list[Policy]:
         return [p for p in self.policies if p.name in env.policies]

@@ -65,30 +65,30 @@ def build_web_app(settings: Settings) -> Starlette:
 
     async def slack_events(request: Request) -> Response:
         body = await read_body(request)
-        refusal = (
+        checked = (
             body
             if isinstance(body, Refusal)
             else check(body, request.headers, settings.slack_signing_secret)
         )
-        if refusal is not None:
-            log_refusal(request, refusal, None if isinstance(body, Refusal) else len(body))
-            return PlainTextResponse(refusal.reason, status_code=refusal.status)
+        if isinstance(checked, Refusal):
+            log_refusal(request, checked, None if isinstance(body, Refusal) else len(body))
+            return PlainTextResponse(checked.reason, status_code=checked.status)
         assert isinstance(body, bytes)
         started = time.perf_counter()
         # The answer runs in a task made inside this context: its lines carry the id too.
         with log_context(request_id=uuid.uuid4().hex[:12]):
-            team = slash_command_team(body, request.headers, runtime.services.command_name)
-            refused = None if team is None else served.refuses(team)
-            if refused is False:
-                # All Slack wants of a slash command is a 200 at once: Bolt takes it from
-                # here, after the ack.
-                in_background(dispatch_after_ack(request, body), "dispatching a slash command")
+            try:
+                team = slash_command_team(checked, settings.slack_command)
+                if team is not None and served.refuses(team) is False:
+                    # All Slack wants of a slash command is a 200 at once: Bolt takes it
+                    # from here, after the ack.
+                    in_background(dispatch_after_ack(request, body), "dispatching a command")
+                    return Response(status_code=200)
+                # Anything else (or before the workspace is known): Bolt answers it here.
+                response = await bolt.async_dispatch(to_async_bolt_request(request, body))
+                return to_starlette_response(response)
+            finally:
                 ACK_SECONDS.observe(time.perf_counter() - started)
-                return Response(status_code=200)
-            # Anything else (or before the workspace is known): Bolt answers it here.
-            response = await bolt.async_dispatch(to_async_bolt_request(request, body))
-        ACK_SECONDS.observe(time.perf_counter() - started)
-        return to_starlette_response(response)
 
     async def dispatch_after_ack(request: Request, body: bytes) -> None:
         # A burst of commands reaches the event loop over a few milliseconds: starting each

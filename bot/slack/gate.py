@@ -21,6 +21,8 @@ log = logging.getLogger(__name__)
 MAX_BODY = 256 * 1024
 MAX_SKEW = 5 * 60  # seconds: Slack's own limit on a request's age
 
+Form = dict[str, list[str]]  # a form body's fields, as parse_qs reads them
+
 
 @dataclass(frozen=True)
 class Refusal:
@@ -31,8 +33,10 @@ class Refusal:
 async def read_body(request: Request, limit: int = MAX_BODY) -> bytes | Refusal:
     """The raw body, read no further than `limit`: a bigger one is refused unread."""
     declared = request.headers.get("content-length", "")
-    if declared and (not _digits(declared) or int(declared) > limit):
-        return Refusal(413, "body too large") if _digits(declared) else Refusal(400, "bad length")
+    if declared and not ascii_digits(declared):
+        return Refusal(400, "bad length")
+    if declared and int(declared) > limit:
+        return Refusal(413, "body too large")
     chunks: list[bytes] = []
     size = 0
     async for chunk in request.stream():
@@ -43,11 +47,12 @@ async def read_body(request: Request, limit: int = MAX_BODY) -> bytes | Refusal:
     return b"".join(chunks)
 
 
-def check(body: bytes, headers: Mapping[str, str], secret: str) -> Refusal | None:
-    """Slack's signature over the raw bytes, a fresh timestamp, and a body Bolt can read."""
+def check(body: bytes, headers: Mapping[str, str], secret: str) -> Refusal | Form:
+    """Slack's signature over the raw bytes, a fresh timestamp, and a body Bolt can read;
+    returns the form's fields (none for a JSON body)."""
     stamp = headers.get("x-slack-request-timestamp", "")
     signature = headers.get("x-slack-signature", "")
-    if not _digits(stamp) or len(stamp) > 12:
+    if not ascii_digits(stamp) or len(stamp) > 12:
         return Refusal(401, "missing or malformed timestamp")
     if abs(time.time() - int(stamp)) > MAX_SKEW:
         return Refusal(401, "stale timestamp")
@@ -60,18 +65,16 @@ def check(body: bytes, headers: Mapping[str, str], secret: str) -> Refusal | Non
     except UnicodeDecodeError:
         return Refusal(400, "body is not UTF-8")
     if "application/json" in headers.get("content-type", ""):
-        return None if _is_object(text) else Refusal(400, "body is not a JSON object")
-    payload = parse_qs(text).get("payload")
+        return {} if _is_object(text) else Refusal(400, "body is not a JSON object")
+    form = parse_qs(text)
+    payload = form.get("payload")
     if payload is not None and not _is_object(payload[0]):
         return Refusal(400, "payload is not a JSON object")
-    return None
+    return form
 
 
-def slash_command_team(body: bytes, headers: Mapping[str, str], command: str) -> str | None:
-    """The team of a slash `command` (in a checked form); None for anything else."""
-    if "application/x-www-form-urlencoded" not in headers.get("content-type", ""):
-        return None
-    form = parse_qs(body.decode("utf-8"))
+def slash_command_team(form: Form, command: str) -> str | None:
+    """The team of a slash `command` (from a checked form); None for anything else."""
     if form.get("command") != [command] or "ssl_check" in form:
         return None
     return form.get("team_id", [""])[0]
@@ -100,6 +103,6 @@ def log_refusal(request: Request, refusal: Refusal, size: int | None) -> None:
     )
 
 
-def _digits(text: str) -> bool:
+def ascii_digits(text: str) -> bool:
     """ASCII digits only: str.isdigit() also takes '¹' (Latin-1 in a header), which int() won't."""
     return text.isascii() and text.isdigit()

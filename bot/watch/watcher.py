@@ -56,7 +56,7 @@ class Watcher:
         try:
             await self.poller.poll_all()
             await self.router.end_mutes()
-            await self._send()
+            await self.send_queued()
             await asyncio.to_thread(self._gauge)
         except Exception:
             log.exception("watcher cycle failed; the next cycle starts from the database")
@@ -76,11 +76,11 @@ class Watcher:
         outbox as the scheduled cycle (so a race between the two still alerts once)."""
         try:
             if await self.poller.poll_now(env):
-                await self._send()
+                await self.send_queued()
         except Exception:
             log.exception("polling %s on Kosli's push failed; the next cycle will", env)
 
-    async def _send(self) -> None:
+    async def send_queued(self) -> None:
         """Send what is pending and wait until it is sent. One sending at a time in this
         process: a call while it runs (100 webhooks at once) makes it look again before it
         ends, so no alert is left for the next cycle."""
