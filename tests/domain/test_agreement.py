@@ -15,7 +15,7 @@ from bot.runtime import Runtime
 from bot.sandbox import ACME_NOW, KosliSandbox
 from tests.conftest import SANDBOX_TOKEN, SEED_NOW, settings_for
 from tests.fakes.slack import FakeSlack
-from tests.test_watcher import Clock, watch
+from tests.watch.test_watcher import Clock, watch
 
 WATCHING = "C0WATCH"
 INCIDENT = "C0INCIDENT"

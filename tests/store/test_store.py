@@ -29,7 +29,7 @@ from tests.db import outbox_rows
 
 NOW = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 TTL = timedelta(seconds=60)
-ROOT = Path(__file__).parent.parent
+ROOT = Path(__file__).parents[2]
 
 
 def alert(index: int, channel: str = "C1", env: str = "prod", **fields: Any) -> NewAlert:

@@ -14,7 +14,7 @@ from bot.sandbox import ACME_NOW, TUTORIAL_NOW, KosliSandbox, RunningArtifact, a
 
 ORG = "acme"
 AUTH = {"Authorization": "Bearer sandbox-token"}
-SAMPLE = Path(__file__).parent / "data" / "aws-prod-snapshot-4357.json"
+SAMPLE = Path(__file__).parents[1] / "data" / "aws-prod-snapshot-4357.json"
 STORY = range(4350, 4359)
 LSP_A97 = "a97ed054e38d484a0015cd658f1d593c03ea2a61"
 LSP_95A = "95ab455dd7301b20c744f50b1cd015e4396aedce"

@@ -22,7 +22,7 @@ from bot.githost.models import Comparison, Repository
 from bot.kosli.flows import ArtifactFlow, CommitInfo, DeploymentDiff
 from bot.kosli.models import DiffArtifact, Snapshot, SnapshotArtifact, SnapshotDiff
 from bot.kosli.policies import PolicyDecision
-from tests.test_today import SAMPLE, before_from_annotations
+from tests.commands.test_on_todays_kosli import SAMPLE, before_from_annotations
 
 CREATOR_OLD = (
     "https://github.com/cyber-dojo/creator/commit/31dee357844ab2f58a40d16f945dc5e35dcd6bc0"

@@ -16,7 +16,7 @@ from bot.store.migrate import open_store
 from tests.conftest import Bot
 from tests.fakes.slack import FakeSlack
 from tests.golden import assert_golden
-from tests.test_incidents import CHANNEL, click, open_seed_incident
+from tests.commands.test_incidents import CHANNEL, click, open_seed_incident
 
 OLD = "31dee357844ab2f58a40d16f945dc5e35dcd6bc0"
 NEW = "b7a590836cf140e17da3f01eadd5eca17d9efc65"

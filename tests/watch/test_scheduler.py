@@ -14,7 +14,7 @@ from bot.watch.scheduler import start_scheduler, until_stopped
 from bot.watch.settings import WatchSettings
 from tests.story import MINER, report_with
 
-ROOT = Path(__file__).parents[1]
+ROOT = Path(__file__).parents[2]
 
 
 class CountingWatcher:

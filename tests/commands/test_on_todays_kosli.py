@@ -21,9 +21,9 @@ from bot.sandbox import ACME_NOW, KosliSandbox
 from tests.conftest import SANDBOX_TOKEN, Bot, settings_for
 from tests.fakes.slack import FakeSlack
 from tests.golden import assert_golden
-from tests.test_watcher import Clock, watch
+from tests.watch.test_watcher import Clock, watch
 
-SAMPLE = Path(__file__).parent / "data" / "aws-prod-snapshot-4357.json"
+SAMPLE = Path(__file__).parents[1] / "data" / "aws-prod-snapshot-4357.json"
 CHANNEL = "C0INCIDENT"
 
 

@@ -16,7 +16,7 @@ from tests.conftest import SEED_NOW, settings_for
 from tests.fakes.githost import FakeGitHost, Reply, recorded, recorded_headers
 from tests.fakes.slack import FakeSlack
 from tests.story import SEED_ALERTS
-from tests.test_watcher import CHANNEL, PROD_170, Clock, top_level, watch
+from tests.watch.test_watcher import CHANNEL, PROD_170, Clock, top_level, watch
 
 OLD = "31dee357844ab2f58a40d16f945dc5e35dcd6bc0"
 NEW = "b7a590836cf140e17da3f01eadd5eca17d9efc65"

@@ -11,7 +11,7 @@ import pytest
 from bot.kosli.attestations import Trail
 from bot.kosli.errors import KosliBadResponse
 from bot.kosli.models import Snapshot, SnapshotArtifact
-from tests.test_today import SAMPLE
+from tests.commands.test_on_todays_kosli import SAMPLE
 
 
 def artifact_json(**fields: Any) -> dict[str, Any]:
