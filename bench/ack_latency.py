@@ -42,10 +42,10 @@ import httpx  # noqa: E402
 
 from bot.sandbox import KosliSandbox  # noqa: E402
 from bot.slack.app import build_web_app  # noqa: E402
-from tests.conftest import SANDBOX_TOKEN, SEED_NOW, settings_for  # noqa: E402
-from tests.fakes.slack import FakeSlack  # noqa: E402
-from tests.servers import serve  # noqa: E402
-from tests.signing import sign, slash_command_body  # noqa: E402
+from testkit.fakes.slack import FakeSlack  # noqa: E402
+from testkit.seed import SANDBOX_TOKEN, SEED_NOW, settings_for  # noqa: E402
+from testkit.servers import serve  # noqa: E402
+from testkit.signing import sign, slash_command_body  # noqa: E402
 
 TARGET_P99_MS = 100.0
 TARGET_RATIO = 1.5  # of the /healthz p99

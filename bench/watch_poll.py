@@ -28,8 +28,8 @@ if __package__ in (None, ""):  # run as a file: make `bot` and `tests` importabl
 from bot.runtime import Runtime  # noqa: E402
 from bot.sandbox import KosliSandbox, cyber_dojo  # noqa: E402
 from bot.watch.settings import WatchSettings  # noqa: E402
-from tests.conftest import SANDBOX_TOKEN, SEED_NOW, settings_for  # noqa: E402
-from tests.fakes.slack import FakeSlack  # noqa: E402
+from testkit.fakes.slack import FakeSlack  # noqa: E402
+from testkit.seed import SANDBOX_TOKEN, SEED_NOW, settings_for  # noqa: E402
 
 QUIET_TARGET_S = 3.0
 RSS_TARGET_MB = 150

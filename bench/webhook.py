@@ -33,11 +33,11 @@ from bench.ack_latency import percentile  # noqa: E402
 from bench.watch_poll import serve_sandbox  # noqa: E402
 from bot.sandbox import KosliSandbox  # noqa: E402
 from bot.slack.app import build_web_app  # noqa: E402
-from tests.conftest import SANDBOX_TOKEN, SEED_NOW, settings_for  # noqa: E402
-from tests.fakes.slack import FakeSlack  # noqa: E402
-from tests.servers import serve  # noqa: E402
-from tests.signing import sign, slash_command_body  # noqa: E402
-from tests.story import report_new_build  # noqa: E402
+from testkit.fakes.slack import FakeSlack  # noqa: E402
+from testkit.seed import SANDBOX_TOKEN, SEED_NOW, settings_for  # noqa: E402
+from testkit.servers import serve  # noqa: E402
+from testkit.signing import sign, slash_command_body  # noqa: E402
+from testkit.story import report_new_build  # noqa: E402
 
 TARGET_P99_S = 1.0
 TARGET_BURST_S = 2.0

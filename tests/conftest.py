@@ -7,17 +7,13 @@ from pathlib import Path
 import httpx
 import pytest
 
-from bot.config import Settings
 from bot.runtime import Runtime
 from bot.sandbox import KosliSandbox
 from bot.slack.app import build_web_app
-from tests.fakes.slack import FakeSlack
-from tests.servers import serve
-from tests.signing import SIGNING_SECRET, sign, slash_command_body
-
-SANDBOX_TOKEN = "sandbox-kosli-token"
-# Three minutes after aws-prod#177 began, as in the seed's `kosli env log aws-prod`.
-SEED_NOW = 1662476188.0
+from testkit.fakes.slack import FakeSlack
+from testkit.seed import SANDBOX_TOKEN, SEED_NOW, settings_for
+from testkit.servers import serve
+from testkit.signing import sign, slash_command_body
 
 
 @pytest.fixture
@@ -33,33 +29,6 @@ def slack() -> Iterator[FakeSlack]:
     fake = FakeSlack().start()
     yield fake
     fake.stop()
-
-
-def bot_env(
-    kosli: KosliSandbox, slack: FakeSlack, database_url: str, **overrides: object
-) -> dict[str, str]:
-    """The bot's environment variables against the sandbox Kosli and the fake Slack."""
-    env = {
-        "DATABASE_URL": database_url,
-        "RUN_WATCHER": "false",
-        "SLACK_BOT_TOKEN": "xoxb-test-bot-token",
-        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-        "SLACK_API_URL": slack.api_url,
-        "KOSLI_API_TOKEN": SANDBOX_TOKEN,
-        "KOSLI_ORG": "cyber-dojo",
-        "KOSLI_HOST": kosli.base_url,
-        # The story's git history: never the internet.
-        "GITHUB_API_URL": kosli.github_url,
-        "GITLAB_URL": kosli.gitlab_url,
-    }
-    env.update({k.upper(): str(v) for k, v in overrides.items()})
-    return env
-
-
-def settings_for(
-    kosli: KosliSandbox, slack: FakeSlack, database_url: str, **overrides: object
-) -> Settings:
-    return Settings.from_env(bot_env(kosli, slack, database_url, **overrides))
 
 
 @dataclass

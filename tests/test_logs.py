@@ -15,8 +15,8 @@ import pytest
 from bot.logs import configure_logging, log_context
 from bot.sandbox import KosliSandbox
 from bot.store.migrate import open_store
-from tests.fakes.slack import FakeSlack
-from tests.story import report_new_build
+from testkit.fakes.slack import FakeSlack
+from testkit.story import report_new_build
 from tests.test_reliability import SECRETS, start_worker
 
 

@@ -20,10 +20,10 @@ from pathlib import Path
 
 from bot.sandbox import KosliSandbox
 from bot.store.migrate import open_store
-from tests.conftest import SANDBOX_TOKEN, bot_env
-from tests.fakes.slack import FakeSlack
-from tests.signing import SIGNING_SECRET
-from tests.story import report_new_build
+from testkit.fakes.slack import FakeSlack
+from testkit.seed import SANDBOX_TOKEN, bot_env
+from testkit.signing import SIGNING_SECRET
+from testkit.story import report_new_build
 
 ROOT = Path(__file__).resolve().parent.parent
 CRASH_ROUNDS = int(os.environ.get("CRASH_ROUNDS", "8"))

@@ -16,10 +16,10 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from bot.sandbox import KosliSandbox
-from tests.conftest import bot_env
-from tests.fakes.slack import FakeSlack
-from tests.signing import sign, slash_command_body
-from tests.story import MINER, report_with
+from testkit.fakes.slack import FakeSlack
+from testkit.seed import bot_env
+from testkit.signing import sign, slash_command_body
+from testkit.story import MINER, report_with
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -13,11 +13,11 @@ from sqlalchemy.exc import OperationalError
 from bot.render.plain import blocks_to_text
 from bot.runtime import Runtime
 from bot.sandbox import KosliSandbox
+from testkit.fakes.slack import FakeSlack
+from testkit.signing import signed_action, signed_json
+from testkit.story import MINER, SEED_ALERTS, report_with
 from tests.conftest import Bot, settings_for
-from tests.fakes.slack import FakeSlack
 from tests.golden import assert_golden
-from tests.signing import signed_action, signed_json
-from tests.story import MINER, SEED_ALERTS, report_with
 
 CHANNEL = "C0INCIDENT"
 CREATOR_OLD = (

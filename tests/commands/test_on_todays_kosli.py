@@ -18,8 +18,8 @@ from bot.render.changes import render_alert
 from bot.render.plain import blocks_to_text
 from bot.runtime import Runtime
 from bot.sandbox import ACME_NOW, KosliSandbox
+from testkit.fakes.slack import FakeSlack
 from tests.conftest import SANDBOX_TOKEN, Bot, settings_for
-from tests.fakes.slack import FakeSlack
 from tests.golden import assert_golden
 from tests.watch.test_watcher import Clock, watch
 

@@ -13,8 +13,8 @@ from bot.commands.dispatch import answer
 from bot.render.plain import blocks_to_markdown
 from bot.runtime import Runtime
 from bot.sandbox import ACME_NOW, KosliSandbox
-from tests.conftest import SANDBOX_TOKEN, SEED_NOW, settings_for
-from tests.fakes.slack import FakeSlack
+from testkit.fakes.slack import FakeSlack
+from testkit.seed import SANDBOX_TOKEN, SEED_NOW, settings_for
 from tests.watch.test_watcher import Clock, watch
 
 WATCHING = "C0WATCH"

@@ -13,10 +13,10 @@ from bot.history import GitHistory
 from bot.render.plain import blocks_to_text
 from bot.sandbox import KosliSandbox
 from bot.store.migrate import open_store
-from tests.conftest import Bot
-from tests.fakes.slack import FakeSlack
-from tests.golden import assert_golden
+from testkit.fakes.slack import FakeSlack
 from tests.commands.test_incidents import CHANNEL, click, open_seed_incident
+from tests.conftest import Bot
+from tests.golden import assert_golden
 
 OLD = "31dee357844ab2f58a40d16f945dc5e35dcd6bc0"
 NEW = "b7a590836cf140e17da3f01eadd5eca17d9efc65"

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlparse
 
-from tests.fakes.http import JsonHandler, serve_in_thread, stop_serving
+from testkit.fakes.http import JsonHandler, serve_in_thread, stop_serving
 
 RECORDED = Path(__file__).resolve().parent.parent / "data" / "git"
 

@@ -8,8 +8,8 @@ import yaml
 
 from bot.commands.catalog import COMMANDS
 from bot.config import Settings
+from testkit.signing import sign, signed_json, slash_command_body
 from tests.conftest import Bot
-from tests.signing import sign, signed_json, slash_command_body
 
 MANIFEST = yaml.safe_load((Path(__file__).parents[2] / "app_manifest.yml").read_text())
 DEFAULT_COMMAND = Settings.__dataclass_fields__["slack_command"].default

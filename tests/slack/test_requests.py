@@ -10,10 +10,10 @@ import httpx
 import psycopg
 from prometheus_client.parser import text_string_to_metric_families
 
+from testkit.signing import SIGNING_SECRET, sign, slash_command_body
+from testkit.story import MINER, report_with
 from tests import db
 from tests.conftest import SANDBOX_TOKEN, Bot
-from tests.signing import SIGNING_SECRET, sign, slash_command_body
-from tests.story import MINER, report_with
 
 
 def test_health_check(bot: Bot) -> None:

@@ -11,9 +11,9 @@ from typing import Any
 
 from bot.sandbox import KosliSandbox
 from bot.slack.app import build_web_app, socket_mode_handler
+from testkit.fakes.slack import FakeSlack, FakeSocketMode
+from testkit.signing import slash_command_fields
 from tests.conftest import settings_for
-from tests.fakes.slack import FakeSlack, FakeSocketMode
-from tests.signing import slash_command_fields
 
 APP_TOKEN = "xapp-1-A0KOSLIBOT-test-app-token"
 

@@ -12,10 +12,10 @@ import pytest
 from bot.render.plain import blocks_to_text
 from bot.runtime import Runtime
 from bot.sandbox import KosliSandbox
+from testkit.fakes.slack import FakeSlack
+from testkit.story import SEED_ALERTS
 from tests.conftest import SEED_NOW, settings_for
 from tests.fakes.githost import FakeGitHost, Reply, recorded, recorded_headers
-from tests.fakes.slack import FakeSlack
-from tests.story import SEED_ALERTS
 from tests.watch.test_watcher import CHANNEL, PROD_170, Clock, top_level, watch
 
 OLD = "31dee357844ab2f58a40d16f945dc5e35dcd6bc0"

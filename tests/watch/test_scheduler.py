@@ -12,7 +12,7 @@ from bot.__main__ import build_parser
 from bot.sandbox import KosliSandbox
 from bot.watch.scheduler import start_scheduler, until_stopped
 from bot.watch.settings import WatchSettings
-from tests.story import MINER, report_with
+from testkit.story import MINER, report_with
 
 ROOT = Path(__file__).parents[2]
 

@@ -16,11 +16,11 @@ from prometheus_client import REGISTRY
 from bot.domain.commands import Mute, Unmute, Watch
 from bot.runtime import Runtime
 from bot.sandbox import KosliSandbox, RunningArtifact, cest
-from tests.conftest import SANDBOX_TOKEN, SEED_NOW, settings_for
+from testkit.fakes.slack import FakeSlack
+from testkit.seed import SANDBOX_TOKEN, SEED_NOW, settings_for
+from testkit.story import SEED_ALERTS, report_with
 from tests.db import outbox_rows
-from tests.fakes.slack import FakeSlack
 from tests.golden import assert_golden
-from tests.story import SEED_ALERTS, report_with
 
 PROD_170 = cest("2022-09-06 15:28:00")  # aws-prod#170 is the newest snapshot then
 BETA_189 = cest("2022-09-06 16:00:00")

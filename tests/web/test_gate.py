@@ -15,8 +15,8 @@ import httpx
 import pytest
 
 from bot.slack.gate import MAX_BODY, Refusal, check, slash_command_team
+from testkit.signing import SIGNING_SECRET, sign, sign_bytes, slash_command_body
 from tests.conftest import Bot
-from tests.signing import SIGNING_SECRET, sign, sign_bytes, slash_command_body
 
 
 def test_a_body_over_the_limit_is_refused_unread(bot: Bot) -> None:

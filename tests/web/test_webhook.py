@@ -11,8 +11,8 @@ import httpx
 import pytest
 
 from bot.sandbox import KosliSandbox
+from testkit.story import MINER, report_with
 from tests.conftest import Bot
-from tests.story import MINER, report_with
 
 SECRET = "kosli-webhook-secret-0123456789"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 
 from bot.sandbox import KosliSandbox, RunningArtifact
-from tests.conftest import SEED_NOW
+from testkit.seed import SEED_NOW
 
 TEST_SERVICE = "registry.example/crashtest"
 

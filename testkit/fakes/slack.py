@@ -16,7 +16,7 @@ from urllib.parse import parse_qsl, urlparse
 
 from aiohttp import WSMsgType, web
 
-from tests.fakes.http import JsonHandler, serve_in_thread, stop_serving
+from testkit.fakes.http import JsonHandler, serve_in_thread, stop_serving
 
 
 @dataclass
