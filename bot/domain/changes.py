@@ -233,13 +233,19 @@ def snapshot_changes(previous: Snapshot, current: Snapshot) -> ChangeSet:
         *stopped,
         *scaled,
     ]
-    was, now = previous.compliant, current.compliant
+    was_compliant, now_compliant = previous.compliant, current.compliant
     return ChangeSet(
         before=f"{previous.env}#{previous.index}",
         after=f"{current.env}#{current.index}",
         at=current.timestamp,
         changes=tuple(changes),
-        compliance=(was, now) if was is not None and now is not None and was != now else None,
+        compliance=(
+            (was_compliant, now_compliant)
+            if was_compliant is not None
+            and now_compliant is not None
+            and was_compliant != now_compliant
+            else None
+        ),
         timeline=previous.env == current.env and previous.index < current.index,
     )
 

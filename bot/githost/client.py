@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote, urlparse
 
@@ -193,7 +194,7 @@ def _github_comparison(repo: Repository, base: str, head: str, data: Any) -> Com
         raise GitHostUnavailable("GitHub's compare answer could not be read") from None
 
 
-def _parse(parse: Any, data: Any) -> GitCommit:
+def _parse(parse: Callable[[Any], GitCommit], data: Any) -> GitCommit:
     try:
         return parse(data)
     except (KeyError, TypeError, AttributeError):

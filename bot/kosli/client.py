@@ -180,7 +180,7 @@ class KosliClient:
             seconds = _retry_after_seconds(retry_after)
             if seconds is not None:
                 return min(seconds, MAX_RETRY_AFTER)
-        return self._backoff * 2 ** (attempt - 1)
+        return self._backoff * 2.0 ** (attempt - 1)
 
     @staticmethod
     def _decode(response: httpx.Response) -> Any:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -68,7 +69,7 @@ def lines(lines: list[str]) -> list[Block]:
     return sections
 
 
-def message(text: str, blocks: list[Block], footer: list[Block] | None = None) -> Message:
+def message(text: str, blocks: Sequence[Block], footer: Sequence[Block] | None = None) -> Message:
     """All the blocks, however many: transports send more than 50 as several messages
     (`parts`) rather than drop any. The `footer` (buttons) ends the last part.
 

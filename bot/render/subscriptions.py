@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from slack_sdk.models.blocks import Block
 
 from bot.domain.results import (
@@ -26,7 +28,7 @@ def render_unwatch(result: UnwatchResult, command: str) -> Message:
 
 
 def render_watch(result: WatchResult, command: str) -> Message:
-    blocks: list[dict] = []
+    blocks: list[dict[str, Any]] = []
     texts: list[str] = []
     for baseline in result.started:
         message = render_baseline(baseline, command)

@@ -67,8 +67,7 @@ class KosliSandbox:
                 daemon=True,
             )
             self._thread.start()
-            host, port = self._server.server_address[:2]
-            self.base_url = f"http://{host}:{port}"
+            self.base_url = f"http://127.0.0.1:{self._server.server_port}"
         return self.base_url
 
     @property

@@ -158,9 +158,10 @@ class SlackTransport:
         except SlackApiError as error:
             raise _error(error) from None
         found: dict[str, str] = {}
-        for posted in history.get("messages", []):
-            metadata = posted.get("metadata") or {}
-            found_key = (metadata.get("event_payload") or {}).get("key", "")
+        messages: list[dict[str, Any]] = history.get("messages", [])
+        for posted in messages:
+            metadata: dict[str, Any] = posted.get("metadata") or {}
+            found_key = str((metadata.get("event_payload") or {}).get("key", ""))
             ours = found_key == key or found_key.startswith(key + "/")
             if metadata.get("event_type") == METADATA_EVENT and ours:
                 found[found_key] = str(posted.get("ts"))
