@@ -94,7 +94,7 @@ class Settings:
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, mode: Mode = "serve") -> Settings:
         """`serve` and `worker` need Slack and Kosli; the shell reads no Slack credentials,
-        and Kosli's only when both are set (else the sandbox stands in)."""
+        and has a Kosli account only when KOSLI_API_TOKEN is set (else the sandbox stands in)."""
         env = os.environ if env is None else env
         problems: list[str] = []
 
