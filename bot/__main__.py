@@ -11,11 +11,10 @@ import tempfile
 
 import uvicorn
 
-from bot.config import ConfigError, Settings
+from bot.config import ConfigError, Mode, Settings, default_mode
 from bot.logs import configure_logging
 from bot.store.migrate import DatabaseUnreachable, wait_for_database
 
-SLACK_SETTINGS = ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET")
 # At the prompt the sandbox replays the incident: #170-#177 arrive within a minute and a half.
 DEFAULT_REPLAY = 60.0
 
@@ -64,36 +63,34 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
-    mode = args.mode
+    mode: Mode | None = args.mode
+    missing: list[str] = []
     if mode is None:
-        missing = [n for n in SLACK_SETTINGS if not os.environ.get(n, "").strip()]
-        mode = "shell" if missing else "serve"
-        if missing:
-            print(
-                f"No Slack settings ({', '.join(missing)}): starting the shell "
-                f"on {'Kosli' if os.environ.get('KOSLI_API_TOKEN') else 'the Kosli sandbox'}.",
-                file=sys.stderr,
-            )
+        mode, missing = default_mode()
+    try:
+        settings = Settings.from_env(mode=mode)
+    except ConfigError as error:
+        print(error, file=sys.stderr)
+        raise SystemExit(2) from None
+    if missing:
+        kosli = "Kosli" if settings.kosli else "the Kosli sandbox"
+        print(
+            f"No Slack settings ({', '.join(missing)}): starting the shell on {kosli}.",
+            file=sys.stderr,
+        )
     if mode == "shell":
         from bot.shell import run_shell
 
         speed = args.replay_speed
         if speed is None:
             speed = 0.0 if args.commands else DEFAULT_REPLAY
-        asyncio.run(run_shell(args.commands, args.sandbox, speed, sandbox_org=args.sandbox_org))
+        asyncio.run(
+            run_shell(settings, args.commands, args.sandbox, speed, sandbox_org=args.sandbox_org)
+        )
         return
-    log_format = os.environ.get("LOG_FORMAT", "text").strip().lower()
-    if log_format not in ("text", "json"):
-        print(f"LOG_FORMAT must be text or json, got {log_format!r}", file=sys.stderr)
-        raise SystemExit(2)
-    configure_logging(json_lines=log_format == "json")
+    configure_logging(json_lines=settings.log_format == "json")
     try:
-        settings = Settings.from_env()
-    except ConfigError as error:
-        print(error, file=sys.stderr)
-        raise SystemExit(2) from None
-    try:
-        wait_for_database(settings.database_url, settings.database_wait_seconds)
+        wait_for_database(settings.needs_database(), settings.database_wait_seconds)
     except DatabaseUnreachable as error:
         print(f"kosli-bot: {error}", file=sys.stderr)
         raise SystemExit(3) from None
@@ -130,7 +127,7 @@ async def serve(settings: Settings) -> None:
     # so they do not pause acks.
     gc.collect()
     gc.freeze()
-    if not settings.slack_app_token:
+    if not settings.needs_slack().app_token:
         await server.serve()
         return
     # Socket Mode: Slack reaches us over a websocket; HTTP still answers /healthz meanwhile.

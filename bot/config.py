@@ -1,4 +1,5 @@
-"""One settings object, read from environment variables and validated at start."""
+"""One settings object for every entry point (`serve`, `worker`, `shell`), read from the
+environment and validated once, at start. A bad value is one line naming the variable."""
 
 from __future__ import annotations
 
@@ -6,32 +7,52 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Literal, TypeVar
 from urllib.parse import urlparse
 
+Mode = Literal["serve", "worker", "shell"]
+LogFormat = Literal["text", "json"]
 DEFAULT_DATABASE_URL = "sqlite:///kosli-bot.db"
+# Without both, `kosli-bot` with no mode opens the shell instead of serving Slack.
+SLACK_NEEDED = ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET")
+KOSLI_NEEDED = ("KOSLI_API_TOKEN", "KOSLI_ORG")
+
+T = TypeVar("T")
 
 
 class ConfigError(Exception):
-    """Every missing or malformed setting, in one message that never shows a secret."""
+    """Every missing or malformed setting, one line each, never showing a secret."""
 
     def __init__(self, problems: list[str]) -> None:
         self.problems = problems
-        lines = "\n".join(f"  - {p}" for p in problems)
-        super().__init__(f"kosli-bot cannot start, fix these settings:\n{lines}")
+        super().__init__("\n".join(f"kosli-bot: {problem}" for problem in problems))
+
+
+@dataclass(frozen=True)
+class SlackCredentials:
+    bot_token: str
+    signing_secret: str
+    app_token: str | None = None  # set: Socket Mode instead of a public URL
+
+
+@dataclass(frozen=True)
+class KosliAccount:
+    org: str
+    api_token: str
 
 
 @dataclass(frozen=True)
 class Settings:
-    slack_bot_token: str
-    slack_signing_secret: str
-    kosli_api_token: str
-    kosli_org: str
-    slack_app_token: str | None = None
+    # Both are always there for `serve` and `worker`; the shell does without Slack, and
+    # without a Kosli account it talks to the offline sandbox.
+    slack: SlackCredentials | None
+    kosli: KosliAccount | None
     slack_api_url: str = "https://slack.com/api/"
     slack_command: str = "/kosli"
     kosli_host: str = "https://app.kosli.com"
     kosli_timeout: float = 15.0
-    database_url: str = DEFAULT_DATABASE_URL
+    # None only in the shell when DATABASE_URL is unset: each session gets a scratch database.
+    database_url: str | None = DEFAULT_DATABASE_URL
     database_wait_seconds: float = 30.0  # at start-up, before giving up on the database
     port: int = 3000
     web_concurrency: int = 1  # web worker processes (`serve`); each runs the watcher too
@@ -47,24 +68,41 @@ class Settings:
     gitlab_token: str | None = None
     kosli_webhook_secret: str | None = None  # POST /kosli/webhook/{secret}; off when unset
     metrics_token: str | None = None  # GET /metrics wants it as a bearer token when set
+    log_format: LogFormat = "text"
 
     def __repr__(self) -> str:
         # Secrets stay out of logs and tracebacks even when the object is printed.
+        org = self.kosli.org if self.kosli else None
+        socket_mode = bool(self.slack and self.slack.app_token)
         return (
-            f"Settings(kosli_org={self.kosli_org!r}, kosli_host={self.kosli_host!r}, "
+            f"Settings(kosli_org={org!r}, kosli_host={self.kosli_host!r}, "
             f"slack_command={self.slack_command!r}, slack_api_url={self.slack_api_url!r}, "
-            f"socket_mode={self.slack_app_token is not None}, port={self.port})"
+            f"socket_mode={socket_mode}, port={self.port})"
         )
 
     __str__ = __repr__
 
+    def needs_slack(self) -> SlackCredentials:
+        return _needed(self.slack, SLACK_NEEDED)
+
+    def needs_kosli(self) -> KosliAccount:
+        return _needed(self.kosli, KOSLI_NEEDED)
+
+    def needs_database(self) -> str:
+        return _needed(self.database_url, ("DATABASE_URL",))
+
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+    def from_env(cls, env: Mapping[str, str] | None = None, mode: Mode = "serve") -> Settings:
+        """`serve` and `worker` need Slack and Kosli; the shell reads no Slack credentials,
+        and has a Kosli account only when KOSLI_API_TOKEN is set (else the sandbox stands in)."""
         env = os.environ if env is None else env
         problems: list[str] = []
 
+        def text(name: str) -> str | None:
+            return env.get(name, "").strip() or None
+
         def required(name: str, prefix: str = "") -> str:
-            value = env.get(name, "").strip()
+            value = text(name) or ""
             if not value:
                 problems.append(f"{name} is not set")
             elif prefix and not value.startswith(prefix):
@@ -72,36 +110,70 @@ class Settings:
             return value
 
         def url(name: str, default: str) -> str:
-            value = env.get(name, "").strip() or default
+            value = text(name) or default
             parsed = urlparse(value)
             if parsed.scheme not in ("http", "https") or not parsed.netloc:
                 problems.append(f"{name} must be an http(s) URL, got {value!r}")
             return value
 
-        def number(name: str, default: str, kind: type[int] | type[float]) -> float:
-            raw = env.get(name, "").strip() or default
+        def number(name: str, default: float, what: str = "a number") -> float:
+            raw = text(name)
+            if raw is None:
+                return default
             try:
-                value = kind(raw)
+                value = float(raw)
             except ValueError:
-                problems.append(f"{name} must be a number, got {raw!r}")
-                return kind(default)
-            if value <= 0:
+                problems.append(f"{name} must be {what}, got {raw!r}")
+                return default
+            if not value > 0:  # also refuses nan
                 problems.append(f"{name} must be greater than 0, got {raw!r}")
             return value
 
-        bot_token = required("SLACK_BOT_TOKEN", "xoxb-")
-        signing_secret = required("SLACK_SIGNING_SECRET")
-        kosli_token = required("KOSLI_API_TOKEN")
-        org = required("KOSLI_ORG")
-        app_token = env.get("SLACK_APP_TOKEN", "").strip() or None
-        if app_token and not app_token.startswith("xapp-"):
-            problems.append("SLACK_APP_TOKEN must start with 'xapp-' (an app-level token)")
-        command = env.get("SLACK_COMMAND", "").strip() or "/kosli"
+        def whole(name: str, default: int, most: int) -> int:
+            raw = text(name)
+            if raw is None:
+                return default
+            if not re.fullmatch(r"[0-9]+", raw):
+                problems.append(f"{name} must be a whole number, got {raw!r}")
+                return default
+            value = int(raw)
+            if not 0 < value <= most:
+                problems.append(f"{name} must be between 1 and {most}, got {raw!r}")
+            return value
+
+        def ids(name: str, pattern: str, like: str) -> frozenset[str]:
+            found = frozenset(i.strip() for i in env.get(name, "").split(",") if i.strip())
+            if bad := sorted(i for i in found if not re.fullmatch(pattern, i)):
+                problems.append(f"{name} must be {like}, got {bad}")
+            return found
+
+        slack: SlackCredentials | None = None
+        if mode != "shell":
+            bot_token = required("SLACK_BOT_TOKEN", "xoxb-")
+            signing_secret = required("SLACK_SIGNING_SECRET")
+            app_token = text("SLACK_APP_TOKEN")
+            if app_token and not app_token.startswith("xapp-"):
+                problems.append("SLACK_APP_TOKEN must start with 'xapp-' (an app-level token)")
+            slack = SlackCredentials(bot_token, signing_secret, app_token)
+
+        kosli: KosliAccount | None = None
+        if mode != "shell":
+            kosli = KosliAccount(org=required("KOSLI_ORG"), api_token=required("KOSLI_API_TOKEN"))
+        elif shell_token := text("KOSLI_API_TOKEN"):
+            if shell_org := text("KOSLI_ORG"):
+                kosli = KosliAccount(org=shell_org, api_token=shell_token)
+            else:
+                problems.append(
+                    "KOSLI_ORG is not set, but KOSLI_API_TOKEN is: the shell talks to real Kosli "
+                    "with both (unset KOSLI_API_TOKEN for the offline sandbox)"
+                )
+
+        command = text("SLACK_COMMAND") or "/kosli"
         if not re.fullmatch(r"/[a-z0-9_-]{1,31}", command):
             problems.append(f"SLACK_COMMAND must look like '/kosli' or '/kbot', got {command!r}")
         slack_api_url = url("SLACK_API_URL", "https://slack.com/api/")
         kosli_host = url("KOSLI_HOST", "https://app.kosli.com")
-        webhook_secret = env.get("KOSLI_WEBHOOK_SECRET", "").strip() or None
+        webhook_secret = text("KOSLI_WEBHOOK_SECRET")
         if webhook_secret is not None and (
             len(webhook_secret) < 16 or not re.fullmatch(r"[A-Za-z0-9_-]+", webhook_secret)
         ):
@@ -111,60 +183,62 @@ class Settings:
             )
         github_api_url = url("GITHUB_API_URL", "https://api.github.com")
         gitlab_url = url("GITLAB_URL", "https://gitlab.com")
-        timeout = number("KOSLI_TIMEOUT", "15", float)
-        poll_seconds = number("KOSLI_POLL_SECONDS", "60", float)
-        lease_seconds = number("WATCH_LEASE_SECONDS", "30", float)
-        run_watcher = env.get("RUN_WATCHER", "true").strip().lower()
+        timeout = number("KOSLI_TIMEOUT", 15.0, "a number of seconds")
+        poll_seconds = number("KOSLI_POLL_SECONDS", 60.0, "a number of seconds")
+        lease_seconds = number("WATCH_LEASE_SECONDS", 30.0, "a number of seconds")
+        database_wait = number("DATABASE_WAIT_SECONDS", 30.0, "a number of seconds")
+        run_watcher = (text("RUN_WATCHER") or "true").lower()
         if run_watcher not in ("true", "false", "1", "0", "yes", "no"):
             problems.append(f"RUN_WATCHER must be true or false, got {run_watcher!r}")
-        port = number("PORT", "3000", int)
-        workers = number("WEB_CONCURRENCY", "1", int)
-        if workers > 32:
-            problems.append(f"WEB_CONCURRENCY must be 32 or fewer, got {workers:g}")
-        if workers > 1 and app_token:
+        port = whole("PORT", 3000, 65535)
+        workers = whole("WEB_CONCURRENCY", 1, 32)
+        if workers > 1 and slack and slack.app_token:
             problems.append("WEB_CONCURRENCY above 1 needs HTTP mode: unset SLACK_APP_TOKEN")
-        database_url = env.get("DATABASE_URL", "").strip() or DEFAULT_DATABASE_URL
-        database_wait = number("DATABASE_WAIT_SECONDS", "30", float)
-        teams = frozenset(
-            t.strip() for t in env.get("ALLOWED_TEAM_IDS", "").split(",") if t.strip()
-        )
-        bad_teams = sorted(t for t in teams if not re.fullmatch(r"[TE][A-Z0-9]{1,20}", t))
-        if bad_teams:
-            problems.append(
-                f"ALLOWED_TEAM_IDS must be Slack team ids like T0123ABC, got {bad_teams}"
-            )
-
-        admins = frozenset(u.strip() for u in env.get("ADMIN_USER_IDS", "").split(",") if u.strip())
-        if bad_admins := sorted(u for u in admins if not re.fullmatch(r"[UW][A-Z0-9]{1,20}", u)):
-            problems.append(
-                f"ADMIN_USER_IDS must be Slack user ids like U0123ABC, got {bad_admins}"
-            )
+        log_format = (text("LOG_FORMAT") or "text").lower()
+        if log_format not in ("text", "json"):
+            problems.append(f"LOG_FORMAT must be text or json, got {log_format!r}")
+        teams = ids("ALLOWED_TEAM_IDS", r"[TE][A-Z0-9]{1,20}", "Slack team ids like T0123ABC")
+        admins = ids("ADMIN_USER_IDS", r"[UW][A-Z0-9]{1,20}", "Slack user ids like U0123ABC")
 
         if problems:
             raise ConfigError(problems)
         return cls(
-            slack_bot_token=bot_token,
-            slack_signing_secret=signing_secret,
-            kosli_api_token=kosli_token,
-            kosli_org=org,
-            slack_app_token=app_token,
+            slack=slack,
+            kosli=kosli,
             slack_api_url=slack_api_url if slack_api_url.endswith("/") else slack_api_url + "/",
             slack_command=command,
             kosli_host=kosli_host.rstrip("/"),
-            kosli_timeout=float(timeout),
-            database_url=database_url,
-            database_wait_seconds=float(database_wait),
-            port=int(port),
-            web_concurrency=int(workers),
-            poll_seconds=float(poll_seconds),
-            lease_seconds=float(lease_seconds),
+            kosli_timeout=timeout,
+            database_url=text("DATABASE_URL")
+            or (None if mode == "shell" else DEFAULT_DATABASE_URL),
+            database_wait_seconds=database_wait,
+            port=port,
+            web_concurrency=workers,
+            poll_seconds=poll_seconds,
+            lease_seconds=lease_seconds,
             run_watcher=run_watcher in ("true", "1", "yes"),
             allowed_team_ids=teams,
             admin_user_ids=admins,
             github_api_url=github_api_url.rstrip("/"),
-            github_token=env.get("GITHUB_TOKEN", "").strip() or None,
+            github_token=text("GITHUB_TOKEN"),
             gitlab_url=gitlab_url.rstrip("/"),
-            gitlab_token=env.get("GITLAB_TOKEN", "").strip() or None,
+            gitlab_token=text("GITLAB_TOKEN"),
             kosli_webhook_secret=webhook_secret,
-            metrics_token=env.get("METRICS_TOKEN", "").strip() or None,
+            metrics_token=text("METRICS_TOKEN"),
+            log_format="json" if log_format == "json" else "text",
         )
+
+
+def default_mode(env: Mapping[str, str] | None = None) -> tuple[Mode, list[str]]:
+    """`kosli-bot` with no mode: serve when Slack's settings are there, else the shell (with
+    the names of the missing ones, to say why)."""
+    env = os.environ if env is None else env
+    missing = [name for name in SLACK_NEEDED if not env.get(name, "").strip()]
+    return ("shell" if missing else "serve"), missing
+
+
+def _needed(value: T | None, names: tuple[str, ...]) -> T:
+    # `from_env` refuses serve and worker without these; only settings made by hand lack them.
+    if value is None:
+        raise ConfigError([f"{name} is not set" for name in names])
+    return value

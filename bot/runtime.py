@@ -27,10 +27,11 @@ from bot.watch.watcher import Watcher
 
 
 def kosli_client(settings: Settings) -> KosliClient:
+    account = settings.needs_kosli()
     return KosliClient(
         settings.kosli_host,
-        settings.kosli_org,
-        settings.kosli_api_token,
+        account.org,
+        account.api_token,
         timeout=settings.kosli_timeout,
         observe=_kosli_metrics,
     )
@@ -43,7 +44,8 @@ def _kosli_metrics(endpoint: str, status: int, seconds: float) -> None:
 
 @dataclass
 class Runtime:
-    """The long-lived parts one process shares: clients, storage, the watcher."""
+    """The long-lived parts one process shares: clients, storage, the watcher, and the
+    services every command handler uses, all built once."""
 
     settings: Settings
     kosli: KosliClient
@@ -52,6 +54,7 @@ class Runtime:
     watcher: Watcher
     githost: GitHost
     history: GitHistory
+    services: Services
 
     @classmethod
     def build(cls, settings: Settings, transport: Transport | None = None) -> Runtime:
@@ -60,9 +63,9 @@ class Runtime:
         kosli = kosli_client(settings)
         if transport is None:
             transport = SlackTransport(
-                slack_client(settings.slack_bot_token, settings.slack_api_url)
+                slack_client(settings.needs_slack().bot_token, settings.slack_api_url)
             )
-        store = open_store(settings.database_url)
+        store = open_store(settings.needs_database())
         watch_settings = WatchSettings(
             command=settings.slack_command, lease_ttl=timedelta(seconds=settings.lease_seconds)
         )
@@ -74,30 +77,26 @@ class Runtime:
         )
         history = GitHistory(store, githost, watch_settings.now)
         watcher = Watcher(store, kosli, transport, watch_settings, history)
-        return cls(settings, kosli, transport, store, watcher, githost, history)
-
-    @property
-    def services(self) -> Services:
-        command = self.settings.slack_command
-        subscriptions = Subscriptions(self.store, self.kosli, self.watcher)
+        command = settings.slack_command
         desk = IncidentThreads(
-            self.store,
-            self.kosli,
-            self.transport,
+            store,
+            kosli,
+            transport,
             command,
-            self.watcher.clock,
-            self.watcher.send_queued,
-            self.watcher.settings.owner,
-            self.history,
+            watch_settings.now,  # follows the watcher's clock, even one set after the build
+            watcher.send_queued,
+            watch_settings.owner,
+            history,
         )
-        return Services(
-            Queries(self.kosli, self.history),
-            subscriptions,
+        services = Services(
+            Queries(kosli, history),
+            Subscriptions(store, kosli, watcher),
             desk,
-            self.transport,
+            transport,
             command,
-            self.settings.admin_user_ids,
+            settings.admin_user_ids,
         )
+        return cls(settings, kosli, transport, store, watcher, githost, history, services)
 
     @asynccontextmanager
     async def running(self, watch: bool) -> AsyncIterator[None]:

@@ -7,20 +7,19 @@ transport (a stand-in for Slack's Web API that prints) and the renderer (text) d
 from __future__ import annotations
 
 import asyncio
-import os
 import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
 
 from bot.commands.dispatch import answer
 from bot.commands.services import Services
-from bot.config import Settings
+from bot.config import KosliAccount, Settings
 from bot.render.blockkit import Message
 from bot.runtime import Runtime
 from bot.sandbox import ACME_NOW, KosliSandbox, cest
@@ -63,17 +62,13 @@ class ShellKosli:
 
 @contextmanager
 def kosli_for_shell(
-    sandbox: bool, replay_speed: float, sandbox_org: str = "cyber-dojo"
+    settings: Settings, sandbox: bool, replay_speed: float, sandbox_org: str = "cyber-dojo"
 ) -> Iterator[ShellKosli]:
-    """Real Kosli when a token is set (and the sandbox is not asked for), else the sandbox:
-    cyber-dojo's 2022 incident (replayable), or acme in today's Kosli shapes."""
-    token = os.environ.get("KOSLI_API_TOKEN", "").strip()
-    if token and not sandbox:
-        org = os.environ.get("KOSLI_ORG", "").strip()
-        if not org:
-            raise SystemExit("kosli-bot shell: KOSLI_API_TOKEN is set, so KOSLI_ORG must be too")
-        host = os.environ.get("KOSLI_HOST", "").strip() or "https://app.kosli.com"
-        yield ShellKosli(host, org, token, f"Kosli at {host}, org {org}")
+    """Real Kosli when the settings have an account (and the sandbox is not asked for), else
+    the sandbox: cyber-dojo's 2022 incident (replayable), or acme in today's Kosli shapes."""
+    if settings.kosli and not sandbox:
+        host, org = settings.kosli_host, settings.kosli.org
+        yield ShellKosli(host, org, settings.kosli.api_token, f"Kosli at {host}, org {org}")
         return
     if sandbox_org == "acme":
         with KosliSandbox(org="acme", token=SANDBOX_TOKEN, now=lambda: ACME_NOW) as kosli:
@@ -111,6 +106,7 @@ def kosli_for_shell(
 
 
 async def run_shell(
+    settings: Settings,
     commands: list[str],
     sandbox: bool,
     replay_speed: float,
@@ -120,26 +116,21 @@ async def run_shell(
     colour = wants_colour(out)
     with (
         tempfile.TemporaryDirectory(prefix="kosli-bot-") as scratch,
-        kosli_for_shell(sandbox, replay_speed, sandbox_org) as kosli,
+        kosli_for_shell(settings, sandbox, replay_speed, sandbox_org) as kosli,
     ):
-        env = os.environ
-        settings = Settings(
-            github_api_url=kosli.github_api_url
-            or env.get("GITHUB_API_URL", "").strip()
-            or "https://api.github.com",
-            github_token=None if kosli.github_api_url else env.get("GITHUB_TOKEN") or None,
-            gitlab_url=kosli.gitlab_url
-            or env.get("GITLAB_URL", "").strip()
-            or "https://gitlab.com",
-            gitlab_token=None if kosli.gitlab_url else env.get("GITLAB_TOKEN") or None,
-            slack_bot_token="xoxb-unused-in-the-shell",
-            slack_signing_secret="unused-in-the-shell",
-            kosli_api_token=kosli.token,
-            kosli_org=kosli.org,
+        on_sandbox = bool(kosli.github_api_url)
+        settings = replace(
+            settings,
+            kosli=KosliAccount(org=kosli.org, api_token=kosli.token),
             kosli_host=kosli.host,
-            database_url=os.environ.get("DATABASE_URL") or f"sqlite:///{scratch}/shell.db",
+            # The sandbox's story has its own git hosts, which want no tokens.
+            github_api_url=kosli.github_api_url or settings.github_api_url,
+            github_token=None if on_sandbox else settings.github_token,
+            gitlab_url=kosli.gitlab_url or settings.gitlab_url,
+            gitlab_token=None if on_sandbox else settings.gitlab_token,
+            database_url=settings.database_url or f"sqlite:///{scratch}/shell.db",
             # Replays move fast; a real Kosli is polled as often as the bot would poll it.
-            poll_seconds=1.0 if replay_speed else float(os.environ.get("KOSLI_POLL_SECONDS", 60)),
+            poll_seconds=1.0 if replay_speed else settings.poll_seconds,
         )
         terminal = TerminalTransport(out, colour, Path(scratch))
         runtime = Runtime.build(settings, terminal)

@@ -67,8 +67,8 @@ def webhook_route(runtime: Runtime, secret: str) -> Route:
         push = parse_push(body) if isinstance(body, bytes) else body
         if isinstance(push, Refusal):
             return _refuse(push)
-        if push.org != runtime.settings.kosli_org:
-            return _refuse(Refusal(403, f"this bot serves org {runtime.settings.kosli_org}"))
+        if push.org != runtime.kosli.org:
+            return _refuse(Refusal(403, f"this bot serves org {runtime.kosli.org}"))
         watched = await asyncio.to_thread(runtime.store.environments.watched, push.env)
         if not watched:
             WEBHOOKS.labels("unwatched").inc()

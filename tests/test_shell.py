@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.config import Settings
 from bot.shell import REPLAY_FROM, SEED_MOMENT, ReplayClock, run_shell
 from bot.transport.terminal import paint
 
@@ -26,9 +27,13 @@ def offline_env() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "KOSLI_"))}
 
 
+def shell_settings() -> Settings:
+    return Settings.from_env(offline_env(), mode="shell")
+
+
 def shell(*commands: str) -> str:
     out = io.StringIO()
-    asyncio.run(run_shell(list(commands), sandbox=True, replay_speed=0, out=out))
+    asyncio.run(run_shell(shell_settings(), list(commands), sandbox=True, replay_speed=0, out=out))
     return out.getvalue()
 
 
@@ -155,7 +160,11 @@ def test_an_incident_over_two_environments_and_a_duration_window() -> None:
 def test_todays_kosli_in_the_shell() -> None:
     out = io.StringIO()
     commands = ["diff prod#4354", "why prod#4355 payments"]
-    asyncio.run(run_shell(commands, sandbox=True, replay_speed=0, out=out, sandbox_org="acme"))
+    asyncio.run(
+        run_shell(
+            shell_settings(), commands, sandbox=True, replay_speed=0, out=out, sandbox_org="acme"
+        )
+    )
     text = out.getvalue()
     assert text.startswith("prod#4353 → prod#4354\nTue, 05 May 2026 09:17:44 UTC · 1 rolled back")
     assert "ledger rolled back 3f2a1c9 → 81bd004" in text

@@ -6,7 +6,6 @@ import asyncio
 import gc
 import hmac
 import logging
-import os
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -42,7 +41,7 @@ ACK_FIRST = 0.005  # seconds a slash command's work waits after its ack
 def build_bolt_app(runtime: Runtime, transport: SlackTransport, served: teams.Teams) -> AsyncApp:
     app = AsyncApp(
         client=transport.client,
-        signing_secret=runtime.settings.slack_signing_secret,
+        signing_secret=runtime.settings.needs_slack().signing_secret,
         # The ack goes back the moment a listener returns (each hands its work to a task);
         # without this Bolt polls every 10 ms for the ack, which every request then waits.
         process_before_response=True,
@@ -58,7 +57,8 @@ def build_bolt_app(runtime: Runtime, transport: SlackTransport, served: teams.Te
 
 def build_web_app(settings: Settings) -> Starlette:
     """POST /slack/events for everything Slack sends; GET /healthz for the platform."""
-    transport = SlackTransport(slack_client(settings.slack_bot_token, settings.slack_api_url))
+    slack = settings.needs_slack()
+    transport = SlackTransport(slack_client(slack.bot_token, settings.slack_api_url))
     runtime = Runtime.build(settings, transport)
     served = teams.Teams(settings.allowed_team_ids)
     bolt = build_bolt_app(runtime, transport, served)
@@ -68,7 +68,7 @@ def build_web_app(settings: Settings) -> Starlette:
         checked = (
             body
             if isinstance(body, Refusal)
-            else check(body, request.headers, settings.slack_signing_secret)
+            else check(body, request.headers, slack.signing_secret)
         )
         if isinstance(checked, Refusal):
             log_refusal(request, checked, None if isinstance(body, Refusal) else len(body))
@@ -146,13 +146,13 @@ def build_web_app(settings: Settings) -> Starlette:
 
 def socket_mode_handler(web: Starlette, settings: Settings) -> AsyncSocketModeHandler:
     """The same Bolt app, reached over Slack's websocket instead of POST /slack/events."""
-    return AsyncSocketModeHandler(web.state.bolt, settings.slack_app_token)
+    return AsyncSocketModeHandler(web.state.bolt, settings.needs_slack().app_token)
 
 
 def app_from_environment() -> Starlette:
     """For uvicorn's worker processes (WEB_CONCURRENCY > 1): each builds its own app."""
-    settings = Settings.from_env()
-    configure_logging(json_lines=os.environ.get("LOG_FORMAT", "text").strip().lower() == "json")
+    settings = Settings.from_env(mode="serve")
+    configure_logging(json_lines=settings.log_format == "json")
     web = build_web_app(settings)
     gc.collect()  # as `kosli-bot serve` does: startup's objects live for good
     gc.freeze()
