@@ -147,11 +147,11 @@ async def run_shell(
                 file=out,
                 flush=True,
             )
-            while (text := await asyncio.to_thread(_read, out)) is not None:
-                if text.strip() in ("exit", "quit"):
+            while (line := await asyncio.to_thread(_read, out)) is not None:
+                if line.strip() in ("exit", "quit"):
                     break
-                if text.strip():
-                    await _run(text, services, terminal)
+                if line.strip():
+                    await _run(line, services, terminal)
 
 
 async def _run(text: str, services: Services, terminal: TerminalTransport) -> None:
