@@ -109,7 +109,7 @@ def serve_workers(settings: Settings) -> None:
     with tempfile.TemporaryDirectory(prefix="kosli-bot-metrics-") as folder:
         os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", folder)
         uvicorn.run(
-            "bot.slack.app:app_from_environment",
+            "bot.web.app:app_from_environment",
             factory=True,
             workers=settings.web_concurrency,
             host="0.0.0.0",
@@ -120,7 +120,7 @@ def serve_workers(settings: Settings) -> None:
 
 
 async def serve(settings: Settings) -> None:
-    from bot.slack.app import build_web_app, socket_mode_handler
+    from bot.web.app import build_web_app, socket_mode_handler
 
     web = build_web_app(settings)
     server = uvicorn.Server(

@@ -7,10 +7,10 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
 
+from bot.background import in_background
 from bot.commands.catalog import COMMANDS
 from bot.commands.dispatch import answer, deliver
 from bot.commands.services import Services
-from bot.slack.background import in_background
 
 
 def register(app: AsyncApp, services: Services) -> None:

@@ -8,11 +8,11 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
+from bot.background import in_background
 from bot.commands.dispatch import answer
 from bot.commands.registry import Reply
 from bot.commands.services import Services
 from bot.render.blockkit import parts
-from bot.slack.background import in_background
 from bot.transport import TransportError
 
 log = logging.getLogger(__name__)

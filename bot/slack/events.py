@@ -9,9 +9,9 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 
+from bot.background import in_background
 from bot.commands.dispatch import answer, deliver
 from bot.commands.services import Services
-from bot.slack.background import in_background
 from bot.store.events import HandledEvents
 
 _MENTION = re.compile(r"<@[A-Z0-9]+(\|[^>]*)?>")

@@ -14,7 +14,7 @@ from urllib.parse import urlencode
 import httpx
 import pytest
 
-from bot.slack.gate import MAX_BODY, Refusal, check, slash_command_team
+from bot.web.gate import MAX_BODY, Refusal, check, slash_command_team
 from testkit.signing import SIGNING_SECRET, sign, sign_bytes, slash_command_body
 from tests.conftest import Bot
 

@@ -23,15 +23,16 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
+from bot.background import in_background
 from bot.config import Settings
 from bot.logs import configure_logging, log_context
 from bot.metrics import ACK_SECONDS, exposition
 from bot.runtime import Runtime
-from bot.slack import actions, commands, events, teams
-from bot.slack.background import in_background
-from bot.slack.gate import Refusal, check, log_refusal, read_body, slash_command_team
+from bot.slack import actions, commands, events
 from bot.transport.slack import SlackTransport, slack_client
-from bot.webhook import webhook_route
+from bot.web import teams
+from bot.web.gate import Refusal, check, log_refusal, read_body, slash_command_team
+from bot.web.webhook import webhook_route
 
 log = logging.getLogger(__name__)
 
