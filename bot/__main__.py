@@ -120,7 +120,8 @@ def serve_workers(settings: Settings) -> None:
 
 
 async def serve(settings: Settings) -> None:
-    from bot.web.app import build_web_app, socket_mode_handler
+    from bot.web.app import build_web_app
+    from bot.web.socket_mode import socket_mode_handler
 
     web = build_web_app(settings)
     server = uvicorn.Server(

@@ -1,2 +1,2 @@
-"""The ways in: the Starlette app, its door for Slack's requests, the probes, /metrics and
-Kosli's webhook."""
+"""The ways in: the Starlette app, its door for Slack's requests, the probes, /metrics, Kosli's
+webhook, and Socket Mode's door. Bolt's listeners live below, in bot.slack."""

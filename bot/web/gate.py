@@ -1,8 +1,10 @@
-"""The door to POST /slack/events: refuse what is too big, malformed or not signed by Slack
-before anything parses it, cheaply, and log each refusal as one short line (never the body)."""
+"""The door to POST /slack/events, the one place a Slack request is checked: what is too big,
+malformed, not signed by Slack or not from a workspace served is refused before Bolt sees it,
+cheaply, and each refusal is logged as one short line (never the body)."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import json
@@ -10,8 +12,10 @@ import logging
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import parse_qs
 
+from slack_sdk.web.async_client import AsyncWebClient
 from starlette.requests import Request
 
 log = logging.getLogger(__name__)
@@ -21,7 +25,9 @@ log = logging.getLogger(__name__)
 MAX_BODY = 256 * 1024
 MAX_SKEW = 5 * 60  # seconds: Slack's own limit on a request's age
 
-Form = dict[str, list[str]]  # a form body's fields, as parse_qs reads them
+# What a request says, parsed: a JSON body, or a form's `payload`, as its object; else the form's
+# fields. Slack's Socket Mode envelopes carry the same objects.
+Fields = dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -47,9 +53,20 @@ async def read_body(request: Request, limit: int = MAX_BODY) -> bytes | Refusal:
     return b"".join(chunks)
 
 
-def check(body: bytes, headers: Mapping[str, str], secret: str) -> Refusal | Form:
+async def admit(
+    body: bytes, headers: Mapping[str, str], secret: str, teams: Teams
+) -> Fields | Refusal:
+    """The one check of a Slack request over HTTP: signed, readable, from a workspace served."""
+    fields = check(body, headers, secret)
+    if isinstance(fields, Refusal) or is_handshake(fields):
+        return fields
+    refusal = await refuse_team(fields, teams)
+    return fields if refusal is None else refusal
+
+
+def check(body: bytes, headers: Mapping[str, str], secret: str) -> Fields | Refusal:
     """Slack's signature over the raw bytes, a fresh timestamp, and a body Bolt can read;
-    returns the form's fields (none for a JSON body)."""
+    returns what the body says."""
     stamp = headers.get("x-slack-request-timestamp", "")
     signature = headers.get("x-slack-signature", "")
     if not ascii_digits(stamp) or len(stamp) > 12:
@@ -65,26 +82,83 @@ def check(body: bytes, headers: Mapping[str, str], secret: str) -> Refusal | For
     except UnicodeDecodeError:
         return Refusal(400, "body is not UTF-8")
     if "application/json" in headers.get("content-type", ""):
-        return {} if _is_object(text) else Refusal(400, "body is not a JSON object")
-    form = parse_qs(text)
-    payload = form.get("payload")
-    if payload is not None and not _is_object(payload[0]):
-        return Refusal(400, "payload is not a JSON object")
+        data = _object(text)
+        return Refusal(400, "body is not a JSON object") if data is None else data
+    form = {name: values[0] for name, values in parse_qs(text).items()}
+    if "payload" in form:
+        data = _object(form["payload"])
+        return Refusal(400, "payload is not a JSON object") if data is None else data
     return form
 
 
-def slash_command_team(form: Form, command: str) -> str | None:
-    """The team of a slash `command` (from a checked form); None for anything else."""
-    if form.get("command") != [command] or "ssl_check" in form:
-        return None
-    return form.get("team_id", [""])[0]
+def is_handshake(fields: Fields) -> bool:
+    """Slack's checks of the URL itself (ssl_check, url_verification): they name no workspace,
+    and Bolt answers them without doing any work."""
+    return fields.get("ssl_check") == "1" or fields.get("type") == "url_verification"
 
 
-def _is_object(text: str) -> bool:
+def is_slash_command(fields: Fields, command: str) -> bool:
+    return fields.get("command") == command and not is_handshake(fields)
+
+
+def team_of(fields: Fields) -> str:
+    """The workspace a request comes from: `team_id` (slash commands, events) or `team.id`
+    (buttons); empty when it names none."""
+    team = fields.get("team_id")
+    if team is None and isinstance(fields.get("team"), dict):
+        team = fields["team"].get("id")
+    return team if isinstance(team, str) else ""
+
+
+class WorkspaceUnknown(Exception):
+    """Slack did not say which workspace the bot's token belongs to."""
+
+
+class Teams:
+    """Which workspaces are served: ALLOWED_TEAM_IDS, or the one the bot's token belongs to
+    (Slack's auth.test says, asked once)."""
+
+    def __init__(self, allowed: frozenset[str], client: AsyncWebClient) -> None:
+        self.allowed = allowed
+        self.client = client
+        self.installed: str | None = None
+        self._asking = asyncio.Lock()  # a burst of first requests asks Slack once
+
+    async def served(self) -> frozenset[str]:
+        if self.allowed:
+            return self.allowed
+        async with self._asking:
+            if self.installed is None:
+                try:
+                    answer = await self.client.auth_test()
+                except Exception as error:  # aiohttp's errors vary; any of them means "not known"
+                    raise WorkspaceUnknown(type(error).__name__) from error
+                self.installed = str(answer["team_id"])
+        return frozenset((self.installed,))
+
+
+async def refuse_team(fields: Fields, teams: Teams) -> Refusal | None:
+    """Why a request from another workspace, or naming none, is refused: the signing secret
+    and the app token are shared by every install of the app, so a valid signature alone does
+    not say the request is ours to answer."""
+    team = team_of(fields)
     try:
-        return isinstance(json.loads(text), dict)
-    except ValueError:
-        return False
+        served = await teams.served()
+    except WorkspaceUnknown as error:
+        return Refusal(503, f"cannot tell which workspace is served ({error})")
+    if not team:
+        return Refusal(403, "names no workspace")
+    if team not in served:
+        return Refusal(403, f"workspace {team[:32]!r} is not served here")
+    return None
+
+
+def _object(text: str) -> Fields | None:
+    try:
+        data = json.loads(text)
+    except (ValueError, RecursionError):
+        return None
+    return data if isinstance(data, dict) else None
 
 
 def log_refusal(request: Request, refusal: Refusal, size: int | None) -> None:

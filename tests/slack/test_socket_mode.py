@@ -10,7 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from bot.sandbox import KosliSandbox
-from bot.web.app import build_web_app, socket_mode_handler
+from bot.web.app import build_web_app
+from bot.web.socket_mode import socket_mode_handler
 from testkit.fakes.slack import FakeSlack, FakeSocketMode
 from testkit.signing import slash_command_fields
 from tests.conftest import settings_for

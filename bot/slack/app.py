@@ -1,0 +1,29 @@
+"""Builds the Bolt app: each kind of Slack input routed to its listeners. Requests reach it
+already checked (signature and workspace) at the door, bot.web.gate, or over Socket Mode."""
+
+from __future__ import annotations
+
+import logging
+
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.commands.services import Services
+from bot.slack import actions, commands, events
+from bot.store.events import HandledEvents
+
+
+def build_bolt_app(services: Services, handled: HandledEvents, client: AsyncWebClient) -> AsyncApp:
+    app = AsyncApp(
+        client=client,
+        # Checked once, at the door: Bolt checking the signature again would only cost time.
+        request_verification_enabled=False,
+        # The ack goes back the moment a listener returns (each hands its work to a task);
+        # without this Bolt polls every 10 ms for the ack, which every request then waits.
+        process_before_response=True,
+        logger=logging.getLogger("bot.bolt"),
+    )
+    commands.register(app, services)
+    events.register(app, services, handled)
+    actions.register(app, services)
+    return app
