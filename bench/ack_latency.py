@@ -41,7 +41,7 @@ if __package__ in (None, ""):  # run as a file: make `bot` and `tests` importabl
 import httpx  # noqa: E402
 
 from bot.sandbox import KosliSandbox  # noqa: E402
-from bot.slack.app import build_web_app  # noqa: E402
+from bot.web.app import build_web_app  # noqa: E402
 from testkit.fakes.slack import FakeSlack  # noqa: E402
 from testkit.seed import SANDBOX_TOKEN, SEED_NOW, settings_for  # noqa: E402
 from testkit.servers import serve  # noqa: E402

@@ -32,7 +32,7 @@ import httpx  # noqa: E402
 from bench.ack_latency import percentile  # noqa: E402
 from bench.watch_poll import serve_sandbox  # noqa: E402
 from bot.sandbox import KosliSandbox  # noqa: E402
-from bot.slack.app import build_web_app  # noqa: E402
+from bot.web.app import build_web_app  # noqa: E402
 from testkit.fakes.slack import FakeSlack  # noqa: E402
 from testkit.seed import SANDBOX_TOKEN, SEED_NOW, settings_for  # noqa: E402
 from testkit.servers import serve  # noqa: E402

@@ -106,7 +106,7 @@ def serve_workers(settings: Settings) -> None:
     with tempfile.TemporaryDirectory(prefix="kosli-bot-metrics-") as folder:
         os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", folder)
         uvicorn.run(
-            "bot.slack.app:app_from_environment",
+            "bot.web.app:app_from_environment",
             factory=True,
             workers=settings.web_concurrency,
             host="0.0.0.0",
@@ -117,7 +117,8 @@ def serve_workers(settings: Settings) -> None:
 
 
 async def serve(settings: Settings) -> None:
-    from bot.slack.app import build_web_app, socket_mode_handler
+    from bot.web.app import build_web_app
+    from bot.web.socket_mode import socket_mode_handler
 
     web = build_web_app(settings)
     server = uvicorn.Server(
@@ -132,10 +133,11 @@ async def serve(settings: Settings) -> None:
         return
     # Socket Mode: Slack reaches us over a websocket; HTTP still answers /healthz meanwhile.
     socket = socket_mode_handler(web, settings)
+    # Bolt's Socket Mode handler declares no types for these two.
     try:
-        await asyncio.gather(server.serve(), socket.connect_async())
+        await asyncio.gather(server.serve(), socket.connect_async())  # type: ignore[no-untyped-call]
     finally:
-        await socket.close_async()
+        await socket.close_async()  # type: ignore[no-untyped-call]
 
 
 async def work(settings: Settings) -> None:

@@ -9,7 +9,7 @@ import pytest
 
 from bot.runtime import Runtime
 from bot.sandbox import KosliSandbox
-from bot.slack.app import build_web_app
+from bot.web.app import build_web_app
 from testkit.fakes.slack import FakeSlack
 from testkit.seed import SANDBOX_TOKEN, SEED_NOW, settings_for
 from testkit.servers import serve

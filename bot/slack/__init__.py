@@ -1,1 +1,1 @@
-"""Bolt wiring only: listeners hand the text to the command dispatch; the ASGI app."""
+"""Bolt's listeners, one module per kind of Slack input, and the Bolt app that routes to them."""

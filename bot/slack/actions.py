@@ -7,29 +7,29 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
 
+from bot.background import in_background
 from bot.commands.catalog import COMMANDS
 from bot.commands.dispatch import answer, deliver
 from bot.commands.services import Services
-from bot.slack.background import in_background
+
+
+async def answer_button(services: Services, body: dict[str, Any], action: dict[str, Any]) -> None:
+    channel, user = body["channel"]["id"], body["user"]["id"]
+    message = body.get("message") or {}
+    # A button on a thread reply answers in that thread; on a channel message, under it.
+    thread_ts = message.get("thread_ts") or body["container"]["message_ts"]
+    text = COMMANDS.button_text(action["action_id"], str(action.get("value", ""))[:200])
+    # Only an old message (or a forged one) carries a value no command takes.
+    stale = f"That button is out of date. Type a command instead: `{services.command_name} help`."
+    reply = await answer(text, services, channel, user, thread_ts, unparsable=stale)
+    await deliver(services.transport, reply, channel, user, thread_ts)
 
 
 def register(app: AsyncApp, services: Services) -> None:
     async def on_button(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
         await ack()
-        in_background(answer_button(body, action), f"answering button {action['action_id']}")
-
-    async def answer_button(body: dict[str, Any], action: dict[str, Any]) -> None:
-        channel, user = body["channel"]["id"], body["user"]["id"]
-        message = body.get("message") or {}
-        # A button on a thread reply answers in that thread; on a channel message, under it.
-        thread_ts = message.get("thread_ts") or body["container"]["message_ts"]
-        text = COMMANDS.button_text(action["action_id"], str(action.get("value", ""))[:200])
-        # Only an old message (or a forged one) carries a value no command takes.
-        stale = (
-            f"That button is out of date. Type a command instead: `{services.command_name} help`."
-        )
-        reply = await answer(text, services, channel, user, thread_ts, unparsable=stale)
-        await deliver(services.transport, reply, channel, user, thread_ts)
+        work = answer_button(services, body, action)
+        in_background(work, f"answering button {action['action_id']}")
 
     for action_id in COMMANDS.action_ids:
         app.action(action_id)(on_button)

@@ -8,11 +8,11 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
+from bot.background import in_background
 from bot.commands.dispatch import answer
 from bot.commands.registry import Reply
 from bot.commands.services import Services
 from bot.render.blockkit import parts
-from bot.slack.background import in_background
 from bot.transport import TransportError
 
 log = logging.getLogger(__name__)
@@ -43,22 +43,26 @@ async def respond_with(respond: AsyncRespond, reply: Reply) -> bool:
     return True
 
 
+async def answer_command(
+    services: Services, command: dict[str, Any], respond: AsyncRespond
+) -> None:
+    channel, user = command.get("channel_id", ""), command.get("user_id", "")
+    reply = await answer(command.get("text", ""), services, channel, user)
+    if await respond_with(respond, reply):
+        return
+    # The answer must not be lost: the asker gets it privately instead.
+    log.warning("response_url failed %d times; answering privately", RESPONSE_ATTEMPTS)
+    try:
+        await services.transport.post_private(channel, user, reply.message)
+    except TransportError as error:
+        log.warning("the private answer failed too: %s", error.reason)
+
+
 def register(app: AsyncApp, services: Services) -> None:
     async def on_command(ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond) -> None:
         # Slack gives us 3 seconds; Kosli may take longer, so ack before any work.
         await ack()
-        in_background(answer_command(command, respond), f"answering {services.command_name}")
-
-    async def answer_command(command: dict[str, Any], respond: AsyncRespond) -> None:
-        channel, user = command.get("channel_id", ""), command.get("user_id", "")
-        reply = await answer(command.get("text", ""), services, channel, user)
-        if await respond_with(respond, reply):
-            return
-        # The answer must not be lost: the asker gets it privately instead.
-        log.warning("response_url failed %d times; answering privately", RESPONSE_ATTEMPTS)
-        try:
-            await services.transport.post_private(channel, user, reply.message)
-        except TransportError as error:
-            log.warning("the private answer failed too: %s", error.reason)
+        work = answer_command(services, command, respond)
+        in_background(work, f"answering {services.command_name}")
 
     app.command(services.command_name)(on_command)

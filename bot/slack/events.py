@@ -9,9 +9,9 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 
+from bot.background import in_background
 from bot.commands.dispatch import answer, deliver
 from bot.commands.services import Services
-from bot.slack.background import in_background
 from bot.store.events import HandledEvents
 
 _MENTION = re.compile(r"<@[A-Z0-9]+(\|[^>]*)?>")
@@ -26,31 +26,34 @@ def thread_text(text: str, default_env: str | None) -> str:
     return " ".join(words)
 
 
+async def take_mention(
+    services: Services, handled: HandledEvents, event: dict[str, Any], body: dict[str, Any]
+) -> None:
+    # Slack retries an event it got no quick 200 for: a retry of one this bot already took
+    # on is dropped; a retry of one whose first delivery never arrived, or failed, is answered.
+    event_id = str(body.get("event_id", ""))
+    if not await asyncio.to_thread(handled.take, event_id, datetime.now(UTC)):
+        return
+    try:
+        await answer_mention(services, event)
+    except Exception:
+        await asyncio.to_thread(handled.release, event_id)  # let Slack's retry try again
+        raise
+
+
+async def answer_mention(services: Services, event: dict[str, Any]) -> None:
+    channel, user = event["channel"], event.get("user", "")
+    in_thread = event.get("thread_ts")
+    envs = await services.incidents.thread_envs(channel, in_thread) if in_thread else ()
+    default_env = envs[0] if len(envs) == 1 else None
+    text = thread_text(event.get("text", ""), default_env)
+    reply = await answer(text, services, channel, user, in_thread)
+    await deliver(services.transport, reply, channel, user, in_thread or event["ts"])
+
+
 def register(app: AsyncApp, services: Services, handled: HandledEvents) -> None:
     async def on_mention(event: dict[str, Any], body: dict[str, Any]) -> None:
         # Bolt acks when this returns: the work runs after it.
-        in_background(take_mention(event, body), "answering a mention")
-
-    async def take_mention(event: dict[str, Any], body: dict[str, Any]) -> None:
-        # Slack retries an event it got no quick 200 for: a retry of one this bot already took
-        # on is dropped; a retry of one whose first delivery never arrived, or failed, is
-        # answered.
-        event_id = str(body.get("event_id", ""))
-        if not await asyncio.to_thread(handled.take, event_id, datetime.now(UTC)):
-            return
-        try:
-            await _answer_mention(event)
-        except Exception:
-            await asyncio.to_thread(handled.release, event_id)  # let Slack's retry try again
-            raise
-
-    async def _answer_mention(event: dict[str, Any]) -> None:
-        channel, user = event["channel"], event.get("user", "")
-        in_thread = event.get("thread_ts")
-        envs = await services.incidents.thread_envs(channel, in_thread) if in_thread else ()
-        default_env = envs[0] if len(envs) == 1 else None
-        text = thread_text(event.get("text", ""), default_env)
-        reply = await answer(text, services, channel, user, in_thread)
-        await deliver(services.transport, reply, channel, user, in_thread or event["ts"])
+        in_background(take_mention(services, handled, event, body), "answering a mention")
 
     app.event("app_mention")(on_mention)

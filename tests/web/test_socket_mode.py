@@ -1,16 +1,21 @@
-"""Socket Mode end to end: Slack's websocket in, acks back over it, answers on response_url."""
+"""Socket Mode end to end: Slack's websocket in, acks back over it, answers on response_url;
+another workspace's requests are refused there as at the HTTP door."""
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from bot.sandbox import KosliSandbox
-from bot.slack.app import build_web_app, socket_mode_handler
+from bot.web.app import build_web_app
+from bot.web.socket_mode import socket_mode_handler
 from testkit.fakes.slack import FakeSlack, FakeSocketMode
 from testkit.signing import slash_command_fields
 from tests.conftest import settings_for
@@ -94,3 +99,30 @@ def test_ack_over_the_websocket_does_not_wait_for_a_slow_kosli(
             assert answer["text"] == "2 environments in cyber-dojo"
 
     asyncio.run(scenario())
+
+
+def test_another_workspace_over_the_websocket_is_refused(
+    kosli: KosliSandbox, slack: FakeSlack, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    foreign = slash_command_envelope("env-foreign", "envs", slack.response_url("foreign"))
+    foreign["payload"]["team_id"] = "T9"
+    nameless = slash_command_envelope("env-nameless", "envs", slack.response_url("nameless"))
+    del nameless["payload"]["team_id"]
+    ours = slash_command_envelope("env-ours", "envs", slack.response_url("ours"))
+
+    async def scenario() -> None:
+        async with socket_mode_bot(kosli, slack, tmp_path) as link:
+            for envelope in (foreign, nameless, ours):
+                await link.send(envelope)
+            assert await link.next_from_bot() == {"envelope_id": "env-ours"}
+            await asyncio.to_thread(slack.wait_for, "/response/ours")
+            assert link.received.empty()  # the other two were never acked
+
+    with caplog.at_level(logging.WARNING, logger="bot.web"):
+        asyncio.run(scenario())
+    assert slack.responses("foreign") == [] and slack.responses("nameless") == []
+    refused = [r.getMessage() for r in caplog.records if "over Socket Mode" in r.getMessage()]
+    assert sorted(refused) == [
+        "refused a slash_commands over Socket Mode: names no workspace",
+        "refused a slash_commands over Socket Mode: workspace 'T9' is not served here",
+    ]

@@ -18,10 +18,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from bot.background import in_background
 from bot.metrics import WEBHOOKS
 from bot.runtime import Runtime
-from bot.slack.background import in_background
-from bot.slack.gate import Refusal, ascii_digits, read_body
+from bot.web.gate import Refusal, ascii_digits, read_body
 
 log = logging.getLogger(__name__)
 

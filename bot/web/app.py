@@ -1,0 +1,111 @@
+"""Builds the web app: the routes, the Runtime's lifespan, and Slack's door in front of Bolt."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import logging
+import time
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from slack_bolt.adapter.starlette.async_handler import (
+    to_async_bolt_request,
+    to_starlette_response,
+)
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import Route
+
+from bot.background import in_background
+from bot.config import Settings
+from bot.logs import configure_logging, log_context
+from bot.metrics import ACK_SECONDS
+from bot.runtime import Runtime
+from bot.slack.app import build_bolt_app
+from bot.transport.slack import SlackTransport, slack_client
+from bot.web.gate import Refusal, Teams, admit, is_slash_command, log_refusal, read_body
+from bot.web.metrics import metrics_route
+from bot.web.probes import probe_routes
+from bot.web.webhook import webhook_route
+
+log = logging.getLogger(__name__)
+
+ACK_FIRST = 0.005  # seconds a slash command's work waits after its ack
+
+
+def build_web_app(settings: Settings) -> Starlette:
+    """POST /slack/events for everything Slack sends; the probes and /metrics for the platform."""
+    slack = settings.needs_slack()
+    transport = SlackTransport(slack_client(slack.bot_token, settings.slack_api_url))
+    runtime = Runtime.build(settings, transport)
+    teams = Teams(settings.allowed_team_ids, transport.client)
+    bolt = build_bolt_app(runtime.services, runtime.store.events, transport.client)
+
+    async def slack_events(request: Request) -> Response:
+        body = await read_body(request)
+        fields = (
+            body
+            if isinstance(body, Refusal)
+            else await admit(body, request.headers, slack.signing_secret, teams)
+        )
+        if isinstance(fields, Refusal):
+            log_refusal(request, fields, None if isinstance(body, Refusal) else len(body))
+            return PlainTextResponse(fields.reason, status_code=fields.status)
+        assert isinstance(body, bytes)
+        started = time.perf_counter()
+        # The answer runs in a task made inside this context: its lines carry the id too.
+        with log_context(request_id=uuid.uuid4().hex[:12]):
+            try:
+                if is_slash_command(fields, settings.slack_command):
+                    # All Slack wants of a slash command is a 200 at once: Bolt takes it
+                    # from here, after the ack.
+                    in_background(dispatch_after_ack(request, body), "dispatching a command")
+                    return Response(status_code=200)
+                response = await bolt.async_dispatch(to_async_bolt_request(request, body))
+                return to_starlette_response(response)
+            finally:
+                ACK_SECONDS.observe(time.perf_counter() - started)
+
+    async def dispatch_after_ack(request: Request, body: bytes) -> None:
+        # A burst of commands reaches the event loop over a few milliseconds: starting each
+        # one's work a moment later lets the burst's acks go out first.
+        await asyncio.sleep(ACK_FIRST)
+        await bolt.async_dispatch(to_async_bolt_request(request, body))
+
+    @asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        log.info("serving %s", settings)
+        async with runtime.running(watch=settings.run_watcher):
+            yield
+
+    web = Starlette(
+        routes=[
+            Route("/slack/events", slack_events, methods=["POST"]),
+            *probe_routes(runtime),
+            metrics_route(settings.metrics_token),
+            # Kosli Actions push changes here; without a secret the path is not there (404).
+            *(
+                [webhook_route(runtime, settings.kosli_webhook_secret)]
+                if settings.kosli_webhook_secret
+                else []
+            ),  # fmt: skip
+        ],
+        lifespan=lifespan,
+    )
+    web.state.bolt = bolt
+    web.state.teams = teams
+    web.state.runtime = runtime
+    return web
+
+
+def app_from_environment() -> Starlette:
+    """For uvicorn's worker processes (WEB_CONCURRENCY > 1): each builds its own app."""
+    settings = Settings.from_env(mode="serve")
+    configure_logging(json_lines=settings.log_format == "json")
+    web = build_web_app(settings)
+    gc.collect()  # as `kosli-bot serve` does: startup's objects live for good
+    gc.freeze()
+    return web
