@@ -10,9 +10,9 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from bot.commands.queries import QueryError, unknown_environment
-from bot.domain.bisect import BisectWindow, all_ends, by_ancestry
 from bot.domain.changes import ChangeSet, Kind, snapshot_changes
 from bot.domain.commands import DEFAULT_BACK, Window
+from bot.domain.commits_window import CommitsWindow, all_ends, by_ancestry
 from bot.domain.timeline import IncidentWindow, Timeline
 from bot.history import GitHistory
 from bot.kosli import KosliClient, KosliError, KosliNotFound, Snappish
@@ -219,7 +219,7 @@ class IncidentThreads:
         )
         return window, timelines
 
-    async def _windows(self, timelines: list[Timeline]) -> dict[tuple[str, str], BisectWindow]:
+    async def _windows(self, timelines: list[Timeline]) -> dict[tuple[str, str], CommitsWindow]:
         """The commits behind every replaced build, within the git host's time budget."""
         return await self.history.windows(
             all_ends([c for timeline in timelines for c in timeline.changesets])
@@ -306,7 +306,7 @@ class IncidentThreads:
         return {fingerprint: url for fingerprint, url in pairs if url}
 
 
-def _by_ancestry(timeline: Timeline, windows: dict[tuple[str, str], BisectWindow]) -> Timeline:
+def _by_ancestry(timeline: Timeline, windows: dict[tuple[str, str], CommitsWindow]) -> Timeline:
     return replace(timeline, changesets=tuple(by_ancestry(c, windows) for c in timeline.changesets))
 
 

@@ -71,6 +71,8 @@ def _sqlite_transactions(engine: Engine) -> None:
             cursor.execute("PRAGMA journal_mode = WAL")
         # WAL with NORMAL survives a crashed process; only an OS crash may lose the last commit.
         cursor.execute("PRAGMA synchronous = NORMAL")
+        # SQLite checks foreign keys only when asked, connection by connection.
+        cursor.execute("PRAGMA foreign_keys = ON")
         cursor.close()
 
     @event.listens_for(engine, "begin")

@@ -9,7 +9,7 @@ from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 
 from bot.store.database import Database
-from bot.store.models import Alert, Lease, WatchedEnv
+from bot.store.models import Alert, AlertState, Lease, WatchedEnv
 
 
 class Leases:
@@ -49,6 +49,6 @@ class Leases:
             )
             session.execute(
                 update(Alert)
-                .where(Alert.claimed_by == owner, Alert.state == "sending")
+                .where(Alert.claimed_by == owner, Alert.state == AlertState.SENDING)
                 .values(claimed_until=until)
             )

@@ -14,7 +14,7 @@ from bot.store.outbox import Outbox
 from bot.store.subscriptions import SubscriptionRepository
 
 # The newest migration; a test keeps it equal to the migrations' head.
-SCHEMA_REVISION = "0006_alert_bisect"
+SCHEMA_REVISION = "0007_typed_outbox"
 
 
 class SchemaNotReady(Exception):

@@ -13,6 +13,7 @@ from bot.kosli import KosliClient, KosliError, Snappish
 from bot.logs import log_context
 from bot.render.changes import render_alert
 from bot.render.watcher import render_outage, render_recovery
+from bot.store.models import AlertKind
 from bot.store.records import EnvState
 from bot.store.store import Store
 from bot.watch.router import Router
@@ -106,7 +107,7 @@ class Poller:
             )
             if before is not None and before.outage_open:
                 message = render_recovery(env, before.last_seen_index)
-                await self.router.to_subscribers(env, "recovery", before.outages, message)
+                await self.router.to_subscribers(env, AlertKind.RECOVERY, before.outages, message)
         if not newest or newest[0].index <= state.last_seen_index:
             return
         previous = await self.kosli.snapshot(Snappish(env, "#", str(state.last_seen_index)))
@@ -134,4 +135,4 @@ class Poller:
         outage = await asyncio.to_thread(self.store.environments.open_outage, env)
         if outage is not None:
             message = render_outage(env, state.failures, state.last_polled_at)
-            await self.router.to_subscribers(env, "outage", outage, message)
+            await self.router.to_subscribers(env, AlertKind.OUTAGE, outage, message)

@@ -12,6 +12,7 @@ from datetime import timedelta
 from bot.metrics import ALERTS_AS_TEXT, ALERTS_PARKED, ALERTS_POSTED
 from bot.render.blockkit import Message
 from bot.render.watcher import render_paused
+from bot.store.models import AlertKind
 from bot.store.outbox import Outgoing
 from bot.store.store import Store
 from bot.transport import ChannelGone, Rejected, Transport, TransportError
@@ -83,7 +84,7 @@ class Sender:
             await asyncio.to_thread(
                 self.store.outbox.mark_sent, item.id, self.settings.owner, ts, self.settings.now()
             )
-            ALERTS_POSTED.labels(item.kind.split("/")[0]).inc()
+            ALERTS_POSTED.labels(item.kind.value).inc()
 
     async def _post(self, item: Outgoing) -> str:
         """Post every part of the alert not yet posted; return the first part's ts. A sender
@@ -108,7 +109,7 @@ class Sender:
         that fails, park it and tell the channel once. False when the channel is gone."""
         owner, now = self.settings.owner, self.settings.now()
         gist = f"{item.text}. Slack refused the full alert ({reason})"
-        if item.kind == "change" or item.kind.startswith("thread"):
+        if item.kind is AlertKind.CHANGE:
             gist += f": ask `{self.settings.command} diff {item.env}#{item.snapshot_index}`"
         try:
             ts = await self.transport.post(

@@ -14,7 +14,7 @@ from bot.kosli import KosliClient
 from bot.metrics import IN_OUTAGE, OUTBOX_OLDEST, OUTBOX_PENDING, POLL_SECONDS, WATCHED
 from bot.store.store import Store
 from bot.transport import Transport
-from bot.watch.bisector import Bisector
+from bot.watch.commits_replies import CommitsReplies
 from bot.watch.poller import Poller
 from bot.watch.router import Router
 from bot.watch.sender import Sender
@@ -38,7 +38,7 @@ class Watcher:
         self.poller = Poller(store, kosli, self.router, self.settings)
         self.sender = Sender(store, transport, self.settings)
         # Without a git host (tests of the watcher alone), commits rows simply wait.
-        self.bisector = Bisector(store, history, self.settings) if history else None
+        self.commits_replies = CommitsReplies(store, history, self.settings) if history else None
         self._sending: asyncio.Task[None] | None = None
         self._send_wanted = False
 
@@ -94,7 +94,7 @@ class Watcher:
             while self._send_wanted:
                 self._send_wanted = False
                 await self.sender.send_pending()  # alerts first: they never wait for git
-                if self.bisector and await self.bisector.fill_waiting():
+                if self.commits_replies and await self.commits_replies.fill_waiting():
                     await self.sender.send_pending()  # then the commits under them
         except Exception:
             log.exception("sending alerts failed; the outbox keeps them for the next try")
