@@ -35,7 +35,7 @@ class GitHistory:
         lasting = len(base) == FULL_SHA and len(head) == FULL_SHA
         if lasting:
             try:
-                kept = await asyncio.to_thread(self.store.compares.get, key, base, head)
+                kept = await self.store.compares.get(key, base, head)
             except StoreError as error:
                 log.warning("compare cache unreadable: %s", type(error).__name__)
                 kept = None
@@ -44,9 +44,7 @@ class GitHistory:
         found = await self.githost.compare(repo, base, head)
         if lasting:
             try:
-                await asyncio.to_thread(
-                    self.store.compares.put, key, base, head, found.to_json(), self.clock()
-                )
+                await self.store.compares.put(key, base, head, found.to_json(), self.clock())
             except StoreError as error:
                 log.warning("compare cache unwritable: %s", type(error).__name__)
         return found

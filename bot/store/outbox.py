@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, aliased
 
 from bot.domain.commits_window import ReplacedBuild
 from bot.store.database import Database
+from bot.store.door import off_loop
 from bot.store.models import Alert, AlertKind, AlertState, WatchedEnv
 from bot.store.records import HeldAlert, record
 
@@ -86,6 +87,7 @@ class Outbox:
     def __init__(self, db: Database) -> None:
         self.db = db
 
+    @off_loop
     def advance(self, env: str, index: int, alerts: Iterable[NewAlert], now: datetime) -> int:
         """Record alerts for snapshot `index` and move the high-water mark, atomically.
 
@@ -100,10 +102,12 @@ class Outbox:
             watched.last_polled_at = now
         return inserted
 
+    @off_loop
     def add(self, alerts: Iterable[NewAlert], now: datetime) -> int:
         with self.db.begin() as session:
             return insert_alerts(session, alerts, now)
 
+    @off_loop
     def claim(self, owner: str, now: datetime, ttl: timedelta, limit: int = 1000) -> list[Outgoing]:
         """Claim sendable alerts, oldest first; a claim is exclusive across processes."""
         sendable = or_(
@@ -155,13 +159,16 @@ class Outbox:
                 )
         return claimed
 
+    @off_loop
     def mark_sent(self, alert_id: int, owner: str, slack_ts: str, now: datetime) -> None:
         self._settle(alert_id, owner, state=AlertState.SENT, sent_at=now, slack_ts=slack_ts)
 
+    @off_loop
     def unclaim(self, alert_id: int, owner: str) -> None:
         """Sending failed for sure (Slack said no): try again next cycle."""
         self._settle(alert_id, owner, state=AlertState.PENDING, claimed_by=None)
 
+    @off_loop
     def park(self, alert_id: int, owner: str) -> None:
         """An alert Slack will not take even as plain text: set aside, so later ones flow."""
         self._settle(alert_id, owner, state=AlertState.PARKED, claimed_by=None)
@@ -175,6 +182,7 @@ class Outbox:
                 .values(claimed_until=None, **values)
             )
 
+    @off_loop
     def backlog(self) -> tuple[int, datetime | None]:
         """How many alerts wait to be sent, and since when the oldest has waited."""
         unsent = Alert.state.in_((AlertState.PENDING, AlertState.SENDING)) & Alert.held.is_(False)
@@ -183,6 +191,7 @@ class Outbox:
             oldest = session.scalar(select(func.min(Alert.created_at)).where(unsent))
             return int(count or 0), oldest
 
+    @off_loop
     def waiting(self, limit: int = 200) -> list[Waiting]:
         """Commits rows still waiting for the git host, each with its alert's fate."""
         parent = aliased(Alert)
@@ -210,6 +219,7 @@ class Outbox:
                 for row, alert in session.execute(query)
             ]
 
+    @off_loop
     def fill(self, alert_id: int, text: str, blocks: list[dict[str, Any]], thread_ts: str) -> None:
         """The commits are read: the row becomes an ordinary reply for the sender."""
         with self.db.begin() as session:
@@ -219,6 +229,7 @@ class Outbox:
                 .values(state=AlertState.PENDING, text=text, blocks=blocks, thread_ts=thread_ts)
             )
 
+    @off_loop
     def wait_again(self, alert_id: int) -> None:
         with self.db.begin() as session:
             session.execute(
@@ -227,6 +238,7 @@ class Outbox:
                 .values(attempts=Alert.attempts + 1)
             )
 
+    @off_loop
     def give_up(self, alert_id: int) -> None:
         """Its alert will never be posted, so neither will the commits under it."""
         with self.db.begin() as session:
@@ -236,6 +248,7 @@ class Outbox:
                 .values(state=AlertState.DROPPED)
             )
 
+    @off_loop
     def drop_pending(self, channel: str) -> int:
         """A channel we cannot post to: its unsent alerts will never go."""
         with self.db.begin() as session:
@@ -249,6 +262,7 @@ class Outbox:
             )
             return dropped.rowcount
 
+    @off_loop
     def release_held(self, channel: str, env: str) -> list[HeldAlert]:
         """The mute ended: hand back the held alerts (marked summarised) to be summarised."""
         with self.db.begin() as session:

@@ -6,6 +6,7 @@ from sqlalchemy import Engine, text
 
 from bot.store.compares import CompareCache
 from bot.store.database import Database
+from bot.store.door import off_loop
 from bot.store.environments import EnvironmentRepository
 from bot.store.events import HandledEvents
 from bot.store.incidents import IncidentRepository
@@ -33,6 +34,7 @@ class Store:
         self.events = HandledEvents(db)
         self.compares = CompareCache(db)
 
+    @off_loop
     def ping(self) -> None:
         """Raises unless the database answers and holds our schema at its newest revision
         (another replica may still be migrating it)."""

@@ -3,7 +3,6 @@ wanted) and open incident threads on the environment; mutes end in one summary."
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -61,21 +60,21 @@ class Router:
         now = self.settings.now()
         alerts = [
             _alert(sub, kind, index, message, held=False)
-            for sub in await asyncio.to_thread(self.store.subscriptions.find, env=env)
+            for sub in await self.store.subscriptions.find(env=env)
             if sub.paused_reason is None
         ]
-        await asyncio.to_thread(self.store.outbox.add, alerts, now)
+        await self.store.outbox.add(alerts, now)
 
     async def end_mutes(self) -> None:
         now = self.settings.now()
-        for sub in await asyncio.to_thread(self.store.subscriptions.find):
+        for sub in await self.store.subscriptions.find():
             if sub.muted_until is not None and sub.muted_until <= now:
                 await self.end_mute(sub.channel_id, sub.env)
 
     async def end_mute(self, channel: str, env: str) -> int:
         """Clear the mute and queue one summary of what was held; returns how many."""
-        await asyncio.to_thread(self.store.subscriptions.set_mute, channel, env, None)
-        held = await asyncio.to_thread(self.store.outbox.release_held, channel, env)
+        await self.store.subscriptions.set_mute(channel, env, None)
+        held = await self.store.outbox.release_held(channel, env)
         if held:
             message = render_mute_summary(env, [(a.snapshot_index, a.text) for a in held])
             summary = NewAlert(
@@ -86,7 +85,7 @@ class Router:
                 message.text,
                 message.blocks,
             )
-            await asyncio.to_thread(self.store.outbox.add, [summary], self.settings.now())
+            await self.store.outbox.add([summary], self.settings.now())
         return len(held)
 
 

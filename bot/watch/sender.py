@@ -33,20 +33,13 @@ class Sender:
         One process sends at a time (a lease), so each channel gets its alerts in order even
         when several replicas share the database.
         """
-        if not await asyncio.to_thread(
-            self.store.leases.take,
-            "sender",
-            self.settings.owner,
-            self.settings.now(),
-            self.settings.lease_ttl,
+        if not await self.store.leases.take(
+            "sender", self.settings.owner, self.settings.now(), self.settings.lease_ttl
         ):
             return
         by_channel: dict[str, list[Outgoing]] = defaultdict(list)
-        for item in await asyncio.to_thread(
-            self.store.outbox.claim,
-            self.settings.owner,
-            self.settings.now(),
-            self.settings.lease_ttl,
+        for item in await self.store.outbox.claim(
+            self.settings.owner, self.settings.now(), self.settings.lease_ttl
         ):
             by_channel[item.channel_id].append(item)
         limit = asyncio.Semaphore(self.settings.concurrency)
@@ -58,7 +51,7 @@ class Sender:
         try:
             await asyncio.gather(*(bounded(items) for items in by_channel.values()))
         finally:
-            await asyncio.to_thread(self.store.leases.release, "sender", self.settings.owner)
+            await self.store.leases.release("sender", self.settings.owner)
 
     async def _send_channel(self, items: list[Outgoing]) -> None:
         for position, item in enumerate(items):
@@ -81,9 +74,7 @@ class Sender:
                 log.exception("sending an alert to %s failed", item.channel_id)
                 await self._unclaim(items[position:])
                 return
-            await asyncio.to_thread(
-                self.store.outbox.mark_sent, item.id, self.settings.owner, ts, self.settings.now()
-            )
+            await self.store.outbox.mark_sent(item.id, self.settings.owner, ts, self.settings.now())
             ALERTS_POSTED.labels(item.kind.value).inc()
 
     async def _post(self, item: Outgoing) -> str:
@@ -119,7 +110,7 @@ class Sender:
             await self._channel_gone(item.channel_id, gone.reason)
             return False
         except TransportError as error:
-            await asyncio.to_thread(self.store.outbox.park, item.id, owner)
+            await self.store.outbox.park(item.id, owner)
             ALERTS_PARKED.labels(error.reason).inc()
             log.warning("parked alert %s: Slack refused it even as text (%s)", item.key, error)
             note = Message(
@@ -131,18 +122,18 @@ class Sender:
             except TransportError as unsent:
                 log.warning("could not tell %s about a parked alert: %s", item.channel_id, unsent)
             return True
-        await asyncio.to_thread(self.store.outbox.mark_sent, item.id, owner, ts, now)
+        await self.store.outbox.mark_sent(item.id, owner, ts, now)
         ALERTS_AS_TEXT.labels(reason).inc()
         log.warning("alert %s went as plain text: Slack refused it (%s)", item.key, reason)
         return True
 
     async def _unclaim(self, items: list[Outgoing]) -> None:
         for item in items:
-            await asyncio.to_thread(self.store.outbox.unclaim, item.id, self.settings.owner)
+            await self.store.outbox.unclaim(item.id, self.settings.owner)
 
     async def _channel_gone(self, channel: str, reason: str) -> None:
-        paused = await asyncio.to_thread(self.store.subscriptions.pause_channel, channel, reason)
-        await asyncio.to_thread(self.store.outbox.drop_pending, channel)
+        paused = await self.store.subscriptions.pause_channel(channel, reason)
+        await self.store.outbox.drop_pending(channel)
         by_user: dict[str, list[str]] = defaultdict(list)
         for sub in paused:
             by_user[sub.created_by].append(sub.env)

@@ -57,16 +57,16 @@ class Watcher:
             await self.poller.poll_all()
             await self.router.end_mutes()
             await self.send_queued()
-            await asyncio.to_thread(self._gauge)
+            await self._gauge()
         except Exception:
             log.exception("watcher cycle failed; the next cycle starts from the database")
         POLL_SECONDS.observe(time.perf_counter() - started)
 
-    def _gauge(self) -> None:
+    async def _gauge(self) -> None:
         """What the people running the bot watch: how much is watched, failing, waiting."""
-        WATCHED.set(len(self.store.environments.watched()))
-        IN_OUTAGE.set(self.store.environments.in_outage())
-        pending, oldest = self.store.outbox.backlog()
+        WATCHED.set(len(await self.store.environments.watched()))
+        IN_OUTAGE.set(await self.store.environments.in_outage())
+        pending, oldest = await self.store.outbox.backlog()
         OUTBOX_PENDING.set(pending)
         age = (self.settings.now() - oldest).total_seconds() if oldest else 0.0
         OUTBOX_OLDEST.set(max(0.0, age))
@@ -102,11 +102,8 @@ class Watcher:
     async def renew_leases(self) -> None:
         """The heartbeat that keeps this process's leases while it lives; never raises."""
         try:
-            await asyncio.to_thread(
-                self.store.leases.renew_all,
-                self.settings.owner,
-                self.settings.now(),
-                self.settings.lease_ttl,
+            await self.store.leases.renew_all(
+                self.settings.owner, self.settings.now(), self.settings.lease_ttl
             )
         except Exception:
             log.exception("renewing leases failed; they expire unless the next renewal works")

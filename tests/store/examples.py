@@ -30,8 +30,8 @@ def states(store: Store) -> dict[int, str]:
     return {a.snapshot_index: a.state for a in outbox_rows(store)}
 
 
-def leased(store: Store, owner: str, at: datetime) -> list[str]:
-    return [state.env for state in store.environments.lease(owner, at, TTL)]
+async def leased(store: Store, owner: str, at: datetime) -> list[str]:
+    return [state.env for state in await store.environments.lease(owner, at, TTL)]
 
 
 def new_incident(opened_at: datetime = NOW) -> NewIncident:

@@ -16,28 +16,31 @@ from bot.store.migrate import open_store
 from bot.store.store import Store
 from tests.store.examples import NOW
 
+# The store is awaited: these tests run on an event loop (anyio's plugin, asyncio).
+pytestmark = pytest.mark.anyio
 
-def test_an_event_is_taken_once_and_a_failed_one_can_be_taken_again(store: Store) -> None:
-    assert store.events.take("Ev1", NOW) is True
-    assert store.events.take("Ev1", NOW) is False  # Slack's retry of an answered event
-    store.events.release("Ev1")  # answering it failed
-    assert store.events.take("Ev1", NOW + timedelta(minutes=1)) is True
+
+async def test_an_event_is_taken_once_and_a_failed_one_can_be_taken_again(store: Store) -> None:
+    assert await store.events.take("Ev1", NOW) is True
+    assert await store.events.take("Ev1", NOW) is False  # Slack's retry of an answered event
+    await store.events.release("Ev1")  # answering it failed
+    assert await store.events.take("Ev1", NOW + timedelta(minutes=1)) is True
     # Old ids are forgotten, so the table stays small.
-    assert store.events.take("Ev2", NOW) is True
-    assert store.events.take("Ev3", NOW + timedelta(hours=3)) is True
-    assert store.events.take("Ev2", NOW + timedelta(hours=3)) is True
+    assert await store.events.take("Ev2", NOW) is True
+    assert await store.events.take("Ev3", NOW + timedelta(hours=3)) is True
+    assert await store.events.take("Ev2", NOW + timedelta(hours=3)) is True
 
 
-def test_sqlite_reads_do_not_wait_for_a_writer(tmp_path: Path) -> None:
+async def test_sqlite_reads_do_not_wait_for_a_writer(tmp_path: Path) -> None:
     """Reads begin deferred (WAL gives them a snapshot); only writes take the write lock."""
     path = tmp_path / "reads.db"
     store = open_store(f"sqlite:///{path}")
-    store.subscriptions.subscribe("C1", "prod", "U1", 1, NOW)
+    await store.subscriptions.subscribe("C1", "prod", "U1", 1, NOW)
     writer = sqlite3.connect(path, isolation_level=None)
     writer.execute("BEGIN IMMEDIATE")
     try:
         started = time.monotonic()
-        assert store.environments.watched() == ["prod"]
+        assert await store.environments.watched() == ["prod"]
         assert time.monotonic() - started < 1.0  # not SQLite's 5 s busy timeout
     finally:
         writer.execute("ROLLBACK")
@@ -45,7 +48,7 @@ def test_sqlite_reads_do_not_wait_for_a_writer(tmp_path: Path) -> None:
         store.engine.dispose()
 
 
-def test_a_writer_that_gets_no_turn_is_a_store_error(
+async def test_a_writer_that_gets_no_turn_is_a_store_error(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """This process's SQLite writers queue on one lock; one kept waiting past WRITER_WAIT fails
@@ -64,9 +67,9 @@ def test_a_writer_that_gets_no_turn_is_a_store_error(
     try:
         assert holding.wait(5)
         with pytest.raises(StoreError):
-            store.subscriptions.subscribe("C1", "prod", "U1", 1, NOW)
+            await store.subscriptions.subscribe("C1", "prod", "U1", 1, NOW)
     finally:
         release.set()
         holder.join()
-    assert store.subscriptions.subscribe("C1", "prod", "U1", 1, NOW)  # its turn came
+    assert await store.subscriptions.subscribe("C1", "prod", "U1", 1, NOW)  # its turn came
     store.engine.dispose()

@@ -6,117 +6,129 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import timedelta
 
+import pytest
+
 from bot.store.store import Store
 from tests.store.examples import NOW, TTL, alert, leased
 
+# The store is awaited: these tests run on an event loop (anyio's plugin, asyncio).
+pytestmark = pytest.mark.anyio
 
-def test_a_lease_is_exclusive_between_replicas(
+
+async def test_a_lease_is_exclusive_between_replicas(
     store: Store, open_replica: Callable[[], Store]
 ) -> None:
     other = open_replica()
-    store.subscriptions.subscribe("C1", "prod", "U1", 1, NOW)
+    await store.subscriptions.subscribe("C1", "prod", "U1", 1, NOW)
 
-    assert leased(store, "a", NOW) == ["prod"]
-    assert leased(other, "b", NOW + timedelta(seconds=30)) == []
-    assert leased(store, "a", NOW + timedelta(seconds=30)) == ["prod"]  # renewed
-    assert leased(other, "b", NOW + timedelta(seconds=61)) == []
-    assert leased(other, "b", NOW + timedelta(seconds=91)) == ["prod"]  # expired
-    assert leased(store, "a", NOW + timedelta(seconds=92)) == []
+    assert await leased(store, "a", NOW) == ["prod"]
+    assert await leased(other, "b", NOW + timedelta(seconds=30)) == []
+    assert await leased(store, "a", NOW + timedelta(seconds=30)) == ["prod"]  # renewed
+    assert await leased(other, "b", NOW + timedelta(seconds=61)) == []
+    assert await leased(other, "b", NOW + timedelta(seconds=91)) == ["prod"]  # expired
+    assert await leased(store, "a", NOW + timedelta(seconds=92)) == []
 
-    state = store.environments.state("prod")
+    state = await store.environments.state("prod")
     assert (state.lease_owner, state.lease_until) == ("b", NOW + timedelta(seconds=151))
 
 
-def test_replicas_share_environments_least_recently_polled_first(
+async def test_replicas_share_environments_least_recently_polled_first(
     store: Store, open_replica: Callable[[], Store]
 ) -> None:
     other = open_replica()
     for env in ("dev", "prod", "beta"):
-        store.subscriptions.subscribe("C1", env, "U1", 1, NOW)
-    store.environments.release("nobody", ["dev"], NOW)  # dev was polled; the others never were
+        await store.subscriptions.subscribe("C1", env, "U1", 1, NOW)
+    await store.environments.release(
+        "nobody", ["dev"], NOW
+    )  # dev was polled; the others never were
 
-    first = [s.env for s in store.environments.lease("a", NOW, TTL, limit=2)]
+    first = [s.env for s in await store.environments.lease("a", NOW, TTL, limit=2)]
     assert first == ["beta", "prod"]
-    assert [s.env for s in other.environments.lease("b", NOW, TTL, limit=2)] == ["dev"]
+    assert [s.env for s in await other.environments.lease("b", NOW, TTL, limit=2)] == ["dev"]
 
 
-def test_release_frees_only_the_owners_leases_and_notes_the_poll(
+async def test_release_frees_only_the_owners_leases_and_notes_the_poll(
     store: Store, open_replica: Callable[[], Store]
 ) -> None:
+
     other = open_replica()
-    store.subscriptions.subscribe("C1", "prod", "U1", 1, NOW)
-    leased(store, "a", NOW)
+    await store.subscriptions.subscribe("C1", "prod", "U1", 1, NOW)
+    await leased(store, "a", NOW)
 
-    other.environments.release("b", [], NOW)
-    assert leased(other, "b", NOW) == []
+    await other.environments.release("b", [], NOW)
+    assert await leased(other, "b", NOW) == []
 
-    store.environments.release("a", ["prod"], NOW + TTL)
-    state = store.environments.state("prod")
+    await store.environments.release("a", ["prod"], NOW + TTL)
+    state = await store.environments.state("prod")
     assert (state.lease_owner, state.last_polled_at) == (None, NOW + TTL)
-    assert leased(other, "b", NOW) == ["prod"]
+    assert await leased(other, "b", NOW) == ["prod"]
 
 
-def test_a_named_lease_has_one_holder_until_it_expires(
+async def test_a_named_lease_has_one_holder_until_it_expires(
     store: Store, open_replica: Callable[[], Store]
 ) -> None:
     other = open_replica()
-    assert store.leases.take("sender", "a", NOW, TTL) is True
-    assert other.leases.take("sender", "b", NOW + timedelta(seconds=30), TTL) is False
-    assert store.leases.take("sender", "a", NOW + timedelta(seconds=30), TTL) is True  # renewed
-    assert other.leases.take("sender", "b", NOW + timedelta(seconds=91), TTL) is True  # expired
-    assert store.leases.take("sender", "a", NOW + timedelta(seconds=92), TTL) is False
-    store.leases.release("sender", "a")  # not its holder: no effect
-    assert store.leases.take("sender", "a", NOW + timedelta(seconds=93), TTL) is False
-    other.leases.release("sender", "b")
-    assert store.leases.take("sender", "a", NOW + timedelta(seconds=93), TTL) is True
+    assert await store.leases.take("sender", "a", NOW, TTL) is True
+    assert await other.leases.take("sender", "b", NOW + timedelta(seconds=30), TTL) is False
+    assert (
+        await store.leases.take("sender", "a", NOW + timedelta(seconds=30), TTL) is True
+    )  # renewed
+    assert (
+        await other.leases.take("sender", "b", NOW + timedelta(seconds=91), TTL) is True
+    )  # expired
+    assert await store.leases.take("sender", "a", NOW + timedelta(seconds=92), TTL) is False
+    await store.leases.release("sender", "a")  # not its holder: no effect
+    assert await store.leases.take("sender", "a", NOW + timedelta(seconds=93), TTL) is False
+    await other.leases.release("sender", "b")
+    assert await store.leases.take("sender", "a", NOW + timedelta(seconds=93), TTL) is True
 
 
-def test_no_lease_on_an_unwatched_env(store: Store) -> None:
-    store.subscriptions.subscribe("C1", "prod", "U1", 1, NOW)
-    store.subscriptions.unsubscribe("C1", "prod")
-    assert leased(store, "a", NOW) == []
+async def test_no_lease_on_an_unwatched_env(store: Store) -> None:
+    await store.subscriptions.subscribe("C1", "prod", "U1", 1, NOW)
+    await store.subscriptions.unsubscribe("C1", "prod")
+    assert await leased(store, "a", NOW) == []
 
 
-def test_a_heartbeat_keeps_what_a_live_process_holds_and_a_dead_one_loses_it(
+async def test_a_heartbeat_keeps_what_a_live_process_holds_and_a_dead_one_loses_it(
     store: Store,
 ) -> None:
-    store.subscriptions.subscribe("C1", "prod", "U1", 5, NOW)
-    store.outbox.add([alert(6)], NOW)
-    assert store.leases.take("sender", "alive", NOW, TTL)
-    assert [s.env for s in store.environments.lease("alive", NOW, TTL)] == ["prod"]
-    assert [a.snapshot_index for a in store.outbox.claim("alive", NOW, TTL)] == [6]
+    await store.subscriptions.subscribe("C1", "prod", "U1", 5, NOW)
+    await store.outbox.add([alert(6)], NOW)
+    assert await store.leases.take("sender", "alive", NOW, TTL)
+    assert [s.env for s in await store.environments.lease("alive", NOW, TTL)] == ["prod"]
+    assert [a.snapshot_index for a in await store.outbox.claim("alive", NOW, TTL)] == [6]
 
     later = NOW + TTL * 0.9
-    store.leases.renew_all("alive", later, TTL)
+    await store.leases.renew_all("alive", later, TTL)
     after_ttl = NOW + TTL * 1.5  # past the first expiry, within the renewed one
-    assert not store.leases.take("sender", "other", after_ttl, TTL)
-    assert store.environments.lease("other", after_ttl, TTL) == []
-    assert store.outbox.claim("other", after_ttl, TTL) == []
+    assert not await store.leases.take("sender", "other", after_ttl, TTL)
+    assert await store.environments.lease("other", after_ttl, TTL) == []
+    assert await store.outbox.claim("other", after_ttl, TTL) == []
 
     dead = later + TTL * 1.1  # no heartbeat since: everything can be taken over
-    assert store.leases.take("sender", "other", dead, TTL)
-    assert [s.env for s in store.environments.lease("other", dead, TTL)] == ["prod"]
-    assert [a.snapshot_index for a in store.outbox.claim("other", dead, TTL)] == [6]
+    assert await store.leases.take("sender", "other", dead, TTL)
+    assert [s.env for s in await store.environments.lease("other", dead, TTL)] == ["prod"]
+    assert [a.snapshot_index for a in await store.outbox.claim("other", dead, TTL)] == [6]
 
 
-def test_failures_open_one_outage_until_a_poll_succeeds(store: Store) -> None:
-    store.subscriptions.subscribe("C1", "prod", "U1", 1, NOW)
+async def test_failures_open_one_outage_until_a_poll_succeeds(store: Store) -> None:
+    await store.subscriptions.subscribe("C1", "prod", "U1", 1, NOW)
 
-    assert store.environments.record_failure("prod").failures == 1
-    assert store.environments.record_failure("prod").failures == 2
-    assert store.environments.open_outage("prod") == 1
-    assert store.environments.open_outage("prod") is None
+    assert (await store.environments.record_failure("prod")).failures == 1
+    assert (await store.environments.record_failure("prod")).failures == 2
+    assert await store.environments.open_outage("prod") == 1
+    assert await store.environments.open_outage("prod") is None
 
-    before = store.environments.mark_polled("prod", NOW)
+    before = await store.environments.mark_polled("prod", NOW)
     assert (before.failures, before.outage_open, before.outages) == (2, True, 1)
-    after = store.environments.state("prod")
+    after = await store.environments.state("prod")
     assert (after.failures, after.outage_open, after.last_polled_at) == (0, False, NOW)
 
-    store.environments.record_failure("prod")
-    assert store.environments.open_outage("prod") == 2
+    await store.environments.record_failure("prod")
+    assert await store.environments.open_outage("prod") == 2
 
 
-def test_failures_on_an_unwatched_env(store: Store) -> None:
-    assert store.environments.record_failure("nowhere") is None
-    assert store.environments.open_outage("nowhere") is None
-    assert store.environments.mark_polled("nowhere", NOW) is None
+async def test_failures_on_an_unwatched_env(store: Store) -> None:
+    assert await store.environments.record_failure("nowhere") is None
+    assert await store.environments.open_outage("nowhere") is None
+    assert await store.environments.mark_polled("nowhere", NOW) is None
