@@ -79,7 +79,7 @@ async def measure(
     async with runtime.running(watch=False):
         for number in range(envs):
             env = f"env-{number:04d}"
-            runtime.store.subscriptions.subscribe(
+            await runtime.store.subscriptions.subscribe(
                 f"C{number:05d}", env, "U1", 177, runtime.watcher.clock()
             )
         figures = []

@@ -127,9 +127,10 @@ def all_at_once(envs: int, burst: int, latency: float) -> None:
             web = build_web_app(settings)
             runtime = web.state.runtime
             for number in range(envs):
-                runtime.store.subscriptions.subscribe(
+                subscribe = runtime.store.subscriptions.subscribe(
                     f"C{number:05d}", f"env-{number:04d}", "U1", 177, runtime.watcher.clock()
                 )
+                asyncio.run(subscribe)
             with serve(web) as url:
                 clock.value = SEED_NOW + 90  # Kosli now shows them
                 changed = [f"env-{number:04d}" for number in range(burst)]

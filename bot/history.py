@@ -1,5 +1,5 @@
 """Git history behind Kosli's builds: compare answers read through the database cache, and
-the bisect windows of changes. A slow or failing git host yields a window that says so."""
+the commits windows of changes. A slow or failing git host yields a window that says so."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot.domain.bisect import BisectEnds, BisectWindow
+from bot.domain.commits_window import CommitsWindow, WindowEnds
 from bot.githost import Comparison, GitHost, GitHostError, Repository
 from bot.store import StoreError
 from bot.store.store import Store
@@ -35,7 +35,7 @@ class GitHistory:
         lasting = len(base) == FULL_SHA and len(head) == FULL_SHA
         if lasting:
             try:
-                kept = await asyncio.to_thread(self.store.compares.get, key, base, head)
+                kept = await self.store.compares.get(key, base, head)
             except StoreError as error:
                 log.warning("compare cache unreadable: %s", type(error).__name__)
                 kept = None
@@ -44,14 +44,12 @@ class GitHistory:
         found = await self.githost.compare(repo, base, head)
         if lasting:
             try:
-                await asyncio.to_thread(
-                    self.store.compares.put, key, base, head, found.to_json(), self.clock()
-                )
+                await self.store.compares.put(key, base, head, found.to_json(), self.clock())
             except StoreError as error:
                 log.warning("compare cache unwritable: %s", type(error).__name__)
         return found
 
-    async def window(self, ends: BisectEnds) -> BisectWindow | None:
+    async def window(self, ends: WindowEnds) -> CommitsWindow | None:
         """None when the commit is on no git host the bot reads."""
         repo = self.repository(ends.commit_url)
         if repo is None:
@@ -60,27 +58,27 @@ class GitHistory:
             forward = await self.compare(repo, ends.old, ends.new)
             if forward.status == "behind":
                 undone = await self.compare(repo, ends.new, ends.old)
-                return BisectWindow(ends.old, ends.new, undone, rolled_back=True)
-            return BisectWindow(ends.old, ends.new, forward)
+                return CommitsWindow(ends.old, ends.new, undone, rolled_back=True)
+            return CommitsWindow(ends.old, ends.new, forward)
         except GitHostError as error:
             url = repo.compare_url(ends.old, ends.new)
-            return BisectWindow(ends.old, ends.new, failure=str(error), compare_url=url)
+            return CommitsWindow(ends.old, ends.new, failure=str(error), compare_url=url)
 
     async def windows(
-        self, wanted: Iterable[BisectEnds], budget: float = WINDOW_BUDGET
-    ) -> dict[tuple[str, str], BisectWindow]:
+        self, wanted: Iterable[WindowEnds], budget: float = WINDOW_BUDGET
+    ) -> dict[tuple[str, str], CommitsWindow]:
         """Windows of many changes at once, within `budget` seconds: those the host has not
         answered by then say so instead."""
         wanted = list(wanted)
         tasks = {(e.old, e.new): asyncio.ensure_future(self.window(e)) for e in wanted}
         if tasks:
             await asyncio.wait(tasks.values(), timeout=budget)
-        found: dict[tuple[str, str], BisectWindow] = {}
+        found: dict[tuple[str, str], CommitsWindow] = {}
         for ends in wanted:
             task = tasks[(ends.old, ends.new)]
             if not task.done():
                 task.cancel()
-                found[(ends.old, ends.new)] = BisectWindow(
+                found[(ends.old, ends.new)] = CommitsWindow(
                     ends.old, ends.new, failure="the git host did not answer in time"
                 )
             elif (window := task.result()) is not None:

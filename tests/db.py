@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from bot.store.database import make_engine
 from bot.store.migrate import migrate
-from bot.store.models import Alert
+from bot.store.models import Alert, AlertKind
 from bot.store.store import Store
 
 PG_HOST = "127.0.0.1:5432"
@@ -84,6 +84,6 @@ def outbox_rows(store: Store, commits: bool = False) -> list[Alert]:
     The commits replied under alerts are left out unless `commits`."""
     query = select(Alert).order_by(Alert.id)
     if not commits:
-        query = query.where(Alert.kind.not_like("bisect%"))
+        query = query.where(Alert.kind != AlertKind.COMMITS)
     with store.engine.connect() as connection, Session(bind=connection) as session:
         return list(session.scalars(query))

@@ -3,6 +3,7 @@ environment; secrets never appear."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import logging
@@ -56,7 +57,9 @@ def test_a_json_logging_worker_logs_only_json_and_no_secret(
     url = f"sqlite:///{tmp_path}/bot.db"
     store = open_store(url)
     latest = kosli.dataset.environment("aws-prod").snapshots[-1].index  # type: ignore[union-attr]
-    store.subscriptions.subscribe("C0PROD1", "aws-prod", "U1", latest, datetime.now(UTC))
+    asyncio.run(
+        store.subscriptions.subscribe("C0PROD1", "aws-prod", "U1", latest, datetime.now(UTC))
+    )
     store.engine.dispose()
     kosli.fail_next(503, times=2)  # something worth a line
     report_new_build(kosli, "aws-prod", 1)

@@ -8,6 +8,7 @@ are in docs/reliability.md.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import random
 import signal
@@ -77,7 +78,7 @@ def test_killed_watchers_lose_no_alert_and_post_none_twice(
     for env, channels in WATCHED.items():
         latest = kosli.dataset.environment(env).snapshots[-1].index  # type: ignore[union-attr]
         for channel in channels:
-            store.subscriptions.subscribe(channel, env, "U0ONCALL", latest, now)
+            asyncio.run(store.subscriptions.subscribe(channel, env, "U0ONCALL", latest, now))
     store.engine.dispose()
 
     expected: set[str] = set()

@@ -171,7 +171,7 @@ def test_todays_kosli_in_the_shell() -> None:
     assert "❌ trivy-container-scan (generic) missing · payments-ci/c5a81f7" in text
 
 
-def test_the_bisect_window_and_where_a_commit_runs_offline() -> None:
+def test_the_commits_window_and_where_a_commit_runs_offline() -> None:
     """Issue 11's story with no accounts: the sandbox's git history answers in the shell."""
     text = shell("incident aws-prod 2h", "where e8cdc07")
     creator = text.index("  │ `creator:31dee35` → `creator:b7a5908`")

@@ -10,9 +10,9 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from bot.commands.queries import QueryError, unknown_environment
-from bot.domain.bisect import BisectWindow, all_ends, by_ancestry
 from bot.domain.changes import ChangeSet, Kind, snapshot_changes
 from bot.domain.commands import DEFAULT_BACK, Window
+from bot.domain.commits_window import CommitsWindow, all_ends, by_ancestry
 from bot.domain.timeline import IncidentWindow, Timeline
 from bot.history import GitHistory
 from bot.kosli import KosliClient, KosliError, KosliNotFound, Snappish
@@ -56,10 +56,10 @@ class IncidentThreads:
 
     async def open(self, envs: tuple[str, ...], window: Window, channel: str, user: str) -> str:
         now = self.clock()
-        await asyncio.to_thread(self.store.incidents.forget_unposted, now - OPENING_TIMEOUT)
+        await self.store.incidents.forget_unposted(now - OPENING_TIMEOUT)
         # One open thread per environment and channel: live alerts go to exactly one thread,
         # and a replayed `incident` command cannot open a second one.
-        for incident in await asyncio.to_thread(self.store.incidents.still_open, channel):
+        for incident in await self.store.incidents.still_open(channel):
             if taken := [env for env in envs if env in incident.envs]:
                 opened = incident.opened_at.strftime("%H:%M UTC")
                 raise IncidentError(
@@ -72,8 +72,7 @@ class IncidentThreads:
         # tell a rollback from a replacement by ancestry.
         windows = await self._windows(timelines)
         timelines = [_by_ancestry(timeline, windows) for timeline in timelines]
-        incident = await asyncio.to_thread(
-            self.store.incidents.open,
+        incident = await self.store.incidents.open(
             NewIncident(
                 channel_id=channel,
                 thread_ts=None,
@@ -83,7 +82,7 @@ class IncidentThreads:
                 window_start=_window_start(timelines, now),
                 opened_by=user,
                 opened_at=now,
-            ),
+            )
         )
         thread_ts = await self._post_parent(incident, render_parent(timelines, user, self.command))
         changes = sorted(
@@ -101,9 +100,7 @@ class IncidentThreads:
             for change, timeline in changes
         ]
         try:
-            await asyncio.to_thread(
-                self.store.incidents.posted, incident.id, thread_ts, replies, now
-            )
+            await self.store.incidents.posted(incident.id, thread_ts, replies, now)
         except StoreError:
             await self._withdraw(incident, thread_ts)
             raise
@@ -121,7 +118,7 @@ class IncidentThreads:
         try:
             return await self.transport.post(incident.channel_id, parent)
         except TransportError as error:
-            await asyncio.to_thread(self.store.incidents.forget, incident.id)
+            await self.store.incidents.forget(incident.id)
             if isinstance(error, ChannelGone):
                 raise IncidentError(
                     "I can't post in this channel yet: invite me (`/invite` and my name), "
@@ -137,7 +134,7 @@ class IncidentThreads:
         except TransportError as error:
             log.warning("could not withdraw an unrecorded incident parent: %s", error.reason)
         with contextlib.suppress(StoreError):
-            await asyncio.to_thread(self.store.incidents.forget, incident.id)
+            await self.store.incidents.forget(incident.id)
 
     async def close(self, channel: str, thread_ts: str | None, user: str) -> str:
         incident = await self._incident_to_close(channel, thread_ts)
@@ -145,9 +142,7 @@ class IncidentThreads:
             return "That incident is already closed."
         if incident.state == "open":
             # Closed once, so a double click or a second replica does it once.
-            closing = await asyncio.to_thread(
-                self.store.incidents.begin_close, incident.id, user, self.clock()
-            )
+            closing = await self.store.incidents.begin_close(incident.id, user, self.clock())
             if closing is None:
                 return "That incident is already being closed."
             incident = closing
@@ -164,7 +159,7 @@ class IncidentThreads:
     async def finish_closing(self) -> None:
         """Attach the timelines of incidents closed earlier whose upload failed."""
         try:
-            closing = await asyncio.to_thread(self.store.incidents.closing)
+            closing = await self.store.incidents.closing()
         except StoreError as error:
             log.warning("could not read closing incidents: %s", type(error).__name__)
             return
@@ -176,9 +171,7 @@ class IncidentThreads:
         """Attach the timeline, then post the summary, then mark it closed. Returns None when
         done, 'busy' when another process is at it, or why it failed (to retry later)."""
         lease = f"incident-close/{incident.id}"
-        taken = await asyncio.to_thread(
-            self.store.leases.take, lease, self.owner, self.clock(), CLOSE_LEASE
-        )
+        taken = await self.store.leases.take(lease, self.owner, self.clock(), CLOSE_LEASE)
         if not taken:
             return "busy"
         try:
@@ -194,7 +187,7 @@ class IncidentThreads:
             )
             summary = render_close(window, timelines, incident.closed_by or incident.opened_by)
             await self.transport.post(incident.channel_id, summary, thread_ts=incident.thread_ts)
-            await asyncio.to_thread(self.store.incidents.closed, incident.id)
+            await self.store.incidents.closed(incident.id)
         except TransportError as error:
             log.warning("attaching incident %s's timeline failed: %s", incident.id, error.reason)
             return error.reason
@@ -202,7 +195,7 @@ class IncidentThreads:
             log.warning("reading incident %s's timeline failed: %s", incident.id, error)
             return str(error)
         finally:
-            await asyncio.to_thread(self.store.leases.release, lease, self.owner)
+            await self.store.leases.release(lease, self.owner)
         return None
 
     async def _closing(self, closed: IncidentRecord) -> tuple[IncidentWindow, list[Timeline]]:
@@ -219,7 +212,7 @@ class IncidentThreads:
         )
         return window, timelines
 
-    async def _windows(self, timelines: list[Timeline]) -> dict[tuple[str, str], BisectWindow]:
+    async def _windows(self, timelines: list[Timeline]) -> dict[tuple[str, str], CommitsWindow]:
         """The commits behind every replaced build, within the git host's time budget."""
         return await self.history.windows(
             all_ends([c for timeline in timelines for c in timeline.changesets])
@@ -227,17 +220,17 @@ class IncidentThreads:
 
     async def thread_envs(self, channel: str, thread_ts: str) -> tuple[str, ...]:
         """The environments an incident thread follows; () for any other thread."""
-        incident = await asyncio.to_thread(self.store.incidents.find, channel, thread_ts)
+        incident = await self.store.incidents.find(channel, thread_ts)
         return tuple(incident.envs) if incident else ()
 
     async def _incident_to_close(self, channel: str, thread_ts: str | None) -> IncidentRecord:
         if thread_ts:
-            found = await asyncio.to_thread(self.store.incidents.find, channel, thread_ts)
+            found = await self.store.incidents.find(channel, thread_ts)
             if found is not None:
                 return found
         # A close whose upload failed is finished by closing again.
-        open_here = await asyncio.to_thread(self.store.incidents.still_open, channel)
-        closing = await asyncio.to_thread(self.store.incidents.closing, channel)
+        open_here = await self.store.incidents.still_open(channel)
+        closing = await self.store.incidents.closing(channel)
         candidates = [i for i in open_here if i.state == "open"] + closing
         if not candidates:
             raise IncidentError("There is no open incident in this channel.")
@@ -306,7 +299,7 @@ class IncidentThreads:
         return {fingerprint: url for fingerprint, url in pairs if url}
 
 
-def _by_ancestry(timeline: Timeline, windows: dict[tuple[str, str], BisectWindow]) -> Timeline:
+def _by_ancestry(timeline: Timeline, windows: dict[tuple[str, str], CommitsWindow]) -> Timeline:
     return replace(timeline, changesets=tuple(by_ancestry(c, windows) for c in timeline.changesets))
 
 

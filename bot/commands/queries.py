@@ -7,7 +7,6 @@ import difflib
 from collections.abc import Coroutine
 from typing import Any, TypeVar
 
-from bot.domain.bisect import bisect_ends, by_ancestry
 from bot.domain.changes import (
     ChangeSet,
     env_diff_changes,
@@ -23,6 +22,7 @@ from bot.domain.commands import (
     ShowDiff,
     ShowLog,
 )
+from bot.domain.commits_window import by_ancestry, window_ends
 from bot.domain.compliance import reasons
 from bot.domain.results import (
     ArtifactResult,
@@ -98,7 +98,7 @@ class Queries:
         changes = await self.diff(request)
         if self.history is None:
             raise QueryError("This bot reads no git host, so it cannot list commits.")
-        wanted = [e for c in changes.changes if (e := bisect_ends(c)) is not None]
+        wanted = [e for c in changes.changes if (e := window_ends(c)) is not None]
         windows = await self.history.windows(wanted)
         return CommitsResult(by_ancestry(changes, windows), windows)
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -35,31 +34,24 @@ class Subscriptions:
         )
 
     async def unwatch(self, request: Unwatch, channel: str, user: str) -> UnwatchResult:
-        removed = await asyncio.to_thread(
-            self.store.subscriptions.unsubscribe, channel, request.env
-        )
+        removed = await self.store.subscriptions.unsubscribe(channel, request.env)
         return UnwatchResult(request.env, removed, user)
 
     async def watching(self, _: ListWatching, channel: str, user: str) -> WatchingResult:
-        subs = await asyncio.to_thread(self.store.subscriptions.find, channel=channel)
-        states = [await asyncio.to_thread(self.store.environments.state, s.env) for s in subs]
+        subs = await self.store.subscriptions.find(channel=channel)
+        states = [await self.store.environments.state(s.env) for s in subs]
         return WatchingResult(
             tuple((_watched(s), _progress(e)) for s, e in zip(subs, states, strict=True))
         )
 
     async def mute(self, request: Mute, channel: str, user: str) -> MuteResult:
         until = self.watcher.clock() + request.duration
-        found = await asyncio.to_thread(
-            self.store.subscriptions.set_mute, channel, request.env, until
-        )
+        found = await self.store.subscriptions.set_mute(channel, request.env, until)
         return MuteResult(request.env, until, found, user)
 
     async def unmute(self, request: Unmute, channel: str, user: str) -> MuteResult:
         env = request.env
-        found = any(
-            s.env == env
-            for s in await asyncio.to_thread(self.store.subscriptions.find, channel=channel)
-        )
+        found = any(s.env == env for s in await self.store.subscriptions.find(channel=channel))
         released = await self.watcher.end_mute(channel, env) if found else 0
         return MuteResult(env, None, found, user, released)
 
@@ -74,22 +66,14 @@ class Subscriptions:
             except KosliNotFound:
                 unknown = await unknown_environment(self.kosli, [env])
                 raise QueryError(unknown or f"Kosli has no snapshot of `{env}` yet.") from None
-            if await asyncio.to_thread(
-                self.store.subscriptions.subscribe,
-                channel,
-                env,
-                user,
-                snapshot.index,
-                now,
-                risky_only,
+            if await self.store.subscriptions.subscribe(
+                channel, env, user, snapshot.index, now, risky_only
             ):
                 started.append(Baseline(snapshot))
             else:
                 already += map(
                     _watched,
-                    await asyncio.to_thread(
-                        self.store.subscriptions.find, channel=channel, env=env
-                    ),
+                    await self.store.subscriptions.find(channel=channel, env=env),
                 )
         return WatchResult(tuple(started), tuple(already), risky_only)
 

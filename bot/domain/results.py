@@ -6,8 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from bot.domain.bisect import BisectWindow
 from bot.domain.changes import ChangeSet
+from bot.domain.commits_window import CommitsWindow
 from bot.domain.timeline import Baseline
 from bot.githost.models import GitCommit
 from bot.kosli.attestations import Assertion
@@ -167,8 +167,8 @@ class MuteResult:
 
 @dataclass(frozen=True)
 class CommitsResult:
-    """`commits A B`: the changes between two snapshots and the bisect window of each build
+    """`commits A B`: the changes between two snapshots and the commits window of each build
     that was replaced, by (old sha, new sha)."""
 
     changes: ChangeSet
-    windows: Mapping[tuple[str, str], BisectWindow]
+    windows: Mapping[tuple[str, str], CommitsWindow]

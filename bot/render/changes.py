@@ -7,14 +7,14 @@ from collections.abc import Mapping
 
 from slack_sdk.models.blocks import Block
 
-from bot.domain.bisect import BisectWindow, bisect_ends
 from bot.domain.changes import Change, ChangeSet, Kind, service_of, short_name
+from bot.domain.commits_window import CommitsWindow, window_ends
 from bot.domain.results import CommitsResult
 from bot.domain.timeago import duration_words
 from bot.kosli.models import SnapshotArtifact
 from bot.render import blockkit
 from bot.render.blockkit import Message
-from bot.render.commits import bisect_mrkdwn, window_section
+from bot.render.commits import window_mrkdwn, window_section
 from bot.render.mrkdwn import date, escape, link, short
 
 MAX_TITLE = 80
@@ -201,7 +201,7 @@ def buttons(changes: ChangeSet, mute: bool, commits: bool = True) -> list[Block]
     choices = []
     if changes.timeline and changes.before_index > 1:
         choices.append(("previous_change", "Previous change", changes.before))
-    if commits and any(bisect_ends(c) for c in changes.changes):
+    if commits and any(window_ends(c) for c in changes.changes):
         choices.append(("show_commits", "Commits", f"{changes.before} {changes.after}"))
     focus = _focus(changes)
     if focus is not None:
@@ -226,7 +226,7 @@ def _entries(
     changes: ChangeSet,
     command: str,
     builds: Mapping[str, str] | None,
-    windows: Mapping[tuple[str, str], BisectWindow] | None = None,
+    windows: Mapping[tuple[str, str], CommitsWindow] | None = None,
 ) -> list[Block]:
     builds, windows = builds or {}, windows or {}
     blocks: list[Block] = []
@@ -234,9 +234,9 @@ def _entries(
         blocks.append(
             blockkit.section(entry(c, changes, command, builds.get(c.artifact.fingerprint, "")))
         )
-        ends = bisect_ends(c)
+        ends = window_ends(c)
         if ends is not None and (window := windows.get((ends.old, ends.new))) is not None:
-            blocks.append(blockkit.section(bisect_mrkdwn(window)))
+            blocks.append(blockkit.section(window_mrkdwn(window)))
     return blocks
 
 
@@ -244,7 +244,7 @@ def render_alert(
     changes: ChangeSet,
     command: str,
     builds: Mapping[str, str] | None = None,
-    windows: Mapping[tuple[str, str], BisectWindow] | None = None,
+    windows: Mapping[tuple[str, str], CommitsWindow] | None = None,
 ) -> Message:
     """One snapshot's changes as the watcher posts them (and an incident thread's reply);
     `builds` (fingerprint -> build URL) adds build links, `windows` the commits between the
@@ -284,12 +284,12 @@ def render_diff(changes: ChangeSet, command: str) -> Message:
 
 
 def render_commits(result: CommitsResult, command: str) -> Message:
-    """`commits A B` (the Commits button): each replaced build with its bisect window."""
+    """`commits A B` (the Commits button): each replaced build with its commits window."""
     changes = result.changes
     title = f"Commits: {changes.before} → {changes.after}"
     blocks: list[Block] = [blockkit.header(title)]
     for change in changes.changes:
-        ends = bisect_ends(change)
+        ends = window_ends(change)
         if ends is None or change.previous is None:
             continue
         old, new = short_name(change.previous.name), short_name(change.artifact.name)

@@ -1,10 +1,10 @@
-"""The bisect window as people read it: the commits between two builds, newest first."""
+"""A commits window as people read it: the commits between two builds, newest first."""
 
 from __future__ import annotations
 
 from slack_sdk.models.blocks import Block
 
-from bot.domain.bisect import BisectWindow
+from bot.domain.commits_window import CommitsWindow
 from bot.githost.models import Comparison, GitCommit
 from bot.render import blockkit
 from bot.render.blockkit import Message, clip
@@ -18,7 +18,7 @@ def _plural(count: int) -> str:
     return f"{count} commit{'s' if count != 1 else ''}"
 
 
-def _head(window: BisectWindow, comparison: Comparison) -> str:
+def _head(window: CommitsWindow, comparison: Comparison) -> str:
     old, new = f"`{window.old[:7]}`", f"`{window.new[:7]}`"
     if window.rolled_back:
         return f"{new} is {_plural(comparison.total)} behind {old}; not in {new}:"
@@ -39,7 +39,7 @@ def _commit_line(commit: GitCommit) -> str:
     return f"• {link(commit.url, commit.short)} {title}{by}{merge}"
 
 
-def bisect_mrkdwn(window: BisectWindow) -> str:
+def window_mrkdwn(window: CommitsWindow) -> str:
     """The window as a section's text: a heading line, then at most SHOWN commits."""
     comparison = window.comparison
     if comparison is None:
@@ -56,7 +56,7 @@ def bisect_mrkdwn(window: BisectWindow) -> str:
 
 
 def render_followup(
-    env: str, index: int, labelled: list[tuple[str, BisectWindow | None]]
+    env: str, index: int, labelled: list[tuple[str, CommitsWindow | None]]
 ) -> Message:
     """The reply under an alert: the commits behind each build it says was replaced."""
     title = f"Commits behind {env}#{index}"
@@ -65,8 +65,8 @@ def render_followup(
     return blockkit.message(title, blocks)
 
 
-def window_section(heading: str, window: BisectWindow | None) -> Block:
+def window_section(heading: str, window: CommitsWindow | None) -> Block:
     """A replaced build (`heading`, mrkdwn) over the commits between its old and new build;
     a window of None: the commit is on no git host the bot reads."""
-    text = bisect_mrkdwn(window) if window else "This commit is on no git host the bot reads."
+    text = window_mrkdwn(window) if window else "This commit is on no git host the bot reads."
     return blockkit.section(f"{heading}\n{text}")

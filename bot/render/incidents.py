@@ -6,8 +6,8 @@ from collections.abc import Mapping, Sequence
 
 from slack_sdk.models.blocks import Block
 
-from bot.domain.bisect import BisectWindow
 from bot.domain.changes import Kind, short_name
+from bot.domain.commits_window import CommitsWindow
 from bot.domain.timeline import IncidentWindow, Timeline
 from bot.render import blockkit
 from bot.render.blockkit import Message
@@ -77,7 +77,7 @@ def render_timeline_markdown(
     incident: IncidentWindow,
     timelines: Sequence[Timeline],
     command: str,
-    windows: Mapping[tuple[str, str], BisectWindow] | None = None,
+    windows: Mapping[tuple[str, str], CommitsWindow] | None = None,
 ) -> str:
     """The whole window, change by change, for a postmortem or an audit; `windows` adds the
     commits between each replaced build's old and new commit."""

@@ -1,5 +1,5 @@
 """The sandbox's git history, served in GitHub's API shapes under /github and GitLab's under
-/gitlab: the commits behind every build the dataset knows, so the bisect window and
+/gitlab: the commits behind every build the dataset knows, so the commits window and
 `where COMMIT` work with no accounts.
 
 creator 31dee35 ran in aws-prod until b7a5908 took over at #176/#177. Between them lie five

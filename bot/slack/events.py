@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import re
 from datetime import UTC, datetime
 from typing import Any
@@ -32,12 +31,12 @@ async def take_mention(
     # Slack retries an event it got no quick 200 for: a retry of one this bot already took
     # on is dropped; a retry of one whose first delivery never arrived, or failed, is answered.
     event_id = str(body.get("event_id", ""))
-    if not await asyncio.to_thread(handled.take, event_id, datetime.now(UTC)):
+    if not await handled.take(event_id, datetime.now(UTC)):
         return
     try:
         await answer_mention(services, event)
     except Exception:
-        await asyncio.to_thread(handled.release, event_id)  # let Slack's retry try again
+        await handled.release(event_id)  # let Slack's retry try again
         raise
 
 

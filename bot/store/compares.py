@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 
 from bot.store.database import Database
+from bot.store.door import off_loop
 from bot.store.models import GitCompare
 
 
@@ -15,11 +16,13 @@ class CompareCache:
     def __init__(self, db: Database) -> None:
         self.db = db
 
+    @off_loop
     def get(self, repository: str, base: str, head: str) -> dict[str, Any] | None:
         with self.db.session() as session:
             row = session.get(GitCompare, (repository, base, head))
             return dict(row.answer) if row else None
 
+    @off_loop
     def put(
         self, repository: str, base: str, head: str, answer: dict[str, Any], now: datetime
     ) -> None:

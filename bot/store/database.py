@@ -7,9 +7,9 @@ import contextlib
 import sqlite3
 import threading
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import CursorResult, Engine, Result, create_engine, event
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -71,6 +71,8 @@ def _sqlite_transactions(engine: Engine) -> None:
             cursor.execute("PRAGMA journal_mode = WAL")
         # WAL with NORMAL survives a crashed process; only an OS crash may lose the last commit.
         cursor.execute("PRAGMA synchronous = NORMAL")
+        # SQLite checks foreign keys only when asked, connection by connection.
+        cursor.execute("PRAGMA foreign_keys = ON")
         cursor.close()
 
     @event.listens_for(engine, "begin")
@@ -116,3 +118,9 @@ class Database:
             yield
         finally:
             self._writing.release()
+
+
+def rows_affected(result: Result[Any]) -> int:
+    """How many rows an UPDATE or DELETE touched: its result is a CursorResult, which
+    Session.execute's declared type does not say."""
+    return cast(CursorResult[Any], result).rowcount

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import func, or_, select, update
 
 from bot.store.database import Database
+from bot.store.door import off_loop
 from bot.store.models import Incident, Subscription, WatchedEnv
 from bot.store.records import EnvState, record
 
@@ -30,21 +31,25 @@ class EnvironmentRepository:
             names.update(envs)
         return sorted(names if only is None else names & {only})
 
+    @off_loop
     def in_outage(self) -> int:
         with self.db.session() as session:
             query = select(func.count()).select_from(WatchedEnv).where(WatchedEnv.outage_open)
             return int(session.scalar(query) or 0)
 
+    @off_loop
     def watched(self, only: str | None = None) -> list[str]:
         """Every watched environment, or just `only` if it is watched."""
         with self.db.session() as session:
             return self._watched(session, only)
 
+    @off_loop
     def state(self, env: str) -> EnvState | None:
         with self.db.session() as session:
             row = session.get(WatchedEnv, env)
             return record(EnvState, row) if row else None
 
+    @off_loop
     def lease(
         self,
         owner: str,
@@ -80,6 +85,7 @@ class EnvironmentRepository:
                 record(EnvState, row) for row in session.scalars(leased.order_by(WatchedEnv.env))
             ]
 
+    @off_loop
     def release(
         self, owner: str, polled: Iterable[str], now: datetime, only: str | None = None
     ) -> None:
@@ -100,6 +106,7 @@ class EnvironmentRepository:
                 update(WatchedEnv).where(mine).values(lease_owner=None, lease_until=None)
             )
 
+    @off_loop
     def mark_polled(self, env: str, now: datetime) -> EnvState | None:
         """A successful poll: returns the state before failures were cleared."""
         with self.db.begin() as session:
@@ -112,6 +119,7 @@ class EnvironmentRepository:
             watched.last_polled_at = now
             return before
 
+    @off_loop
     def record_failure(self, env: str) -> EnvState | None:
         with self.db.begin() as session:
             watched = session.get(WatchedEnv, env, with_for_update=True)
@@ -119,6 +127,7 @@ class EnvironmentRepository:
                 watched.failures += 1
             return record(EnvState, watched) if watched is not None else None
 
+    @off_loop
     def open_outage(self, env: str) -> int | None:
         """Mark an outage reported once; returns its number, or None if already open."""
         with self.db.begin() as session:

@@ -9,6 +9,7 @@ from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 
 from bot.store.database import Database
+from bot.store.door import off_loop
 from bot.store.models import HandledEvent
 
 # Slack retries an event three times within about an hour; older ids can go.
@@ -19,6 +20,7 @@ class HandledEvents:
     def __init__(self, db: Database) -> None:
         self.db = db
 
+    @off_loop
     def take(self, event_id: str, now: datetime) -> bool:
         """True for the first delivery to ask (this one answers it); False for a repeat."""
         try:
@@ -31,6 +33,7 @@ class HandledEvents:
             return False
         return True
 
+    @off_loop
     def release(self, event_id: str) -> None:
         """Answering failed: a retry of it should be answered."""
         with self.db.begin() as session:

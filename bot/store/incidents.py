@@ -11,7 +11,8 @@ from datetime import datetime
 
 from sqlalchemy import delete, select, update
 
-from bot.store.database import Database
+from bot.store.database import Database, rows_affected
+from bot.store.door import off_loop
 from bot.store.models import Incident, WatchedEnv
 from bot.store.outbox import NewAlert, insert_alerts
 from bot.store.records import IncidentRecord, NewIncident, record
@@ -21,6 +22,7 @@ class IncidentRepository:
     def __init__(self, db: Database) -> None:
         self.db = db
 
+    @off_loop
     def open(self, incident: NewIncident) -> IncidentRecord:
         """Write the row before the parent is posted, so no thread exists without one; make
         sure the watcher follows its environments from here."""
@@ -33,6 +35,7 @@ class IncidentRepository:
             session.flush()  # gives the row its id
             return record(IncidentRecord, row)
 
+    @off_loop
     def posted(
         self, incident_id: int, thread_ts: str, replies: Iterable[NewAlert], now: datetime
     ) -> None:
@@ -45,19 +48,22 @@ class IncidentRepository:
             )
             insert_alerts(session, replies, now)
 
+    @off_loop
     def forget(self, incident_id: int) -> None:
         """Its parent never made it into Slack (or was taken back)."""
         with self.db.begin() as session:
             session.execute(delete(Incident).where(Incident.id == incident_id))
 
+    @off_loop
     def forget_unposted(self, before: datetime) -> int:
         """Rows of processes that died between writing the row and posting the parent."""
         with self.db.begin() as session:
             gone = session.execute(
                 delete(Incident).where(Incident.state == "opening", Incident.opened_at < before)
             )
-            return gone.rowcount
+            return rows_affected(gone)
 
+    @off_loop
     def find(self, channel: str, thread_ts: str) -> IncidentRecord | None:
         query = select(Incident).where(
             Incident.channel_id == channel, Incident.thread_ts == thread_ts
@@ -66,10 +72,12 @@ class IncidentRepository:
             row = session.scalar(query)
             return record(IncidentRecord, row) if row else None
 
+    @off_loop
     def still_open(self, channel: str | None = None) -> list[IncidentRecord]:
         """Open threads, and those being opened (so a replayed command sees them too)."""
         return self._in_states(("opening", "open"), channel)
 
+    @off_loop
     def closing(self, channel: str | None = None) -> list[IncidentRecord]:
         """Closed by someone, but the timeline is not attached yet."""
         return self._in_states(("closing",), channel)
@@ -81,6 +89,7 @@ class IncidentRepository:
         with self.db.session() as session:
             return [record(IncidentRecord, row) for row in session.scalars(query)]
 
+    @off_loop
     def begin_close(self, incident_id: int, user: str, now: datetime) -> IncidentRecord | None:
         """Close the window once; None when it was not open (a double click, a second
         replica). The timeline is attached after, and `closed` ends it."""
@@ -90,9 +99,10 @@ class IncidentRepository:
                 .where(Incident.id == incident_id, Incident.state == "open")
                 .values(state="closing", closed_at=now, closed_by=user)
             )
-            row = session.get(Incident, incident_id) if closing.rowcount == 1 else None
+            row = session.get(Incident, incident_id) if rows_affected(closing) == 1 else None
             return record(IncidentRecord, row) if row else None
 
+    @off_loop
     def closed(self, incident_id: int) -> None:
         with self.db.begin() as session:
             session.execute(

@@ -9,13 +9,15 @@ from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 
 from bot.store.database import Database
-from bot.store.models import Alert, Lease, WatchedEnv
+from bot.store.door import off_loop
+from bot.store.models import Alert, AlertState, Lease, WatchedEnv
 
 
 class Leases:
     def __init__(self, db: Database) -> None:
         self.db = db
 
+    @off_loop
     def take(self, name: str, owner: str, now: datetime, ttl: timedelta) -> bool:
         """Hold (or renew) the named lease unless another live process holds it."""
         with self.db.begin() as session:
@@ -32,12 +34,14 @@ class Leases:
             lease.owner, lease.until = owner, now + ttl
             return True
 
+    @off_loop
     def release(self, name: str, owner: str) -> None:
         with self.db.begin() as session:
             lease = session.get(Lease, name, with_for_update=True)
             if lease is not None and lease.owner == owner:
                 session.delete(lease)
 
+    @off_loop
     def renew_all(self, owner: str, now: datetime, ttl: timedelta) -> None:
         """The heartbeat: extend everything `owner` holds (named leases, environments being
         polled, alerts being sent), so leases can be short and a dead process's end soon."""
@@ -49,6 +53,6 @@ class Leases:
             )
             session.execute(
                 update(Alert)
-                .where(Alert.claimed_by == owner, Alert.state == "sending")
+                .where(Alert.claimed_by == owner, Alert.state == AlertState.SENDING)
                 .values(claimed_until=until)
             )

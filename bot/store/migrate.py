@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
@@ -26,10 +29,29 @@ def migrate(engine: Engine, revision: str = "head") -> None:
     config = Config()
     # ConfigParser interpolates '%', so a path containing one must be escaped.
     config.set_main_option("script_location", str(MIGRATIONS).replace("%", "%%"))
-    with engine.begin() as connection:
+    with (
+        engine.connect() as connection,
+        _foreign_keys_unchecked(connection),
+        connection.begin(),
+    ):
         _serialise(connection)
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
+
+
+@contextlib.contextmanager
+def _foreign_keys_unchecked(connection: Connection) -> Iterator[None]:
+    """SQLite alters a table by copying it and dropping the old one, which its foreign key
+    checks would refuse (Alembic's batch mode advice). Set outside any transaction."""
+    if connection.dialect.name != "sqlite":
+        yield
+        return
+    sqlite: Any = connection.connection.driver_connection
+    sqlite.execute("PRAGMA foreign_keys = OFF")
+    try:
+        yield
+    finally:
+        sqlite.execute("PRAGMA foreign_keys = ON")
 
 
 class DatabaseUnreachable(Exception):

@@ -3,11 +3,25 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, String, Text, TypeDecorator, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    Enum,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+    func,
+)
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from bot.domain.commits_window import ReplacedBuild, WindowEnds
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -23,6 +37,68 @@ class UTCDateTime(TypeDecorator[datetime]):
 
     def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
         return None if value is None else value.replace(tzinfo=UTC)
+
+
+class AlertKind(StrEnum):
+    CHANGE = "change"  # a snapshot's changes (index = the snapshot)
+    COMMITS = "commits"  # the commits between the builds a change replaced, under its alert
+    OUTAGE = "outage"  # index = the outage's number
+    RECOVERY = "recovery"  # index = the number of the outage it ends
+    MUTE_SUMMARY = "mute_summary"  # index = the newest snapshot it summarises
+
+
+class AlertState(StrEnum):
+    """pending -> sending -> sent; held (muted) alerts become summarised when the mute ends;
+    commits rows start waiting (for the git host) and become pending once filled."""
+
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    WAITING = "waiting"
+    SUMMARISED = "summarised"
+    PARKED = "parked"  # Slack refused it even as plain text
+    DROPPED = "dropped"  # it will never go (the channel is gone, or its alert never went)
+
+
+def _enum_column(kind: type[StrEnum], name: str) -> Enum:
+    """Stored as its value in a VARCHAR with a CHECK constraint: the database refuses any
+    other word, on SQLite and PostgreSQL alike."""
+    return Enum(
+        kind,
+        name=name,
+        native_enum=False,
+        create_constraint=True,
+        length=16,
+        values_callable=lambda members: [member.value for member in members],
+    )
+
+
+class ReplacedBuilds(TypeDecorator[tuple[ReplacedBuild, ...]]):
+    """A commits row's replaced builds, as JSON ({commit_url, old, new, label} each)."""
+
+    impl = JSON
+    cache_ok = True
+
+    def process_bind_param(
+        self, value: tuple[ReplacedBuild, ...] | None, dialect: Dialect
+    ) -> list[dict[str, str]] | None:
+        if value is None:
+            return None
+        return [
+            {"commit_url": b.ends.commit_url, "old": b.ends.old, "new": b.ends.new,
+             "label": b.label}
+            for b in value
+        ]  # fmt: skip
+
+    def process_result_value(
+        self, value: Any, dialect: Dialect
+    ) -> tuple[ReplacedBuild, ...] | None:
+        if value is None:
+            return None
+        return tuple(
+            ReplacedBuild(b["label"], WindowEnds(b["commit_url"], b["old"], b["new"]))
+            for b in value
+        )
 
 
 class Base(DeclarativeBase):
@@ -64,29 +140,23 @@ class WatchedEnv(Base):
 class Alert(Base):
     """The outbox: written before sending, marked sent only after Slack says ok.
 
-    The unique key makes every alert happen once, whatever restarts or replicas do.
-    `kind` is 'change' or 'thread/<incident id>' (index = snapshot), 'bisect' or
-    'bisect/<incident id>' (the commits behind that snapshot's change), 'outage'/'recovery'
-    (index = outage number)
-    or 'mute_summary' (index = the newest snapshot it summarises).
+    A unique key makes every alert happen once, whatever restarts or replicas do: one per
+    channel, environment, kind, incident (none for the channel itself) and index.
     """
 
     __tablename__ = "alerts"
-    __table_args__ = (
-        UniqueConstraint("channel_id", "env", "kind", "snapshot_index", name="uq_alert_once"),
-    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     channel_id: Mapped[str] = mapped_column(String(64))
     env: Mapped[str] = mapped_column(String(255))
-    kind: Mapped[str] = mapped_column(String(16))
+    kind: Mapped[AlertKind] = mapped_column(_enum_column(AlertKind, "alert_kind"))
     snapshot_index: Mapped[int]
     text: Mapped[str] = mapped_column(Text)
     blocks: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
     created_at: Mapped[datetime]
-    # pending -> sending -> sent; held alerts (muted) become 'summarised' when the mute ends;
-    # bisect rows start 'waiting'.
-    state: Mapped[str] = mapped_column(String(16), default="pending")
+    state: Mapped[AlertState] = mapped_column(
+        _enum_column(AlertState, "alert_state"), default=AlertState.PENDING
+    )
     held: Mapped[bool] = mapped_column(default=False)
     claimed_by: Mapped[str | None] = mapped_column(String(64), default=None)
     claimed_until: Mapped[datetime | None] = mapped_column(default=None)
@@ -95,9 +165,28 @@ class Alert(Base):
     slack_ts: Mapped[str | None] = mapped_column(String(32), default=None)
     # Set for alerts that go into an incident's thread rather than to the channel.
     thread_ts: Mapped[str | None] = mapped_column(String(32), default=None)
-    # A 'bisect' row (the commits behind a change, posted under its alert) waits in state
-    # 'waiting' with what to ask the git host here, until the bisector fills its text.
-    bisect: Mapped[list[dict[str, str]] | None] = mapped_column(JSON, default=None)
+    incident_id: Mapped[int | None] = mapped_column(
+        ForeignKey("incidents.id", name="fk_alert_incident"), default=None
+    )
+    # A commits row replies under its parent, the change's alert.
+    parent_id: Mapped[int | None] = mapped_column(
+        ForeignKey("alerts.id", name="fk_alert_parent"), default=None
+    )
+    # What a commits row asks the git host; it waits until the commits are read and written
+    # into its text.
+    commits: Mapped[tuple[ReplacedBuild, ...] | None] = mapped_column(ReplacedBuilds, default=None)
+
+
+# NULLs are distinct in a plain unique key, so a channel's own alerts count as incident 0.
+Index(
+    "uq_alert_once",
+    Alert.channel_id,
+    Alert.env,
+    Alert.kind,
+    func.coalesce(Alert.incident_id, 0),
+    Alert.snapshot_index,
+    unique=True,
+)
 
 
 class Incident(Base):

@@ -10,9 +10,12 @@ from typing import Any
 
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, aliased
 
-from bot.store.database import Database
-from bot.store.models import Alert, WatchedEnv
+from bot.domain.commits_window import ReplacedBuild
+from bot.store.database import Database, rows_affected
+from bot.store.door import off_loop
+from bot.store.models import Alert, AlertKind, AlertState, WatchedEnv
 from bot.store.records import HeldAlert, record
 
 
@@ -20,32 +23,30 @@ from bot.store.records import HeldAlert, record
 class NewAlert:
     channel_id: str
     env: str
-    kind: str
+    kind: AlertKind
     snapshot_index: int
     text: str
     blocks: list[dict[str, Any]]
     held: bool = False
     thread_ts: str | None = None
-    # What to ask the git host (commit_url, old, new, label per change): the row waits.
-    bisect: list[dict[str, str]] | None = None
-
-    @property
-    def state(self) -> str:
-        return "waiting" if self.bisect else "pending"
+    incident_id: int | None = None  # a reply in this incident's thread
+    # A change's replaced builds: the commits between each old and new build follow the
+    # alert as a reply (a row waiting for the git host), written with it.
+    commits: tuple[ReplacedBuild, ...] = ()
 
 
 @dataclass(frozen=True)
 class Waiting:
-    """A bisect row: the commits behind a change, to be read from the git host and posted
+    """A commits row: the commits behind a change, to be read from the git host and posted
     under `parent_ts` (the change's alert) or in the incident thread `thread_ts`."""
 
     id: int
     channel_id: str
     env: str
-    kind: str
     snapshot_index: int
+    incident_id: int | None
     thread_ts: str | None
-    bisect: list[dict[str, str]]
+    commits: tuple[ReplacedBuild, ...]
     attempts: int
     parent_ts: str | None  # the alert's ts once sent; None while it is not
     parent_gone: bool  # the alert will never be posted (parked, dropped, summarised)
@@ -59,7 +60,7 @@ class Outgoing:
     id: int
     channel_id: str
     env: str
-    kind: str
+    kind: AlertKind
     snapshot_index: int
     text: str
     blocks: list[dict[str, Any]]
@@ -68,16 +69,25 @@ class Outgoing:
     uncertain: bool
     attempts: int = 1  # this claim included
     thread_ts: str | None = None
+    incident_id: int | None = None
 
     @property
     def key(self) -> str:
-        return f"{self.channel_id}/{self.env}/{self.kind}/{self.snapshot_index}"
+        """Marks what is posted, so a retry finds the parts already in Slack."""
+        kind = self.kind.value if self.incident_id is None else f"{self.kind}/{self.incident_id}"
+        return f"{self.channel_id}/{self.env}/{kind}/{self.snapshot_index}"
+
+
+# An alert in these states will never be posted, nor the commits under it.
+GONE = (AlertState.PARKED, AlertState.DROPPED, AlertState.SUMMARISED)
+UNSENT = (AlertState.PENDING, AlertState.SENDING, AlertState.WAITING)
 
 
 class Outbox:
     def __init__(self, db: Database) -> None:
         self.db = db
 
+    @off_loop
     def advance(self, env: str, index: int, alerts: Iterable[NewAlert], now: datetime) -> int:
         """Record alerts for snapshot `index` and move the high-water mark, atomically.
 
@@ -92,15 +102,17 @@ class Outbox:
             watched.last_polled_at = now
         return inserted
 
+    @off_loop
     def add(self, alerts: Iterable[NewAlert], now: datetime) -> int:
         with self.db.begin() as session:
             return insert_alerts(session, alerts, now)
 
+    @off_loop
     def claim(self, owner: str, now: datetime, ttl: timedelta, limit: int = 1000) -> list[Outgoing]:
         """Claim sendable alerts, oldest first; a claim is exclusive across processes."""
         sendable = or_(
-            (Alert.state == "pending") & Alert.held.is_(False),
-            (Alert.state == "sending") & (Alert.claimed_until < now),
+            (Alert.state == AlertState.PENDING) & Alert.held.is_(False),
+            (Alert.state == AlertState.SENDING) & (Alert.claimed_until < now),
         )
         with self.db.begin() as session:
             # One transaction: locked as they are read (PostgreSQL; on SQLite the transaction
@@ -126,9 +138,10 @@ class Outbox:
                     created_at=alert.created_at,
                     claimed_at=now,
                     # Claimed before: part of it may be in Slack already.
-                    uncertain=alert.state == "sending" or alert.attempts > 0,
+                    uncertain=alert.state == AlertState.SENDING or alert.attempts > 0,
                     attempts=alert.attempts + 1,
                     thread_ts=alert.thread_ts,
+                    incident_id=alert.incident_id,
                 )
                 for alert in candidates
             ]
@@ -137,7 +150,7 @@ class Outbox:
                     update(Alert)
                     .where(Alert.id.in_([item.id for item in claimed]))
                     .values(
-                        state="sending",
+                        state=AlertState.SENDING,
                         claimed_by=owner,
                         claimed_until=now + ttl,
                         attempts=Alert.attempts + 1,
@@ -146,16 +159,19 @@ class Outbox:
                 )
         return claimed
 
+    @off_loop
     def mark_sent(self, alert_id: int, owner: str, slack_ts: str, now: datetime) -> None:
-        self._settle(alert_id, owner, state="sent", sent_at=now, slack_ts=slack_ts)
+        self._settle(alert_id, owner, state=AlertState.SENT, sent_at=now, slack_ts=slack_ts)
 
+    @off_loop
     def unclaim(self, alert_id: int, owner: str) -> None:
         """Sending failed for sure (Slack said no): try again next cycle."""
-        self._settle(alert_id, owner, state="pending", claimed_by=None)
+        self._settle(alert_id, owner, state=AlertState.PENDING, claimed_by=None)
 
+    @off_loop
     def park(self, alert_id: int, owner: str) -> None:
         """An alert Slack will not take even as plain text: set aside, so later ones flow."""
-        self._settle(alert_id, owner, state="parked", claimed_by=None)
+        self._settle(alert_id, owner, state=AlertState.PARKED, claimed_by=None)
 
     def _settle(self, alert_id: int, owner: str, **values: Any) -> None:
         """End this owner's claim on an alert (a claim another sender took over is left)."""
@@ -166,77 +182,73 @@ class Outbox:
                 .values(claimed_until=None, **values)
             )
 
+    @off_loop
     def backlog(self) -> tuple[int, datetime | None]:
         """How many alerts wait to be sent, and since when the oldest has waited."""
-        unsent = Alert.state.in_(("pending", "sending")) & Alert.held.is_(False)
+        unsent = Alert.state.in_((AlertState.PENDING, AlertState.SENDING)) & Alert.held.is_(False)
         with self.db.session() as session:
             count = session.scalar(select(func.count()).select_from(Alert).where(unsent))
             oldest = session.scalar(select(func.min(Alert.created_at)).where(unsent))
             return int(count or 0), oldest
 
+    @off_loop
     def waiting(self, limit: int = 200) -> list[Waiting]:
-        """Bisect rows still waiting for the git host, each with its alert's fate."""
+        """Commits rows still waiting for the git host, each with its alert's fate."""
+        parent = aliased(Alert)
+        query = (
+            select(Alert, parent)
+            .outerjoin(parent, Alert.parent_id == parent.id)
+            .where(Alert.state == AlertState.WAITING)
+            .order_by(Alert.id)
+            .limit(limit)
+        )
         with self.db.session() as session:
-            rows = list(
-                session.scalars(
-                    select(Alert).where(Alert.state == "waiting").order_by(Alert.id).limit(limit)
+            return [
+                Waiting(
+                    row.id,
+                    row.channel_id,
+                    row.env,
+                    row.snapshot_index,
+                    row.incident_id,
+                    row.thread_ts,
+                    row.commits or (),
+                    row.attempts,
+                    alert.slack_ts if alert and alert.state == AlertState.SENT else None,
+                    alert is None or alert.state in GONE,
                 )
-            )
-            found = []
-            for row in rows:
-                parent = session.scalar(
-                    select(Alert).where(
-                        Alert.channel_id == row.channel_id,
-                        Alert.env == row.env,
-                        Alert.kind
-                        == ("change" if row.kind == "bisect" else "thread" + row.kind[6:]),
-                        Alert.snapshot_index == row.snapshot_index,
-                    )
-                )
-                sent = parent is not None and parent.state == "sent"
-                gone = parent is None or parent.state in ("parked", "dropped", "summarised")
-                found.append(
-                    Waiting(
-                        row.id,
-                        row.channel_id,
-                        row.env,
-                        row.kind,
-                        row.snapshot_index,
-                        row.thread_ts,
-                        list(row.bisect or []),
-                        row.attempts,
-                        parent.slack_ts if sent and parent else None,
-                        gone,
-                    )
-                )
-            return found
+                for row, alert in session.execute(query)
+            ]
 
+    @off_loop
     def fill(self, alert_id: int, text: str, blocks: list[dict[str, Any]], thread_ts: str) -> None:
         """The commits are read: the row becomes an ordinary reply for the sender."""
         with self.db.begin() as session:
             session.execute(
                 update(Alert)
-                .where(Alert.id == alert_id, Alert.state == "waiting")
-                .values(state="pending", text=text, blocks=blocks, thread_ts=thread_ts)
+                .where(Alert.id == alert_id, Alert.state == AlertState.WAITING)
+                .values(state=AlertState.PENDING, text=text, blocks=blocks, thread_ts=thread_ts)
             )
 
+    @off_loop
     def wait_again(self, alert_id: int) -> None:
         with self.db.begin() as session:
             session.execute(
                 update(Alert)
-                .where(Alert.id == alert_id, Alert.state == "waiting")
+                .where(Alert.id == alert_id, Alert.state == AlertState.WAITING)
                 .values(attempts=Alert.attempts + 1)
             )
 
+    @off_loop
     def give_up(self, alert_id: int) -> None:
         """Its alert will never be posted, so neither will the commits under it."""
         with self.db.begin() as session:
             session.execute(
                 update(Alert)
-                .where(Alert.id == alert_id, Alert.state == "waiting")
-                .values(state="dropped")
+                .where(Alert.id == alert_id, Alert.state == AlertState.WAITING)
+                .values(state=AlertState.DROPPED)
             )
 
+    @off_loop
     def drop_pending(self, channel: str) -> int:
         """A channel we cannot post to: its unsent alerts will never go."""
         with self.db.begin() as session:
@@ -244,12 +256,13 @@ class Outbox:
                 update(Alert)
                 .where(
                     Alert.channel_id == channel,
-                    Alert.state.in_(("pending", "sending", "waiting")),
+                    Alert.state.in_(UNSENT),
                 )
-                .values(state="dropped", claimed_by=None, claimed_until=None)
+                .values(state=AlertState.DROPPED, claimed_by=None, claimed_until=None)
             )
-            return dropped.rowcount
+            return rows_affected(dropped)
 
+    @off_loop
     def release_held(self, channel: str, env: str) -> list[HeldAlert]:
         """The mute ended: hand back the held alerts (marked summarised) to be summarised."""
         with self.db.begin() as session:
@@ -260,24 +273,68 @@ class Outbox:
                         Alert.channel_id == channel,
                         Alert.env == env,
                         Alert.held.is_(True),
-                        Alert.state == "pending",
+                        Alert.state == AlertState.PENDING,
                     )
                     .order_by(Alert.snapshot_index)
                 )
             )
             for alert in held:
-                alert.state = "summarised"
+                alert.state = AlertState.SUMMARISED
             return [record(HeldAlert, alert) for alert in held]
 
 
-def insert_alerts(session: Any, alerts: Iterable[NewAlert], now: datetime) -> int:
-    """Add alerts to the outbox, skipping any already there (the unique key says so)."""
-    inserted = 0
-    for alert in alerts:
-        try:
-            with session.begin_nested():
-                session.add(Alert(**vars(alert), state=alert.state, created_at=now))
-            inserted += 1
-        except IntegrityError:
-            pass
-    return inserted
+def insert_alerts(session: Session, alerts: Iterable[NewAlert], now: datetime) -> int:
+    """Add alerts to the outbox, skipping any already there (the unique key says so), then
+    the commits rows that follow the changes just added."""
+    alerts = list(alerts)
+    rows = [_insert(session, _row(alert, now)) for alert in alerts]
+    followers = [
+        _insert(session, _commits_row(parent, alert.commits, now))
+        for alert, parent in zip(alerts, rows, strict=True)
+        if parent is not None and alert.commits
+    ]
+    return sum(row is not None for row in rows + followers)
+
+
+def _row(alert: NewAlert, now: datetime) -> Alert:
+    return Alert(
+        channel_id=alert.channel_id,
+        env=alert.env,
+        kind=alert.kind,
+        snapshot_index=alert.snapshot_index,
+        text=alert.text,
+        blocks=alert.blocks,
+        held=alert.held,
+        thread_ts=alert.thread_ts,
+        incident_id=alert.incident_id,
+        state=AlertState.PENDING,
+        created_at=now,
+    )
+
+
+def _commits_row(parent: Alert, commits: tuple[ReplacedBuild, ...], now: datetime) -> Alert:
+    """Waits (no text yet) until the git host answers and its alert is posted."""
+    return Alert(
+        channel_id=parent.channel_id,
+        env=parent.env,
+        kind=AlertKind.COMMITS,
+        snapshot_index=parent.snapshot_index,
+        text="",
+        blocks=[],
+        thread_ts=parent.thread_ts,
+        incident_id=parent.incident_id,
+        parent_id=parent.id,
+        commits=commits,
+        state=AlertState.WAITING,
+        created_at=now,
+    )
+
+
+def _insert(session: Session, row: Alert) -> Alert | None:
+    """The row with its id, or None when the same alert is there already."""
+    try:
+        with session.begin_nested():
+            session.add(row)
+        return row
+    except IntegrityError:
+        return None

@@ -6,6 +6,7 @@ from sqlalchemy import Engine, text
 
 from bot.store.compares import CompareCache
 from bot.store.database import Database
+from bot.store.door import off_loop
 from bot.store.environments import EnvironmentRepository
 from bot.store.events import HandledEvents
 from bot.store.incidents import IncidentRepository
@@ -14,7 +15,7 @@ from bot.store.outbox import Outbox
 from bot.store.subscriptions import SubscriptionRepository
 
 # The newest migration; a test keeps it equal to the migrations' head.
-SCHEMA_REVISION = "0006_alert_bisect"
+SCHEMA_REVISION = "0007_typed_outbox"
 
 
 class SchemaNotReady(Exception):
@@ -33,6 +34,7 @@ class Store:
         self.events = HandledEvents(db)
         self.compares = CompareCache(db)
 
+    @off_loop
     def ping(self) -> None:
         """Raises unless the database answers and holds our schema at its newest revision
         (another replica may still be migrating it)."""

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import select
 
 from bot.store.database import Database
+from bot.store.door import off_loop
 from bot.store.models import Subscription, WatchedEnv
 from bot.store.records import SubscriptionRecord, record
 
@@ -16,6 +17,7 @@ class SubscriptionRepository:
     def __init__(self, db: Database) -> None:
         self.db = db
 
+    @off_loop
     def subscribe(
         self,
         channel: str,
@@ -61,6 +63,7 @@ class SubscriptionRepository:
                 watched.last_seen_index = max(watched.last_seen_index, baseline)
         return fresh
 
+    @off_loop
     def unsubscribe(self, channel: str, env: str) -> bool:
         with self.db.begin() as session:
             found = session.scalar(_subscription(channel, env))
@@ -68,6 +71,7 @@ class SubscriptionRepository:
                 session.delete(found)
             return found is not None
 
+    @off_loop
     def find(self, channel: str | None = None, env: str | None = None) -> list[SubscriptionRecord]:
         query = select(Subscription).order_by(Subscription.env, Subscription.channel_id)
         if channel is not None:
@@ -77,6 +81,7 @@ class SubscriptionRepository:
         with self.db.session() as session:
             return [record(SubscriptionRecord, row) for row in session.scalars(query)]
 
+    @off_loop
     def pause_channel(self, channel: str, reason: str) -> list[SubscriptionRecord]:
         """Pause every active subscription of a channel Slack says we cannot post to."""
         with self.db.begin() as session:
@@ -91,6 +96,7 @@ class SubscriptionRepository:
                 subscription.paused_reason = reason
             return [record(SubscriptionRecord, row) for row in paused]
 
+    @off_loop
     def set_mute(self, channel: str, env: str, until: datetime | None) -> bool:
         with self.db.begin() as session:
             found = session.scalar(_subscription(channel, env))

@@ -13,6 +13,7 @@ from bot.kosli import KosliClient, KosliError, Snappish
 from bot.logs import log_context
 from bot.render.changes import render_alert
 from bot.render.watcher import render_outage, render_recovery
+from bot.store.models import AlertKind
 from bot.store.records import EnvState
 from bot.store.store import Store
 from bot.watch.router import Router
@@ -43,29 +44,22 @@ class Poller:
         async with self._locks[env]:
             self._queued.discard(env)
             owner, now = self.settings.owner, self.settings.now()
-            leased = await asyncio.to_thread(
-                self.store.environments.lease, owner, now, self.settings.lease_ttl, 1, env
+            leased = await self.store.environments.lease(
+                owner, now, self.settings.lease_ttl, 1, env
             )
             if not leased:
                 return False
             answered = await self._poll(leased[0])
-            await asyncio.to_thread(
-                self.store.environments.release,
-                owner,
-                [env] if answered else [],
-                self.settings.now(),
-                env,
+            await self.store.environments.release(
+                owner, [env] if answered else [], self.settings.now(), env
             )
             return True
 
     async def poll_all(self) -> None:
         """Poll every environment this process holds a lease on; an unchanged one costs one
         cheap Kosli call and no database write."""
-        leased = await asyncio.to_thread(
-            self.store.environments.lease,
-            self.settings.owner,
-            self.settings.now(),
-            self.settings.lease_ttl,
+        leased = await self.store.environments.lease(
+            self.settings.owner, self.settings.now(), self.settings.lease_ttl
         )
         limit = asyncio.Semaphore(self.settings.concurrency)
         answered: list[str] = []
@@ -78,8 +72,8 @@ class Poller:
         try:
             await asyncio.gather(*(bounded(state) for state in leased))
         finally:
-            await asyncio.to_thread(
-                self.store.environments.release, self.settings.owner, answered, self.settings.now()
+            await self.store.environments.release(
+                self.settings.owner, answered, self.settings.now()
             )
 
     async def _poll(self, state: EnvState) -> bool:
@@ -101,19 +95,15 @@ class Poller:
         # One cheap call tells whether anything happened: the newest snapshot's number.
         newest = await self.kosli.snapshots(env, page=1, per_page=1)
         if state.failures or state.outage_open:
-            before = await asyncio.to_thread(
-                self.store.environments.mark_polled, env, self.settings.now()
-            )
+            before = await self.store.environments.mark_polled(env, self.settings.now())
             if before is not None and before.outage_open:
                 message = render_recovery(env, before.last_seen_index)
-                await self.router.to_subscribers(env, "recovery", before.outages, message)
+                await self.router.to_subscribers(env, AlertKind.RECOVERY, before.outages, message)
         if not newest or newest[0].index <= state.last_seen_index:
             return
         previous = await self.kosli.snapshot(Snappish(env, "#", str(state.last_seen_index)))
-        subscriptions = await asyncio.to_thread(self.store.subscriptions.find, env=env)
-        incidents = [
-            i for i in await asyncio.to_thread(self.store.incidents.still_open) if env in i.envs
-        ]
+        subscriptions = await self.store.subscriptions.find(env=env)
+        incidents = [i for i in await self.store.incidents.still_open() if env in i.envs]
         # Catch up in order; the high-water mark moves with each snapshot's alerts, atomically,
         # so a failure part-way resumes exactly where it stopped.
         for index in range(state.last_seen_index + 1, newest[0].index + 1):
@@ -124,14 +114,14 @@ class Poller:
             if not change.is_empty:
                 message = render_alert(change, self.settings.command)
                 alerts = self.router.change(change, message, subscriptions, incidents, now)
-            await asyncio.to_thread(self.store.outbox.advance, env, index, alerts, now)
+            await self.store.outbox.advance(env, index, alerts, now)
             previous = current
 
     async def _failed(self, env: str) -> None:
-        state = await asyncio.to_thread(self.store.environments.record_failure, env)
+        state = await self.store.environments.record_failure(env)
         if state is None or state.failures < self.settings.outage_after:
             return
-        outage = await asyncio.to_thread(self.store.environments.open_outage, env)
+        outage = await self.store.environments.open_outage(env)
         if outage is not None:
             message = render_outage(env, state.failures, state.last_polled_at)
-            await self.router.to_subscribers(env, "outage", outage, message)
+            await self.router.to_subscribers(env, AlertKind.OUTAGE, outage, message)

@@ -12,6 +12,7 @@ from datetime import timedelta
 from bot.metrics import ALERTS_AS_TEXT, ALERTS_PARKED, ALERTS_POSTED
 from bot.render.blockkit import Message
 from bot.render.watcher import render_paused
+from bot.store.models import AlertKind
 from bot.store.outbox import Outgoing
 from bot.store.store import Store
 from bot.transport import ChannelGone, Rejected, Transport, TransportError
@@ -32,20 +33,13 @@ class Sender:
         One process sends at a time (a lease), so each channel gets its alerts in order even
         when several replicas share the database.
         """
-        if not await asyncio.to_thread(
-            self.store.leases.take,
-            "sender",
-            self.settings.owner,
-            self.settings.now(),
-            self.settings.lease_ttl,
+        if not await self.store.leases.take(
+            "sender", self.settings.owner, self.settings.now(), self.settings.lease_ttl
         ):
             return
         by_channel: dict[str, list[Outgoing]] = defaultdict(list)
-        for item in await asyncio.to_thread(
-            self.store.outbox.claim,
-            self.settings.owner,
-            self.settings.now(),
-            self.settings.lease_ttl,
+        for item in await self.store.outbox.claim(
+            self.settings.owner, self.settings.now(), self.settings.lease_ttl
         ):
             by_channel[item.channel_id].append(item)
         limit = asyncio.Semaphore(self.settings.concurrency)
@@ -57,7 +51,7 @@ class Sender:
         try:
             await asyncio.gather(*(bounded(items) for items in by_channel.values()))
         finally:
-            await asyncio.to_thread(self.store.leases.release, "sender", self.settings.owner)
+            await self.store.leases.release("sender", self.settings.owner)
 
     async def _send_channel(self, items: list[Outgoing]) -> None:
         for position, item in enumerate(items):
@@ -80,10 +74,8 @@ class Sender:
                 log.exception("sending an alert to %s failed", item.channel_id)
                 await self._unclaim(items[position:])
                 return
-            await asyncio.to_thread(
-                self.store.outbox.mark_sent, item.id, self.settings.owner, ts, self.settings.now()
-            )
-            ALERTS_POSTED.labels(item.kind.split("/")[0]).inc()
+            await self.store.outbox.mark_sent(item.id, self.settings.owner, ts, self.settings.now())
+            ALERTS_POSTED.labels(item.kind.value).inc()
 
     async def _post(self, item: Outgoing) -> str:
         """Post every part of the alert not yet posted; return the first part's ts. A sender
@@ -108,7 +100,7 @@ class Sender:
         that fails, park it and tell the channel once. False when the channel is gone."""
         owner, now = self.settings.owner, self.settings.now()
         gist = f"{item.text}. Slack refused the full alert ({reason})"
-        if item.kind == "change" or item.kind.startswith("thread"):
+        if item.kind is AlertKind.CHANGE:
             gist += f": ask `{self.settings.command} diff {item.env}#{item.snapshot_index}`"
         try:
             ts = await self.transport.post(
@@ -118,7 +110,7 @@ class Sender:
             await self._channel_gone(item.channel_id, gone.reason)
             return False
         except TransportError as error:
-            await asyncio.to_thread(self.store.outbox.park, item.id, owner)
+            await self.store.outbox.park(item.id, owner)
             ALERTS_PARKED.labels(error.reason).inc()
             log.warning("parked alert %s: Slack refused it even as text (%s)", item.key, error)
             note = Message(
@@ -130,18 +122,18 @@ class Sender:
             except TransportError as unsent:
                 log.warning("could not tell %s about a parked alert: %s", item.channel_id, unsent)
             return True
-        await asyncio.to_thread(self.store.outbox.mark_sent, item.id, owner, ts, now)
+        await self.store.outbox.mark_sent(item.id, owner, ts, now)
         ALERTS_AS_TEXT.labels(reason).inc()
         log.warning("alert %s went as plain text: Slack refused it (%s)", item.key, reason)
         return True
 
     async def _unclaim(self, items: list[Outgoing]) -> None:
         for item in items:
-            await asyncio.to_thread(self.store.outbox.unclaim, item.id, self.settings.owner)
+            await self.store.outbox.unclaim(item.id, self.settings.owner)
 
     async def _channel_gone(self, channel: str, reason: str) -> None:
-        paused = await asyncio.to_thread(self.store.subscriptions.pause_channel, channel, reason)
-        await asyncio.to_thread(self.store.outbox.drop_pending, channel)
+        paused = await self.store.subscriptions.pause_channel(channel, reason)
+        await self.store.outbox.drop_pending(channel)
         by_user: dict[str, list[str]] = defaultdict(list)
         for sub in paused:
             by_user[sub.created_by].append(sub.env)

@@ -14,7 +14,7 @@ from bot.kosli import KosliClient
 from bot.metrics import IN_OUTAGE, OUTBOX_OLDEST, OUTBOX_PENDING, POLL_SECONDS, WATCHED
 from bot.store.store import Store
 from bot.transport import Transport
-from bot.watch.bisector import Bisector
+from bot.watch.commits_replies import CommitsReplies
 from bot.watch.poller import Poller
 from bot.watch.router import Router
 from bot.watch.sender import Sender
@@ -38,7 +38,7 @@ class Watcher:
         self.poller = Poller(store, kosli, self.router, self.settings)
         self.sender = Sender(store, transport, self.settings)
         # Without a git host (tests of the watcher alone), commits rows simply wait.
-        self.bisector = Bisector(store, history, self.settings) if history else None
+        self.commits_replies = CommitsReplies(store, history, self.settings) if history else None
         self._sending: asyncio.Task[None] | None = None
         self._send_wanted = False
 
@@ -57,16 +57,16 @@ class Watcher:
             await self.poller.poll_all()
             await self.router.end_mutes()
             await self.send_queued()
-            await asyncio.to_thread(self._gauge)
+            await self._gauge()
         except Exception:
             log.exception("watcher cycle failed; the next cycle starts from the database")
         POLL_SECONDS.observe(time.perf_counter() - started)
 
-    def _gauge(self) -> None:
+    async def _gauge(self) -> None:
         """What the people running the bot watch: how much is watched, failing, waiting."""
-        WATCHED.set(len(self.store.environments.watched()))
-        IN_OUTAGE.set(self.store.environments.in_outage())
-        pending, oldest = self.store.outbox.backlog()
+        WATCHED.set(len(await self.store.environments.watched()))
+        IN_OUTAGE.set(await self.store.environments.in_outage())
+        pending, oldest = await self.store.outbox.backlog()
         OUTBOX_PENDING.set(pending)
         age = (self.settings.now() - oldest).total_seconds() if oldest else 0.0
         OUTBOX_OLDEST.set(max(0.0, age))
@@ -94,7 +94,7 @@ class Watcher:
             while self._send_wanted:
                 self._send_wanted = False
                 await self.sender.send_pending()  # alerts first: they never wait for git
-                if self.bisector and await self.bisector.fill_waiting():
+                if self.commits_replies and await self.commits_replies.fill_waiting():
                     await self.sender.send_pending()  # then the commits under them
         except Exception:
             log.exception("sending alerts failed; the outbox keeps them for the next try")
@@ -102,11 +102,8 @@ class Watcher:
     async def renew_leases(self) -> None:
         """The heartbeat that keeps this process's leases while it lives; never raises."""
         try:
-            await asyncio.to_thread(
-                self.store.leases.renew_all,
-                self.settings.owner,
-                self.settings.now(),
-                self.settings.lease_ttl,
+            await self.store.leases.renew_all(
+                self.settings.owner, self.settings.now(), self.settings.lease_ttl
             )
         except Exception:
             log.exception("renewing leases failed; they expire unless the next renewal works")

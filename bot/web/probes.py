@@ -24,7 +24,7 @@ def probe_routes(runtime: Runtime) -> list[Route]:
     async def readyz(request: Request) -> Response:
         """Readiness: the database answers too (off the event loop, within a few seconds)."""
         try:
-            await asyncio.wait_for(asyncio.to_thread(runtime.store.ping), READY_TIMEOUT)
+            await asyncio.wait_for(runtime.store.ping(), READY_TIMEOUT)
         except Exception as error:
             log.warning("not ready: the database is not answering (%s)", type(error).__name__)
             return JSONResponse({"ok": False, "database": "not answering"}, status_code=503)

@@ -7,7 +7,6 @@ time, and a wrong one is a plain 404 that does no work.
 
 from __future__ import annotations
 
-import asyncio
 import hmac
 import json
 import logging
@@ -69,11 +68,11 @@ def webhook_route(runtime: Runtime, secret: str) -> Route:
             return _refuse(push)
         if push.org != runtime.kosli.org:
             return _refuse(Refusal(403, f"this bot serves org {runtime.kosli.org}"))
-        watched = await asyncio.to_thread(runtime.store.environments.watched, push.env)
+        watched = await runtime.store.environments.watched(push.env)
         if not watched:
             WEBHOOKS.labels("unwatched").inc()
             return JSONResponse({"ok": True, "polled": False, "why": "nobody watches it"}, 202)
-        state = await asyncio.to_thread(runtime.store.environments.state, push.env)
+        state = await runtime.store.environments.state(push.env)
         if push.snapshot is not None and state and push.snapshot <= state.last_seen_index:
             WEBHOOKS.labels("seen").inc()
             return JSONResponse({"ok": True, "polled": False, "why": "already seen"}, 202)

@@ -175,10 +175,8 @@ def test_close_posts_a_summary_and_attaches_the_timeline(bot: Bot) -> None:
     assert_golden("incident_close", summary["blocks"])
     again = bot.ask("incident close", "again")
     assert again["text"] == "There is no open incident in this channel."
-    runtime = bot_runtime(bot)
-    assert (
-        runtime.store.incidents.still_open() == []
-    )  # so the watcher routes nothing there any more
+    # So the watcher routes nothing there any more.
+    assert asyncio.run(bot_runtime(bot).store.incidents.still_open()) == []
 
 
 def bot_runtime(bot: Bot) -> Runtime:
@@ -193,7 +191,8 @@ def test_incident_errors_are_private(bot: Bot, slack: FakeSlack) -> None:
     slack.closed[CHANNEL] = "not_in_channel"
     closed = bot.ask("incident aws-prod since #169", "2")
     assert "invite me (`/invite` and my name), then retry" in closed["text"]
-    assert bot_runtime(bot).store.incidents.still_open() == []  # the row went with the post
+    # The row went with the post.
+    assert asyncio.run(bot_runtime(bot).store.incidents.still_open()) == []
 
 
 def test_alerts_flow_into_the_open_thread_also_after_a_restart(
@@ -223,7 +222,7 @@ def test_a_second_thread_on_the_same_environment_points_at_the_first(bot: Bot) -
     again = bot.ask("incident aws-prod since #175", "2")  # or Slack replaying the command
     assert again["response_type"] == "ephemeral"
     assert "An incident thread for aws-prod is already open here" in again["text"]
-    assert len(bot_runtime(bot).store.incidents.still_open(CHANNEL)) == 1
+    assert len(asyncio.run(bot_runtime(bot).store.incidents.still_open(CHANNEL))) == 1
     other = bot.ask("incident aws-beta since #189", "3")  # another environment is fine
     assert other["text"] == "Opened an incident thread for aws-beta with 1 change."
 
@@ -239,8 +238,8 @@ def fail_upload(bot: Bot) -> None:
         "I will keep trying, or try `/kosli incident close` again."
     )
     store = bot_runtime(bot).store
-    assert store.incidents.still_open(CHANNEL) == []  # no more live alerts go there
-    assert [i.state for i in store.incidents.closing(CHANNEL)] == ["closing"]
+    assert asyncio.run(store.incidents.still_open(CHANNEL)) == []  # no more live alerts go there
+    assert [i.state for i in asyncio.run(store.incidents.closing(CHANNEL))] == ["closing"]
     assert not any("Incident closed" in (m["text"] or "") for m in bot.slack.posted(CHANNEL))
 
 
@@ -261,7 +260,7 @@ def test_a_failed_timeline_upload_is_attached_by_a_later_watch_cycle(
     summaries = [m for m in slack.posted(CHANNEL) if m["text"].startswith("Incident closed")]
     assert [m["thread_ts"] for m in summaries] == [parent["ts"]]
     assert "<@U0ONCALL>" in str(summaries[0]["blocks"])  # who closed it, not who retried
-    assert bot_runtime(bot).store.incidents.closing() == []
+    assert asyncio.run(bot_runtime(bot).store.incidents.closing()) == []
     again = bot.ask("incident close", "again")
     assert again["text"] == "There is no open incident in this channel."
 
@@ -273,7 +272,7 @@ def test_closing_again_attaches_a_failed_timeline(bot: Bot) -> None:
     assert closed["text"] == "Closed the incident; the timeline is attached in its thread."
     bot.slack.wait_for("/api/files.completeUploadExternal")
     assert [f["thread_ts"] for f in bot.slack.files] == [parent["ts"]]
-    assert bot_runtime(bot).store.incidents.closing() == []
+    assert asyncio.run(bot_runtime(bot).store.incidents.closing()) == []
 
 
 def test_thread_replies_refused_with_429_are_sent_by_a_later_cycle(
@@ -299,7 +298,7 @@ def test_thread_replies_refused_with_429_are_sent_by_a_later_cycle(
 
 
 def test_a_parent_whose_record_fails_is_taken_back(bot: Bot, monkeypatch) -> None:
-    def database_gone(*args: object) -> None:
+    async def database_gone(*args: object) -> None:
         raise OperationalError("UPDATE incidents", {}, Exception("database is locked"))
 
     store = bot_runtime(bot).store
@@ -309,7 +308,7 @@ def test_a_parent_whose_record_fails_is_taken_back(bot: Bot, monkeypatch) -> Non
     assert failed["text"].startswith("The bot's database is not answering right now")
     bot.slack.wait_for("/api/chat.delete")
     assert bot.slack.posted(CHANNEL) == []  # no thread with a Close button and no record
-    assert store.incidents.still_open() == []
+    assert asyncio.run(store.incidents.still_open()) == []
     monkeypatch.undo()
     again = bot.ask("incident aws-prod since #169", "again")  # nothing stands in the way
     assert again["text"] == "Opened an incident thread for aws-prod with 8 changes."

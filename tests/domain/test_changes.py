@@ -7,7 +7,6 @@ import json
 from dataclasses import replace
 from datetime import UTC, datetime
 
-from bot.domain.bisect import BisectWindow, by_ancestry
 from bot.domain.changes import (
     Kind,
     built_compare_url,
@@ -17,6 +16,7 @@ from bot.domain.changes import (
     short_name,
     snapshot_changes,
 )
+from bot.domain.commits_window import CommitsWindow, by_ancestry
 from bot.domain.compliance import failing_rules, reasons
 from bot.githost.models import Comparison, Repository
 from bot.kosli.flows import ArtifactFlow, CommitInfo, DeploymentDiff
@@ -248,14 +248,14 @@ def test_ancestry_decides_rollback_or_replacement_where_the_git_host_answered() 
     assert [c.kind for c in replaced.changes] == [Kind.REPLACED]
     repo = Repository("gitlab", "https://gitlab.com", "acme/ledger")
     behind = Comparison(repo, new_sha, old_sha, "ahead", 2, 0, (), 2)
-    windows = {(old_sha, new_sha): BisectWindow(old_sha, new_sha, behind, rolled_back=True)}
+    windows = {(old_sha, new_sha): CommitsWindow(old_sha, new_sha, behind, rolled_back=True)}
     assert [c.kind for c in by_ancestry(replaced, windows).changes] == [Kind.ROLLED_BACK]
 
     back = snapshot_changes(snapshot(1, newer_by_clock), snapshot(2, older_by_clock))
     assert [c.kind for c in back.changes] == [Kind.ROLLED_BACK]
     ahead = Comparison(repo, new_sha, old_sha, "ahead", 3, 0, (), 3)
-    windows = {(new_sha, old_sha): BisectWindow(new_sha, old_sha, ahead)}
+    windows = {(new_sha, old_sha): CommitsWindow(new_sha, old_sha, ahead)}
     assert [c.kind for c in by_ancestry(back, windows).changes] == [Kind.REPLACED]
     # Where the host could not say, the timestamps stand.
-    unread = {(new_sha, old_sha): BisectWindow(new_sha, old_sha, failure="rate limit")}
+    unread = {(new_sha, old_sha): CommitsWindow(new_sha, old_sha, failure="rate limit")}
     assert [c.kind for c in by_ancestry(back, unread).changes] == [Kind.ROLLED_BACK]

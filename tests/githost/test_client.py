@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from bot.domain.bisect import BisectWindow
+from bot.domain.commits_window import CommitsWindow
 from bot.githost import (
     Comparison,
     GitHost,
@@ -18,7 +18,7 @@ from bot.githost import (
     GitHostUnavailable,
     Repository,
 )
-from bot.render.commits import bisect_mrkdwn
+from bot.render.commits import window_mrkdwn
 from tests.fakes.githost import FakeGitHost, Reply, recorded, recorded_headers
 
 OLD = "31dee357844ab2f58a40d16f945dc5e35dcd6bc0"
@@ -251,7 +251,7 @@ def test_a_long_window_shows_ten_commits_and_counts_the_rest(fake: FakeGitHost) 
     base, head = data["base_commit"]["sha"], data["commits"][-1]["sha"]
     github_compare(fake, "github-compare-nopaging.json", base, head)
     found = ask(fake, "compare", CREATOR, base, head)
-    text = bisect_mrkdwn(BisectWindow(base, head, found))
+    text = window_mrkdwn(CommitsWindow(base, head, found))
     lines = text.splitlines()
     assert lines[0] == f"*262 commits* from `{base[:7]}` to `{head[:7]}`:"
     assert len([line for line in lines if line.startswith("• ")]) == 10

@@ -108,12 +108,8 @@ def test_baseline_then_catch_up_replays_the_seed_incident_once(
     assert "`creator:31dee35` → `creator:b7a5908`" in finished
     assert "31dee357844ab2f58a40d16f945dc5e35dcd6bc0|31dee35>" in finished
     assert "compare/31dee357844ab2f58a40d16f945dc5e35dcd6bc0...b7a5908" in finished
-    state = run(kosli, slack, sqlite_url, lambda r: _async(r.store.environments.state("aws-prod")))
+    state = run(kosli, slack, sqlite_url, lambda r: r.store.environments.state("aws-prod"))
     assert state.last_seen_index == 177
-
-
-async def _async(value: Any) -> Any:
-    return value
 
 
 def test_alerts_go_through_one_slack_session_while_the_bot_runs(
@@ -253,9 +249,9 @@ def test_kosli_faults_never_become_false_alerts(
         ):
             kosli.fail_next(**fault)
             await runtime.watcher.run_cycle()
-            seen.append(runtime.store.environments.state("aws-prod").last_seen_index)
+            seen.append((await runtime.store.environments.state("aws-prod")).last_seen_index)
         await runtime.watcher.run_cycle()
-        seen.append(runtime.store.environments.state("aws-prod").last_seen_index)
+        seen.append((await runtime.store.environments.state("aws-prod")).last_seen_index)
         return seen
 
     assert run(kosli, slack, sqlite_url, body) == [170, 170, 170, 177]
@@ -277,9 +273,9 @@ def test_a_malformed_snapshot_mid_catch_up_resumes_where_it_stopped(
         clock.now = SEED_NOW
         kosli.fail_next(200, body=garbled, only="/aws-prod/%23173")
         await runtime.watcher.run_cycle()
-        stopped_at = runtime.store.environments.state("aws-prod").last_seen_index
+        stopped_at = (await runtime.store.environments.state("aws-prod")).last_seen_index
         await runtime.watcher.run_cycle()
-        return [stopped_at, runtime.store.environments.state("aws-prod").last_seen_index]
+        return [stopped_at, (await runtime.store.environments.state("aws-prod")).last_seen_index]
 
     assert run(kosli, slack, sqlite_url, body) == [172, 177]
     assert [t.split(":")[0] for t in texts(slack)] == [f"aws-prod#{i}" for i in range(171, 178)]
@@ -344,7 +340,9 @@ def test_a_channel_that_removed_the_bot_is_paused_and_told_once(
         clock.now = SEED_NOW
         await runtime.watcher.run_cycle()
         await runtime.watcher.run_cycle()
-        return [s.paused_reason or "" for s in runtime.store.subscriptions.find(channel=CHANNEL)]
+        return [
+            s.paused_reason or "" for s in await runtime.store.subscriptions.find(channel=CHANNEL)
+        ]
 
     assert run(kosli, slack, sqlite_url, body) == ["not_in_channel"]
     attempts = [c for c in alert_calls(slack) if c["channel"] == CHANNEL]

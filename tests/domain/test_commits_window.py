@@ -1,4 +1,4 @@
-"""The bisect window: the commits between a replaced build and its successor, read from the
+"""The commits window: the commits between a replaced build and its successor, read from the
 git host (the sandbox's story history, a fake GitHub, or none at all)."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ import asyncio
 from datetime import UTC, datetime
 from typing import Any
 
-from bot.domain.bisect import BisectEnds
+from bot.domain.commits_window import WindowEnds
 from bot.githost import Comparison, GitHost, Repository
 from bot.history import GitHistory
 from bot.render.plain import blocks_to_text
@@ -23,7 +23,7 @@ NEW = "b7a590836cf140e17da3f01eadd5eca17d9efc65"
 CULPRIT = "e8cdc07"
 
 
-def test_commits_lists_the_bisect_window_of_the_replaced_creator(bot: Bot) -> None:
+def test_commits_lists_the_commits_window_of_the_replaced_creator(bot: Bot) -> None:
     answer = bot.ask("commits aws-prod#177")
     assert answer["response_type"] == "in_channel"
     text = blocks_to_text(answer["blocks"])
@@ -94,7 +94,7 @@ def test_a_git_host_that_never_answers_costs_the_budget_and_no_more(tmp_path) ->
         store = open_store(f"sqlite:///{tmp_path}/bot.db")
         history = GitHistory(store, HangingHost(), lambda: datetime.now(UTC))
         url = f"https://github.com/cyber-dojo/creator/commit/{NEW}"
-        return await history.windows([BisectEnds(url, OLD, NEW)], budget=0.05)
+        return await history.windows([WindowEnds(url, OLD, NEW)], budget=0.05)
 
     (window,) = asyncio.run(run()).values()
     assert window.comparison is None
@@ -106,7 +106,7 @@ def test_commits_on_a_host_the_bot_does_not_read_are_left_out(tmp_path) -> None:
         store = open_store(f"sqlite:///{tmp_path}/bot.db")
         history = GitHistory(store, GitHost(), lambda: datetime.now(UTC))
         url = f"https://bitbucket.org/acme/web/commits/{NEW}"
-        return await history.windows([BisectEnds(url, OLD, NEW)])
+        return await history.windows([WindowEnds(url, OLD, NEW)])
 
     assert asyncio.run(run()) == {}
 

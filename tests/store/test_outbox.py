@@ -1,0 +1,255 @@
+"""The outbox on SQLite and PostgreSQL: alerts recorded with the high-water mark, claimed by
+one sender, settled once."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Callable
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
+
+from bot.domain.commits_window import ReplacedBuild, WindowEnds
+from bot.store.models import AlertKind
+from bot.store.store import Store
+from tests.db import outbox_rows
+from tests.store.examples import NOW, TTL, alert, new_incident, states
+
+# The store is awaited: these tests run on an event loop (anyio's plugin, asyncio).
+pytestmark = pytest.mark.anyio
+
+
+async def test_advance_records_alerts_and_moves_the_mark(store: Store) -> None:
+    await store.subscriptions.subscribe("C1", "prod", "U1", 10, NOW)
+
+    inserted = await store.outbox.advance("prod", 12, [alert(11), alert(12, held=True)], NOW + TTL)
+
+    assert inserted == 2
+    recorded = outbox_rows(store)
+    assert [(a.snapshot_index, a.held, a.state) for a in recorded] == [
+        (11, False, "pending"),
+        (12, True, "pending"),
+    ]
+    assert recorded[0].blocks == [{"n": 11}]
+    assert recorded[0].created_at == NOW + TTL
+    state = await store.environments.state("prod")
+    assert (state.last_seen_index, state.last_polled_at) == (12, NOW + TTL)
+
+
+async def test_advance_skips_an_alert_already_recorded(store: Store) -> None:
+    await store.subscriptions.subscribe("C1", "prod", "U1", 10, NOW)
+    await store.outbox.add([alert(11, text="first")], NOW)
+
+    inserted = await store.outbox.advance("prod", 12, [alert(11, text="second"), alert(12)], NOW)
+
+    assert inserted == 1
+    assert [(a.snapshot_index, a.text) for a in outbox_rows(store)] == [(11, "first"), (12, "#12")]
+    assert (await store.environments.state("prod")).last_seen_index == 12
+
+
+async def test_advance_never_goes_backwards(store: Store) -> None:
+    await store.subscriptions.subscribe("C1", "prod", "U1", 10, NOW)
+
+    assert await store.outbox.advance("prod", 10, [alert(10)], NOW) == 0
+    assert await store.outbox.advance("prod", 9, [alert(9)], NOW) == 0
+
+    assert outbox_rows(store) == []
+    state = await store.environments.state("prod")
+    assert (state.last_seen_index, state.last_polled_at) == (10, None)
+    assert await store.outbox.advance("nowhere", 1, [alert(1, env="nowhere")], NOW) == 0
+
+
+async def test_advance_is_all_or_nothing(store: Store) -> None:
+    await store.subscriptions.subscribe("C1", "prod", "U1", 10, NOW)
+    unstorable = alert(12, blocks=[{"n": object()}])  # fails mid-way, like a lost connection
+
+    with pytest.raises(Exception, match="JSON serializable"):
+        await store.outbox.advance("prod", 12, [alert(11), unstorable], NOW)
+
+    assert (await store.environments.state("prod")).last_seen_index == 10
+    assert outbox_rows(store) == []
+
+
+async def test_claim_takes_the_oldest_sendable_alerts_first(store: Store) -> None:
+    await store.outbox.add([alert(3), alert(1), alert(2, held=True), alert(4)], NOW)
+
+    first = await store.outbox.claim("a", NOW, TTL, limit=2)
+    rest = await store.outbox.claim("a", NOW, TTL)
+
+    assert [o.snapshot_index for o in first] == [3, 1]
+    assert [o.snapshot_index for o in rest] == [4]
+    assert first[0].key == "C1/prod/change/3"
+    assert (first[0].text, first[0].blocks, first[0].created_at) == ("#3", [{"n": 3}], NOW)
+    assert (first[0].claimed_at, first[0].uncertain) == (NOW, False)
+    assert states(store) == {1: "sending", 2: "pending", 3: "sending", 4: "sending"}
+
+
+async def test_a_claim_is_exclusive_across_replicas(
+    store: Store, open_replica: Callable[[], Store]
+) -> None:
+    """Three replicas claim at once: every alert is claimed by exactly one of them, once."""
+    replicas = {"a": store, "b": open_replica(), "c": open_replica()}
+    await store.outbox.add([alert(number) for number in range(1, 31)], NOW)
+    claims: dict[str, list[int]] = {}
+    together = threading.Barrier(len(replicas))
+
+    def claim(owner: str) -> None:
+        together.wait(timeout=10)
+        got = asyncio.run(replicas[owner].outbox.claim(owner, NOW, TTL))
+        claims[owner] = [item.snapshot_index for item in got]
+
+    threads = [threading.Thread(target=claim, args=(owner,)) for owner in replicas]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert sorted(n for got in claims.values() for n in got) == list(range(1, 31))
+    rows = outbox_rows(store)
+    assert {a.attempts for a in rows} == {1}
+    assert {a.claimed_by for a in rows} <= set(replicas)
+
+
+async def test_an_expired_claim_is_reclaimed_as_uncertain(
+    store: Store, open_replica: Callable[[], Store]
+) -> None:
+    other = open_replica()
+    await store.outbox.add([alert(1)], NOW)
+    [claimed] = await store.outbox.claim("a", NOW, TTL)
+
+    assert await other.outbox.claim("b", NOW + timedelta(seconds=59), TTL) == []
+    [reclaimed] = await other.outbox.claim("b", NOW + timedelta(seconds=61), TTL)
+
+    assert reclaimed.id == claimed.id
+    assert reclaimed.uncertain is True
+    [row] = outbox_rows(store)
+    assert (row.claimed_by, row.attempts) == ("b", 2)
+    assert row.claimed_until == NOW + timedelta(seconds=121)
+
+
+async def test_mark_sent_only_by_the_current_claimant(
+    store: Store, open_replica: Callable[[], Store]
+) -> None:
+    other = open_replica()
+    await store.outbox.add([alert(1)], NOW)
+    [mine] = await store.outbox.claim("a", NOW, TTL)
+    await other.outbox.claim("b", NOW + 2 * TTL, TTL)
+
+    await store.outbox.mark_sent(mine.id, "a", "111.1", NOW + 2 * TTL)  # too late: "b" owns it now
+    assert states(store) == {1: "sending"}
+
+    await other.outbox.mark_sent(mine.id, "b", "222.2", NOW + 3 * TTL)
+    [sent] = outbox_rows(store)
+    assert (sent.state, sent.slack_ts, sent.sent_at) == ("sent", "222.2", NOW + 3 * TTL)
+    assert sent.claimed_until is None
+    assert await store.outbox.claim("a", NOW + timedelta(days=1), TTL) == []
+
+
+async def test_unclaim_puts_the_alert_back(store: Store) -> None:
+    await store.outbox.add([alert(1)], NOW)
+    [claimed] = await store.outbox.claim("a", NOW, TTL)
+
+    await store.outbox.unclaim(claimed.id, "b")
+    assert await store.outbox.claim("b", NOW, TTL) == []
+
+    await store.outbox.unclaim(claimed.id, "a")
+    [row] = outbox_rows(store)
+    assert (row.state, row.claimed_by, row.claimed_until) == ("pending", None, None)
+    assert claimed.uncertain is False  # never tried before
+    [again] = await store.outbox.claim("b", NOW, TTL)
+    # A failed attempt may have posted part of a long alert: the next one checks first.
+    assert (again.id, again.uncertain) == (claimed.id, True)
+    assert outbox_rows(store)[0].attempts == 2
+
+
+async def test_drop_pending_drops_a_channels_unsent_alerts(store: Store) -> None:
+    await store.outbox.add([alert(1), alert(2), alert(3), alert(4, held=True)], NOW)
+    await store.outbox.add([alert(9, channel="C2")], NOW)
+    first, second, _ = await store.outbox.claim("a", NOW, TTL, limit=3)
+    await store.outbox.mark_sent(first.id, "a", "1.1", NOW)
+    await store.outbox.unclaim(second.id, "a")  # 1 sent, 2 pending, 3 sending, 4 held
+
+    assert await store.outbox.drop_pending("C1") == 3
+
+    assert states(store) == {1: "sent", 2: "dropped", 3: "dropped", 4: "dropped", 9: "pending"}
+    assert [o.channel_id for o in await store.outbox.claim("a", NOW + timedelta(days=1), TTL)] == [
+        "C2"
+    ]
+
+
+async def test_release_held_hands_back_held_alerts_in_snapshot_order(store: Store) -> None:
+    await store.outbox.add([alert(7, held=True), alert(5, held=True), alert(6, held=True)], NOW)
+    await store.outbox.add([alert(8), alert(4, held=True, env="staging")], NOW)
+
+    [unheld] = await store.outbox.claim("a", NOW, TTL)
+    await store.outbox.mark_sent(unheld.id, "a", "8.8", NOW)
+    released = await store.outbox.release_held("C1", "prod")
+
+    assert [a.snapshot_index for a in released] == [5, 6, 7]
+    assert states(store) == {
+        4: "pending",
+        5: "summarised",
+        6: "summarised",
+        7: "summarised",
+        8: "sent",
+    }
+    assert await store.outbox.release_held("C1", "prod") == []
+    assert await store.outbox.claim("a", NOW + timedelta(days=1), TTL) == []
+
+
+# ---- what the database refuses -----------------------------------------------------------
+
+REPLACED = (
+    ReplacedBuild("creator:31de → creator:b7a5", WindowEnds("https://g/c/b7a5", "31de", "b7a5")),
+)
+
+
+async def test_an_alert_is_recorded_once_per_channel_and_per_incident(store: Store) -> None:
+    incident = await store.incidents.open(new_incident())
+    await store.incidents.posted(incident.id, "9.9", [], NOW)
+    in_thread = alert(5, incident_id=incident.id, thread_ts="9.9")
+
+    assert await store.outbox.add([alert(5), in_thread], NOW) == 2
+    assert await store.outbox.add([alert(5), in_thread, alert(5, kind=AlertKind.OUTAGE)], NOW) == 1
+    assert [(a.kind, a.incident_id) for a in outbox_rows(store)] == [
+        ("change", None),
+        ("change", incident.id),
+        ("outage", None),
+    ]
+
+
+async def test_commits_wait_under_the_change_they_follow(store: Store) -> None:
+    await store.outbox.add([alert(5, commits=REPLACED), alert(6)], NOW)
+
+    change, _, commits = outbox_rows(store, commits=True)  # after every alert of the snapshot
+    assert (commits.kind, commits.state, commits.parent_id) == ("commits", "waiting", change.id)
+    [waiting] = await store.outbox.waiting()
+    assert (waiting.commits, waiting.parent_ts, waiting.parent_gone) == (REPLACED, None, False)
+    [claimed, _] = await store.outbox.claim("a", NOW, TTL)
+    await store.outbox.mark_sent(claimed.id, "a", "5.5", NOW)
+    assert [w.parent_ts for w in await store.outbox.waiting()] == ["5.5"]
+    # Written once with its change: a replica recording the same change adds neither.
+    assert await store.outbox.add([alert(5, commits=REPLACED)], NOW) == 0
+
+
+@pytest.mark.parametrize(
+    "column, value",
+    [("kind", "bisect"), ("kind", "thread/1"), ("state", "lost"), ("parent_id", 999),
+     ("incident_id", 999)],
+)  # fmt: skip
+def test_the_database_refuses_a_wrong_kind_or_state_and_a_missing_parent(
+    store: Store, column: str, value: object
+) -> None:
+    row = {"channel_id": "C1", "env": "prod", "kind": "change", "snapshot_index": 1}
+    row |= {"text": "", "blocks": "[]", "created_at": NOW, "state": "pending", "held": False}
+    row |= {"attempts": 0, column: value}
+    with pytest.raises(IntegrityError), store.engine.begin() as connection:
+        connection.execute(
+            text(
+                f"INSERT INTO alerts ({', '.join(row)}) VALUES ({', '.join(':' + c for c in row)})"
+            ),
+            row,
+        )
+    assert outbox_rows(store) == []
