@@ -77,6 +77,18 @@ class Outgoing:
         kind = self.kind.value if self.incident_id is None else f"{self.kind}/{self.incident_id}"
         return f"{self.channel_id}/{self.env}/{kind}/{self.snapshot_index}"
 
+    @property
+    def key_before_0007(self) -> str | None:
+        """The key an older replica posted this alert under, where it differs: before
+        migration 0007 the kind held the incident ('thread/7', 'bisect', 'bisect/7')."""
+        if self.kind is AlertKind.COMMITS:
+            kind = "bisect" if self.incident_id is None else f"bisect/{self.incident_id}"
+        elif self.kind is AlertKind.CHANGE and self.incident_id is not None:
+            kind = f"thread/{self.incident_id}"
+        else:
+            return None
+        return f"{self.channel_id}/{self.env}/{kind}/{self.snapshot_index}"
+
 
 # An alert in these states will never be posted, nor the commits under it.
 GONE = (AlertState.PARKED, AlertState.DROPPED, AlertState.SUMMARISED)

@@ -80,20 +80,26 @@ class Sender:
     async def _post(self, item: Outgoing) -> str:
         """Post every part of the alert not yet posted; return the first part's ts. A sender
         that died between posting and marking left parts behind: find them first."""
-        already = (
-            await self.transport.find_posted(
-                item.channel_id,
-                item.key,
-                thread_ts=item.thread_ts,
-                since=item.created_at - timedelta(minutes=1),
-            )
-            if item.uncertain
-            else {}
-        )
+        already = await self._find_posted(item) if item.uncertain else {}
         message = Message(item.text, item.blocks)
         return await self.transport.post(
             item.channel_id, message, thread_ts=item.thread_ts, key=item.key, already=already
         )
+
+    async def _find_posted(self, item: Outgoing) -> dict[str, str]:
+        since = item.created_at - timedelta(minutes=1)
+        found = await self.transport.find_posted(
+            item.channel_id, item.key, thread_ts=item.thread_ts, since=since
+        )
+        old = item.key_before_0007
+        if found or old is None:
+            return found
+        # A replica from before migration 0007 may have posted it under the old marker and died
+        # before marking it sent: its parts count as this key's ('old/2' is 'key/2').
+        before = await self.transport.find_posted(
+            item.channel_id, old, thread_ts=item.thread_ts, since=since
+        )
+        return {item.key + part.removeprefix(old): ts for part, ts in before.items()}
 
     async def _fall_back(self, item: Outgoing, reason: str) -> bool:
         """Slack will not take this alert as it is: post its gist as plain text, or, if even

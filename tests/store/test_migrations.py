@@ -194,6 +194,8 @@ OLD_ALERTS = table(
     column("state", String),
     column("held", Boolean),
     column("attempts", Integer),
+    column("claimed_by", String),
+    column("claimed_until", DateTime),
     column("slack_ts", String),
     column("thread_ts", String),
     column("bisect", JSON),
@@ -217,7 +219,7 @@ def old_alert(kind: str, index: int, state: str, **values: Any) -> dict[str, Any
     row = {"channel_id": "C1", "env": "prod", "kind": kind, "snapshot_index": index}
     row |= {"text": f"{kind} #{index}", "blocks": [{"n": index}], "created_at": NOW}
     row |= {"state": state, "held": False, "attempts": 0, "slack_ts": None}
-    row |= {"thread_ts": None, "bisect": None}
+    row |= {"thread_ts": None, "bisect": None, "claimed_by": None, "claimed_until": None}
     return row | values
 
 

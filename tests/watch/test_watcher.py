@@ -9,18 +9,25 @@ from datetime import timedelta
 from typing import Any
 
 import aiohttp
+import httpx
 import pytest
 from freezegun import freeze_time
 from prometheus_client import REGISTRY
+from sqlalchemy import insert, text
 
 from bot.domain.commands import Mute, Unmute, Watch
 from bot.runtime import Runtime
 from bot.sandbox import KosliSandbox, RunningArtifact, cest
+from bot.store.database import make_engine
+from bot.store.migrate import migrate
+from bot.transport.slack import METADATA_EVENT
 from testkit.fakes.slack import FakeSlack
 from testkit.seed import SANDBOX_TOKEN, SEED_NOW, settings_for
 from testkit.story import SEED_ALERTS, report_with
 from tests.db import outbox_rows
 from tests.golden import assert_golden
+from tests.store.examples import NOW
+from tests.store.test_migrations import ASK, OLD_ALERTS, OLD_INCIDENTS, old_alert
 
 PROD_170 = cest("2022-09-06 15:28:00")  # aws-prod#170 is the newest snapshot then
 BETA_189 = cest("2022-09-06 16:00:00")
@@ -455,6 +462,68 @@ def test_a_restart_between_send_and_mark_does_not_post_twice(
 
         assert run(kosli, slack, database_url, second_life) == ["sent"]
     assert texts(slack) == ["aws-prod#171: 1 replaced"]
+
+
+def posted_by_an_old_replica(slack: FakeSlack, key: str, thread_ts: str | None, parts: int) -> str:
+    """Post as a replica did before migration 0007, each part marked with the key of then;
+    return the first part's ts."""
+    keys = [key] + [f"{key}/{number}" for number in range(2, parts + 1)]
+    posted = [
+        httpx.post(
+            f"{slack.api_url}chat.postMessage",
+            json={
+                "channel": "C1",
+                "thread_ts": thread_ts,
+                "text": key,
+                "metadata": {"event_type": METADATA_EVENT, "event_payload": {"key": part}},
+            },
+        ).json()["ts"]
+        for part in keys
+    ]
+    return str(posted[0])
+
+
+def test_an_alert_caught_sending_by_the_upgrade_to_0007_is_not_posted_twice(
+    kosli: KosliSandbox, slack: FakeSlack, database_url: str
+) -> None:
+    """An old replica posted an incident thread's change and the commits under an alert, and
+    died before marking them sent; the upgraded sender finds them under the old markers."""
+    engine = make_engine(database_url)
+    try:
+        migrate(engine, "0006_alert_bisect")
+        incident = {"channel_id": "C1", "thread_ts": "7.7", "opened_by": "U1", "state": "open",
+                    "envs": ["prod"], "start_indexes": {"prod": 3}, "shown_indexes": {"prod": 9},
+                    "window_start": NOW, "opened_at": NOW}  # fmt: skip
+        with engine.begin() as connection:
+            seven = connection.execute(
+                insert(OLD_INCIDENTS).returning(text("id")), [incident]
+            ).scalar()
+            change = posted_by_an_old_replica(slack, "C1/prod/change/11", None, parts=1)
+            in_thread = posted_by_an_old_replica(
+                slack, f"C1/prod/thread/{seven}/11", "7.7", parts=1
+            )
+            commits = posted_by_an_old_replica(slack, "C1/prod/bisect/11", change, parts=2)
+            # Claimed by the dead replica until long ago: the new sender takes them over.
+            claim = {"attempts": 1, "claimed_by": "old-replica", "claimed_until": NOW}
+            under_change = {"thread_ts": change, "bisect": [ASK | {"label": "creator"}]}
+            two_parts = [{"n": n} for n in range(60)]
+            rows = [
+                old_alert("change", 11, "sent", slack_ts=change),
+                old_alert(f"thread/{seven}", 11, "sending", thread_ts="7.7", **claim),
+                old_alert("bisect", 11, "sending", blocks=two_parts, **under_change, **claim),
+            ]
+            connection.execute(insert(OLD_ALERTS), rows)
+    finally:
+        engine.dispose()
+    posts = len(slack.api_calls("chat.postMessage"))
+
+    async def upgraded(runtime: Runtime) -> list[tuple[str, str | None]]:
+        await runtime.watcher.run_cycle()
+        return [(a.state, a.slack_ts) for a in outbox_rows(runtime.store, commits=True)]
+
+    sent = run(kosli, slack, database_url, upgraded)
+    assert sent == [("sent", change), ("sent", in_thread), ("sent", commits)]
+    assert len(slack.api_calls("chat.postMessage")) == posts  # nothing posted twice
 
 
 def test_mute_holds_alerts_and_summarises_them_when_it_ends(
