@@ -510,6 +510,16 @@ def test_unclaim_puts_the_alert_back(store: Store) -> None:
     assert outbox_rows(store)[0].attempts == 2
 
 
+def test_claim_leaves_the_channels_told_to_skip_untouched(store: Store) -> None:
+    store.outbox.add([alert(1), alert(2, channel="C2"), alert(3)], NOW)
+
+    claimed = store.outbox.claim("a", NOW, TTL, skip={"C1"})
+
+    assert [o.snapshot_index for o in claimed] == [2]
+    assert states(store) == {1: "pending", 2: "sending", 3: "pending"}
+    assert [row.attempts for row in outbox_rows(store)] == [0, 1, 0]
+
+
 def test_drop_pending_drops_a_channels_unsent_alerts(store: Store) -> None:
     store.outbox.add([alert(1), alert(2), alert(3), alert(4, held=True)], NOW)
     store.outbox.add([alert(9, channel="C2")], NOW)
