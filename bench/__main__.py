@@ -30,9 +30,14 @@ BENCHES = [
         ["bench.webhook", "--rounds", "5", "--envs", "100", "--burst", "20"],
     ),
     (
-        "watcher cycles over 1,000 environments, 100 of them changing",
+        "watcher cycles over 1,000 environments, 100 of them changing: each alert from its poll",
         ["bench.watch_poll", "--envs", "1000", "--changing", "100"],
         ["bench.watch_poll", "--envs", "100", "--changing", "10"],
+    ),
+    (
+        "watcher cycles over 1,000 environments, all of them changing: bot CPU an environment",
+        ["bench.watch_poll", "--envs", "1000"],
+        ["bench.watch_poll", "--envs", "100"],
     ),
 ]
 

@@ -30,7 +30,7 @@ if __package__ in (None, ""):  # run as a file: make `bot` and `tests` importabl
 import httpx  # noqa: E402
 
 from bench.ack_latency import percentile  # noqa: E402
-from bench.watch_poll import serve_sandbox  # noqa: E402
+from bench.watch_poll import changing_envs, serve_sandbox  # noqa: E402
 from bot.sandbox import KosliSandbox  # noqa: E402
 from bot.web.app import build_web_app  # noqa: E402
 from testkit.fakes.slack import FakeSlack  # noqa: E402
@@ -133,7 +133,7 @@ def all_at_once(envs: int, burst: int, latency: float) -> None:
                 asyncio.run(subscribe)
             with serve(web) as url:
                 clock.value = SEED_NOW + 90  # Kosli now shows them
-                changed = [f"env-{number:04d}" for number in range(burst)]
+                changed = changing_envs(envs, burst)
                 sent = client.submit(send_all, url, changed).result()
                 slack.wait_for("/api/chat.postMessage", count=burst, timeout=60)
     finally:

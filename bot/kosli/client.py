@@ -31,6 +31,7 @@ from bot.kosli.models import (
 )
 from bot.kosli.parsing import parse_list
 from bot.kosli.snappish import Snappish
+from bot.kosli.transport import AiohttpTransport
 
 log = logging.getLogger(__name__)
 
@@ -80,12 +81,8 @@ class KosliClient:
                 "Accept": "application/json",
             },
             timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)),
-            # As many kept alive as may be in flight: with httpx's default of 20, every burst
-            # beyond that opens connections (a TLS handshake each, with a real Kosli) to close
-            # them again.
-            limits=httpx.Limits(
-                max_connections=max_in_flight, max_keepalive_connections=max_in_flight
-            ),
+            # As many kept alive as may be in flight, handed out without rescanning the pool.
+            transport=AiohttpTransport(max_in_flight),
         )
 
     async def aclose(self) -> None:

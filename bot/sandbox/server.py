@@ -51,6 +51,8 @@ class KosliSandbox:
         self.base_url = ""
         self.requests: list[tuple[str, str]] = []  # (method, path with query), in arrival order
         self.gate: threading.Event | None = None  # when set, each request waits for it
+        # Requests whose path holds a key wait for its event: one environment slow to answer.
+        self.held: dict[str, threading.Event] = {}
         self.latency = 0.0  # seconds each request takes, as a real Kosli's round trip would
         self._faults: list[tuple[str | None, _Reply]] = []
         self._lock = threading.Lock()  # the dataset, requests and faults are shared with handlers
@@ -83,8 +85,9 @@ class KosliSandbox:
     def stop(self) -> None:
         if self._server is None:
             return
-        if self.gate is not None:
-            self.gate.set()  # release handlers still waiting, or they would outlive the server
+        for event in [self.gate, *self.held.values()]:
+            if event is not None:
+                event.set()  # release handlers still waiting, or they would outlive the server
         self._server.shutdown()
         self._server.server_close()
         if self._thread is not None:
@@ -142,6 +145,9 @@ class KosliSandbox:
         gate = self.gate
         if gate is not None:
             gate.wait()
+        for part, held in list(self.held.items()):
+            if part in target:
+                held.wait()
         if self.latency:
             time.sleep(self.latency)
         if fault is not None:

@@ -3,7 +3,7 @@ high-water mark, claimed by one sender, marked sent only after Slack said ok."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -120,12 +120,22 @@ class Outbox:
             return insert_alerts(session, alerts, now)
 
     @off_loop
-    def claim(self, owner: str, now: datetime, ttl: timedelta, limit: int = 1000) -> list[Outgoing]:
-        """Claim sendable alerts, oldest first; a claim is exclusive across processes."""
+    def claim(
+        self,
+        owner: str,
+        now: datetime,
+        ttl: timedelta,
+        limit: int = 1000,
+        skip: Collection[str] = (),
+    ) -> list[Outgoing]:
+        """Claim sendable alerts, oldest first, except to the channels in `skip`; a claim is
+        exclusive across processes."""
         sendable = or_(
             (Alert.state == AlertState.PENDING) & Alert.held.is_(False),
             (Alert.state == AlertState.SENDING) & (Alert.claimed_until < now),
         )
+        if skip:
+            sendable &= Alert.channel_id.not_in(skip)
         with self.db.begin() as session:
             # One transaction: locked as they are read (PostgreSQL; on SQLite the transaction
             # holds the write lock), so two senders never claim the same alert.

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from bot.domain.changes import snapshot_changes
@@ -34,6 +35,8 @@ class Poller:
         default_factory=lambda: defaultdict(asyncio.Lock)
     )
     _queued: set[str] = field(default_factory=set)
+    # Told each time alerts are in the outbox, so they can be sent before the polls end.
+    queued: Callable[[], None] = lambda: None
 
     async def poll_now(self, env: str) -> bool:
         """Poll one environment at once (Kosli pushed a change); False when a poll of it is
@@ -83,24 +86,30 @@ class Poller:
 
     async def _poll_env(self, state: EnvState) -> bool:
         try:
-            await self._catch_up(state)
+            queued = await self._catch_up(state)
         except KosliError as error:
             log.warning("polling %s failed: %s", state.env, error)
             await self._failed(state.env)
             return False
+        if queued:  # all of the environment's alerts at once: a channel found gone drops them
+            self.queued()
         return True
 
-    async def _catch_up(self, state: EnvState) -> None:
+    async def _catch_up(self, state: EnvState) -> int:
+        """Returns how many alerts it queued."""
         env = state.env
         # One cheap call tells whether anything happened: the newest snapshot's number.
         newest = await self.kosli.snapshots(env, page=1, per_page=1)
+        queued = 0
         if state.failures or state.outage_open:
             before = await self.store.environments.mark_polled(env, self.settings.now())
             if before is not None and before.outage_open:
                 message = render_recovery(env, before.last_seen_index)
-                await self.router.to_subscribers(env, AlertKind.RECOVERY, before.outages, message)
+                queued += await self.router.to_subscribers(
+                    env, AlertKind.RECOVERY, before.outages, message
+                )
         if not newest or newest[0].index <= state.last_seen_index:
-            return
+            return queued
         previous = await self.kosli.snapshot(Snappish(env, "#", str(state.last_seen_index)))
         subscriptions = await self.store.subscriptions.find(env=env)
         incidents = [i for i in await self.store.incidents.still_open() if env in i.envs]
@@ -114,8 +123,9 @@ class Poller:
             if not change.is_empty:
                 message = render_alert(change, self.settings.command)
                 alerts = self.router.change(change, message, subscriptions, incidents, now)
-            await self.store.outbox.advance(env, index, alerts, now)
+            queued += await self.store.outbox.advance(env, index, alerts, now)
             previous = current
+        return queued
 
     async def _failed(self, env: str) -> None:
         state = await self.store.environments.record_failure(env)
@@ -125,3 +135,4 @@ class Poller:
         if outage is not None:
             message = render_outage(env, state.failures, state.last_polled_at)
             await self.router.to_subscribers(env, AlertKind.OUTAGE, outage, message)
+            self.queued()

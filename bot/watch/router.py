@@ -56,14 +56,14 @@ class Router:
         ]
         return alerts
 
-    async def to_subscribers(self, env: str, kind: AlertKind, index: int, message: Message) -> None:
+    async def to_subscribers(self, env: str, kind: AlertKind, index: int, message: Message) -> int:
         now = self.settings.now()
         alerts = [
             _alert(sub, kind, index, message, held=False)
             for sub in await self.store.subscriptions.find(env=env)
             if sub.paused_reason is None
         ]
-        await self.store.outbox.add(alerts, now)
+        return await self.store.outbox.add(alerts, now)
 
     async def end_mutes(self) -> None:
         now = self.settings.now()

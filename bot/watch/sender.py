@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 from bot.metrics import ALERTS_AS_TEXT, ALERTS_PARKED, ALERTS_POSTED
@@ -26,6 +26,12 @@ class Sender:
     store: Store
     transport: Transport
     settings: WatchSettings
+    # Channels whose send failed this cycle wait for the next one, however many sends the
+    # cycle makes: an alert's attempts count cycles, and its channel's order holds.
+    resting: set[str] = field(default_factory=set)
+
+    def new_cycle(self) -> None:
+        self.resting.clear()
 
     async def send_pending(self) -> None:
         """Channels are sent to side by side, so one rate-limited channel delays no other.
@@ -39,7 +45,10 @@ class Sender:
             return
         by_channel: dict[str, list[Outgoing]] = defaultdict(list)
         for item in await self.store.outbox.claim(
-            self.settings.owner, self.settings.now(), self.settings.lease_ttl
+            self.settings.owner,
+            self.settings.now(),
+            self.settings.lease_ttl,
+            skip=set(self.resting),
         ):
             by_channel[item.channel_id].append(item)
         limit = asyncio.Semaphore(self.settings.concurrency)
@@ -66,13 +75,11 @@ class Sender:
                 if poison and await self._fall_back(item, error.reason):
                     continue  # posted as plain text, or parked: later alerts flow
                 log.warning("Slack refused an alert for %s: %s", item.channel_id, error.reason)
-                await self._unclaim(
-                    items[position:]
-                )  # keep order: the rest waits for the next cycle
+                await self._rest(items[position:])
                 return
             except Exception:
                 log.exception("sending an alert to %s failed", item.channel_id)
-                await self._unclaim(items[position:])
+                await self._rest(items[position:])
                 return
             await self.store.outbox.mark_sent(item.id, self.settings.owner, ts, self.settings.now())
             ALERTS_POSTED.labels(item.kind.value).inc()
@@ -132,6 +139,11 @@ class Sender:
         ALERTS_AS_TEXT.labels(reason).inc()
         log.warning("alert %s went as plain text: Slack refused it (%s)", item.key, reason)
         return True
+
+    async def _rest(self, items: list[Outgoing]) -> None:
+        """Keep order: this alert and the channel's later ones wait for the next cycle."""
+        self.resting.add(items[0].channel_id)
+        await self._unclaim(items)
 
     async def _unclaim(self, items: list[Outgoing]) -> None:
         for item in items:

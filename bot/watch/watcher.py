@@ -1,5 +1,6 @@
-"""One watcher cycle: poll (Kosli -> outbox), end mutes, send (outbox -> transport), then
-the commits under the alerts just sent (git host -> outbox -> transport)."""
+"""One watcher cycle: poll (Kosli -> outbox), sending each environment's alerts as soon as
+it is polled (outbox -> transport); end mutes, send what is left, then the commits under the
+alerts just sent (git host -> outbox -> transport)."""
 
 from __future__ import annotations
 
@@ -41,6 +42,10 @@ class Watcher:
         self.commits_replies = CommitsReplies(store, history, self.settings) if history else None
         self._sending: asyncio.Task[None] | None = None
         self._send_wanted = False
+        self._commits_wanted = False
+        # An environment's alerts go out while the cycle polls the rest: the first alert
+        # does not wait for the last poll.
+        self.poller.queued = self._send_alerts_soon
 
     @property
     def clock(self) -> Callable[[], datetime]:
@@ -53,6 +58,7 @@ class Watcher:
     async def run_cycle(self) -> None:
         """Never raises: a scheduler job that dies silently would stop all alerts."""
         started = time.perf_counter()
+        self.sender.new_cycle()
         try:
             await self.poller.poll_all()
             await self.router.end_mutes()
@@ -84,18 +90,30 @@ class Watcher:
         """Send what is pending and wait until it is sent. One sending at a time in this
         process: a call while it runs (100 webhooks at once) makes it look again before it
         ends, so no alert is left for the next cycle."""
+        sending = self._start_sending(commits=True)
+        await asyncio.shield(sending)  # a caller cancelled mid-way stops nobody's send
+
+    def _send_alerts_soon(self) -> None:
+        """Alerts were queued mid-poll: send them without waiting. The commits under them
+        are read once the polls are done, so a failing git host is asked once a cycle."""
+        self._start_sending(commits=False)
+
+    def _start_sending(self, commits: bool) -> asyncio.Task[None]:
         self._send_wanted = True
+        self._commits_wanted |= commits
         if self._sending is None or self._sending.done():
             self._sending = asyncio.create_task(self._send_while_wanted())
-        await asyncio.shield(self._sending)  # a caller cancelled mid-way stops nobody's send
+        return self._sending
 
     async def _send_while_wanted(self) -> None:
         try:
             while self._send_wanted:
                 self._send_wanted = False
                 await self.sender.send_pending()  # alerts first: they never wait for git
-                if self.commits_replies and await self.commits_replies.fill_waiting():
-                    await self.sender.send_pending()  # then the commits under them
+                if self._commits_wanted:
+                    self._commits_wanted = False
+                    if self.commits_replies and await self.commits_replies.fill_waiting():
+                        await self.sender.send_pending()  # then the commits under them
         except Exception:
             log.exception("sending alerts failed; the outbox keeps them for the next try")
 

@@ -21,7 +21,7 @@ from bot.sandbox import ACME_NOW, KosliSandbox
 from testkit.fakes.slack import FakeSlack
 from tests.conftest import SANDBOX_TOKEN, Bot, settings_for
 from tests.golden import assert_golden
-from tests.watch.test_watcher import Clock, watch
+from tests.watch.helpers import Clock, watch
 
 SAMPLE = Path(__file__).parents[1] / "data" / "aws-prod-snapshot-4357.json"
 CHANNEL = "C0INCIDENT"

@@ -15,7 +15,7 @@ from bot.runtime import Runtime
 from bot.sandbox import ACME_NOW, KosliSandbox
 from testkit.fakes.slack import FakeSlack
 from testkit.seed import SANDBOX_TOKEN, SEED_NOW, settings_for
-from tests.watch.test_watcher import Clock, watch
+from tests.watch.helpers import Clock, watch
 
 WATCHING = "C0WATCH"
 INCIDENT = "C0INCIDENT"

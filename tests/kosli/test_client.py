@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
 import threading
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
@@ -355,6 +356,30 @@ def test_gives_up_after_three_attempts(kosli) -> None:
     with pytest.raises(KosliUnavailable, match="HTTP 500"):
         call(kosli, lambda c: c.environments())
     assert len(kosli.requests) == 3
+
+
+def test_a_kosli_that_cannot_be_reached_is_retried_then_unavailable() -> None:
+    with socket.socket() as closed:  # a port nobody listens on once it is closed
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    nowhere = Canned(f"http://127.0.0.1:{port}")
+    with pytest.raises(KosliUnavailable, match="could not be reached"):
+        call(nowhere, lambda c: c.environments())
+
+
+def test_a_kosli_slower_than_the_timeout_is_unavailable_at_once(kosli) -> None:
+    kosli.latency = 0.5
+
+    async def impatient() -> None:
+        client = KosliClient(kosli.base_url, "cyber-dojo", SANDBOX_TOKEN, timeout=0.1)
+        try:
+            await client.environments()
+        finally:
+            await client.aclose()
+
+    with pytest.raises(KosliUnavailable, match="did not answer in time"):
+        asyncio.run(impatient())
+    assert len(kosli.requests) == 1  # not retried: someone is waiting
 
 
 @freeze_time("2022-09-06 14:56:28")

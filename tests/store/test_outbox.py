@@ -87,6 +87,16 @@ async def test_claim_takes_the_oldest_sendable_alerts_first(store: Store) -> Non
     assert states(store) == {1: "sending", 2: "pending", 3: "sending", 4: "sending"}
 
 
+async def test_claim_leaves_the_channels_told_to_skip_untouched(store: Store) -> None:
+    await store.outbox.add([alert(1), alert(2, channel="C2"), alert(3)], NOW)
+
+    claimed = await store.outbox.claim("a", NOW, TTL, skip={"C1"})
+
+    assert [o.snapshot_index for o in claimed] == [2]
+    assert states(store) == {1: "pending", 2: "sending", 3: "pending"}
+    assert [row.attempts for row in outbox_rows(store)] == [0, 1, 0]
+
+
 async def test_a_claim_is_exclusive_across_replicas(
     store: Store, open_replica: Callable[[], Store]
 ) -> None:

@@ -4,10 +4,7 @@ commits between the old and the new build when the git host answers, or says it 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from typing import Any
-
-import pytest
 
 from bot.render.plain import blocks_to_text
 from bot.runtime import Runtime
@@ -16,21 +13,10 @@ from testkit.fakes.slack import FakeSlack
 from testkit.story import SEED_ALERTS
 from tests.conftest import SEED_NOW, settings_for
 from tests.fakes.githost import FakeGitHost, Reply, recorded, recorded_headers
-from tests.watch.test_watcher import CHANNEL, PROD_170, Clock, top_level, watch
+from tests.watch.helpers import CHANNEL, Clock, top_level, watch
 
 OLD = "31dee357844ab2f58a40d16f945dc5e35dcd6bc0"
 NEW = "b7a590836cf140e17da3f01eadd5eca17d9efc65"
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock(PROD_170)
-
-
-@pytest.fixture
-def kosli(clock: Clock) -> Iterator[KosliSandbox]:
-    with KosliSandbox(token="sandbox-kosli-token", now=clock) as sandbox:
-        yield sandbox
 
 
 def replay(

@@ -12,7 +12,9 @@ from bot.__main__ import build_parser
 from bot.sandbox import KosliSandbox
 from bot.watch.scheduler import start_scheduler, until_stopped
 from bot.watch.settings import WatchSettings
+from testkit.seed import SEED_NOW
 from testkit.story import MINER, report_with
+from tests.watch.helpers import Clock
 
 ROOT = Path(__file__).parents[2]
 
@@ -63,7 +65,10 @@ def test_a_job_cancelled_as_the_process_stops_ends_quietly(caplog) -> None:
     assert [r.getMessage() for r in caplog.records] == ["cycle stopped with the process"]
 
 
-def test_the_web_process_watches_and_posts_alerts(start_bot, kosli: KosliSandbox) -> None:
+def test_the_web_process_watches_and_posts_alerts(
+    start_bot, kosli: KosliSandbox, clock: Clock
+) -> None:
+    clock.now = SEED_NOW  # the seed's moment (this folder's sandbox starts at aws-prod#170)
     bot = start_bot(run_watcher="true", kosli_poll_seconds="0.05")
     assert bot.ask("watch aws-prod")["text"].startswith("Watching aws-prod")
     report_with(kosli, MINER)
