@@ -25,6 +25,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
                 connector=aiohttp.TCPConnector(limit=self._max_connections),
                 auto_decompress=False,  # httpx decodes, as its own transport would leave it
                 skip_auto_headers=("User-Agent", "Accept", "Accept-Encoding"),
+                trust_env=True,  # HTTPS_PROXY and friends, as httpx's own transport honours them
             )
         return self._session
 
