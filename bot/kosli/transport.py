@@ -8,6 +8,9 @@ aiohttp's pool hands out a kept-alive connection without looking at the others.
 
 from __future__ import annotations
 
+import functools
+import urllib.request
+
 import aiohttp
 import httpx
 import yarl
@@ -25,7 +28,6 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
                 connector=aiohttp.TCPConnector(limit=self._max_connections),
                 auto_decompress=False,  # httpx decodes, as its own transport would leave it
                 skip_auto_headers=("User-Agent", "Accept", "Accept-Encoding"),
-                trust_env=True,  # HTTPS_PROXY and friends, as httpx's own transport honours them
             )
         return self._session
 
@@ -40,6 +42,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
                 headers=headers,
                 data=await request.aread() or None,
                 allow_redirects=False,
+                proxy=_proxy_for(request.url.scheme, request.url.host),
                 timeout=timeout,
             ) as answer:
                 body = await answer.read()
@@ -55,3 +58,12 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
     async def aclose(self) -> None:
         if self._session is not None:
             await self._session.close()
+
+
+@functools.cache
+def _proxy_for(scheme: str, host: str) -> str | None:
+    """The proxy the environment names for this host (HTTPS_PROXY, NO_PROXY, ...), as httpx's
+    own transport would use; read once, not on every request as aiohttp's trust_env does."""
+    if urllib.request.proxy_bypass(host):
+        return None
+    return urllib.request.getproxies().get(scheme)

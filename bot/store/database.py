@@ -31,7 +31,8 @@ def make_engine(database_url: str) -> Engine:
     postgres = url.startswith("postgresql")
     engine = create_engine(
         url,
-        pool_pre_ping=True,
+        # A server may have dropped a pooled connection; a SQLite file cannot.
+        pool_pre_ping=postgres,
         pool_timeout=10,
         connect_args={"connect_timeout": 5} if postgres else {},
     )

@@ -113,7 +113,9 @@ class Subscription(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     channel_id: Mapped[str] = mapped_column(String(64))
-    env: Mapped[str] = mapped_column(String(255))
+    # Indexed: every changed environment looks up its watchers (the unique key leads with
+    # the channel, so it does not serve this).
+    env: Mapped[str] = mapped_column(String(255), index=True)
     created_by: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime]
     since_index: Mapped[int]
@@ -154,8 +156,9 @@ class Alert(Base):
     text: Mapped[str] = mapped_column(Text)
     blocks: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
     created_at: Mapped[datetime]
+    # Indexed: every claim looks for the few unsent alerts among all those ever sent.
     state: Mapped[AlertState] = mapped_column(
-        _enum_column(AlertState, "alert_state"), default=AlertState.PENDING
+        _enum_column(AlertState, "alert_state"), default=AlertState.PENDING, index=True
     )
     held: Mapped[bool] = mapped_column(default=False)
     claimed_by: Mapped[str | None] = mapped_column(String(64), default=None)
