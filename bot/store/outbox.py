@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, or_, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, aliased
 
 from bot.domain.commits_window import ReplacedBuild
@@ -106,13 +106,16 @@ class Outbox:
         An alert already in the outbox (another replica got there first) is skipped.
         """
         with self.db.begin() as session:
-            watched = session.get(WatchedEnv, env, with_for_update=True)
-            if watched is None or watched.last_seen_index >= index:
+            # The UPDATE takes the row's lock, as a SELECT ... FOR UPDATE would: a replica
+            # racing us waits here, then finds the mark already moved and adds nothing.
+            moved = session.execute(
+                update(WatchedEnv)
+                .where(WatchedEnv.env == env, WatchedEnv.last_seen_index < index)
+                .values(last_seen_index=index, last_polled_at=now)
+            )
+            if rows_affected(moved) == 0:
                 return 0
-            inserted = insert_alerts(session, alerts, now)
-            watched.last_seen_index = index
-            watched.last_polled_at = now
-        return inserted
+            return insert_alerts(session, alerts, now)
 
     @off_loop
     def add(self, alerts: Iterable[NewAlert], now: datetime) -> int:
@@ -309,54 +312,61 @@ def insert_alerts(session: Session, alerts: Iterable[NewAlert], now: datetime) -
     """Add alerts to the outbox, skipping any already there (the unique key says so), then
     the commits rows that follow the changes just added."""
     alerts = list(alerts)
-    rows = [_insert(session, _row(alert, now)) for alert in alerts]
+    ids = [_insert(session, _row(alert, now)) for alert in alerts]
     followers = [
-        _insert(session, _commits_row(parent, alert.commits, now))
-        for alert, parent in zip(alerts, rows, strict=True)
-        if parent is not None and alert.commits
+        _insert(session, _commits_row(alert, parent_id, now))
+        for alert, parent_id in zip(alerts, ids, strict=True)
+        if parent_id is not None and alert.commits
     ]
-    return sum(row is not None for row in rows + followers)
+    return sum(i is not None for i in ids + followers)
 
 
-def _row(alert: NewAlert, now: datetime) -> Alert:
-    return Alert(
-        channel_id=alert.channel_id,
-        env=alert.env,
-        kind=alert.kind,
-        snapshot_index=alert.snapshot_index,
-        text=alert.text,
-        blocks=alert.blocks,
-        held=alert.held,
-        thread_ts=alert.thread_ts,
-        incident_id=alert.incident_id,
-        state=AlertState.PENDING,
-        created_at=now,
-    )
+def _row(alert: NewAlert, now: datetime) -> dict[str, Any]:
+    return {
+        "channel_id": alert.channel_id,
+        "env": alert.env,
+        "kind": alert.kind,
+        "snapshot_index": alert.snapshot_index,
+        "text": alert.text,
+        "blocks": alert.blocks,
+        "held": alert.held,
+        "thread_ts": alert.thread_ts,
+        "incident_id": alert.incident_id,
+        "state": AlertState.PENDING,
+        "created_at": now,
+    }
 
 
-def _commits_row(parent: Alert, commits: tuple[ReplacedBuild, ...], now: datetime) -> Alert:
+def _commits_row(parent: NewAlert, parent_id: int, now: datetime) -> dict[str, Any]:
     """Waits (no text yet) until the git host answers and its alert is posted."""
-    return Alert(
-        channel_id=parent.channel_id,
-        env=parent.env,
-        kind=AlertKind.COMMITS,
-        snapshot_index=parent.snapshot_index,
-        text="",
-        blocks=[],
-        thread_ts=parent.thread_ts,
-        incident_id=parent.incident_id,
-        parent_id=parent.id,
-        commits=commits,
-        state=AlertState.WAITING,
-        created_at=now,
-    )
+    return {
+        "channel_id": parent.channel_id,
+        "env": parent.env,
+        "kind": AlertKind.COMMITS,
+        "snapshot_index": parent.snapshot_index,
+        "text": "",
+        "blocks": [],
+        "thread_ts": parent.thread_ts,
+        "incident_id": parent.incident_id,
+        "parent_id": parent_id,
+        "commits": parent.commits,
+        "state": AlertState.WAITING,
+        "created_at": now,
+    }
 
 
-def _insert(session: Session, row: Alert) -> Alert | None:
-    """The row with its id, or None when the same alert is there already."""
-    try:
-        with session.begin_nested():
-            session.add(row)
-        return row
-    except IntegrityError:
-        return None
+# Built once (statements are costly to build): the database skips a duplicate itself, with
+# no savepoint, and both dialects say so as ON CONFLICT DO NOTHING.
+_INSERTS = {
+    module.dialect.name: module.insert(Alert.__table__)
+    .on_conflict_do_nothing()
+    .returning(Alert.__table__.c.id)
+    for module in (postgresql, sqlite)
+}
+
+
+def _insert(session: Session, values: dict[str, Any]) -> int | None:
+    """The new row's id, or None when the same alert is there already."""
+    connection = session.connection()
+    found: int | None = connection.execute(_INSERTS[connection.dialect.name], values).scalar()
+    return found
