@@ -86,7 +86,6 @@ def exposition() -> tuple[bytes, str]:
     several share the work (`kosli-bot serve` sets it for WEB_CONCURRENCY > 1)."""
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         registry = CollectorRegistry()
-        # prometheus_client ships this collector without annotations.
-        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]  # unannotated
         return generate_latest(registry), CONTENT_TYPE_LATEST
     return generate_latest(), CONTENT_TYPE_LATEST

@@ -23,8 +23,9 @@ class CheckedSocketModeHandler(AsyncSocketModeHandler):
         super().__init__(app, app_token)
         self.teams = teams
 
-    # Narrower than the base class says, as in the Bolt handler it extends.
-    async def handle(self, client: SocketModeClient, req: SocketModeRequest) -> None:  # type: ignore[override]
+    async def handle(  # type: ignore[override]  # narrower, as in the Bolt handler it extends
+        self, client: SocketModeClient, req: SocketModeRequest
+    ) -> None:
         refusal = await refuse_team(req.payload, self.teams)
         if refusal is not None:
             # Left unanswered, as Bolt leaves a request it refuses.
