@@ -9,8 +9,9 @@ from __future__ import annotations
 import asyncio
 import sys
 import tempfile
+import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -147,7 +148,7 @@ async def run_shell(
                 file=out,
                 flush=True,
             )
-            while (line := await asyncio.to_thread(_read, out)) is not None:
+            async for line in _typed_lines(sys.stdin, out):
                 if line.strip() in ("exit", "quit"):
                     break
                 if line.strip():
@@ -160,9 +161,27 @@ async def _run(text: str, services: Services, terminal: TerminalTransport) -> No
     terminal.show(message, "" if reply.public else PRIVATE)
 
 
-def _read(out: TextIO) -> str | None:
-    try:
+async def _typed_lines(source: TextIO, out: TextIO) -> AsyncIterator[str]:
+    """Each line typed at the prompt, until the input ends. A thread of its own waits on the
+    terminal, so the watcher's alerts keep arriving while nobody types."""
+    loop = asyncio.get_running_loop()
+    lines: asyncio.Queue[str | None] = asyncio.Queue()
+
+    def hand_over(line: str | None) -> bool:
+        try:
+            loop.call_soon_threadsafe(lines.put_nowait, line)
+        except RuntimeError:  # the shell has ended: nobody reads any more
+            return False
+        return True
+
+    def read() -> None:
+        while (line := source.readline()) and hand_over(line):
+            pass
+        hand_over(None)
+
+    threading.Thread(target=read, name="terminal-input", daemon=True).start()
+    while True:
         print(PROMPT, end="", file=out, flush=True)
-        return sys.stdin.readline() or None
-    except KeyboardInterrupt:
-        return None
+        if (line := await lines.get()) is None:
+            return
+        yield line
