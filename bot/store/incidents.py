@@ -16,6 +16,7 @@ from bot.store.door import off_loop
 from bot.store.models import Incident, WatchedEnv
 from bot.store.outbox import NewAlert, insert_alerts
 from bot.store.records import IncidentRecord, NewIncident, record
+from bot.store.watchers import STILL_OPEN, incidents_in
 
 
 class IncidentRepository:
@@ -75,7 +76,7 @@ class IncidentRepository:
     @off_loop
     def still_open(self, channel: str | None = None) -> list[IncidentRecord]:
         """Open threads, and those being opened (so a replayed command sees them too)."""
-        return self._in_states(("opening", "open"), channel)
+        return self._in_states(STILL_OPEN, channel)
 
     @off_loop
     def closing(self, channel: str | None = None) -> list[IncidentRecord]:
@@ -83,11 +84,8 @@ class IncidentRepository:
         return self._in_states(("closing",), channel)
 
     def _in_states(self, states: tuple[str, ...], channel: str | None) -> list[IncidentRecord]:
-        query = select(Incident).where(Incident.state.in_(states)).order_by(Incident.id)
-        if channel is not None:
-            query = query.where(Incident.channel_id == channel)
         with self.db.session() as session:
-            return [record(IncidentRecord, row) for row in session.scalars(query)]
+            return incidents_in(session, states, channel)
 
     @off_loop
     def begin_close(self, incident_id: int, user: str, now: datetime) -> IncidentRecord | None:

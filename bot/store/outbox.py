@@ -3,7 +3,7 @@ high-water mark, claimed by one sender, marked sent only after Slack said ok."""
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -16,7 +16,8 @@ from bot.domain.commits_window import ReplacedBuild
 from bot.store.database import Database, rows_affected
 from bot.store.door import off_loop
 from bot.store.models import Alert, AlertKind, AlertState, WatchedEnv
-from bot.store.records import HeldAlert, record
+from bot.store.records import HeldAlert, IncidentRecord, SubscriptionRecord, record
+from bot.store.watchers import STILL_OPEN, incidents_in, subscriptions_in
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,11 @@ class NewAlert:
     # A change's replaced builds: the commits between each old and new build follow the
     # alert as a reply (a row waiting for the git host), written with it.
     commits: tuple[ReplacedBuild, ...] = ()
+
+
+# Makes a snapshot's alerts from who hears of the environment: its subscriptions and the
+# open incident threads following it.
+AlertsFor = Callable[[list[SubscriptionRecord], list[IncidentRecord]], Iterable[NewAlert]]
 
 
 @dataclass(frozen=True)
@@ -100,10 +106,13 @@ class Outbox:
         self.db = db
 
     @off_loop
-    def advance(self, env: str, index: int, alerts: Iterable[NewAlert], now: datetime) -> int:
-        """Record alerts for snapshot `index` and move the high-water mark, atomically.
+    def advance(self, env: str, index: int, alerts_for: AlertsFor | None, now: datetime) -> int:
+        """Record the alerts of snapshot `index` and move the high-water mark, atomically.
 
-        An alert already in the outbox (another replica got there first) is skipped.
+        `alerts_for` (None: the snapshot changed nothing) makes the alerts from the
+        environment's subscriptions and open incident threads as this transaction reads them,
+        so a mute or a thread committed before it counts. An alert already in the outbox
+        (another replica got there first) is skipped.
         """
         with self.db.begin() as session:
             # The UPDATE takes the row's lock, as a SELECT ... FOR UPDATE would: a replica
@@ -113,8 +122,10 @@ class Outbox:
                 .where(WatchedEnv.env == env, WatchedEnv.last_seen_index < index)
                 .values(last_seen_index=index, last_polled_at=now)
             )
-            if rows_affected(moved) == 0:
+            if rows_affected(moved) == 0 or alerts_for is None:
                 return 0
+            following = [i for i in incidents_in(session, STILL_OPEN) if env in i.envs]
+            alerts = alerts_for(subscriptions_in(session, env=env), following)
             return insert_alerts(session, alerts, now)
 
     @off_loop

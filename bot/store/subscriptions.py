@@ -11,6 +11,7 @@ from bot.store.database import Database
 from bot.store.door import off_loop
 from bot.store.models import Subscription, WatchedEnv
 from bot.store.records import SubscriptionRecord, record
+from bot.store.watchers import subscriptions_in
 
 
 class SubscriptionRepository:
@@ -73,13 +74,8 @@ class SubscriptionRepository:
 
     @off_loop
     def find(self, channel: str | None = None, env: str | None = None) -> list[SubscriptionRecord]:
-        query = select(Subscription).order_by(Subscription.env, Subscription.channel_id)
-        if channel is not None:
-            query = query.where(Subscription.channel_id == channel)
-        if env is not None:
-            query = query.where(Subscription.env == env)
         with self.db.session() as session:
-            return [record(SubscriptionRecord, row) for row in session.scalars(query)]
+            return subscriptions_in(session, channel, env)
 
     @off_loop
     def pause_channel(self, channel: str, reason: str) -> list[SubscriptionRecord]:

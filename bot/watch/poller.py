@@ -8,14 +8,16 @@ import logging
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 
-from bot.domain.changes import snapshot_changes
+from bot.domain.changes import ChangeSet, snapshot_changes
 from bot.kosli import KosliClient, KosliError, Snappish
 from bot.logs import log_context
 from bot.render.changes import render_alert
 from bot.render.watcher import render_outage, render_recovery
 from bot.store.models import AlertKind
-from bot.store.records import EnvState
+from bot.store.outbox import AlertsFor, NewAlert
+from bot.store.records import EnvState, IncidentRecord, SubscriptionRecord
 from bot.store.store import Store
 from bot.watch.router import Router
 from bot.watch.settings import WatchSettings
@@ -111,21 +113,27 @@ class Poller:
         if not newest or newest[0].index <= state.last_seen_index:
             return queued
         previous = await self.kosli.snapshot(Snappish(env, "#", str(state.last_seen_index)))
-        subscriptions = await self.store.subscriptions.find(env=env)
-        incidents = [i for i in await self.store.incidents.still_open() if env in i.envs]
         # Catch up in order; the high-water mark moves with each snapshot's alerts, atomically,
         # so a failure part-way resumes exactly where it stopped.
         for index in range(state.last_seen_index + 1, newest[0].index + 1):
             current = await self.kosli.snapshot(Snappish(env, "#", str(index)))
             change = snapshot_changes(previous, current)
             now = self.settings.now()
-            alerts = []
-            if not change.is_empty:
-                message = render_alert(change, self.settings.command)
-                alerts = self.router.change(change, message, subscriptions, incidents, now)
-            queued += await self.store.outbox.advance(env, index, alerts, now)
+            alerts_for = None if change.is_empty else self._alerts_for(change, now)
+            queued += await self.store.outbox.advance(env, index, alerts_for, now)
             previous = current
         return queued
+
+    def _alerts_for(self, change: ChangeSet, now: datetime) -> AlertsFor:
+        """Rendered here, once; routed in the outbox's transaction, to whoever hears then."""
+        message = render_alert(change, self.settings.command)
+
+        def route(
+            subscriptions: list[SubscriptionRecord], incidents: list[IncidentRecord]
+        ) -> list[NewAlert]:
+            return self.router.change(change, message, subscriptions, incidents, now)
+
+        return route
 
     async def _failed(self, env: str) -> None:
         state = await self.store.environments.record_failure(env)

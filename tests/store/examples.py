@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bot.store.models import AlertKind
-from bot.store.outbox import NewAlert
+from bot.store.outbox import AlertsFor, NewAlert
 from bot.store.records import NewIncident
 from bot.store.store import Store
 from tests.db import outbox_rows
@@ -45,3 +45,8 @@ def new_incident(opened_at: datetime = NOW) -> NewIncident:
         opened_by="U1",
         opened_at=opened_at,
     )
+
+
+def made(*alerts: NewAlert) -> AlertsFor:
+    """A snapshot that makes these alerts, whoever hears of it."""
+    return lambda _subscriptions, _incidents: list(alerts)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -14,9 +15,11 @@ from sqlalchemy.exc import IntegrityError
 
 from bot.domain.commits_window import ReplacedBuild, WindowEnds
 from bot.store.models import AlertKind
+from bot.store.outbox import NewAlert
+from bot.store.records import IncidentRecord, SubscriptionRecord
 from bot.store.store import Store
 from tests.db import outbox_rows
-from tests.store.examples import NOW, TTL, alert, new_incident, states
+from tests.store.examples import NOW, TTL, alert, made, new_incident, states
 
 # The store is awaited: these tests run on an event loop (anyio's plugin, asyncio).
 pytestmark = pytest.mark.anyio
@@ -25,7 +28,9 @@ pytestmark = pytest.mark.anyio
 async def test_advance_records_alerts_and_moves_the_mark(store: Store) -> None:
     await store.subscriptions.subscribe("C1", "prod", "U1", 10, NOW)
 
-    inserted = await store.outbox.advance("prod", 12, [alert(11), alert(12, held=True)], NOW + TTL)
+    inserted = await store.outbox.advance(
+        "prod", 12, made(alert(11), alert(12, held=True)), NOW + TTL
+    )
 
     assert inserted == 2
     recorded = outbox_rows(store)
@@ -39,11 +44,36 @@ async def test_advance_records_alerts_and_moves_the_mark(store: Store) -> None:
     assert (state.last_seen_index, state.last_polled_at) == (12, NOW + TTL)
 
 
+async def test_advance_routes_to_whoever_hears_as_its_transaction_reads(store: Store) -> None:
+    """The watchers and threads are read in the same transaction as the change is recorded:
+    a mute or a thread committed before it counts, and nothing else is asked for them."""
+    await store.subscriptions.subscribe("C1", "prod", "U1", 10, NOW)
+    await store.subscriptions.subscribe("C2", "prod", "U1", 10, NOW)
+    await store.subscriptions.subscribe("C3", "beta", "U1", 10, NOW)
+    following = await store.incidents.open(new_incident())
+    other = await store.incidents.open(replace(new_incident(), envs=["beta"]))
+    heard: list[tuple[list[str], list[int]]] = []
+
+    def route(
+        subscriptions: list[SubscriptionRecord], incidents: list[IncidentRecord]
+    ) -> list[NewAlert]:
+        heard.append(([s.channel_id for s in subscriptions], [i.id for i in incidents]))
+        return [alert(11, channel=s.channel_id) for s in subscriptions]
+
+    assert await store.outbox.advance("prod", 11, route, NOW) == 2
+    assert heard == [(["C1", "C2"], [following.id])]
+    assert other.id not in heard[0][1]
+    assert await store.outbox.advance("prod", 12, None, NOW) == 0  # nothing changed: no alert
+    assert (await store.environments.state("prod")).last_seen_index == 12
+
+
 async def test_advance_skips_an_alert_already_recorded(store: Store) -> None:
     await store.subscriptions.subscribe("C1", "prod", "U1", 10, NOW)
     await store.outbox.add([alert(11, text="first")], NOW)
 
-    inserted = await store.outbox.advance("prod", 12, [alert(11, text="second"), alert(12)], NOW)
+    inserted = await store.outbox.advance(
+        "prod", 12, made(alert(11, text="second"), alert(12)), NOW
+    )
 
     assert inserted == 1
     assert [(a.snapshot_index, a.text) for a in outbox_rows(store)] == [(11, "first"), (12, "#12")]
@@ -53,13 +83,13 @@ async def test_advance_skips_an_alert_already_recorded(store: Store) -> None:
 async def test_advance_never_goes_backwards(store: Store) -> None:
     await store.subscriptions.subscribe("C1", "prod", "U1", 10, NOW)
 
-    assert await store.outbox.advance("prod", 10, [alert(10)], NOW) == 0
-    assert await store.outbox.advance("prod", 9, [alert(9)], NOW) == 0
+    assert await store.outbox.advance("prod", 10, made(alert(10)), NOW) == 0
+    assert await store.outbox.advance("prod", 9, made(alert(9)), NOW) == 0
 
     assert outbox_rows(store) == []
     state = await store.environments.state("prod")
     assert (state.last_seen_index, state.last_polled_at) == (10, None)
-    assert await store.outbox.advance("nowhere", 1, [alert(1, env="nowhere")], NOW) == 0
+    assert await store.outbox.advance("nowhere", 1, made(alert(1, env="nowhere")), NOW) == 0
 
 
 async def test_advance_is_all_or_nothing(store: Store) -> None:
@@ -67,7 +97,7 @@ async def test_advance_is_all_or_nothing(store: Store) -> None:
     unstorable = alert(12, blocks=[{"n": object()}])  # fails mid-way, like a lost connection
 
     with pytest.raises(Exception, match="JSON serializable"):
-        await store.outbox.advance("prod", 12, [alert(11), unstorable], NOW)
+        await store.outbox.advance("prod", 12, made(alert(11), unstorable), NOW)
 
     assert (await store.environments.state("prod")).last_seen_index == 10
     assert outbox_rows(store) == []

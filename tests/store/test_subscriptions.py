@@ -37,7 +37,7 @@ async def test_subscribe_starts_watching_the_env_at_the_baseline(store: Store) -
 
 async def test_a_later_channel_keeps_the_envs_progress(store: Store) -> None:
     await store.subscriptions.subscribe("C1", "prod", "U1", 10, NOW)
-    await store.outbox.advance("prod", 15, [], NOW)
+    await store.outbox.advance("prod", 15, None, NOW)
 
     assert await store.subscriptions.subscribe("C2", "prod", "U2", 20, NOW) is True
 
