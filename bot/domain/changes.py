@@ -234,7 +234,7 @@ def snapshot_changes(previous: Snapshot, current: Snapshot) -> ChangeSet:
     stopped: list[Change] = []
     gone_services = {service_of(old.name, old.flow) for old in removed}
     newest = _newest_by_service(after.values(), gone_services) if removed else {}
-    successors = _successors(after.values(), {old.fingerprint for old in removed})
+    successors = _successors(after.values(), {o.fingerprint for o in removed}) if removed else {}
     for old in removed:
         # A rolling deploy starts the new version in one snapshot and stops the old one in
         # the next: an old version stopping while its successor (Kosli's word, else the
