@@ -152,27 +152,49 @@ def _takeover(old: SnapshotArtifact, new: SnapshotArtifact, finished: bool) -> C
     return Change(kind, new, previous=old, rollout_finished=finished)
 
 
+def _replaced_build(artifact: SnapshotArtifact) -> str:
+    """The fingerprint Kosli says this artifact replaced where it runs ('' when it says none)."""
+    diff = artifact.deployment_diff
+    return diff.previous_fingerprint if diff else ""
+
+
 def pair_versions(
     gone: Iterable[SnapshotArtifact], new: Iterable[SnapshotArtifact]
 ) -> tuple[
     list[SnapshotArtifact], list[SnapshotArtifact], list[tuple[SnapshotArtifact, SnapshotArtifact]]
 ]:
-    """Pair what went with what came when both belong to one service.
+    """Pair what went with what came: first as Kosli paired them (a newcomer's
+    `deployment_diff.previous_fingerprint` naming one that went, whatever their names), then
+    the rest when both belong to one service.
 
     Returns (removed, added, (old, new) pairs), each in start order."""
     arrived = sorted(new, key=by_start)
+    left = sorted(gone, key=by_start)
+    went: dict[str, SnapshotArtifact] = {}
+    for artifact in left:
+        went.setdefault(artifact.fingerprint, artifact)
+    kosli: dict[int, SnapshotArtifact] = {}  # id(old) -> new, by identity
+    for artifact in arrived:
+        named = _replaced_build(artifact)
+        replaced = went.get(named) if named else None
+        if replaced is not None and id(replaced) not in kosli:
+            kosli[id(replaced)] = artifact
+    claimed = {id(a) for a in kosli.values()}
     waiting: dict[str, list[SnapshotArtifact]] = {}
     for artifact in arrived:
-        waiting.setdefault(service_of(artifact.name, artifact.flow), []).append(artifact)
+        if id(artifact) not in claimed:
+            waiting.setdefault(service_of(artifact.name, artifact.flow), []).append(artifact)
     removed: list[SnapshotArtifact] = []
     pairs: list[tuple[SnapshotArtifact, SnapshotArtifact]] = []
     paired: set[int] = set()  # by identity: two entries may share a fingerprint
-    for old in sorted(gone, key=by_start):
-        partners = waiting.get(service_of(old.name, old.flow))
-        if not partners:
+    for old in left:
+        partner: SnapshotArtifact | None = kosli.get(id(old))
+        if partner is None:
+            partners = waiting.get(service_of(old.name, old.flow))
+            partner = partners.pop(0) if partners else None
+        if partner is None:
             removed.append(old)
         else:
-            partner = partners.pop(0)
             paired.add(id(partner))
             pairs.append((old, partner))
     unpaired = [a for a in arrived if id(a) not in paired]
@@ -184,6 +206,9 @@ def snapshot_changes(previous: Snapshot, current: Snapshot) -> ChangeSet:
 
     Kosli's own annotations are not trusted for this: they describe the change from whatever
     snapshot came just before, and a catch-up or a diff may compare snapshots further apart.
+    Its `deployment_diff.previous_fingerprint` (the build an artifact replaced) pairs versions
+    only where it names an artifact of `previous` that is gone, or that stops while its
+    successor runs; otherwise versions pair by service.
     """
     before = {a.fingerprint: a for a in previous.running}
     after = {a.fingerprint: a for a in current.running}
@@ -209,10 +234,12 @@ def snapshot_changes(previous: Snapshot, current: Snapshot) -> ChangeSet:
     stopped: list[Change] = []
     gone_services = {service_of(old.name, old.flow) for old in removed}
     newest = _newest_by_service(after.values(), gone_services) if removed else {}
+    successors = _successors(after.values(), {o.fingerprint for o in removed}) if removed else {}
     for old in removed:
         # A rolling deploy starts the new version in one snapshot and stops the old one in
-        # the next: an old version stopping while its service still runs ends a replacement.
-        successor = newest.get(service_of(old.name, old.flow))
+        # the next: an old version stopping while its successor (Kosli's word, else the
+        # newest of its service) still runs ends a replacement.
+        successor = successors.get(old.fingerprint) or newest.get(service_of(old.name, old.flow))
         if successor is None:
             stopped.append(Change(Kind.STOPPED, old))
         else:
@@ -264,6 +291,22 @@ def _newest_by_service(
         ):
             newest[service] = artifact
     return newest
+
+
+def _successors(
+    running: Iterable[SnapshotArtifact], stopped: set[str]
+) -> dict[str, SnapshotArtifact]:
+    """For each fingerprint of `stopped`, the newest running build Kosli says replaced it."""
+    successors: dict[str, SnapshotArtifact] = {}
+    for artifact in running:
+        replaced = _replaced_build(artifact) if artifact.flow else ""
+        if (
+            replaced
+            and replaced in stopped
+            and (replaced not in successors or by_start(artifact) >= by_start(successors[replaced]))
+        ):
+            successors[replaced] = artifact
+    return successors
 
 
 def _as_snapshot_artifact(artifact: DiffArtifact) -> SnapshotArtifact:

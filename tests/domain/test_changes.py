@@ -259,3 +259,71 @@ def test_ancestry_decides_rollback_or_replacement_where_the_git_host_answered() 
     # Where the host could not say, the timestamps stand.
     unread = {(new_sha, old_sha): CommitsWindow(new_sha, old_sha, failure="rate limit")}
     assert [c.kind for c in by_ancestry(back, unread).changes] == [Kind.ROLLED_BACK]
+
+
+def after(old: SnapshotArtifact) -> DeploymentDiff:
+    """Kosli's deployment_diff of a build that replaced `old` where it runs."""
+    return DeploymentDiff("", old.git_commit, old.fingerprint)
+
+
+def test_kosli_pairs_a_renamed_image_with_the_build_it_replaced() -> None:
+    old = built("web:1f4c2a8", "web-ci", "1f4c2a8" + "0" * 33, 2000, started=10)
+    renamed = built("storefront:9b0e6d3", "storefront-ci", "9b0e6d3" + "0" * 33, 3000)
+    new = replace(renamed, started_at=datetime.fromtimestamp(20, UTC), diff=after(old))
+    changes = snapshot_changes(snapshot(1, old), snapshot(2, new))
+    assert [(c.kind, c.previous, c.artifact) for c in changes.changes] == [
+        (Kind.REPLACED, old, new)
+    ]
+    # Built from an older commit, the same pairing is a rollback.
+    back = replace(new, flows=(replace(new.flows[0], commit=commit("9b0e6d3" + "0" * 33, 1000)),))
+    assert [c.kind for c in snapshot_changes(snapshot(1, old), snapshot(2, back)).changes] == [
+        Kind.ROLLED_BACK
+    ]
+    # Without Kosli's word the names say nothing.
+    unpaired = snapshot_changes(snapshot(1, old), snapshot(2, replace(new, diff=None)))
+    assert [c.kind for c in unpaired.changes] == [Kind.STARTED, Kind.STOPPED]
+    # A rolling deploy of the renamed image ends as a replacement, not a stop.
+    finished = snapshot_changes(snapshot(1, old, new), snapshot(2, new))
+    assert [(c.kind, c.previous, c.rollout_finished) for c in finished.changes] == [
+        (Kind.REPLACED, old, True)
+    ]
+
+
+def test_kosli_pairing_wins_where_one_flow_builds_two_images() -> None:
+    api_1 = artifact(f"{ECR}/api:1a1a1a1", "platform-ci", started=10)
+    worker_1 = artifact(f"{ECR}/worker:1b1b1b1", "platform-ci", started=20)
+    worker_2 = artifact(f"{ECR}/worker:2b2b2b2", "platform-ci", started=30, diff=after(worker_1))
+    api_2 = artifact(f"{ECR}/api:2a2a2a2", "platform-ci", started=40, diff=after(api_1))
+    changes = snapshot_changes(snapshot(1, api_1, worker_1), snapshot(2, worker_2, api_2))
+    assert {(c.kind, c.previous.name, c.artifact.name) for c in changes.changes} == {
+        (Kind.REPLACED, api_1.name, api_2.name),
+        (Kind.REPLACED, worker_1.name, worker_2.name),
+    }
+    # By flow and start order alone the two services cross.
+    by_name = snapshot_changes(
+        snapshot(1, api_1, worker_1),
+        snapshot(2, replace(worker_2, diff=None), replace(api_2, diff=None)),
+    )
+    assert {(c.previous.name, c.artifact.name) for c in by_name.changes} == {
+        (api_1.name, worker_2.name),
+        (worker_1.name, api_2.name),
+    }
+
+
+def test_a_previous_fingerprint_naming_nothing_falls_back_to_the_service() -> None:
+    old = artifact(f"{ECR}/creator:31dee35", "creator", CREATOR_OLD, started=10)
+    elsewhere = DeploymentDiff("", "f" * 40, "e" * 64)  # a build this snapshot never ran
+    new = artifact(f"{ECR}/creator:b7a5908", "creator", CREATOR_NEW, started=20, diff=elsewhere)
+    changes = snapshot_changes(snapshot(1, old), snapshot(2, new))
+    assert [(c.kind, c.previous, c.artifact) for c in changes.changes] == [
+        (Kind.REPLACED, old, new)
+    ]
+    # Nor does it steal a build another newcomer replaced, or one still running.
+    runner = artifact(f"{ECR}/runner:fa3d117", "runner", started=30, diff=after(old))
+    both = snapshot_changes(snapshot(1, old), snapshot(2, replace(new, diff=after(old)), runner))
+    assert [(c.kind, c.artifact.name) for c in both.changes] == [
+        (Kind.REPLACED, new.name),
+        (Kind.STARTED, runner.name),
+    ]
+    rolling = snapshot_changes(snapshot(1, old), snapshot(2, old, runner))
+    assert [c.kind for c in rolling.changes] == [Kind.STARTED]
