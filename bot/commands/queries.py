@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import difflib
 from collections.abc import Coroutine
+from dataclasses import replace
 from typing import Any, TypeVar
 
 from bot.domain.changes import (
@@ -190,33 +191,80 @@ class Queries:
         )
 
     async def _where(self, command: FindRunning) -> WhereResult:
+        running: list[Placement] | None = None
+        notes: tuple[str, ...] = ()
         if command.is_sha:
             try:
                 found = tuple(await self.kosli.search(command.query))
             except KosliNotFound:
                 found = ()
+            except KosliError as error:
+                # What the snapshots show still answers: the failure is a line under it.
+                found = ()
+                notes = (
+                    f"Kosli's search failed: {error}. "
+                    "The running builds were read from the latest snapshots.",
+                )
             if found:
                 return WhereResult(command.query, artifacts=found)
+            running = await self._running()
+            if at := running_at(command.query, running):
+                return await self._beside(command.query, at, running, notes)
             # No build was made of it: ask the git host which running build contains it.
-            if (containing := await self._containing(command.query)) is not None:
-                return containing
+            try:
+                containing = await self._containing(command.query, running)
+            except QueryError as error:
+                raise QueryError(" ".join((str(error), *notes))) from None
+            if containing is not None:
+                return replace(containing, notes=notes)
+        if running is None:
+            running = await self._running()
         wanted = command.query.lower()
         placements = tuple(
             p
-            for p in await self._running()
+            for p in running
             if wanted == service_of(p.artifact.name, p.artifact.flow).lower()
             or wanted in p.artifact.name.lower()
         )
-        return WhereResult(command.query, placements=placements)
+        return WhereResult(command.query, placements=placements, notes=notes)
 
-    async def _containing(self, sha: str) -> WhereResult | None:
+    async def _beside(
+        self, sha: str, at: list[Placement], running: list[Placement], notes: tuple[str, ...]
+    ) -> WhereResult:
+        """The running builds of the commit `sha` names, and the other running builds of its
+        repository compared with it (has it / not yet); a git host failure is a note."""
+        commits = {p.artifact.git_commit for p in at}
+        repo = self.history.repository(at[0].artifact.commit_url) if self.history else None
+        if self.history is None or repo is None or len(commits) != 1:
+            return WhereResult(sha, placements=tuple(at), notes=notes)
+        (full,) = commits
+        rest = [
+            p
+            for p in running
+            if p not in at
+            and p.artifact.git_commit
+            and self.history.repository(p.artifact.commit_url) == repo
+        ]
+        containing = []
+        for place in rest:
+            try:
+                found = await self.history.compare(repo, full, place.artifact.git_commit)
+            except GitHostNotFound:
+                continue  # a build of a commit the host does not know (a fork, a rewrite)
+            except GitHostError as error:
+                notes += (f"The other running builds were not compared with it: {error}.",)
+                break  # the host is down or out of quota: the rest would fail alike
+            containing.append(Containing(place, found.status, found.ahead_by, found.behind_by))
+        return WhereResult(sha, placements=tuple(at), containing=tuple(containing), notes=notes)
+
+    async def _containing(self, sha: str, running: list[Placement]) -> WhereResult | None:
         """Each running build of the commit's repository, compared with the commit; None when
         no repository the bot can read knows the commit. The repositories come from the
         running artifacts' commit URLs, so none need configuring."""
         if self.history is None:
             return None
         by_repo: dict[Repository, list[Placement]] = {}
-        for place in await self._running():
+        for place in running:
             repo = self.history.repository(place.artifact.commit_url)
             if repo is not None and place.artifact.git_commit:
                 by_repo.setdefault(repo, []).append(place)
@@ -254,6 +302,13 @@ class Queries:
         envs = sorted(await self.kosli.environments(), key=lambda e: e.name)
         found = await asyncio.gather(*(latest(env) for env in envs))
         return [p for places in found for p in places]
+
+
+def running_at(query: str, running: list[Placement]) -> list[Placement]:
+    """The running builds whose commit starts with `query`, else those whose fingerprint does:
+    what the snapshots show, when Kosli's search does not say."""
+    by_commit = [p for p in running if p.artifact.git_commit.lower().startswith(query)]
+    return by_commit or [p for p in running if p.artifact.fingerprint.lower().startswith(query)]
 
 
 async def unknown_environment(kosli: KosliClient, envs: list[str]) -> str | None:

@@ -116,6 +116,7 @@ class WhereResult:
     commit: GitCommit | None = None
     repository: str = ""
     containing: tuple[Containing, ...] = ()
+    notes: tuple[str, ...] = ()  # what could not be reached, said under what was found
 
 
 @dataclass(frozen=True)

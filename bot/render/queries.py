@@ -191,6 +191,7 @@ def _render_containing(result: WhereResult) -> Message:
     title = f"Where {commit.short} runs"
     held = sum(found.contains for found in result.containing)
     blocks: list[Block] = [blockkit.header(title), blockkit.section(about), *blockkit.lines(lines)]
+    blocks += _notes(result)
     return blockkit.message(
         f"{title}: in {held} of {len(result.containing)} running builds", blocks
     )
@@ -222,9 +223,20 @@ def render_where(result: WhereResult, command: str) -> Message:
         )
     if not lines:
         text = f"Nothing running matches `{query}`."
-        return blockkit.message(text, [blockkit.section(text)])
+        return blockkit.message(text, [blockkit.section(text), *_notes(result)])
+    shown = len(lines)
+    # Beside the builds of the commit, the other running builds of its repository.
+    lines += [_containing_line(c) for c in result.containing]
     blocks: list[Block] = [blockkit.header(f"Where {result.query} runs"), *blockkit.lines(lines)]
-    return blockkit.message(f"Where {result.query} runs: {len(lines)} found", blocks)
+    blocks += _notes(result)
+    return blockkit.message(f"Where {result.query} runs: {shown} found", blocks)
+
+
+def _notes(result: WhereResult) -> list[Block]:
+    """What could not be reached, one line under what was found."""
+    if not result.notes:
+        return []
+    return [blockkit.context(f":warning: {escape(' '.join(result.notes))}")]
 
 
 def render_why(result: WhyResult, command: str) -> Message:
