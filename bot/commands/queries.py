@@ -37,7 +37,7 @@ from bot.domain.results import (
 )
 from bot.githost import GitHostError, GitHostNotFound, Repository
 from bot.history import GitHistory
-from bot.kosli import KosliClient, KosliError, KosliNotFound, Snappish
+from bot.kosli import KosliBadRequest, KosliClient, KosliError, KosliNotFound, Snappish
 from bot.kosli.attestations import Assertion
 from bot.kosli.models import Environment, Snapshot
 
@@ -201,13 +201,14 @@ class Queries:
             if (containing := await self._containing(command.query)) is not None:
                 return containing
         wanted = command.query.lower()
+        running, empty = await self._running()
         placements = tuple(
             p
-            for p in await self._running()
+            for p in running
             if wanted == service_of(p.artifact.name, p.artifact.flow).lower()
             or wanted in p.artifact.name.lower()
         )
-        return WhereResult(command.query, placements=placements)
+        return WhereResult(command.query, placements=placements, no_snapshot=empty)
 
     async def _containing(self, sha: str) -> WhereResult | None:
         """Each running build of the commit's repository, compared with the commit; None when
@@ -216,7 +217,8 @@ class Queries:
         if self.history is None:
             return None
         by_repo: dict[Repository, list[Placement]] = {}
-        for place in await self._running():
+        running, _ = await self._running()
+        for place in running:
             repo = self.history.repository(place.artifact.commit_url)
             if repo is not None and place.artifact.git_commit:
                 by_repo.setdefault(repo, []).append(place)
@@ -239,21 +241,25 @@ class Queries:
             )
         return None
 
-    async def _running(self) -> list[Placement]:
-        """What runs now in every environment (its latest snapshot)."""
+    async def _running(self) -> tuple[list[Placement], tuple[str, ...]]:
+        """What runs now in every environment (its latest snapshot), and the environments
+        that have no snapshot to read."""
         limit = asyncio.Semaphore(SNAPSHOT_FETCH_CONCURRENCY)
 
-        async def latest(env: Environment) -> list[Placement]:
+        async def latest(env: Environment) -> list[Placement] | None:
             async with limit:
                 try:
                     snapshot = await self.kosli.snapshot(Snappish(env.name))
-                except KosliNotFound:
-                    return []  # an environment that never reported has no snapshot
+                except (KosliNotFound, KosliBadRequest):
+                    # An environment that never reported has no snapshot: Kosli answers 404,
+                    # or 400 for the latest of none; the others still answer.
+                    return None
             return [Placement(env.name, snapshot.index, a) for a in snapshot.running]
 
         envs = sorted(await self.kosli.environments(), key=lambda e: e.name)
         found = await asyncio.gather(*(latest(env) for env in envs))
-        return [p for places in found for p in places]
+        empty = tuple(env.name for env, places in zip(envs, found, strict=True) if places is None)
+        return [p for places in found if places for p in places], empty
 
 
 async def unknown_environment(kosli: KosliClient, envs: list[str]) -> str | None:

@@ -116,6 +116,7 @@ class WhereResult:
     commit: GitCommit | None = None
     repository: str = ""
     containing: tuple[Containing, ...] = ()
+    no_snapshot: tuple[str, ...] = ()  # environments read that have no snapshot to read
 
 
 @dataclass(frozen=True)

@@ -220,11 +220,26 @@ def render_where(result: WhereResult, command: str) -> Message:
             f"*{escape(place.env)}#{place.snapshot}* · `{escape(short_name(a.name))}` · "
             f"{commit_words(a)} · since {date(a.started_at)}"
         )
+    empty = [blockkit.context(_no_snapshot(result.no_snapshot))] if result.no_snapshot else []
     if not lines:
         text = f"Nothing running matches `{query}`."
-        return blockkit.message(text, [blockkit.section(text)])
-    blocks: list[Block] = [blockkit.header(f"Where {result.query} runs"), *blockkit.lines(lines)]
+        return blockkit.message(text, [blockkit.section(text), *empty])
+    blocks: list[Block] = [
+        blockkit.header(f"Where {result.query} runs"),
+        *blockkit.lines(lines),
+        *empty,
+    ]
     return blockkit.message(f"Where {result.query} runs: {len(lines)} found", blocks)
+
+
+NO_SNAPSHOT_NAMED = 10  # environments named in the one line; the rest are counted
+
+
+def _no_snapshot(envs: tuple[str, ...]) -> str:
+    """'No snapshot yet in `aws-dev`, `aws-test`': read, but nothing to read in them."""
+    named = ", ".join(f"`{escape(env)}`" for env in envs[:NO_SNAPSHOT_NAMED])
+    more = len(envs) - NO_SNAPSHOT_NAMED
+    return f"No snapshot yet in {named}" + (f" and {more} more" if more > 0 else "")
 
 
 def render_why(result: WhyResult, command: str) -> Message:
