@@ -38,7 +38,7 @@ from bot.domain.results import (
 )
 from bot.githost import GitHostError, GitHostNotFound, Repository
 from bot.history import GitHistory
-from bot.kosli import KosliClient, KosliError, KosliNotFound, Snappish
+from bot.kosli import KosliBadRequest, KosliClient, KosliError, KosliNotFound, Snappish
 from bot.kosli.attestations import Assertion
 from bot.kosli.models import Environment, Snapshot
 
@@ -191,7 +191,6 @@ class Queries:
         )
 
     async def _where(self, command: FindRunning) -> WhereResult:
-        running: list[Placement] | None = None
         notes: tuple[str, ...] = ()
         if command.is_sha:
             try:
@@ -207,18 +206,18 @@ class Queries:
                 )
             if found:
                 return WhereResult(command.query, artifacts=found)
-            running = await self._running()
+        running, empty = await self._running()
+        if command.is_sha:
             if at := running_at(command.query, running):
-                return await self._beside(command.query, at, running, notes)
+                beside = await self._beside(command.query, at, running, notes)
+                return replace(beside, no_snapshot=empty)
             # No build was made of it: ask the git host which running build contains it.
             try:
                 containing = await self._containing(command.query, running)
             except QueryError as error:
                 raise QueryError(" ".join((str(error), *notes))) from None
             if containing is not None:
-                return replace(containing, notes=notes)
-        if running is None:
-            running = await self._running()
+                return replace(containing, notes=notes, no_snapshot=empty)
         wanted = command.query.lower()
         placements = tuple(
             p
@@ -226,7 +225,7 @@ class Queries:
             if wanted == service_of(p.artifact.name, p.artifact.flow).lower()
             or wanted in p.artifact.name.lower()
         )
-        return WhereResult(command.query, placements=placements, notes=notes)
+        return WhereResult(command.query, placements=placements, notes=notes, no_snapshot=empty)
 
     async def _beside(
         self, sha: str, at: list[Placement], running: list[Placement], notes: tuple[str, ...]
@@ -287,21 +286,25 @@ class Queries:
             )
         return None
 
-    async def _running(self) -> list[Placement]:
-        """What runs now in every environment (its latest snapshot)."""
+    async def _running(self) -> tuple[list[Placement], tuple[str, ...]]:
+        """What runs now in every environment (its latest snapshot), and the environments
+        that have no snapshot to read."""
         limit = asyncio.Semaphore(SNAPSHOT_FETCH_CONCURRENCY)
 
-        async def latest(env: Environment) -> list[Placement]:
+        async def latest(env: Environment) -> list[Placement] | None:
             async with limit:
                 try:
                     snapshot = await self.kosli.snapshot(Snappish(env.name))
-                except KosliNotFound:
-                    return []  # an environment that never reported has no snapshot
+                except (KosliNotFound, KosliBadRequest):
+                    # An environment that never reported has no snapshot: Kosli answers 404,
+                    # or 400 for the latest of none; the others still answer.
+                    return None
             return [Placement(env.name, snapshot.index, a) for a in snapshot.running]
 
         envs = sorted(await self.kosli.environments(), key=lambda e: e.name)
         found = await asyncio.gather(*(latest(env) for env in envs))
-        return [p for places in found for p in places]
+        empty = tuple(env.name for env, places in zip(envs, found, strict=True) if places is None)
+        return [p for places in found if places for p in places], empty
 
 
 def running_at(query: str, running: list[Placement]) -> list[Placement]:

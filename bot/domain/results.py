@@ -117,6 +117,7 @@ class WhereResult:
     repository: str = ""
     containing: tuple[Containing, ...] = ()
     notes: tuple[str, ...] = ()  # what could not be reached, said under what was found
+    no_snapshot: tuple[str, ...] = ()  # environments read that have no snapshot to read
 
 
 @dataclass(frozen=True)

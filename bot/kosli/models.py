@@ -5,13 +5,21 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from functools import cached_property
 from typing import Any
 
 from bot.kosli.errors import KosliBadResponse
 from bot.kosli.flows import ArtifactFlow, CommitInfo, DeploymentDiff
-from bot.kosli.parsing import get, is_number, list_of, optional, optional_list, time_of
+from bot.kosli.parsing import (
+    get,
+    is_number,
+    list_of,
+    moment,
+    optional,
+    optional_list,
+    time_of,
+)
 from bot.kosli.policies import AppliedPolicy, PolicyDecision
 
 
@@ -111,7 +119,8 @@ class SnapshotArtifact:
 
     @classmethod
     def from_json(cls, data: Any) -> SnapshotArtifact:
-        starts = [t for t in get(data, "creationTimestamp", list, []) if is_number(t)]
+        read = (moment(t) for t in get(data, "creationTimestamp", list, []))
+        starts = [t for t in read if t is not None]
         annotation = get(data, "annotation", Mapping, {})
         instances = get(annotation, "now", int, len(starts))
         reasons = get(data, "reasons_for_incompliance", list, [])
@@ -122,7 +131,7 @@ class SnapshotArtifact:
             git_commit=get(data, "git_commit", str, ""),
             commit_url=get(data, "commit_url", str, ""),
             compliant=get(data, "compliant", bool, None),
-            started_at=datetime.fromtimestamp(min(starts), tz=UTC) if starts else None,
+            started_at=min(starts) if starts else None,
             instances=instances,
             change=get(annotation, "type", str, "unchanged"),
             reasons=tuple(r for r in reasons if isinstance(r, str) and r),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -34,11 +35,39 @@ def _as_tuple(kind: type | tuple[type, ...]) -> tuple[type, ...]:
     return kind if isinstance(kind, tuple) else (kind,)
 
 
-def time_of(data: Mapping[str, Any], key: str) -> datetime | None:
-    value = get(data, key, (int, float), None)
-    if value is None or value <= 0:
+def moment(value: Any) -> datetime | None:
+    """A time as Kosli may send it, in UTC: epoch seconds as a number or a numeric string, or
+    ISO 8601 (`Z` or an offset, with or without fractions; no zone means UTC). Kosli's API
+    reference types times as strings while its answers send numbers, and its webhook sends
+    digits in a string. Anything else, and any time not after 1970 (Go's zero time too),
+    is None: the caller treats it as missing."""
+    if isinstance(value, str):
+        text = value.strip()
+        try:
+            value = float(text)
+        except ValueError:
+            return _iso(text)
+    if not is_number(value) or not math.isfinite(value) or value <= 0:
         return None
-    return datetime.fromtimestamp(value, tz=UTC)
+    try:
+        at = datetime.fromtimestamp(value, tz=UTC)
+    except (OverflowError, OSError, ValueError):  # beyond the year 9999
+        return None
+    return at if at.timestamp() > 0 else None  # a speck above 0 rounds to 1970 itself
+
+
+def _iso(text: str) -> datetime | None:
+    try:
+        parsed = datetime.fromisoformat(text)
+        at = parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    except (ValueError, OverflowError):  # not a time, or an offset past year 1 or 9999
+        return None
+    return at if at.timestamp() > 0 else None
+
+
+def time_of(data: Mapping[str, Any], key: str) -> datetime | None:
+    """The time in `data[key]` (see `moment`); None when it is absent or unreadable."""
+    return moment(data.get(key)) if isinstance(data, Mapping) else None
 
 
 def list_of(data: Mapping[str, Any], key: str, parse: Callable[[Any], T]) -> tuple[T, ...]:

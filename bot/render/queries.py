@@ -221,14 +221,15 @@ def render_where(result: WhereResult, command: str) -> Message:
             f"*{escape(place.env)}#{place.snapshot}* · `{escape(short_name(a.name))}` · "
             f"{commit_words(a)} · since {date(a.started_at)}"
         )
+    empty = [blockkit.context(_no_snapshot(result.no_snapshot))] if result.no_snapshot else []
     if not lines:
         text = f"Nothing running matches `{query}`."
-        return blockkit.message(text, [blockkit.section(text), *_notes(result)])
+        return blockkit.message(text, [blockkit.section(text), *empty, *_notes(result)])
     shown = len(lines)
     # Beside the builds of the commit, the other running builds of its repository.
     lines += [_containing_line(c) for c in result.containing]
     blocks: list[Block] = [blockkit.header(f"Where {result.query} runs"), *blockkit.lines(lines)]
-    blocks += _notes(result)
+    blocks += [*empty, *_notes(result)]
     return blockkit.message(f"Where {result.query} runs: {shown} found", blocks)
 
 
@@ -237,6 +238,16 @@ def _notes(result: WhereResult) -> list[Block]:
     if not result.notes:
         return []
     return [blockkit.context(f":warning: {escape(' '.join(result.notes))}")]
+
+
+NO_SNAPSHOT_NAMED = 10  # environments named in the one line; the rest are counted
+
+
+def _no_snapshot(envs: tuple[str, ...]) -> str:
+    """'No snapshot yet in `aws-dev`, `aws-test`': read, but nothing to read in them."""
+    named = ", ".join(f"`{escape(env)}`" for env in envs[:NO_SNAPSHOT_NAMED])
+    more = len(envs) - NO_SNAPSHOT_NAMED
+    return f"No snapshot yet in {named}" + (f" and {more} more" if more > 0 else "")
 
 
 def render_why(result: WhyResult, command: str) -> Message:

@@ -11,6 +11,7 @@ import hmac
 import json
 import logging
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from starlette.requests import Request
@@ -18,6 +19,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from bot.background import in_background
+from bot.kosli.parsing import moment
 from bot.metrics import WEBHOOKS
 from bot.runtime import Runtime
 from bot.web.gate import Refusal, ascii_digits, read_body
@@ -33,6 +35,7 @@ class Push:
     env: str
     event: str
     snapshot: int | None
+    at: datetime | None = None  # when Kosli saw it; digits in a string, a number or ISO 8601
 
 
 def parse_push(body: bytes) -> Push | Refusal:
@@ -52,7 +55,8 @@ def parse_push(body: bytes) -> Push | Refusal:
     index = snapshot.get("index") if isinstance(snapshot, dict) else None
     number = str(index) if isinstance(index, (str, int)) and not isinstance(index, bool) else ""
     valid = ascii_digits(number) and len(number) < 12
-    return Push(org, env, event[:64], int(number) if valid else None)
+    at = moment(data.get("timestamp"))
+    return Push(org, env, event[:64], int(number) if valid else None, at)
 
 
 def webhook_route(runtime: Runtime, secret: str) -> Route:
@@ -77,6 +81,9 @@ def webhook_route(runtime: Runtime, secret: str) -> Route:
             WEBHOOKS.labels("seen").inc()
             return JSONResponse({"ok": True, "polled": False, "why": "already seen"}, 202)
         WEBHOOKS.labels("polled").inc()
+        log.debug(
+            "Kosli Actions: %s in %s at %s", push.event, push.env, push.at or "an unsaid time"
+        )
         in_background(runtime.watcher.poll_now(push.env), f"webhook poll of {push.env}")
         return JSONResponse({"ok": True, "polled": True}, 202)
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from bot.domain.changes import Change, ChangeSet, Kind
-from bot.domain.results import ArtifactResult, EnvsResult
+from bot.domain.results import ArtifactResult, EnvsResult, WhereResult
 from bot.kosli.models import Artifact, Environment, SnapshotArtifact
 from bot.render import blockkit
 from bot.render.changes import render_diff
 from bot.render.mrkdwn import date, escape, link
-from bot.render.queries import render_artifacts, render_envs, render_error
+from bot.render.queries import render_artifacts, render_envs, render_error, render_where
 
 STARTED = datetime(2022, 9, 6, 14, 52, 3, tzinfo=UTC)
 
@@ -90,3 +90,12 @@ def test_mrkdwn_helpers() -> None:
         "<!date^1662475923^{date_short_pretty} {time}|Tue, 06 Sep 2022 14:52:03 UTC>"
     )
     assert date(None) == "unknown"
+
+
+def test_where_names_ten_empty_environments_and_counts_the_rest() -> None:
+    empty = tuple(f"env-<{n}>" for n in range(13))
+    message = render_where(WhereResult("creator", no_snapshot=empty), "/kosli")
+    (line,) = [b for b in message.blocks if b["type"] == "context"]
+    text = line["elements"][0]["text"]
+    assert text.startswith("No snapshot yet in `env-&lt;0&gt;`, `env-&lt;1&gt;`")
+    assert text.endswith("`env-&lt;9&gt;` and 3 more") and "env-&lt;10&gt;" not in text

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import json
 import threading
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 import pytest
 
 from bot.sandbox import KosliSandbox
+from bot.web.webhook import Push, parse_push
 from testkit.story import MINER, report_with
 from tests.conftest import Bot
 
@@ -141,3 +143,21 @@ def test_pushes_for_many_environments_at_once_all_alert_at_once(
     assert sorted(a.body["text"] for a in alerts) == sorted(
         f"{env}#178: 1 rogue, now non-compliant" for env in envs
     )
+
+
+@pytest.mark.parametrize(
+    ("stamp", "at"),
+    [
+        ("1662476128", datetime(2022, 9, 6, 14, 55, 28, tzinfo=UTC)),  # Kosli's: digits in a string
+        (1662476128, datetime(2022, 9, 6, 14, 55, 28, tzinfo=UTC)),
+        ("1662476128.25", datetime(2022, 9, 6, 14, 55, 28, 250000, tzinfo=UTC)),
+        ("2022-09-06T16:55:28+02:00", datetime(2022, 9, 6, 14, 55, 28, tzinfo=UTC)),
+        ("2022-09-06T14:55:28.250Z", datetime(2022, 9, 6, 14, 55, 28, 250000, tzinfo=UTC)),
+        ("yesterday", None),
+        (None, None),
+        ({"at": 1}, None),
+    ],
+)
+def test_the_push_timestamp_reads_in_every_form(stamp: Any, at: datetime | None) -> None:
+    parsed = parse_push(json.dumps({**push(), "timestamp": stamp}).encode())
+    assert parsed == Push("cyber-dojo", "aws-prod", "STARTED_ARTIFACT", 178, at)
