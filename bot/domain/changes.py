@@ -154,6 +154,8 @@ def _takeover(old: SnapshotArtifact, new: SnapshotArtifact, finished: bool) -> C
 
 def _replaced_build(artifact: SnapshotArtifact) -> str:
     """The fingerprint Kosli says this artifact replaced where it runs ('' when it says none)."""
+    if not (artifact.flows or artifact.diff):
+        return ""  # nothing to say it with; skips looking for the build flow, per artifact
     diff = artifact.deployment_diff
     return diff.previous_fingerprint if diff else ""
 
