@@ -80,7 +80,9 @@ class Outgoing:
     @property
     def key(self) -> str:
         """Marks what is posted, so a retry finds the parts already in Slack."""
-        kind = self.kind.value if self.incident_id is None else f"{self.kind}/{self.incident_id}"
+        kind = self.kind.value
+        if self.incident_id is not None:
+            kind += f"/{self.incident_id}"
         return f"{self.channel_id}/{self.env}/{kind}/{self.snapshot_index}"
 
     @property

@@ -31,14 +31,14 @@ class Poller:
     kosli: KosliClient
     router: Router
     settings: WatchSettings
+    # Told each time alerts are in the outbox, so they can be sent before the polls end.
+    queued: Callable[[], None]
     # One poll of an environment at a time in this process (scheduled or pushed), and at
     # most one pushed poll waiting behind it: a burst of webhooks costs one more poll.
     _locks: defaultdict[str, asyncio.Lock] = field(
         default_factory=lambda: defaultdict(asyncio.Lock)
     )
     _queued: set[str] = field(default_factory=set)
-    # Told each time alerts are in the outbox, so they can be sent before the polls end.
-    queued: Callable[[], None] = lambda: None
 
     async def poll_now(self, env: str) -> bool:
         """Poll one environment at once (Kosli pushed a change); False when a poll of it is

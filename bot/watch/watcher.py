@@ -36,16 +36,15 @@ class Watcher:
         self.settings = settings or WatchSettings()
         self.store = store
         self.router = Router(store, self.settings)
-        self.poller = Poller(store, kosli, self.router, self.settings)
+        # An environment's alerts go out while the cycle polls the rest: the first alert
+        # does not wait for the last poll.
+        self.poller = Poller(store, kosli, self.router, self.settings, self._send_alerts_soon)
         self.sender = Sender(store, transport, self.settings)
         # Without a git host (tests of the watcher alone), commits rows simply wait.
         self.commits_replies = CommitsReplies(store, history, self.settings) if history else None
         self._sending: asyncio.Task[None] | None = None
         self._send_wanted = False
         self._commits_wanted = False
-        # An environment's alerts go out while the cycle polls the rest: the first alert
-        # does not wait for the last poll.
-        self.poller.queued = self._send_alerts_soon
 
     @property
     def clock(self) -> Callable[[], datetime]:
