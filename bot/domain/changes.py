@@ -70,6 +70,8 @@ class Kind(StrEnum):
     SCALED = "scaled"  # Kosli's env-diff `changed` (2022): information, never an alert
 
 
+# What a channel that wants only trouble is told; a follow-up resolves one of these.
+TROUBLE = (Kind.ROGUE, Kind.NON_COMPLIANT)
 # Said under the alert they resolve (the rogue or non-compliant build), never alerts themselves.
 FOLLOW_UPS = (Kind.PROVENANCE, Kind.COMPLIANT)
 # What never makes an alert: the same build's instances replaced, and instance counts.
@@ -147,8 +149,7 @@ class ChangeSet:
     @property
     def risky(self) -> bool:
         """Worth telling even a channel that only wants trouble."""
-        trouble = (Kind.ROGUE, Kind.NON_COMPLIANT)
-        return any(c.kind in trouble for c in self.changes) or self.compliance == (True, False)
+        return any(c.kind in TROUBLE for c in self.changes) or self.compliance == (True, False)
 
 
 def _index(ref: str) -> int:

@@ -24,6 +24,8 @@ _EMOJI = {
     ":pause_button:": "⏸️",
     ":hourglass:": "⌛",
     ":twisted_rightwards_arrows:": "🔀",
+    ":repeat:": "🔁",
+    ":link:": "🔗",
 }
 
 

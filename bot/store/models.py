@@ -45,6 +45,9 @@ class AlertKind(StrEnum):
     OUTAGE = "outage"  # index = the outage's number
     RECOVERY = "recovery"  # index = the number of the outage it ends
     MUTE_SUMMARY = "mute_summary"  # index = the newest snapshot it summarises
+    # A snapshot's provenance arrivals and returns to compliance: a reply under the alert
+    # that told of the trouble they resolve where that alert is known, else its own message.
+    FOLLOW_UP = "follow_up"
 
 
 class AlertState(StrEnum):
@@ -190,6 +193,19 @@ Index(
     Alert.snapshot_index,
     unique=True,
 )
+
+
+class AlertTrouble(Base):
+    """A build a change alert told of as trouble (rogue or non-compliant): a later follow-up
+    on the same fingerprint replies under that alert."""
+
+    __tablename__ = "alert_troubles"
+
+    alert_id: Mapped[int] = mapped_column(
+        ForeignKey("alerts.id", name="fk_trouble_alert"), primary_key=True
+    )
+    # Indexed: a follow-up looks its fingerprint up among every trouble ever told.
+    fingerprint: Mapped[str] = mapped_column(String(255), primary_key=True, index=True)
 
 
 class Incident(Base):
