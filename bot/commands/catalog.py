@@ -11,11 +11,19 @@ from bot.commands.registry import Command, Context, Handler, Registry, Reply
 from bot.commands.services import Services
 from bot.commands.subscriptions import Subscriptions
 from bot.domain import commands as parse
-from bot.domain.commands import CloseIncident, Help, Incidents, Version
+from bot.domain.commands import (
+    CloseIncident,
+    FindSuspects,
+    Help,
+    Incidents,
+    MarkSuspect,
+    Version,
+)
 from bot.domain.results import HelpResult, VersionResult
 from bot.render import queries, subscriptions
 from bot.render.blockkit import Message, section
 from bot.render.changes import render_commits, render_diff
+from bot.render.suspects import render_suspects
 
 R = TypeVar("R")
 
@@ -55,8 +63,19 @@ async def _incident(request: Incidents, services: Services, ctx: Context) -> Rep
     if isinstance(request, CloseIncident):
         note = await desk.close(ctx.channel, ctx.thread_ts, ctx.user)
     else:
-        note = await desk.open(request.envs, request.window, ctx.channel, ctx.user)
+        note = await desk.open(request.envs, request.window, ctx.channel, ctx.user, request.at)
     return Reply(Message(note, [section(note).to_dict()]), public=False)
+
+
+async def _suspects(request: FindSuspects, services: Services, ctx: Context) -> Reply:
+    ranking = await services.incidents.suspects(request)
+    return Reply(render_suspects(ranking, ctx.command_name), public=True)
+
+
+async def _mark(request: MarkSuspect, services: Services, ctx: Context) -> Reply:
+    """Everyone in the thread sees who marked what."""
+    marked = await services.incidents.mark(request, ctx.channel, ctx.thread_ts, ctx.user)
+    return Reply(marked, public=True)
 
 
 async def _version(_: Version, services: Services, ctx: Context) -> Reply:
@@ -189,13 +208,33 @@ COMMANDS = Registry(
         ),
         Command(
             "incident",
-            "ENV [ENV...] [2h | since 14:30 | since #170] | close",
+            "ENV [ENV...] [2h | since 14:30 | since #170] [at 14:55] | close",
             "open a thread of what changed in the window (UTC), change by change; close it",
             "incident aws-prod since #169",
             parse.parse_incident,
             _incident,
             buttons={"close_incident": lambda _: "incident close"},
             for_admins=lambda request: isinstance(request, CloseIncident),
+        ),
+        Command(
+            "suspects",
+            "ENV [ENV...] [2h | since 14:30 | since #170] [at 14:55 | at #177]",
+            "which change most likely broke it: the changes before the start, ranked by evidence",
+            "suspects aws-prod since #175 at 14:55",
+            parse.parse_suspects,
+            _suspects,
+        ),
+        Command(
+            "mark",
+            "cause | not-it ENV FINGERPRINT [NAME]",
+            "in an incident thread: say a suspect is the cause, or not it",
+            "mark cause aws-prod 860ad172ace5 creator:b7a5908",
+            parse.parse_mark,
+            _mark,
+            buttons={
+                "suspect_cause": lambda value: f"mark cause {value}",
+                "suspect_not_it": lambda value: f"mark not-it {value}",
+            },
         ),
         Command(
             "version",

@@ -10,9 +10,11 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from bot.commands.queries import QueryError, unknown_environment
+from bot.commands.suspects import rank_suspects
 from bot.domain.changes import QUIET, ChangeSet, snapshot_changes
-from bot.domain.commands import DEFAULT_BACK, Window
+from bot.domain.commands import DEFAULT_BACK, At, FindSuspects, MarkSuspect, Window
 from bot.domain.commits_window import CommitsWindow, all_ends, by_ancestry
+from bot.domain.suspects import Mark, Ranking, Verdict, candidates, verdict
 from bot.domain.timeline import IncidentWindow, Timeline
 from bot.history import GitHistory
 from bot.kosli import KosliClient, KosliError, KosliNotFound, Snappish
@@ -24,6 +26,7 @@ from bot.render.incidents import (
     render_parent,
     render_timeline_markdown,
 )
+from bot.render.suspects import render_mark
 from bot.store import StoreError
 from bot.store.records import IncidentRecord, NewIncident
 from bot.store.store import Store
@@ -36,6 +39,7 @@ OPENING_TIMEOUT = timedelta(minutes=5)  # a row this old with no parent was left
 CLOSE_LEASE = timedelta(minutes=5)
 MAX_REPLIES = 40  # a thread of more transitions than this is unreadable; the file has them all
 BUILD_LOOKUPS = 8
+SUSPECT_GIT_BUDGET = 3.0  # seconds the suspects command waits for the git host
 
 
 class IncidentError(QueryError):
@@ -54,7 +58,14 @@ class IncidentThreads:
     owner: str  # this process, for the lease on finishing a close
     history: GitHistory  # the commits between old and new builds
 
-    async def open(self, envs: tuple[str, ...], window: Window, channel: str, user: str) -> str:
+    async def open(
+        self,
+        envs: tuple[str, ...],
+        window: Window,
+        channel: str,
+        user: str,
+        at: At | None = None,
+    ) -> str:
         now = self.clock()
         await self.store.incidents.forget_unposted(now - OPENING_TIMEOUT)
         # One open thread per environment and channel: live alerts go to exactly one thread,
@@ -67,11 +78,13 @@ class IncidentThreads:
                     f"(opened at {opened}): ask in that thread, or "
                     f"close it first with `{self.command} incident close`."
                 )
-        timelines = [await self.timeline(env, window, now) for env in envs]
+        start = await self._start(envs, at, now)
+        timelines = [await self.timeline(env, window, start) for env in envs]
         # The commits behind each replaced build (within the git host's time budget) also
         # tell a rollback from a replacement by ancestry.
         windows = await self._windows(timelines)
         timelines = [_by_ancestry(timeline, windows) for timeline in timelines]
+        ranking = await rank_suspects(self.kosli, timelines, start, windows)
         incident = await self.store.incidents.open(
             NewIncident(
                 channel_id=channel,
@@ -82,9 +95,11 @@ class IncidentThreads:
                 window_start=_window_start(timelines, now),
                 opened_by=user,
                 opened_at=now,
+                incident_at=start if at is not None else None,
             )
         )
-        thread_ts = await self._post_parent(incident, render_parent(timelines, user, self.command))
+        parent = render_parent(timelines, user, self.command, ranking)
+        thread_ts = await self._post_parent(incident, parent)
         changes = sorted(
             ((c, timeline) for timeline in timelines for c in timeline.changesets),
             key=lambda pair: pair[0].at or now,
@@ -178,14 +193,17 @@ class IncidentThreads:
             window, timelines = await self._closing(incident)
             windows = await self._windows(timelines)
             timelines = [_by_ancestry(timeline, windows) for timeline in timelines]
+            decided = await self._verdict(incident, timelines)
             await self.transport.upload(
                 incident.channel_id,
                 incident.thread_ts,
                 f"incident-{'-'.join(incident.envs)}-{incident.opened_at:%Y-%m-%d}.md",
                 f"Timeline: {', '.join(incident.envs)} from {_utc(incident.window_start)}",
-                render_timeline_markdown(window, timelines, self.command, windows),
+                render_timeline_markdown(window, timelines, self.command, windows, decided),
             )
-            summary = render_close(window, timelines, incident.closed_by or incident.opened_by)
+            summary = render_close(
+                window, timelines, incident.closed_by or incident.opened_by, decided
+            )
             await self.transport.post(incident.channel_id, summary, thread_ts=incident.thread_ts)
             await self.store.incidents.closed(incident.id)
         except TransportError as error:
@@ -197,6 +215,55 @@ class IncidentThreads:
         finally:
             await self.store.leases.release(lease, self.owner)
         return None
+
+    async def _verdict(self, incident: IncidentRecord, timelines: list[Timeline]) -> Verdict:
+        """The channel's marks, each cause with the later change of its service as the fix."""
+        window = []
+        for timeline in timelines:
+            before, after = candidates(timeline.env, timeline.changesets, incident.start)
+            window += before + after
+        return verdict(await self.store.incidents.marks(incident.id), window)
+
+    async def suspects(self, request: FindSuspects) -> Ranking:
+        """The changes before the start, ranked; the same ranking an incident thread opens
+        with."""
+        now = self.clock()
+        start = await self._start(request.envs, request.at, now)
+        timelines = [await self.timeline(env, request.window, start) for env in request.envs]
+        windows = await self.history.windows(
+            all_ends([c for t in timelines for c in t.changesets]), budget=SUSPECT_GIT_BUDGET
+        )
+        timelines = [_by_ancestry(timeline, windows) for timeline in timelines]
+        return await rank_suspects(self.kosli, timelines, start, windows)
+
+    async def mark(
+        self, request: MarkSuspect, channel: str, thread_ts: str | None, user: str
+    ) -> Message:
+        """Cause or Not it, on a suspect of the incident whose thread this is."""
+        incident = await self.store.incidents.find(channel, thread_ts) if thread_ts else None
+        if incident is None:
+            raise IncidentError(
+                "Mark a suspect inside its incident thread: the Cause and Not it buttons are "
+                "on the thread's first message."
+            )
+        if request.env not in incident.envs:
+            raise IncidentError(
+                f"This incident follows {', '.join(incident.envs)}, not `{request.env}`."
+            )
+        mark = Mark(
+            request.env, request.fingerprint, request.name, request.cause, user, self.clock()
+        )
+        await self.store.incidents.mark(incident.id, mark)
+        return render_mark(mark)
+
+    async def _start(self, envs: tuple[str, ...], at: At | None, now: datetime) -> datetime:
+        """When the trouble began: `at` a moment, or when snapshot N was taken; else now."""
+        if at is None:
+            return now
+        if at.moment is not None:
+            return at.moment
+        env = envs[0]
+        return (await self._snapshot(env, Snappish(env, "#", str(at.index)))).timestamp
 
     async def _closing(self, closed: IncidentRecord) -> tuple[IncidentWindow, list[Timeline]]:
         timelines = [

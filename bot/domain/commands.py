@@ -111,9 +111,37 @@ DEFAULT_WINDOW = Window(back=DEFAULT_BACK)
 
 
 @dataclass(frozen=True)
+class At:
+    """An incident's start: a UTC moment, or the moment snapshot `index` was taken."""
+
+    moment: datetime | None = None
+    index: int | None = None
+
+
+@dataclass(frozen=True)
 class OpenIncident:
     envs: tuple[str, ...]
     window: Window = DEFAULT_WINDOW
+    at: At | None = None  # None: when the command ran
+
+
+@dataclass(frozen=True)
+class FindSuspects:
+    """`suspects ENV... [window] [at TIME]`: the changes before the start, ranked."""
+
+    envs: tuple[str, ...]
+    window: Window = DEFAULT_WINDOW
+    at: At | None = None
+
+
+@dataclass(frozen=True)
+class MarkSuspect:
+    """`mark cause|not-it ENV FINGERPRINT [NAME]`, inside an incident thread."""
+
+    cause: bool
+    env: str
+    fingerprint: str
+    name: str = ""
 
 
 @dataclass(frozen=True)
@@ -253,25 +281,45 @@ def parse_mute(args: list[str], now: datetime) -> Mute:
 def parse_incident(args: list[str], now: datetime) -> Incidents:
     if [a.lower() for a in args] == ["close"]:
         return CloseIncident()
-    window = DEFAULT_WINDOW
+    return OpenIncident(*_envs_window_at("incident", args, now))
+
+
+def parse_suspects(args: list[str], now: datetime) -> FindSuspects:
+    return FindSuspects(*_envs_window_at("suspects", args, now))
+
+
+def _envs_window_at(
+    name: str, args: list[str], now: datetime
+) -> tuple[tuple[str, ...], Window, At | None]:
+    """`ENV [ENV...] [2h | since TIME] [at TIME]`: the window before `at` (else before now)."""
     lowered = [a.lower() for a in args]
+    at = None
+    if "at" in lowered:
+        where = lowered.index("at")
+        at = _at(args[where + 1 :], now)
+        args, lowered = args[:where], lowered[:where]
+    window = DEFAULT_WINDOW
     if "since" in lowered:
-        at = lowered.index("since")
-        window = _since(args[at + 1 :], now)
-        args = args[:at]
+        where = lowered.index("since")
+        window = _since(args[where + 1 :], now)
+        args = args[:where]
     elif args and (back := _duration(args[-1])) is not None:
         args = args[:-1]
         window = Window(back=back)
     if not args:
-        raise CommandError("`incident` needs an environment.")
-    envs = tuple(dict.fromkeys(_env_name("incident", [name]) for name in args))
-    return OpenIncident(envs, window)
+        raise CommandError(f"`{name}` needs an environment.")
+    envs = tuple(dict.fromkeys(_env_name(name, [env]) for env in args))
+    return envs, window, at
 
 
-def _since(args: list[str], now: datetime) -> Window:
+_TIME_FORMS = "a UTC time like `14:30` or `2022-09-06T14:30`, or a snapshot like `#170`"
+
+
+def _time(args: list[str], now: datetime) -> datetime | int | None:
+    """One time word: a moment (UTC), a snapshot index, or None when it is neither."""
     value = args[0] if len(args) == 1 else ""
     if re.fullmatch(r"#[1-9]\d*", value):
-        return Window(since_index=int(value[1:]))
+        return int(value[1:])
     for layout in ("%H:%M", "%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"):
         try:
             moment = datetime.strptime(value, layout)
@@ -280,9 +328,30 @@ def _since(args: list[str], now: datetime) -> Window:
         if layout == "%H:%M":
             # The latest such time of day: "since 14:30" at 10:00 means yesterday's 14:30.
             today = datetime.combine(now.date(), time(moment.hour, moment.minute), UTC)
-            return Window(since=today if today <= now else today - timedelta(days=1))
-        return Window(since=moment.replace(tzinfo=UTC))
-    raise CommandError(
-        "After `since` comes a UTC time like `14:30` or `2022-09-06T14:30`, or a snapshot "
-        "like `#170`."
-    )
+            return today if today <= now else today - timedelta(days=1)
+        return moment.replace(tzinfo=UTC)
+    return None
+
+
+def _since(args: list[str], now: datetime) -> Window:
+    found = _time(args, now)
+    if found is None:
+        raise CommandError(f"After `since` comes {_TIME_FORMS}.")
+    return Window(since_index=found) if isinstance(found, int) else Window(since=found)
+
+
+def _at(args: list[str], now: datetime) -> At:
+    found = _time(args, now)
+    if found is None:
+        raise CommandError(f"After `at` comes {_TIME_FORMS}.")
+    return At(index=found) if isinstance(found, int) else At(moment=found)
+
+
+def parse_mark(args: list[str], now: datetime) -> MarkSuspect:
+    what = args[0].lower() if args else ""
+    if what not in ("cause", "not-it") or len(args) not in (3, 4):
+        raise CommandError("`mark` takes `cause` or `not-it`, an environment and a fingerprint.")
+    if not re.fullmatch(r"[0-9a-fA-F]{5,64}", args[2]):
+        raise CommandError(f"`{args[2]}` is not a fingerprint (5 to 64 hex characters).")
+    name = args[3] if len(args) == 4 and _NAME.fullmatch(args[3]) else ""
+    return MarkSuspect(what == "cause", _env_name("mark", args[1:2]), args[2].lower(), name)

@@ -8,12 +8,14 @@ from slack_sdk.models.blocks import Block
 
 from bot.domain.changes import Kind, short_name
 from bot.domain.commits_window import CommitsWindow
+from bot.domain.suspects import Ranking, Verdict
 from bot.domain.timeline import IncidentWindow, Timeline
 from bot.render import blockkit
 from bot.render.blockkit import Message
 from bot.render.changes import render_alert
 from bot.render.mrkdwn import date, escape
 from bot.render.plain import blocks_to_markdown
+from bot.render.suspects import suspects_blocks, verdict_lines
 
 
 def _counts(timelines: Sequence[Timeline]) -> str:
@@ -21,10 +23,13 @@ def _counts(timelines: Sequence[Timeline]) -> str:
     return f"{changes} change{'s' if changes != 1 else ''}"
 
 
-def render_parent(timelines: Sequence[Timeline], user: str, command: str) -> Message:
+def render_parent(
+    timelines: Sequence[Timeline], user: str, command: str, ranking: Ranking
+) -> Message:
+    """The suspects first (the incident's real question), then each environment's window."""
     names = ", ".join(t.env for t in timelines)
     title = f"Incident: what changed in {names}"
-    blocks: list[Block] = [blockkit.header(title)]
+    blocks: list[Block] = [blockkit.header(title), *suspects_blocks(ranking, marks=True)]
     for timeline in timelines:
         start = timeline.start
         skipped = (
@@ -59,9 +64,12 @@ def _totals(timeline: Timeline) -> str:
     return ", ".join(counts) or "no change"
 
 
-def render_close(incident: IncidentWindow, timelines: Sequence[Timeline], user: str) -> Message:
+def render_close(
+    incident: IncidentWindow, timelines: Sequence[Timeline], user: str, decided: Verdict
+) -> Message:
     names = ", ".join(incident.envs)
     lines = [f"*{escape(t.env)}* #{t.start.index} → #{t.latest}: {_totals(t)}" for t in timelines]
+    lines += verdict_lines(decided) or ["No suspect was marked as the cause."]
     text = (
         f":white_check_mark: Incident closed by <@{escape(user)}>. Window: "
         f"{date(incident.window_start)} → {date(incident.closed_at)}, {_counts(timelines)}.\n"
@@ -78,6 +86,7 @@ def render_timeline_markdown(
     timelines: Sequence[Timeline],
     command: str,
     windows: Mapping[tuple[str, str], CommitsWindow] | None = None,
+    decided: Verdict | None = None,
 ) -> str:
     """The whole window, change by change, for a postmortem or an audit; `windows` adds the
     commits between each replaced build's old and new commit."""
@@ -88,6 +97,8 @@ def render_timeline_markdown(
         f"- Closed: {incident.closed_at:%Y-%m-%d %H:%M:%S} UTC" if incident.closed_at else "",
         f"- Window start: {incident.window_start:%Y-%m-%d %H:%M:%S} UTC",
     ]
+    if decided is not None and (said := verdict_lines(decided, plain=True)):
+        parts += ["", "## Cause and fix", "", *(f"- {line}" for line in said)]
     for timeline in timelines:
         start = timeline.start
         parts += [

@@ -11,9 +11,10 @@ from datetime import datetime
 
 from sqlalchemy import delete, select, update
 
+from bot.domain.suspects import Mark
 from bot.store.database import Database, rows_affected
 from bot.store.door import off_loop
-from bot.store.models import Incident, WatchedEnv
+from bot.store.models import Incident, SuspectMark, WatchedEnv
 from bot.store.outbox import NewAlert, insert_alerts
 from bot.store.records import IncidentRecord, NewIncident, record
 from bot.store.watchers import STILL_OPEN, incidents_in
@@ -108,3 +109,33 @@ class IncidentRepository:
                 .where(Incident.id == incident_id, Incident.state == "closing")
                 .values(state="closed")
             )
+
+    @off_loop
+    def mark(self, incident_id: int, mark: Mark) -> None:
+        """Keep every mark, so who said what, and when, is never lost."""
+        with self.db.begin() as session:
+            session.add(
+                SuspectMark(
+                    incident_id=incident_id,
+                    env=mark.env,
+                    fingerprint=mark.fingerprint,
+                    name=mark.name,
+                    cause=mark.cause,
+                    marked_by=mark.by,
+                    marked_at=mark.at,
+                )
+            )
+
+    @off_loop
+    def marks(self, incident_id: int) -> list[Mark]:
+        """Every mark on the incident's suspects, oldest first."""
+        query = (
+            select(SuspectMark)
+            .where(SuspectMark.incident_id == incident_id)
+            .order_by(SuspectMark.id)
+        )
+        with self.db.session() as session:
+            return [
+                Mark(m.env, m.fingerprint, m.name, m.cause, m.marked_by, m.marked_at)
+                for m in session.scalars(query)
+            ]

@@ -230,6 +230,27 @@ class Incident(Base):
     closed_by: Mapped[str | None] = mapped_column(String(64), default=None)
     # opening -> open -> closing -> closed: 'closing' until the timeline file is attached.
     state: Mapped[str] = mapped_column(String(16), default="open", server_default="open")
+    # When the trouble began (`incident ... at TIME`): suspects are ranked before it.
+    # None: when the thread was opened.
+    incident_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class SuspectMark(Base):
+    """Someone marked a suspect of an incident as its cause, or not it: who, what and when.
+    Every mark is kept; the last one on a suspect stands."""
+
+    __tablename__ = "suspect_marks"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    incident_id: Mapped[int] = mapped_column(
+        ForeignKey("incidents.id", name="fk_mark_incident"), index=True
+    )
+    env: Mapped[str] = mapped_column(String(255))
+    fingerprint: Mapped[str] = mapped_column(String(255))
+    name: Mapped[str] = mapped_column(String(255))
+    cause: Mapped[bool]
+    marked_by: Mapped[str] = mapped_column(String(64))
+    marked_at: Mapped[datetime]
 
 
 class Lease(Base):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -51,6 +51,13 @@ class NewIncident:
     window_start: datetime
     opened_by: str
     opened_at: datetime
+    # When the trouble began (`at TIME`); None: when it was opened.
+    incident_at: datetime | None = field(default=None, kw_only=True)
+
+    @property
+    def start(self) -> datetime:
+        """The moment suspects are ranked before."""
+        return self.incident_at or self.opened_at
 
 
 @dataclass(frozen=True)

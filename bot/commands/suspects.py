@@ -1,0 +1,119 @@
+"""The facts behind a suspects ranking that need I/O: where each build ran before (Kosli's
+search), which environments there are, and the commits each replaced build brings (the
+git host, read by the caller within its budget). Each is read within SUSPECT_BUDGET
+seconds; what is not read by then is named in the ranking, never waited for."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from datetime import datetime
+from typing import TypeVar
+
+from bot.domain.commits_window import CommitsWindow, window_ends
+from bot.domain.suspects import (
+    ARRIVALS,
+    Candidate,
+    Ranking,
+    Sighting,
+    Size,
+    candidates,
+    flagged,
+    rank,
+    sightings,
+)
+from bot.domain.timeline import Timeline
+from bot.kosli import KosliClient, KosliError
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+SUSPECT_BUDGET = 3.0  # seconds Kosli's search may take before the ranking goes without it
+SEARCHES = 6  # at once
+
+
+async def rank_suspects(
+    kosli: KosliClient,
+    timelines: Sequence[Timeline],
+    start: datetime,
+    windows: Mapping[tuple[str, str], CommitsWindow],
+    budget: float = SUSPECT_BUDGET,
+) -> Ranking:
+    before: list[Candidate] = []
+    after: list[Candidate] = []
+    for timeline in timelines:
+        found_before, found_after = candidates(timeline.env, timeline.changesets, start)
+        before += found_before
+        after += found_after
+    arrivals = sorted({c.fingerprint for c in before if c.change.kind in ARRIVALS})
+    limit = asyncio.Semaphore(SEARCHES)
+
+    async def runs(fingerprint: str) -> tuple[Sighting, ...] | None:
+        async with limit:
+            try:
+                found = await kosli.search(fingerprint)
+            except KosliError as error:
+                log.info("search for %s failed: %s", fingerprint[:12], error)
+                return None
+        match = next((a for a in found if a.fingerprint == fingerprint), None)
+        return sightings(match.history) if match else None
+
+    searches = {f: asyncio.ensure_future(runs(f)) for f in arrivals}
+    listing = asyncio.ensure_future(kosli.environments())
+    await asyncio.wait([listing, *searches.values()], timeout=budget)
+    read = {f: _result(task) for f, task in searches.items()}
+    unread: list[str] = []
+    if missing := sum(1 for f in arrivals if read[f] is None):
+        unread.append(
+            f"where {missing} of {len(arrivals)} builds ran before (Kosli's search did not "
+            f"answer in time)"
+            if any(not t.done() for t in searches.values())
+            else f"where {missing} of {len(arrivals)} builds ran before (Kosli's search "
+            "did not say)"
+        )
+    sized = [_sized(c, windows) for c in before]
+    if failed := sorted({w for _, w in sized if w}):
+        unread.append(f"the commits of {len(failed)} replaced builds ({'; '.join(failed)})")
+    names = _result(listing)
+    envs = (
+        [e.name for e in names if e.type != "logical"]
+        if names is not None
+        else [t.env for t in timelines]
+    )
+    elsewhere = {t.env: tuple(sorted(e for e in envs if e != t.env)) for t in timelines}
+    ranked = [replace(c, sightings=read.get(c.fingerprint), size=size) for c, (size, _) in
+              zip(before, sized, strict=True)]  # fmt: skip
+    return rank(ranked, after, start, elsewhere, tuple(unread))
+
+
+def _result(task: asyncio.Future[T]) -> T | None:
+    """A task's answer; None when it failed or has not answered yet (it is cancelled)."""
+    if not task.done():
+        task.cancel()
+        return None
+    if task.cancelled() or task.exception() is not None:
+        return None
+    return task.result()
+
+
+def _sized(
+    c: Candidate, windows: Mapping[tuple[str, str], CommitsWindow]
+) -> tuple[Size | None, str]:
+    """The commits a replaced build brings, or why they could not be read."""
+    ends = window_ends(c.change)
+    window = windows.get((ends.old, ends.new)) if ends else None
+    if window is None:
+        return None, ""
+    if window.comparison is None:
+        return None, window.failure
+    commits = window.comparison.commits
+    return (
+        Size(
+            window.comparison.total,
+            sum(1 for commit in commits if commit.merge),
+            sum(1 for commit in commits if flagged(commit.title)),
+        ),
+        "",
+    )
