@@ -85,7 +85,6 @@ SUSPECT_KINDS = (
     Kind.RESTARTED,
 )
 ARRIVALS = (Kind.ROGUE, Kind.ROLLED_BACK, Kind.REPLACED, Kind.STARTED)
-ARRIVED = "arrived"
 _FLAGGED = re.compile(r"\b(revert|hotfix|hot-fix)\b", re.IGNORECASE)
 _SIGHTING = re.compile(
     r"^(?P<what>Started running in|No longer running in) (?P<env>\S+)#(?P<index>\d+) environment$"
@@ -232,45 +231,43 @@ def sightings(history: Iterable[HistoryEvent]) -> tuple[Sighting, ...]:
 def candidates(
     env: str, changesets: Sequence[ChangeSet], start: datetime
 ) -> tuple[list[Candidate], list[Candidate]]:
-    """(before, after) the start: one candidate per build and kind of change. A rolling deploy
-    starts a build in one snapshot and finishes the takeover in the next: one candidate, the
-    takeover, from when the build began running."""
-    found: dict[tuple[str, str], Candidate] = {}  # (fingerprint, ARRIVED or the snapshot)
+    """(before, after) the start, one candidate per change. A rolling deploy starts a build
+    in one snapshot and finishes the takeover in the next: one candidate, the takeover, from
+    when the build began running. A build that stops before the start is marked gone."""
+    found: list[Candidate] = []
+    running: dict[str, int] = {}  # fingerprint -> its latest arrival in `found`, while it runs
     for changes in changesets:
         if changes.at is None:
             continue
         for change in changes.changes:
-            arrival = change.kind in ARRIVALS
-            key = (change.artifact.fingerprint, ARRIVED if arrival else str(changes.after_index))
-            ends_a_run = change.kind in (Kind.STOPPED, Kind.REPLACED, Kind.ROLLED_BACK)
-            if ends_a_run and changes.at < start:
-                _mark_gone(found, change, changes)
+            stopped = change.artifact if change.kind == Kind.STOPPED else change.previous
+            if change.kind in (Kind.STOPPED, Kind.REPLACED, Kind.ROLLED_BACK) and stopped:
+                gone = running.pop(stopped.fingerprint, None)
+                if gone is not None and changes.at < start:
+                    found[gone] = replace(found[gone], gone=changes.after_index)
             if change.kind not in SUSPECT_KINDS:
                 continue
             at = changes.at
             started = change.artifact.started_at
+            arrival = change.kind in ARRIVALS
             if arrival and started is not None and started < at:
                 at = started
-            earlier = found.get(key)
-            if earlier is not None and arrival:
-                # The takeover that finishes a rollout it started: its label, the first time.
-                found[key] = replace(earlier, change=change, at=min(earlier.at, at))
-            elif earlier is None:
-                found[key] = Candidate(env, change, at, changes.after_index)
-    before = [c for c in found.values() if c.at < start]
-    after = sorted((c for c in found.values() if c.at >= start), key=lambda c: c.at)
+            rollout = running.get(change.artifact.fingerprint)
+            if (
+                rollout is not None
+                and change.rollout_finished
+                and found[rollout].change.kind == Kind.STARTED
+            ):
+                found[rollout] = replace(
+                    found[rollout], change=change, at=min(found[rollout].at, at)
+                )
+                continue
+            found.append(Candidate(env, change, at, changes.after_index))
+            if arrival:
+                running[change.artifact.fingerprint] = len(found) - 1
+    before = [c for c in found if c.at < start]
+    after = sorted((c for c in found if c.at >= start), key=lambda c: c.at)
     return before, after
-
-
-def _mark_gone(found: dict[tuple[str, str], Candidate], change: Change, changes: ChangeSet) -> None:
-    """A build that stopped (or was taken over) after it arrived no longer runs from then."""
-    stopped = change.artifact if change.kind == Kind.STOPPED else change.previous
-    if stopped is None:
-        return
-    key = (stopped.fingerprint, ARRIVED)
-    arrived = found.get(key)
-    if arrived is not None and not arrived.gone:
-        found[key] = replace(arrived, gone=changes.after_index)
 
 
 def rank(

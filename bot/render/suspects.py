@@ -95,7 +95,8 @@ def _named(mark: Mark, say: Callable[[str], str] = escape) -> str:
 def render_mark(mark: Mark) -> Message:
     what = "the cause" if mark.cause else "not it"
     text = f"{_named(mark)} marked {what} by {_who(mark)}."
-    return blockkit.message(text, [blockkit.section(text)])
+    # The notification names no one: a mention there would be escaped into noise.
+    return blockkit.message(f"{_named(mark)} marked {what}.", [blockkit.section(text)])
 
 
 def verdict_lines(decided: Verdict, plain: bool = False) -> list[str]:

@@ -35,6 +35,7 @@ def all_text(answer: dict) -> str:
         ("artifact_by_commit_prefix", "artifact 31dee35"),
         ("where_commit", "where b7a5908"),
         ("where_service", "where creator"),
+        ("suspects_seed", "suspects aws-prod since #175 at 2022-09-06T14:55"),
     ],
 )
 def test_reply_layouts(bot: Bot, golden: str, text: str) -> None:
@@ -43,6 +44,15 @@ def test_reply_layouts(bot: Bot, golden: str, text: str) -> None:
     expected_type = "ephemeral" if golden == "help" else "in_channel"
     assert answer["response_type"] == expected_type
     assert len(answer["blocks"]) <= 50
+
+
+def test_seed_story_suspects_name_creator_first_with_its_reasons(bot: Bot) -> None:
+    answer = bot.ask("suspects aws-prod since #175 at 2022-09-06T14:55")
+    first = answer["blocks"][2]["text"]["text"]
+    assert first.startswith(
+        "*1.* creator 31dee35 → b7a5908 · 3 min before · never ran in aws-beta · 5 commits"
+    )
+    assert "Evidence, not proof." in all_text(answer)
 
 
 def test_seed_story_latest_diff_is_the_finished_creator_rollout(bot: Bot) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import time
+from dataclasses import replace
 from typing import Any
 
 from freezegun import freeze_time
@@ -16,7 +17,7 @@ from bot.sandbox import KosliSandbox
 from testkit.fakes.slack import FakeSlack
 from testkit.signing import signed_action, signed_json
 from testkit.story import MINER, SEED_ALERTS, report_with
-from tests.conftest import Bot, settings_for
+from tests.conftest import SEED_NOW, Bot, settings_for
 from tests.golden import assert_golden
 
 CHANNEL = "C0INCIDENT"
@@ -30,7 +31,7 @@ CREATOR_NEW = (
 
 def open_seed_incident(bot: Bot) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """`incident aws-prod since #169`: returns the parent and its thread replies."""
-    note = bot.ask("incident aws-prod since #169")
+    note = bot.ask("incident aws-prod since #169 at 2022-09-06T14:55")
     assert note["response_type"] == "ephemeral"
     assert note["text"] == "Opened an incident thread for aws-prod with 8 changes."
     parent, *replies = bot.slack.posted(CHANNEL)
@@ -117,7 +118,7 @@ def test_artifact_details_and_mute_buttons_answer_in_the_thread(bot: Bot) -> Non
 
 
 def open_seed_incident_after_watch(bot: Bot) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    note = bot.ask("incident aws-prod since #169")
+    note = bot.ask("incident aws-prod since #169 at 2022-09-06T14:55")
     assert note["text"] == "Opened an incident thread for aws-prod with 8 changes."
     parent, *replies = bot.slack.posted(CHANNEL)
     return parent, replies
@@ -177,6 +178,65 @@ def test_close_posts_a_summary_and_attaches_the_timeline(bot: Bot) -> None:
     assert again["text"] == "There is no open incident in this channel."
     # So the watcher routes nothing there any more.
     assert asyncio.run(bot_runtime(bot).store.incidents.still_open()) == []
+
+
+CREATOR_B7A5908 = "aws-prod 860ad172ace5aee03e6a1e3492a88b3315ecac2a899d4f159f43ca7314290d5a creator:b7a5908"
+
+
+def roll_creator_back(kosli: KosliSandbox) -> None:
+    """aws-prod#178 at 14:56 UTC, after the incident's start: creator back on 31dee35."""
+    environment = kosli.dataset.environment("aws-prod")
+    assert environment is not None
+    before = next(s for s in environment.snapshots if s.index == 175).running()
+    at = SEED_NOW - 60
+    kosli.add_snapshot(
+        "aws-prod",
+        at,
+        [replace(a, started_at=at - 20) if "creator" in a.name else a for a in before],
+    )
+
+
+def test_cause_and_a_later_rollback_are_the_close_messages_cause_and_fix(
+    bot: Bot, kosli: KosliSandbox
+) -> None:
+    parent, _ = open_seed_incident(bot)
+    with freeze_time("2022-09-06 14:58:00", real_asyncio=True):  # when it was marked
+        click(bot, "suspect_cause", CREATOR_B7A5908, parent)
+        marked = bot.slack.wait_for("/api/chat.postMessage", count=10)[-1].body
+    assert marked["thread_ts"] == parent["ts"]
+    assert marked["text"] == "`creator:b7a5908` in aws-prod marked the cause."
+    assert marked["blocks"][0]["text"]["text"] == (
+        "`creator:b7a5908` in aws-prod marked the cause by <@U0ONCALL> at 14:58 UTC."
+    )
+    assert_golden("incident_mark", marked["blocks"])
+    roll_creator_back(kosli)
+    with freeze_time("2022-09-06 15:10:00", real_asyncio=True):
+        click(bot, "close_incident", "close", parent)
+        summary = bot.slack.wait_for("/api/chat.postMessage", count=11)[-1].body
+    text = blocks_to_text(summary["blocks"])
+    assert (
+        "Cause: creator 31dee35 → b7a5908 (aws-prod#176), marked by <@U0ONCALL> at 14:58 UTC."
+    ) in summary["blocks"][0]["text"]["text"]
+    assert "Fix: creator b7a5908 → 31dee35 (aws-prod#178, 14:55 UTC), proposed" in text
+    assert_golden("incident_close_cause_fix", summary["blocks"])
+    bot.slack.wait_for("/api/files.completeUploadExternal")
+    (timeline,) = bot.slack.files
+    assert "## Cause and fix" in timeline["content"]
+    assert "- Cause: creator 31dee35 → b7a5908 (aws-prod#176), marked by U0ONCALL" in (
+        timeline["content"]
+    )
+    marks = asyncio.run(bot_runtime(bot).store.incidents.marks(1))
+    assert [(m.by, m.cause, m.name) for m in marks] == [("U0ONCALL", True, "creator:b7a5908")]
+
+
+def test_not_it_and_a_mark_outside_a_thread(bot: Bot) -> None:
+    parent, _ = open_seed_incident(bot)
+    click(bot, "suspect_not_it", CREATOR_B7A5908, parent)
+    marked = bot.slack.wait_for("/api/chat.postMessage", count=10)[-1].body
+    assert marked["text"] == "`creator:b7a5908` in aws-prod marked not it."
+    elsewhere = bot.ask("mark cause aws-prod 860ad172ace5", "outside")
+    assert elsewhere["response_type"] == "ephemeral"
+    assert "Mark a suspect inside its incident thread" in elsewhere["text"]
 
 
 def bot_runtime(bot: Bot) -> Runtime:
@@ -280,7 +340,7 @@ def test_thread_replies_refused_with_429_are_sent_by_a_later_cycle(
 ) -> None:
     slack.limit_after[CHANNEL] = 1  # the parent goes, then Slack says 429 for a while
     slack.rate_limited[CHANNEL] = 30
-    note = bot.ask("incident aws-prod since #169")
+    note = bot.ask("incident aws-prod since #169 at 2022-09-06T14:55")
     assert note["text"] == "Opened an incident thread for aws-prod with 8 changes."
     (parent,) = slack.posted(CHANNEL)
     slack.rate_limited[CHANNEL] = 0
@@ -303,7 +363,7 @@ def test_a_parent_whose_record_fails_is_taken_back(bot: Bot, monkeypatch) -> Non
 
     store = bot_runtime(bot).store
     monkeypatch.setattr(store.incidents, "posted", database_gone)
-    failed = bot.ask("incident aws-prod since #169")
+    failed = bot.ask("incident aws-prod since #169 at 2022-09-06T14:55")
     assert failed["response_type"] == "ephemeral"
     assert failed["text"].startswith("The bot's database is not answering right now")
     bot.slack.wait_for("/api/chat.delete")

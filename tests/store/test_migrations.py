@@ -61,6 +61,7 @@ def test_migrated_schema_matches_the_models(database_url: str) -> None:
                 "handled_events",
                 "git_compares",
                 "alert_troubles",
+                "suspect_marks",
             }
             unique = {
                 table: {c["name"] for c in schema.get_unique_constraints(table)}
