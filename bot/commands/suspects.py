@@ -39,8 +39,10 @@ async def rank_suspects(
     timelines: Sequence[Timeline],
     start: datetime,
     windows: Mapping[tuple[str, str], CommitsWindow],
-    budget: float = SUSPECT_BUDGET,
+    budget: float | None = None,
 ) -> Ranking:
+    """Rank the changes before `start`; Kosli's search is read within `budget` seconds
+    (SUSPECT_BUDGET unless given), the rest named as not read."""
     before: list[Candidate] = []
     after: list[Candidate] = []
     for timeline in timelines:
@@ -62,7 +64,7 @@ async def rank_suspects(
 
     searches = {f: asyncio.ensure_future(runs(f)) for f in arrivals}
     listing = asyncio.ensure_future(kosli.environments())
-    await asyncio.wait([listing, *searches.values()], timeout=budget)
+    await asyncio.wait([listing, *searches.values()], timeout=budget or SUSPECT_BUDGET)
     read = {f: _result(task) for f, task in searches.items()}
     unread: list[str] = []
     if missing := sum(1 for f in arrivals if read[f] is None):

@@ -180,7 +180,9 @@ def test_close_posts_a_summary_and_attaches_the_timeline(bot: Bot) -> None:
     assert asyncio.run(bot_runtime(bot).store.incidents.still_open()) == []
 
 
-CREATOR_B7A5908 = "aws-prod 860ad172ace5aee03e6a1e3492a88b3315ecac2a899d4f159f43ca7314290d5a creator:b7a5908"
+CREATOR_B7A5908 = (
+    "aws-prod 860ad172ace5aee03e6a1e3492a88b3315ecac2a899d4f159f43ca7314290d5a creator:b7a5908"
+)
 
 
 def roll_creator_back(kosli: KosliSandbox) -> None:
@@ -222,8 +224,9 @@ def test_cause_and_a_later_rollback_are_the_close_messages_cause_and_fix(
     bot.slack.wait_for("/api/files.completeUploadExternal")
     (timeline,) = bot.slack.files
     assert "## Cause and fix" in timeline["content"]
-    assert "- Cause: creator 31dee35 → b7a5908 (aws-prod#176), marked by U0ONCALL" in (
-        timeline["content"]
+    assert (
+        "- Cause: creator 31dee35 → b7a5908 (aws-prod#176), marked by U0ONCALL"
+        in (timeline["content"])
     )
     marks = asyncio.run(bot_runtime(bot).store.incidents.marks(1))
     assert [(m.by, m.cause, m.name) for m in marks] == [("U0ONCALL", True, "creator:b7a5908")]
