@@ -11,6 +11,9 @@ from bot.domain.commands import (
     FindRunning,
     Help,
     ListEnvs,
+    At,
+    FindSuspects,
+    MarkSuspect,
     OpenIncident,
     ShowDiff,
     ShowLog,
@@ -116,6 +119,40 @@ NOW = datetime(2022, 9, 6, 14, 56, 28, tzinfo=UTC)
             OpenIncident(("aws-prod",), Window(since=datetime(2022, 9, 5, 8, 0, tzinfo=UTC))),
         ),
         ("incident close", CloseIncident()),
+        (
+            "incident aws-prod since #169 at 14:55",
+            OpenIncident(
+                ("aws-prod",),
+                Window(since_index=169),
+                At(moment=datetime(2022, 9, 6, 14, 55, tzinfo=UTC)),
+            ),
+        ),
+        (
+            "suspects aws-prod since #175 at 14:55",
+            FindSuspects(
+                ("aws-prod",),
+                Window(since_index=175),
+                At(moment=datetime(2022, 9, 6, 14, 55, tzinfo=UTC)),
+            ),
+        ),
+        (
+            "suspects aws-prod aws-beta 2h at #177",
+            FindSuspects(("aws-prod", "aws-beta"), Window(back=timedelta(hours=2)), At(index=177)),
+        ),
+        (
+            "suspects aws-prod at 2022-09-06T15:00",
+            FindSuspects(
+                ("aws-prod",),
+                Window(back=timedelta(hours=4)),
+                At(moment=datetime(2022, 9, 6, 15, 0, tzinfo=UTC)),
+            ),
+        ),
+        ("suspects prod", FindSuspects(("prod",))),
+        (
+            "mark cause aws-prod 860AD172ace5 creator:b7a5908",
+            MarkSuspect(True, "aws-prod", "860ad172ace5", "creator:b7a5908"),
+        ),
+        ("mark not-it aws-prod 860ad172ace5", MarkSuspect(False, "aws-prod", "860ad172ace5")),
     ],
 )
 def test_incident_windows(text: str, command: object) -> None:
@@ -129,6 +166,10 @@ def test_incident_windows(text: str, command: object) -> None:
         ("incident 2h", "`incident` needs an environment"),
         ("incident aws-prod since lunch", "After `since` comes a UTC time"),
         ("incident aws-prod since", "After `since` comes a UTC time"),
+        ("suspects aws-prod at noon", "After `at` comes a UTC time"),
+        ("suspects at 14:55", "`suspects` needs an environment"),
+        ("mark guilty aws-prod 860ad172ace5", "`mark` takes `cause` or `not-it`"),
+        ("mark cause aws-prod <!here>", "is not a fingerprint"),
     ],
 )
 def test_bad_incident_input(text: str, message: str) -> None:
