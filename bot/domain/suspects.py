@@ -239,7 +239,11 @@ def candidates(
     for changes in changesets:
         if changes.at is None:
             continue
+        # A build that arrives failing its policies is one suspect, its evidence a reason.
+        arrived = {c.artifact.fingerprint for c in changes.changes if c.kind in ARRIVALS}
         for change in changes.changes:
+            if change.kind == Kind.NON_COMPLIANT and change.artifact.fingerprint in arrived:
+                continue
             stopped = change.artifact if change.kind == Kind.STOPPED else change.previous
             if change.kind in (Kind.STOPPED, Kind.REPLACED, Kind.ROLLED_BACK) and stopped:
                 gone = running.pop(stopped.fingerprint, None)
@@ -336,7 +340,7 @@ def _kind(c: Candidate) -> list[Reason]:
 
 
 def _places(envs: Sequence[str]) -> str:
-    return ", ".join(envs) if 0 < len(envs) <= 2 else "another environment"
+    return ", ".join(envs) if 0 < len(envs) <= 3 else "another environment"
 
 
 def _soak(c: Candidate, others: tuple[str, ...]) -> list[Reason]:

@@ -77,6 +77,7 @@ ACME_NOW = utc("2026-05-05 15:50:00")
 
 ORG = "acme"
 PROD, STAGING = "prod", "staging"
+EU_PROD, EU_STAGING = "eu-prod", "eu-staging"
 ECR = "390844186740.dkr.ecr.eu-west-1.amazonaws.com"
 BUILD_MINUTES = 8  # from commit to artifact creation
 PROMOTION_FLOW = "production-promotion"
@@ -96,6 +97,9 @@ SERVICES = {
     "payments": Service("https://github.com/acme/payments", ECR),
     "notifier": Service("https://github.com/acme/notifier", ECR),
     "languages-start-points": Service("https://github.com/cyber-dojo/languages-start-points", ECR),
+    # Only in the eu environments (the suspects story below).
+    "search": Service("https://github.com/acme/search", ECR),
+    "indexer": Service("https://github.com/acme/indexer", ECR),
 }
 # What every build flow's template asks for.
 BUILD_ATTESTATIONS = [
@@ -207,6 +211,32 @@ BUILDS: dict[str, Build] = {
         "Ensure we have the latest csharp-nunit",
         fingerprint="1eea61094353db37c7ef3e9582e63f3427c5e01fe76b8210db985144d10088cf",
     ),
+    # The eu suspects story: search 6c2e0b7 is the culprit, the others innocent.
+    "search@1": Build(
+        _sha("search@1", "2a9f4c1"),
+        utc("2026-04-29 10:12:40"),
+        "Lars Eriksen <lars.eriksen@acme.dev>",
+        "Rank exact SKU matches first",
+    ),
+    "search@2": Build(
+        _sha("search@2", "6c2e0b7"),
+        utc("2026-05-05 09:09:51"),
+        "Tomasz Nowak <tomasz.nowak@acme.dev>",
+        "Hotfix: skip the index warm-up on start\n\n"
+        "Pods took four minutes to become ready; serve from a cold index instead.",
+    ),
+    "indexer@1": Build(
+        _sha("indexer@1", "0d7b3e5"),
+        utc("2026-04-28 14:02:11"),
+        "Aisha Bello <aisha.bello@acme.dev>",
+        "Batch catalogue updates every 30 seconds",
+    ),
+    "indexer@2": Build(
+        _sha("indexer@2", "9e41a6f"),
+        utc("2026-05-04 08:47:05"),
+        "Priya Raman <priya.raman@acme.dev>",
+        "Drop discontinued products from the index nightly",
+    ),
 }
 
 
@@ -248,7 +278,12 @@ POLICIES = [
     ),
     Policy("build-process", version=2, id="c81d3f40-2b6e-4a57-8d09-e4f1b6a2"),
 ]
-ENV_POLICIES = {PROD: ["prod-requirements", "build-process"], STAGING: ["build-process"]}
+ENV_POLICIES = {
+    PROD: ["prod-requirements", "build-process"],
+    STAGING: ["build-process"],
+    EU_PROD: ["build-process"],
+    EU_STAGING: ["build-process"],
+}
 
 # When each version started in each environment.
 STARTED: dict[str, dict[str, float]] = {
@@ -272,7 +307,20 @@ STARTED: dict[str, dict[str, float]] = {
         "languages-start-points@1": utc("2026-05-03 21:12:30"),
         "web@2": utc("2026-05-04 11:01:44"),
     },
+    EU_STAGING: {
+        "search@1": utc("2026-04-29 11:03:26"),
+        "indexer@1": utc("2026-04-28 15:10:02"),
+        "indexer@2": utc("2026-05-04 09:04:37"),
+    },
+    EU_PROD: {
+        "search@1": utc("2026-04-29 14:30:12"),
+        "indexer@1": utc("2026-04-28 16:41:55"),
+        "search@2": utc("2026-05-05 09:31:18"),
+        "indexer@2": utc("2026-05-05 11:19:40"),
+    },
 }
+EU_BASELINE = ["search@1", "indexer@1"]
+EU = (EU_PROD, EU_STAGING)
 BASELINE = ["web@1", "ledger@2", "payments@1", "languages-start-points@1"]
 
 # (index, timestamp, versions started, versions exited)
@@ -298,6 +346,20 @@ SNAPSHOTS: dict[str, list[tuple[int, float, list[str], list[str]]]] = {
         (1202, utc("2026-05-04 11:02:15.338"), ["web@2"], []),
         (1203, utc("2026-05-04 11:03:15.904"), [], ["web@1"]),
     ],
+    # The suspects story (`suspects eu-prod at 12:00`): the nearest changes are innocent, a
+    # restart (#304) and indexer 9e41a6f, a day in eu-staging first (#303); search 6c2e0b7,
+    # a hotfix that reached eu-prod 21 minutes after its commit and never ran in eu-staging
+    # (#302), is the culprit.
+    EU_STAGING: [
+        (510, utc("2026-05-04 06:00:31.118"), [], []),
+        (511, utc("2026-05-04 09:05:10.402"), ["indexer@2"], ["indexer@1"]),
+    ],
+    EU_PROD: [
+        (301, utc("2026-05-04 06:00:19.640"), [], []),
+        (302, utc("2026-05-05 09:31:50.227"), ["search@2"], ["search@1"]),
+        (303, utc("2026-05-05 11:20:14.881"), ["indexer@2"], ["indexer@1"]),
+        (304, utc("2026-05-05 11:52:36.509"), [], []),
+    ],
 }
 # What happens to a running build in place, applied after a snapshot's starts and exits:
 # "restarted" (new instances, same image), "untraced" (no flow reports it yet), "traced"
@@ -310,10 +372,13 @@ IN_PLACE: dict[str, dict[int, list[tuple[str, str]]]] = {
         4362: [("payments@3", "rescan-failed")],
         4363: [("payments@3", "rescan-passed")],
     },
+    EU_PROD: {304: [("search@2", "restarted")]},
 }
 ENVIRONMENTS = {
     PROD: ("K8S", "acme production: EKS cluster prod-eu, eu-west-1"),
     STAGING: ("ECS", "acme staging on AWS ECS, eu-west-1"),
+    EU_PROD: ("K8S", "acme search for the EU: EKS cluster search-eu, eu-central-1"),
+    EU_STAGING: ("ECS", "acme search staging on AWS ECS, eu-central-1"),
 }
 
 
@@ -405,10 +470,10 @@ def _environment(name: str) -> Environment:
         type=kind,
         description=description,
         last_modified_at=utc("2026-03-02 10:00:00"),
-        tags={"tier": "production" if name == PROD else "staging"},
+        tags={"tier": "production" if name in (PROD, EU_PROD) else "staging"},
         policies=list(ENV_POLICIES[name]),
     )
-    running = {key: _running(name, key) for key in BASELINE}
+    running = {key: _running(name, key) for key in (EU_BASELINE if name in EU else BASELINE)}
     for index, at, started, exited in SNAPSHOTS[name]:
         previous = list(running.values())
         for key in exited:
@@ -453,7 +518,7 @@ def _record(key: str) -> ArtifactRecord:
 def acme() -> Dataset:
     """A fresh copy of the bundled acme dataset (callers may mutate it)."""
     return Dataset(
-        environments=[_environment(PROD), _environment(STAGING)],
+        environments=[_environment(PROD), _environment(STAGING), *map(_environment, EU)],
         artifacts=[_record(key) for key in [*BUILDS, ROGUE]],
         era="2026",
         policies=copy.deepcopy(POLICIES),

@@ -60,6 +60,7 @@ def text_of(answer: dict[str, Any]) -> str:
         ("why", "why prod#4356"),
         ("artifact", "artifact payments-ci:c5a81f7"),
         ("where", "where payments"),
+        ("suspects_eu", "suspects eu-prod at 2026-05-05T12:00"),
     ],
 )
 def test_reply_layouts_on_todays_kosli(bot: Bot, golden: str, command: str) -> None:
@@ -67,6 +68,21 @@ def test_reply_layouts_on_todays_kosli(bot: Bot, golden: str, command: str) -> N
     assert_golden(f"today_{golden}", answer)
     assert answer["response_type"] == "in_channel"
     assert "@sha256:" not in answer["text"]
+
+
+def test_suspects_rank_the_culprit_above_the_nearer_innocent_changes(bot: Bot) -> None:
+    """eu-prod: a restart 7 minutes before and a build that ran a day in eu-staging first are
+    nearer; the hotfix that never ran anywhere before, 21 minutes from commit, is first."""
+    answer = bot.ask("suspects eu-prod at 2026-05-05T12:00")
+    lines = [b["text"]["text"] for b in answer["blocks"][2:5]]
+    assert lines[0].startswith(
+        "*1.* search 2a9f4c1 → 6c2e0b7 · 2 h before · never ran in eu-staging, prod, staging · "
+        "commit to eu-prod in 21 min"
+    )
+    assert lines[1].startswith(
+        "*2.* indexer 0d7b3e5 → 9e41a6f · 40 min before · ran one day in eu-staging first"
+    )
+    assert lines[2].startswith("*3.* search 6c2e0b7 restarted · 7 min before · same build")
 
 
 def test_names_commits_and_kosli_links_in_a_diff(bot: Bot) -> None:

@@ -4,15 +4,15 @@ import pytest
 
 from bot.commands.catalog import COMMANDS
 from bot.domain.commands import (
+    At,
     CloseIncident,
     CommandError,
     ExplainCompliance,
     FindArtifact,
     FindRunning,
+    FindSuspects,
     Help,
     ListEnvs,
-    At,
-    FindSuspects,
     MarkSuspect,
     OpenIncident,
     ShowDiff,

@@ -241,3 +241,17 @@ def test_the_last_mark_stands_and_the_next_change_of_the_service_is_the_fix() ->
 def test_what_cannot_break_it_is_no_candidate(kind: Kind) -> None:
     change = Change(kind, build("web", "bbbbbbb"))
     assert candidates("prod", [changeset(11, at(10), change)], START) == ([], [])
+
+
+def test_a_build_that_arrives_failing_is_one_suspect() -> None:
+    failing = build("web", "bbbbbbb", compliant=False)
+    window = [
+        changeset(
+            11,
+            at(10),
+            Change(Kind.NON_COMPLIANT, failing),
+            Change(Kind.REPLACED, failing, previous=build("web", "aaaaaaa")),
+        )
+    ]
+    before, _ = candidates("prod", window, START)
+    assert [c.change.kind for c in before] == [Kind.REPLACED]

@@ -36,6 +36,8 @@ def test_snapshot_list_and_compliance_flips(acme_client: httpx.Client) -> None:
     assert [(e["name"], e["type"], e["state"]) for e in envs] == [
         ("prod", "K8S", True),
         ("staging", "ECS", True),
+        ("eu-prod", "K8S", True),
+        ("eu-staging", "ECS", True),
     ]
     assert envs[0]["policies"] == ["prod-requirements", "build-process"]
 
