@@ -67,7 +67,7 @@ class Subscriptions:
                 unknown = await unknown_environment(self.kosli, [env])
                 raise QueryError(unknown or f"Kosli has no snapshot of `{env}` yet.") from None
             if await self.store.subscriptions.subscribe(
-                channel, env, user, snapshot.index, now, risky_only
+                channel, env, user, snapshot.index, now, risky_only, snapshot.compliant
             ):
                 started.append(Baseline(snapshot))
             else:

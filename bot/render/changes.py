@@ -302,3 +302,22 @@ def render_commits(result: CommitsResult, command: str) -> Message:
         )
         blocks.append(blockkit.section(nothing))
     return blockkit.message(title, blocks)
+
+
+def render_reevaluated(changes: ChangeSet, command: str) -> Message:
+    """A snapshot already alerted on, that Kosli now answers with another compliance (from
+    `reevaluated`): said once, with what fails in it now."""
+    now = "now compliant" if changes.compliance and changes.compliance[1] else "now non-compliant"
+    was = "compliant" if changes.compliance and changes.compliance[0] else "non-compliant"
+    title = f"{changes.after}: {now}"
+    blocks: list[Block] = [
+        blockkit.header(title),
+        blockkit.context(
+            f"{date(changes.at)} · snapshot #{changes.after_index} was {was} when the bot read it;"
+            " Kosli has evaluated it again"
+        ),
+        *_compliance(changes),
+        *_entries(changes, command, None),
+        blockkit.context(f"Details: `{command} why {escape(changes.env)}`"),
+    ]
+    return blockkit.message(title, blocks, footer=buttons(changes, mute=True, commits=False))

@@ -103,6 +103,32 @@ async def test_advance_is_all_or_nothing(store: Store) -> None:
     assert outbox_rows(store) == []
 
 
+async def test_a_snapshot_judged_again_alerts_once_per_new_compliance(store: Store) -> None:
+    """Replicas racing over the same re-judged snapshot: the first to record it alerts."""
+    await store.subscriptions.subscribe("C1", "prod", "U1", 10, NOW)
+    await store.outbox.advance("prod", 11, None, NOW, compliant=True)
+    lost = alert(11, kind=AlertKind.NOW_NON_COMPLIANT)
+    back = alert(11, kind=AlertKind.NOW_COMPLIANT)
+
+    assert await store.outbox.reevaluate("prod", 11, False, made(lost), NOW) == 1
+    assert await store.outbox.reevaluate("prod", 11, False, made(lost), NOW) == 0
+    assert await store.outbox.reevaluate("prod", 10, True, made(back), NOW) == 0  # not the last
+    assert await store.outbox.reevaluate("prod", 11, True, made(back), NOW) == 1
+
+    kinds = [(a.snapshot_index, a.kind) for a in outbox_rows(store)]
+    assert kinds == [(11, "now_noncompliant"), (11, "now_compliant")]
+    assert (await store.environments.state("prod")).last_seen_compliant is True
+
+
+async def test_a_compliance_never_read_is_recorded_without_alerts(store: Store) -> None:
+    await store.subscriptions.subscribe("C1", "prod", "U1", 10, NOW)
+
+    assert await store.outbox.reevaluate("prod", 10, False, None, NOW) == 0
+
+    assert outbox_rows(store) == []
+    assert (await store.environments.state("prod")).last_seen_compliant is False
+
+
 async def test_claim_takes_the_oldest_sendable_alerts_first(store: Store) -> None:
     await store.outbox.add([alert(3), alert(1), alert(2, held=True), alert(4)], NOW)
 
