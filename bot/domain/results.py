@@ -144,6 +144,8 @@ class WatchResult:
     started: tuple[Baseline, ...]
     already: tuple[Watched, ...]
     risky_only: bool
+    logical: tuple[Environment, ...] = ()  # asked for: their included ones are watched
+    no_snapshot: tuple[str, ...] = ()  # not watched: nothing to start from yet
 
 
 @dataclass(frozen=True)

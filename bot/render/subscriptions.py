@@ -6,6 +6,7 @@ from typing import Any
 
 from slack_sdk.models.blocks import Block
 
+from bot.domain.logical import not_read, reading_included
 from bot.domain.results import (
     MuteResult,
     UnwatchResult,
@@ -41,6 +42,12 @@ def render_watch(result: WatchResult, command: str) -> Message:
     if result.risky_only and result.started:
         note = "Only non-compliant and rogue artifacts will be reported here (--risky)."
         blocks.append(blockkit.context(note).to_dict())
+    notes = [reading_included(env, "watching") for env in result.logical]
+    if result.no_snapshot:
+        notes.append(not_read(result.no_snapshot, "watched") + " Watch again once it reports.")
+    for note in notes:
+        blocks.append(blockkit.context(f":information_source: {escape(note)}").to_dict())
+        texts.append(note)
     # Several baselines may pass 50 blocks: the transports send them as several messages.
     return Message(blockkit.clip(" · ".join(texts), blockkit.MAX_TEXT), blocks)
 
