@@ -45,9 +45,9 @@ def render_watch(result: WatchResult, command: str) -> Message:
     notes = [reading_included(env, "watching") for env in result.logical]
     if result.no_snapshot:
         notes.append(not_read(result.no_snapshot, "watched") + " Watch again once it reports.")
-    for note in notes:
+    for note in notes:  # names Kosli listed: escaped, as the baselines' texts are
         blocks.append(blockkit.context(f":information_source: {escape(note)}").to_dict())
-        texts.append(note)
+        texts.append(escape(note))
     # Several baselines may pass 50 blocks: the transports send them as several messages.
     return Message(blockkit.clip(" · ".join(texts), blockkit.MAX_TEXT), blocks)
 

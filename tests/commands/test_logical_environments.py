@@ -1,0 +1,180 @@
+"""Logical environments (Kosli's `type: logical`, as cyber-dojo's `production` and `staging`):
+the acme sandbox's `production` includes prod; the tests add `everything` (prod, staging and a
+`dev` that never reported) and `nothing` (includes none). Through signed slash commands."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from bot.render.plain import blocks_to_text
+from bot.sandbox import ACME_NOW, KosliSandbox
+from bot.sandbox.dataset import Environment
+from tests.conftest import SANDBOX_TOKEN, Bot
+from tests.golden import assert_golden
+
+MODIFIED = ACME_NOW - 86400
+CHANNEL = "C0INCIDENT"
+
+
+@pytest.fixture
+def kosli() -> Iterator[KosliSandbox]:
+    """acme, with two more logical environments and one physical one never reported."""
+    with KosliSandbox(org="acme", token=SANDBOX_TOKEN, now=lambda: ACME_NOW) as sandbox:
+        sandbox.dataset.environments += [
+            Environment("dev", "K8S", "acme dev: never reported", MODIFIED),
+            Environment(
+                "everything",
+                "logical",
+                "<!here> all of acme",
+                MODIFIED,
+                included=["prod", "staging", "dev"],
+            ),
+            Environment(
+                "nothing", "logical", "created with no environments", MODIFIED, included=[]
+            ),
+        ]
+        yield sandbox
+
+
+@pytest.fixture
+def bot(start_bot: Callable[..., Bot]) -> Bot:
+    return start_bot(kosli_org="acme")
+
+
+def text_of(answer: dict[str, Any]) -> str:
+    return answer["text"] + "\n" + blocks_to_text(answer["blocks"])
+
+
+def snapshot_requests(kosli: KosliSandbox) -> list[str]:
+    return [t.split("?")[0] for _, t in kosli.requests if "/snapshots/acme/" in t]
+
+
+def test_envs_shows_what_each_logical_environment_includes(bot: Bot) -> None:
+    answer = bot.ask("envs")
+    assert_golden("logical_envs", answer)
+    lines = answer["blocks"][1]["text"]["text"].splitlines()
+    assert "*everything* · logical · includes `prod`, `staging` and `dev` · " in lines[1]
+    assert lines[2].startswith("*nothing* · logical · includes no environments yet · ")
+    # Its compliance is what it includes, and it never reports itself.
+    assert lines[4] == "*production* · logical · includes `prod` · :white_check_mark: compliant"
+
+
+def test_watch_a_logical_environment_watches_what_it_includes(bot: Bot) -> None:
+    answer = bot.ask("watch production")
+    assert_golden("logical_watch", answer)
+    assert answer["response_type"] == "in_channel"
+    assert answer["text"].startswith("Watching prod in this channel: 4 artifacts running at #4358")
+    assert (
+        "`production` is a logical environment: watching what it includes, `prod`."
+        in (answer["text"])
+    )
+    listing = text_of(bot.ask("watching", "2"))
+    assert "*prod* · last seen *#4358*" in listing and "production" not in listing
+    again = bot.ask("watch production prod", "3")  # prod once, though named twice
+    assert again["text"].startswith("Already watching `prod` here (since snapshot #4358).")
+    assert again["text"].count("Already watching") == 1
+
+
+def test_watch_several_included_leaves_out_the_one_never_reported(
+    bot: Bot, kosli: KosliSandbox
+) -> None:
+    answer = bot.ask("watch everything")
+    assert_golden("logical_watch_several", answer)
+    text = text_of(answer)
+    assert "Watching prod in this channel" in text and "Watching staging in this channel" in text
+    assert "watching what it includes, `prod`, `staging` and `dev`." in text
+    assert "No snapshot yet in `dev`: not watched. Watch again once it reports." in text
+    listing = text_of(bot.ask("watching", "2"))
+    assert listing.startswith("This channel watches 2 environments")
+    assert "*prod* · last seen" in listing and "*staging* · last seen" in listing
+
+
+def test_watch_a_logical_environment_that_includes_none_says_so(
+    bot: Bot, kosli: KosliSandbox
+) -> None:
+    answer = bot.ask("watch nothing")
+    assert_golden("logical_watch_nothing", answer)
+    assert answer["response_type"] == "ephemeral"
+    assert answer["text"] == (
+        "`nothing` is a logical environment that includes no environments yet: nothing to watch."
+    )
+    assert "watches nothing yet" in bot.ask("watching", "2")["text"]
+
+
+@pytest.mark.parametrize(
+    ("command", "golden", "expected"),
+    [
+        ("diff production", "logical_diff", "it includes `prod`. Try `diff prod`."),
+        ("log production", "logical_log", "it includes `prod`. Try `log prod`."),
+        ("why production", "logical_why", "it includes `prod`. Try `why prod`."),
+        (
+            "diff everything#3 everything#4",
+            "logical_diff_several",
+            "it includes `prod`, `staging` and `dev`. Try `diff prod`.",
+        ),
+        ("diff staging production", None, "it includes `prod`. Try `diff prod`."),
+        ("log nothing", None, "includes no environments yet: it has no snapshots."),
+    ],
+)
+def test_one_line_says_which_environments_to_use(
+    bot: Bot, command: str, golden: str | None, expected: str
+) -> None:
+    answer = bot.ask(command)
+    if golden:
+        assert_golden(golden, answer)
+    assert answer["response_type"] == "ephemeral"
+    assert "is a logical environment" in answer["text"] and answer["text"].endswith(expected)
+    assert len(answer["blocks"]) == 1
+
+
+def test_where_counts_each_running_build_once(bot: Bot, kosli: KosliSandbox) -> None:
+    answer = bot.ask("where web")
+    assert answer["text"] == "Where web runs: 2 found"  # prod and staging, not production too
+    text = text_of(answer)
+    assert "prod#4358" in text and "staging#1203" in text
+    assert "No snapshot yet in `dev`" in text  # the physical one that never reported
+    assert "production" not in text and "everything" not in text and "nothing" not in text
+    latest = snapshot_requests(kosli)
+    assert sorted(latest) == [
+        f"/api/v2/snapshots/acme/{env}/-1" for env in ("dev", "prod", "staging")
+    ]
+
+
+def test_incident_on_a_logical_environment_follows_what_it_includes(bot: Bot) -> None:
+    answer = bot.ask("incident everything since 2026-05-04T14:00")
+    assert_golden("logical_incident", answer)
+    assert answer["text"] == (
+        "Opened an incident thread for prod, staging with 6 changes. "
+        "`everything` is a logical environment: following what it includes, "
+        "`prod`, `staging` and `dev`. No snapshot yet in `dev`: not followed."
+    )
+    parent = bot.slack.posted(CHANNEL)[0]
+    assert parent["text"].startswith("Incident: what changed in prod, staging")
+    busy = bot.ask("incident prod 1h", "2")  # prod is in the thread just opened
+    assert "An incident thread for prod is already open here" in busy["text"]
+
+
+def test_incident_on_a_logical_environment_that_includes_none(bot: Bot) -> None:
+    answer = bot.ask("incident nothing since 2026-05-04T14:00")
+    assert answer["text"] == (
+        "`nothing` is a logical environment that includes no environments yet: nothing to follow."
+    )
+    assert not bot.slack.posted(CHANNEL)
+
+
+def test_names_kosli_lists_as_included_are_escaped(bot: Bot, kosli: KosliSandbox) -> None:
+    included = ["<!here>", "prod"]
+    kosli.dataset.environments.append(
+        Environment("odd", "logical", "", MODIFIED, included=included)
+    )
+    envs = str(bot.ask("envs")["blocks"])
+    watch = bot.ask("watch odd", "2")
+    incident = bot.ask("incident odd since 2026-05-05T14:00", "3")
+    diff = bot.ask("diff odd", "4")
+    for answer in (watch, incident, diff):
+        assert "&lt;!here&gt;" in answer["text"]
+    for shown in (envs, str(watch), str(incident), str(diff)):
+        assert "<!here>" not in shown and "&lt;!here&gt;" in shown
