@@ -233,7 +233,7 @@ class IncidentThreads:
         except TransportError as error:
             log.warning("attaching incident %s's timeline failed: %s", incident.id, error.reason)
             return error.reason
-        except KosliError as error:
+        except (KosliError, NoSnapshotYet) as error:
             log.warning("reading incident %s's timeline failed: %s", incident.id, error)
             return str(error)
         finally:
