@@ -25,7 +25,7 @@ from bot.domain.commands import (
 )
 from bot.domain.commits_window import by_ancestry, window_ends
 from bot.domain.compliance import reasons
-from bot.domain.logical import use_included
+from bot.domain.logical import names, use_included
 from bot.domain.results import (
     ArtifactResult,
     CommitsResult,
@@ -67,9 +67,30 @@ class Queries:
         `command` instead), else `missing`."""
         try:
             return await question
-        except KosliNotFound:
+        except (KosliNotFound, KosliBadRequest) as error:
+            # Kosli answers 400, not 404, for the latest snapshot of an environment with none;
+            # a 400 for anything else (a malformed expression) keeps Kosli's own words.
             unknown = await unknown_environment(self.kosli, envs, command)
+            if unknown is None and (empty := await self._empty(envs)):
+                unknown = f"Kosli has no snapshot of {names(empty)} yet."
+            if unknown is None and isinstance(error, KosliBadRequest):
+                raise
             raise QueryError(unknown or missing) from None
+
+    async def _empty(self, envs: list[str]) -> tuple[str, ...]:
+        """Those of `envs` that never reported (asked only once a command has failed)."""
+
+        async def never_reported(env: str) -> bool:
+            try:
+                return not await self.kosli.snapshots(env, 1, 1)
+            except (KosliNotFound, KosliBadRequest):
+                return True
+            except KosliError:
+                return False  # cannot tell: say nothing of it
+
+        unique = list(dict.fromkeys(envs))
+        found = await asyncio.gather(*map(never_reported, unique))
+        return tuple(env for env, empty in zip(unique, found, strict=True) if empty)
 
     async def envs(self, _: ListEnvs) -> EnvsResult:
         envs = await self.kosli.environments()

@@ -3,6 +3,8 @@ is shown as having none, and the others are answered; the command never fails fo
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from bot.sandbox import KosliSandbox
@@ -124,5 +126,27 @@ def test_incident_with_only_empty_ones_opens_nothing(bot: Bot, with_empty: Kosli
     assert not bot.slack.posted("C0INCIDENT")
 
 
+@pytest.mark.parametrize("status", [None, 404, 400])
+@pytest.mark.parametrize(
+    "command", ["diff aws-prod aws-dev", "diff aws-dev aws-prod", "diff aws-dev", "why aws-dev"]
+)
+def test_a_question_about_an_empty_one_names_it(
+    bot: Bot, with_empty: KosliSandbox, status: int | None, command: str
+) -> None:
+    """Not "could not find aws-prod and aws-dev": the one with no snapshot, whatever Kosli said."""
+    if status:
+        with_empty.fail_next(status, only="/snapshots/cyber-dojo/aws-dev")
+        with_empty.fail_next(status, only="/env-diff/")
+    answer = bot.ask(command)
+    assert answer["response_type"] == "ephemeral"
+    assert answer["text"] == "Kosli has no snapshot of `aws-dev` yet."
+
+
+def test_a_bad_request_about_others_keeps_kosli_words(bot: Bot, with_empty: KosliSandbox) -> None:
+    with_empty.fail_next(400, json.dumps({"message": "invalid snapshot expression"}))
+    answer = bot.ask("diff aws-prod#176 aws-prod#177")
+    assert answer["text"] == "Kosli could not read that request: invalid snapshot expression"
+
+
 def test_log_of_an_empty_one_says_it_has_none(bot: Bot, with_empty: KosliSandbox) -> None:
-    assert bot.ask("log aws-dev")["text"] == "Kosli has no snapshots for `aws-dev` yet."
+    assert bot.ask("log aws-dev")["text"] == "Kosli has no snapshot of `aws-dev` yet."
