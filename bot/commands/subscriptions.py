@@ -37,7 +37,18 @@ class Subscriptions:
 
     async def unwatch(self, request: Unwatch, channel: str, user: str) -> UnwatchResult:
         removed = await self.store.subscriptions.unsubscribe(channel, request.env)
-        return UnwatchResult(request.env, removed, user)
+        if removed:
+            return UnwatchResult(request.env, removed, user)
+        # `watch production` watched what it includes: `unwatch production` undoes it.
+        logical = (await self._environments()).get(request.env)
+        if logical is None or not logical.logical:
+            return UnwatchResult(request.env, removed, user)
+        included = [
+            env
+            for env in logical.included
+            if await self.store.subscriptions.unsubscribe(channel, env)
+        ]
+        return UnwatchResult(request.env, bool(included), user, logical, tuple(included))
 
     async def watching(self, _: ListWatching, channel: str, user: str) -> WatchingResult:
         subs = await self.store.subscriptions.find(channel=channel)

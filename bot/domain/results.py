@@ -153,6 +153,8 @@ class UnwatchResult:
     env: str
     removed: bool
     by: str  # who asked: the channel is always told
+    logical: Environment | None = None  # `env` is logical: its included ones were unwatched
+    included: tuple[str, ...] = ()  # those of them this channel watched
 
 
 @dataclass(frozen=True)

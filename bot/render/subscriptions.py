@@ -6,13 +6,14 @@ from typing import Any
 
 from slack_sdk.models.blocks import Block
 
-from bot.domain.logical import not_read, reading_included
+from bot.domain.logical import names, not_read, reading_included
 from bot.domain.results import (
     MuteResult,
     UnwatchResult,
     WatchingResult,
     WatchResult,
 )
+from bot.kosli.models import Environment
 from bot.render import blockkit
 from bot.render.blockkit import Message
 from bot.render.mrkdwn import date, date_fallback, escape
@@ -21,11 +22,29 @@ from bot.render.watcher import render_baseline
 
 def render_unwatch(result: UnwatchResult, command: str) -> Message:
     env = escape(result.env)
+    if result.logical is not None:
+        return _render_unwatch_logical(result, result.logical)
     if not result.removed:
         text = f"This channel was not watching `{env}`."
         return blockkit.message(text, [blockkit.section(text)])
     text = f"<@{escape(result.by)}> stopped watching `{env}` in this channel."
     return blockkit.message(f"Stopped watching {result.env} here", [blockkit.section(text)])
+
+
+def _render_unwatch_logical(result: UnwatchResult, logical: Environment) -> Message:
+    if not result.included:
+        what = names(logical.included) if logical.included else "no environments yet"
+        text = (
+            f"This channel was not watching `{logical.name}`, "
+            f"a logical environment that includes {what}."
+        )
+        return blockkit.message(text, [blockkit.section(escape(text))])
+    unwatched = escape(names(result.included))
+    text = (
+        f"<@{escape(result.by)}> stopped watching {unwatched} in this channel: "
+        f"what the logical environment `{escape(logical.name)}` includes."
+    )
+    return blockkit.message(f"Stopped watching {unwatched} here", [blockkit.section(text)])
 
 
 def render_watch(result: WatchResult, command: str) -> Message:

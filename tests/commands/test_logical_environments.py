@@ -178,3 +178,22 @@ def test_names_kosli_lists_as_included_are_escaped(bot: Bot, kosli: KosliSandbox
         assert "&lt;!here&gt;" in answer["text"]
     for shown in (envs, str(watch), str(incident), str(diff)):
         assert "<!here>" not in shown and "&lt;!here&gt;" in shown
+
+
+def test_unwatch_a_logical_environment_unwatches_what_it_includes(bot: Bot) -> None:
+    bot.ask("watch everything staging")
+    unwatched = bot.ask("unwatch everything", "2")
+    assert_golden("logical_unwatch", unwatched)
+    assert unwatched["response_type"] == "in_channel"
+    assert unwatched["text"] == "Stopped watching `prod` and `staging` here"
+    assert "watches nothing yet" in bot.ask("watching", "3")["text"]
+    again = bot.ask("unwatch everything", "4")
+    assert_golden("logical_unwatch_again", again)
+    assert again["text"] == (
+        "This channel was not watching `everything`, "
+        "a logical environment that includes `prod`, `staging` and `dev`."
+    )
+    assert bot.ask("unwatch nothing", "5")["text"] == (
+        "This channel was not watching `nothing`, "
+        "a logical environment that includes no environments yet."
+    )
