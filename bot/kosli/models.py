@@ -41,8 +41,10 @@ class Environment:
 
     @classmethod
     def from_json(cls, data: Any) -> Environment:
-        # null for a physical environment, and possibly missing for an old logical one
-        included = get(data, "included_environments", list, [])
+        # null for a physical environment, possibly missing for an old logical one; junk here
+        # must not cost the whole environment list
+        included = data.get("included_environments") if isinstance(data, Mapping) else None
+        included = included if isinstance(included, list) else []
         return cls(
             name=get(data, "name", str),
             type=get(data, "type", str, ""),

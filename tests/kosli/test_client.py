@@ -409,6 +409,7 @@ def test_reads_logical_environments_from_kosli_published_list() -> None:
     answer = json.loads(ENVIRONMENTS.read_text())
     answer[4].pop("included_environments")  # an old logical one may lack the field
     answer[5]["included_environments"] = ["aws-beta", "", 7, "aws-beta"]  # junk and repeats
+    answer[0]["included_environments"] = "aws-prod"  # not a list: read as none
     with canned_server(200, answer) as server:
         envs, _ = call(server, lambda c: c.environments())
     logical = {e.name: e.included for e in envs if e.logical}
