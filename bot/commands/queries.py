@@ -41,7 +41,7 @@ from bot.githost import GitHostError, GitHostNotFound, Repository
 from bot.history import GitHistory
 from bot.kosli import KosliBadRequest, KosliClient, KosliError, KosliNotFound, Snappish
 from bot.kosli.attestations import Assertion
-from bot.kosli.models import Environment, Snapshot
+from bot.kosli.models import Artifact, Environment, Snapshot
 
 R = TypeVar("R")
 
@@ -229,7 +229,7 @@ class Queries:
                     "The running builds were read from the latest snapshots.",
                 )
             if found:
-                return WhereResult(command.query, artifacts=found)
+                return WhereResult(command.query, artifacts=await self._physical_only(found))
         running, empty = await self._running()
         if command.is_sha:
             if at := running_at(command.query, running):
@@ -250,6 +250,25 @@ class Queries:
             or wanted in p.artifact.name.lower()
         )
         return WhereResult(command.query, placements=placements, notes=notes, no_snapshot=empty)
+
+    async def _physical_only(self, found: tuple[Artifact, ...]) -> tuple[Artifact, ...]:
+        """Where search says each runs, without logical environments: one that includes
+        aws-prod would show the same running build a second time. Best effort: when Kosli
+        cannot list its environments, the places stay as it said."""
+        if not any(a.running_in or a.exited_from for a in found):
+            return found
+        try:
+            logical = {e.name for e in await self.kosli.environments() if e.logical}
+        except KosliError:
+            return found
+
+        def physical(places: tuple[str, ...]) -> tuple[str, ...]:
+            return tuple(p for p in places if p.partition("#")[0] not in logical)
+
+        return tuple(
+            replace(a, running_in=physical(a.running_in), exited_from=physical(a.exited_from))
+            for a in found
+        )
 
     async def _beside(
         self, sha: str, at: list[Placement], running: list[Placement], notes: tuple[str, ...]

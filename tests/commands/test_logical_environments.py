@@ -4,9 +4,11 @@ the acme sandbox's `production` includes prod; the tests add `everything` (prod,
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import httpx
 import pytest
 
 from bot.render.plain import blocks_to_text
@@ -197,3 +199,20 @@ def test_unwatch_a_logical_environment_unwatches_what_it_includes(bot: Bot) -> N
         "This channel was not watching `nothing`, "
         "a logical environment that includes no environments yet."
     )
+
+
+def test_where_by_search_leaves_logical_environments_out(bot: Bot, kosli: KosliSandbox) -> None:
+    """Should Kosli's search name a logical environment where a build runs, that build is
+    still shown once: in the physical environment."""
+    found = httpx.get(
+        f"{kosli.base_url}/api/v2/search/acme/sha/9b0e6d3",
+        headers={"Authorization": f"Bearer {SANDBOX_TOKEN}"},
+    ).json()
+    (web,) = found["artifacts"]
+    web["running_in"] = [*web["running_in"], "production#4358", "everything"]
+    kosli.fail_next(200, json.dumps(found), only="/search/")
+    answer = bot.ask("where 9b0e6d3")
+    assert answer["text"] == "Where 9b0e6d3 runs: 1 found"
+    text = text_of(answer)
+    assert "production" not in text and "everything" not in text
+    assert "*prod#4358*, *staging#1203*" in text
