@@ -40,8 +40,7 @@ class Subscriptions:
         if removed:
             return UnwatchResult(request.env, removed, user)
         # `watch production` watched what it includes: `unwatch production` undoes it.
-        logical = (await self._environments()).get(request.env)
-        if logical is None or not logical.logical:
+        if (logical := await self._logical(request.env)) is None:
             return UnwatchResult(request.env, removed, user)
         included = [
             env
@@ -60,13 +59,29 @@ class Subscriptions:
     async def mute(self, request: Mute, channel: str, user: str) -> MuteResult:
         until = self.watcher.clock() + request.duration
         found = await self.store.subscriptions.set_mute(channel, request.env, until)
-        return MuteResult(request.env, until, found, user)
+        if found or (logical := await self._logical(request.env)) is None:
+            return MuteResult(request.env, until, found, user)
+        muted = [
+            e
+            for e in logical.included
+            if await self.store.subscriptions.set_mute(channel, e, until)
+        ]
+        return MuteResult(request.env, until, bool(muted), user, 0, logical, tuple(muted))
 
     async def unmute(self, request: Unmute, channel: str, user: str) -> MuteResult:
         env = request.env
-        found = any(s.env == env for s in await self.store.subscriptions.find(channel=channel))
-        released = await self.watcher.end_mute(channel, env) if found else 0
-        return MuteResult(env, None, found, user, released)
+        watched = {s.env for s in await self.store.subscriptions.find(channel=channel)}
+        if env in watched or (logical := await self._logical(env)) is None:
+            released = await self.watcher.end_mute(channel, env) if env in watched else 0
+            return MuteResult(env, None, env in watched, user, released)
+        unmuted = tuple(e for e in logical.included if e in watched)
+        released = sum([await self.watcher.end_mute(channel, e) for e in unmuted])
+        return MuteResult(env, None, bool(unmuted), user, released, logical, unmuted)
+
+    async def _logical(self, env: str) -> Environment | None:
+        """`env` when it is a logical environment: the channel watches what it includes."""
+        found = (await self._environments()).get(env)
+        return found if found is not None and found.logical else None
 
     async def _watch(
         self, envs: tuple[str, ...], risky_only: bool, channel: str, user: str, now: datetime

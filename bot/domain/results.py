@@ -169,6 +169,8 @@ class MuteResult:
     found: bool
     by: str  # who asked: the channel is always told
     released: int = 0
+    logical: Environment | None = None  # `env` is logical: what it includes was (un)muted
+    included: tuple[str, ...] = ()  # those of them this channel watches
 
 
 @dataclass(frozen=True)

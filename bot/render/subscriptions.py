@@ -95,6 +95,8 @@ def render_watching(result: WatchingResult, command: str) -> Message:
 
 def render_mute(result: MuteResult, command: str) -> Message:
     env = escape(result.env)
+    if result.logical is not None:
+        return _render_mute_logical(result, result.logical, command)
     if not result.found:
         text = f"This channel does not watch `{env}`. Start with `{command} watch {env}`."
         return blockkit.message(text, [blockkit.section(text)])
@@ -108,3 +110,29 @@ def render_mute(result: MuteResult, command: str) -> Message:
         text = f":bell: <@{escape(result.by)}> unmuted `{env}`. {held}".strip()
     what = f"muted until {date_fallback(result.until)}" if result.until else "unmuted"
     return blockkit.message(f"{result.env} {what}", [blockkit.section(text)])
+
+
+def _render_mute_logical(result: MuteResult, logical: Environment, command: str) -> Message:
+    """`mute production` (un)mutes what the logical environment includes and this channel
+    watches."""
+    env = escape(logical.name)
+    if not result.included:
+        what = names(logical.included) if logical.included else "no environments yet"
+        text = (
+            f"This channel watches nothing `{logical.name}` includes ({what}). "
+            f"Start with `{command} watch {logical.name}`."
+        )
+        return blockkit.message(text, [blockkit.section(escape(text))])
+    envs = escape(names(result.included))
+    why = f"what the logical environment `{env}` includes"
+    if result.until:
+        text = (
+            f":no_bell: <@{escape(result.by)}> muted {envs}, {why}: alerts are held until "
+            f"{date(result.until)}, then summarised. End it early with `{command} unmute {env}`."
+        )
+        fallback = f"{envs} muted until {date_fallback(result.until)}"
+    else:
+        held = f" {result.released} held alerts follow as one summary." if result.released else ""
+        text = f":bell: <@{escape(result.by)}> unmuted {envs}, {why}.{held}"
+        fallback = f"{envs} unmuted"
+    return blockkit.message(fallback, [blockkit.section(text)])

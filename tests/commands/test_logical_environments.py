@@ -6,12 +6,16 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 import pytest
 
+from bot.domain.results import MuteResult
+from bot.kosli import models
 from bot.render.plain import blocks_to_text
+from bot.render.subscriptions import render_mute
 from bot.sandbox import ACME_NOW, KosliSandbox
 from bot.sandbox.dataset import Environment
 from tests.conftest import SANDBOX_TOKEN, Bot
@@ -216,3 +220,36 @@ def test_where_by_search_leaves_logical_environments_out(bot: Bot, kosli: KosliS
     text = text_of(answer)
     assert "production" not in text and "everything" not in text
     assert "*prod#4358*, *staging#1203*" in text
+
+
+def test_mute_and_unmute_a_logical_environment_act_on_what_it_includes(bot: Bot) -> None:
+    none_yet = bot.ask("mute everything 1h")
+    assert_golden("logical_mute_none", none_yet)
+    assert none_yet["text"] == (
+        "This channel watches nothing `everything` includes (`prod`, `staging` and `dev`). "
+        "Start with `/kosli watch everything`."
+    )
+    bot.ask("watch everything", "2")
+    muted = bot.ask("mute everything 1h", "3")
+    assert muted["response_type"] == "in_channel"
+    assert muted["text"].startswith("`prod` and `staging` muted until ")
+    assert "muted `prod` and `staging`, what the logical environment `everything` includes: " in (
+        text_of(muted)
+    )
+    listing = text_of(bot.ask("watching", "4"))
+    assert listing.count("🔕 muted until") == 2
+    unmuted = bot.ask("unmute everything", "5")
+    assert_golden("logical_unmute", unmuted)
+    assert unmuted["text"] == "`prod` and `staging` unmuted"
+    assert "🔕" not in text_of(bot.ask("watching", "6"))
+
+
+def test_mute_of_a_logical_environment_layout() -> None:
+    """The slash command's mute ends at the wall clock's time: its layout, at a fixed one."""
+    everything = models.Environment(
+        "everything", "logical", "", None, None, ("prod", "staging", "dev")
+    )
+    until = datetime(2026, 5, 5, 15, 30, tzinfo=UTC)
+    result = MuteResult("everything", until, True, "U0ONCALL", 0, everything, ("prod", "staging"))
+    message = render_mute(result, "/kosli")
+    assert_golden("logical_mute", {"text": message.text, "blocks": message.blocks})
