@@ -73,7 +73,7 @@ def kosli_for_shell(
         return
     if sandbox_org == "acme":
         with KosliSandbox(org="acme", token=SANDBOX_TOKEN, now=lambda: ACME_NOW) as kosli:
-            what = "the offline Kosli sandbox (acme, today's Kosli: prod, staging)"
+            what = "the offline Kosli sandbox (acme, today's Kosli: prod, staging, production)"
             moment = datetime.fromtimestamp(ACME_NOW, UTC)
             yield ShellKosli(
                 kosli.base_url,

@@ -14,8 +14,9 @@ from bot.domain import commands as parse
 from bot.domain.commands import CloseIncident, Help, Incidents, Version
 from bot.domain.results import HelpResult, VersionResult
 from bot.render import queries, subscriptions
-from bot.render.blockkit import Message, section
+from bot.render.blockkit import Message, message, section
 from bot.render.changes import render_commits, render_diff
+from bot.render.mrkdwn import escape
 
 R = TypeVar("R")
 
@@ -56,7 +57,8 @@ async def _incident(request: Incidents, services: Services, ctx: Context) -> Rep
         note = await desk.close(ctx.channel, ctx.thread_ts, ctx.user)
     else:
         note = await desk.open(request.envs, request.window, ctx.channel, ctx.user)
-    return Reply(Message(note, [section(note).to_dict()]), public=False)
+    # The receipt names environments Kosli listed (what a logical one includes): escaped.
+    return Reply(message(note, [section(escape(note))]), public=False)
 
 
 async def _version(_: Version, services: Services, ctx: Context) -> Reply:
