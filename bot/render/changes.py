@@ -315,12 +315,9 @@ def render_alert(
 def render_follow_up(changes: ChangeSet, command: str) -> Message:
     """A snapshot's follow-ups (provenance arrived, compliant again) as a reply under the
     alert they resolve: a line each, and where to see the whole snapshot."""
-    follow_ups = changes.follow_ups
-    words = ", ".join(f"{n} {kind.value}" for kind in Kind if (n := len(changes.of(kind))))
-    title = f"{changes.after}: {words}"
-    blocks: list[Block] = [blockkit.section(entry(c, changes, command)) for c in follow_ups]
-    if changes.compliance == (False, True):
-        blocks += _compliance(changes)
+    title = f"{changes.after}: {summary(changes)}"
+    blocks: list[Block] = [blockkit.section(entry(c, changes, command)) for c in changes.follow_ups]
+    blocks += _compliance(changes)
     diff = f"{changes.before} {changes.after}"
     blocks.append(
         blockkit.context(
