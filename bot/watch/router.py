@@ -42,7 +42,7 @@ class Router:
         hearing = [s for s in subscriptions if s.paused_reason is None and s.since_index < index]
         news, follow_up = _split(changes, self.settings.command)
         channel = message if follow_up is None else render_alert(news, self.settings.command)
-        told = [s for s in hearing if news.risky or not s.risky_only] if news.changes else []
+        told = [s for s in hearing if news.risky or not s.risky_only] if not news.is_empty else []
         # The commits behind a replaced build follow its alert, once the git host answers:
         # the alert itself never waits for them. A held alert gets none.
         replaced = replaced_builds(changes)
