@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from bot.commands.queries import QueryError, unknown_environment, unknown_wording
-from bot.domain.changes import ChangeSet, Kind, snapshot_changes
+from bot.domain.changes import QUIET, ChangeSet, snapshot_changes
 from bot.domain.commands import DEFAULT_BACK, Window
 from bot.domain.commits_window import CommitsWindow, all_ends, by_ancestry
 from bot.domain.logical import not_read, nothing_to, reading_included
@@ -323,7 +323,7 @@ class IncidentThreads:
             c.artifact
             for changes in changesets
             for c in changes.changes
-            if c.artifact.flow and c.kind != Kind.SCALED
+            if c.artifact.flow and c.kind not in QUIET
         }
         limit = asyncio.Semaphore(BUILD_LOOKUPS)
 

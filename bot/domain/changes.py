@@ -64,7 +64,18 @@ class Kind(StrEnum):
     REPLACED = "replaced"
     STARTED = "started"
     STOPPED = "stopped"
-    SCALED = "scaled"
+    PROVENANCE = "provenance arrived"
+    COMPLIANT = "compliant again"
+    RESTARTED = "restarted"
+    SCALED = "scaled"  # Kosli's env-diff `changed` (2022): information, never an alert
+
+
+# What a channel that wants only trouble is told; a follow-up resolves one of these.
+TROUBLE = (Kind.ROGUE, Kind.NON_COMPLIANT)
+# Said under the alert they resolve (the rogue or non-compliant build), never alerts themselves.
+FOLLOW_UPS = (Kind.PROVENANCE, Kind.COMPLIANT)
+# What never makes an alert: the same build's instances replaced, and instance counts.
+QUIET = (Kind.RESTARTED, Kind.SCALED)
 
 
 @dataclass(frozen=True)
@@ -78,7 +89,10 @@ class Change:
     # The new version already ran beside the old one: this snapshot ends a rolling deploy.
     rollout_finished: bool = False
     instances_before: int = 0  # SCALED
-    reasons: tuple[str, ...] = ()  # NON_COMPLIANT and ROGUE
+    reasons: tuple[str, ...] = ()  # NON_COMPLIANT, ROGUE, and PROVENANCE still failing
+    # COMPLIANT: it runs with no provenance, so only an allow-list entry (or a policy that
+    # stopped asking for provenance) lets it pass; else the evidence it lacked arrived.
+    allow_listed: bool = False
 
     @property
     def compare_url(self) -> str:
@@ -124,10 +138,18 @@ class ChangeSet:
         return not (self.changes or self.compliance)
 
     @property
+    def alerting(self) -> ChangeSet:
+        """What an alert says: everything but the quiet kinds (a restart, a count)."""
+        return replace(self, changes=tuple(c for c in self.changes if c.kind not in QUIET))
+
+    @property
+    def follow_ups(self) -> tuple[Change, ...]:
+        return tuple(c for c in self.changes if c.kind in FOLLOW_UPS)
+
+    @property
     def risky(self) -> bool:
         """Worth telling even a channel that only wants trouble."""
-        trouble = (Kind.ROGUE, Kind.NON_COMPLIANT)
-        return any(c.kind in trouble for c in self.changes) or self.compliance == (True, False)
+        return any(c.kind in TROUBLE for c in self.changes) or self.compliance == (True, False)
 
 
 def _index(ref: str) -> int:
@@ -207,7 +229,9 @@ def snapshot_changes(previous: Snapshot, current: Snapshot) -> ChangeSet:
     """What changed from `previous` to `current`, compared by fingerprint.
 
     Kosli's own annotations are not trusted for this: they describe the change from whatever
-    snapshot came just before, and a catch-up or a diff may compare snapshots further apart.
+    snapshot came just before, and a catch-up or a diff may compare snapshots further apart
+    (only a restart between adjacent snapshots is read from them: see _in_place). An
+    instance count alone is no change: today's Kosli makes no snapshot for it.
     Its `deployment_diff.previous_fingerprint` (the build an artifact replaced) pairs versions
     only where it names an artifact of `previous` that is gone, or that stops while its
     successor runs; otherwise versions pair by service.
@@ -218,13 +242,14 @@ def snapshot_changes(previous: Snapshot, current: Snapshot) -> ChangeSet:
     # One pass over what runs now: what came, what fails its policies now, what scaled.
     came: list[SnapshotArtifact] = []
     failing: list[SnapshotArtifact] = []
-    rescaled: list[SnapshotArtifact] = []
+    in_place: list[Change] = []  # the same build: provenance, compliance again, restarts
+    adjacent = previous.env == current.env and previous.index + 1 == current.index
     for fingerprint, a in after.items():
         was = before.get(fingerprint)
         if was is None:
             came.append(a)
-        elif was.instances != a.instances:
-            rescaled.append(a)
+        elif (same := _in_place(was, a, adjacent)) is not None:
+            in_place.append(same)
         if a.compliant is False and a.flow and (was is None or was.compliant is not False):
             failing.append(a)
     # A rogue artifact is its own alert, never "the new version" of a real service.
@@ -249,10 +274,7 @@ def snapshot_changes(previous: Snapshot, current: Snapshot) -> ChangeSet:
     non_compliant = [
         Change(Kind.NON_COMPLIANT, a, reasons=reasons(a)) for a in sorted(failing, key=by_start)
     ]
-    scaled = [
-        Change(Kind.SCALED, a, instances_before=before[a.fingerprint].instances)
-        for a in sorted(rescaled, key=by_start)
-    ]
+    in_place.sort(key=lambda c: by_start(c.artifact))
     changes = [
         *rogue,
         *non_compliant,
@@ -260,8 +282,9 @@ def snapshot_changes(previous: Snapshot, current: Snapshot) -> ChangeSet:
         *(c for c in takeovers if c.kind == Kind.REPLACED),
         *(Change(Kind.STARTED, a) for a in added),
         *stopped,
-        *scaled,
-    ]
+        *(c for kind in (Kind.PROVENANCE, Kind.COMPLIANT, Kind.RESTARTED) for c in in_place
+          if c.kind == kind),
+    ]  # fmt: skip
     was_compliant, now_compliant = previous.compliant, current.compliant
     return ChangeSet(
         before=f"{previous.env}#{previous.index}",
@@ -277,6 +300,24 @@ def snapshot_changes(previous: Snapshot, current: Snapshot) -> ChangeSet:
         ),
         timeline=previous.env == current.env and previous.index < current.index,
     )
+
+
+def _in_place(was: SnapshotArtifact, now: SnapshotArtifact, adjacent: bool) -> Change | None:
+    """The same build (fingerprint) changed where it runs: it gained provenance, turned
+    compliant again, or had its instances replaced. Turning non-compliant is an alert of
+    its own (snapshot_changes); a count alone is nothing."""
+    if not was.flow and now.flow:
+        still = reasons(now) if now.compliant is False else ()
+        return Change(Kind.PROVENANCE, now, previous=was, reasons=still)
+    if was.compliant is False and now.compliant is True:
+        return Change(Kind.COMPLIANT, now, previous=was, allow_listed=not now.flow)
+    if was.compliant != now.compliant or now.instances != was.instances:
+        return None
+    # Kosli's `changed` with the count unchanged (3 -> 3) between adjacent snapshots, or new
+    # start times: the instances were replaced by new ones of the same image.
+    kosli_says = adjacent and now.change == "changed" and now.was == now.instances
+    restarted = bool(was.starts and now.starts) and was.starts != now.starts
+    return Change(Kind.RESTARTED, now, previous=was) if kosli_says or restarted else None
 
 
 def _newest_by_service(

@@ -101,6 +101,9 @@ class SnapshotArtifact:
     diff: DeploymentDiff | None = None
     html_url: str = ""
     lead_time: float | None = None  # seconds from commit to running, when Kosli says
+    # Every instance's start, sorted: the same build restarted shows new ones.
+    starts: tuple[datetime, ...] = ()
+    was: int | None = None  # Kosli's count before this snapshot (annotation `was`)
 
     @property
     def running(self) -> bool:
@@ -136,6 +139,7 @@ class SnapshotArtifact:
         starts = [t for t in read if t is not None]
         annotation = get(data, "annotation", Mapping, {})
         instances = get(annotation, "now", int, len(starts))
+        was = annotation.get("was")
         reasons = get(data, "reasons_for_incompliance", list, [])
         return cls(
             name=get(data, "name", str),
@@ -153,6 +157,8 @@ class SnapshotArtifact:
             diff=optional(DeploymentDiff.from_json, data.get("deployment_diff")),
             html_url=get(data, "html_url", str, ""),
             lead_time=float(lead) if is_number(lead := data.get("commit_lead_time")) else None,
+            starts=tuple(sorted(starts)),
+            was=was if isinstance(was, int) and not isinstance(was, bool) else None,
         )
 
 

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 
 from slack_sdk.models.blocks import Block
 
-from bot.domain.changes import Change, ChangeSet, Kind, service_of, short_name
+from bot.domain.changes import QUIET, Change, ChangeSet, Kind, service_of, short_name
 from bot.domain.commits_window import CommitsWindow, window_ends
 from bot.domain.results import CommitsResult
 from bot.domain.timeago import duration_words
@@ -26,7 +26,10 @@ LABELS = {
     Kind.REPLACED: ":arrows_counterclockwise: Replaced",
     Kind.STARTED: ":large_green_circle: Started",
     Kind.STOPPED: ":red_circle: Stopped",
-    Kind.SCALED: ":left_right_arrow: Scaled",
+    Kind.PROVENANCE: ":link: Provenance arrived",
+    Kind.COMPLIANT: ":white_check_mark: Compliant again",
+    Kind.RESTARTED: ":repeat: Restarted, not a deploy",
+    Kind.SCALED: ":left_right_arrow: Instance count",
 }
 
 
@@ -179,6 +182,10 @@ def entry(change: Change, changes: ChangeSet, command: str, build: str = "") -> 
             body = f"{artifact_line(a)}\n*Why:*\n{_reasons(change, command, changes.env)}"
         case Kind.REPLACED | Kind.ROLLED_BACK:
             body = _takeover_lines(change, changes, build)
+        case Kind.PROVENANCE:
+            body = provenance_line(change)
+        case Kind.COMPLIANT:
+            body = compliant_line(change, changes.env)
         case Kind.SCALED:
             body = (
                 f"`{escape(short_name(a.name))}` {change.instances_before} → "
@@ -189,9 +196,44 @@ def entry(change: Change, changes: ChangeSet, command: str, build: str = "") -> 
     return f"*{_label(change.kind, changes)}*\n{body}"
 
 
+def restart_line(change: Change) -> str:
+    """'`runner:85cac88` · 3 instances replaced, same build'."""
+    n = change.artifact.instances
+    return (
+        f"`{escape(short_name(change.artifact.name))}` · {n} instance{'s' if n != 1 else ''} "
+        "replaced, same build"
+    )
+
+
+def provenance_line(change: Change) -> str:
+    """The build a rogue artifact turned out to be, and whether it passes now."""
+    a = change.artifact
+    since = f" (running since {date(a.started_at)})" if a.started_at else ""
+    line = (
+        f"`{escape(short_name(a.name))}`{since} now has provenance: flow {escape(a.flow)} · "
+        f"{commit_words(a)}"
+    )
+    if a.compliant is False:
+        why = "\n".join(f"• {escape(r)}" for r in change.reasons) or "Kosli gives no reason."
+        return f"{line}\n:x: Still non-compliant:\n{why}"
+    return line + (" · :white_check_mark: compliant" if a.compliant else "")
+
+
+def compliant_line(change: Change, env: str) -> str:
+    """Why the same build passes now: allow-listed (no provenance) or late evidence."""
+    a = change.artifact
+    name = f"`{escape(short_name(a.name))}`"
+    if change.allow_listed:
+        return (
+            f"{name} · same build, still no provenance: allowed to run in {escape(env)} "
+            "(allow-listed, or its policy no longer asks for provenance)"
+        )
+    return f"{name} · same build, {commit_words(a)}: the evidence it lacked arrived"
+
+
 def _focus(changes: ChangeSet) -> SnapshotArtifact | None:
     """The artifact a reader most likely wants next: trouble first, then what is new."""
-    shown = (c for c in changes.changes if c.kind != Kind.SCALED)
+    shown = (c for c in changes.changes if c.kind not in QUIET)
     return next((c.artifact for c in shown), None)
 
 
@@ -230,13 +272,19 @@ def _entries(
 ) -> list[Block]:
     builds, windows = builds or {}, windows or {}
     blocks: list[Block] = []
+    restarts = changes.of(Kind.RESTARTED)
     for c in changes.changes:
+        if c.kind == Kind.RESTARTED:
+            continue  # together, in one section at the end
         blocks.append(
             blockkit.section(entry(c, changes, command, builds.get(c.artifact.fingerprint, "")))
         )
         ends = window_ends(c)
         if ends is not None and (window := windows.get((ends.old, ends.new))) is not None:
             blocks.append(blockkit.section(window_mrkdwn(window)))
+    if restarts:
+        lines = "\n".join(restart_line(c) for c in restarts)
+        blocks.append(blockkit.section(f"*{LABELS[Kind.RESTARTED]}*\n{lines}"))
     return blocks
 
 
@@ -262,6 +310,21 @@ def render_alert(
     blocks.append(blockkit.context(f"Details: `{command} diff {escape(diff)}`"))
     footer = buttons(changes, mute=True, commits=windows is None)
     return blockkit.message(title, blocks, footer=footer)
+
+
+def render_follow_up(changes: ChangeSet, command: str) -> Message:
+    """A snapshot's follow-ups (provenance arrived, compliant again) as a reply under the
+    alert they resolve: a line each, and where to see the whole snapshot."""
+    title = f"{changes.after}: {summary(changes)}"
+    blocks: list[Block] = [blockkit.section(entry(c, changes, command)) for c in changes.follow_ups]
+    blocks += _compliance(changes)
+    diff = f"{changes.before} {changes.after}"
+    blocks.append(
+        blockkit.context(
+            f"{date(changes.at)} · {escape(changes.after)} · `{command} diff {escape(diff)}`"
+        )
+    )
+    return blockkit.message(title, blocks)
 
 
 def render_diff(changes: ChangeSet, command: str) -> Message:

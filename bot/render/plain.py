@@ -25,6 +25,8 @@ _EMOJI = {
     ":hourglass:": "⌛",
     ":twisted_rightwards_arrows:": "🔀",
     ":information_source:": "ℹ️",
+    ":repeat:": "🔁",
+    ":link:": "🔗",
 }
 
 

@@ -2,10 +2,11 @@
 
 Over 300 lines because it is a dataset: story data, with little logic.
 
-acme runs four services, each built by its own flow (`SERVICE-ci`) from its own repository:
+acme runs five services, each built by its own flow (`SERVICE-ci`) from its own repository:
 web (github.com/acme/web, also promoted through the `production-promotion` flow, whose commits
 are github.com/acme/prod-promotion's), ledger (gitlab.com/acme/ledger, so its links are
-GitLab's), payments (github.com/acme/payments) and languages-start-points (cyber-dojo's public
+GitLab's), payments (github.com/acme/payments), notifier (github.com/acme/notifier) and
+languages-start-points (cyber-dojo's public
 image, github.com/cyber-dojo/languages-start-points, with the commits and fingerprints of the
 real aws-prod#4357 sample). prod (K8S) must pass policies `prod-requirements` (provenance and a
 'trivy-container-scan' generic attestation) and `build-process` (provenance); staging (ECS)
@@ -25,6 +26,16 @@ The story in prod (times UTC, 2026):
 - #4356 May 5 13:31  a rogue docker.io/library/busybox:1.36 started, with no provenance.
 - #4357 May 5 13:38  the rogue exited; prod still non-compliant (payments c5a81f7).
 - #4358 May 5 14:26  payments e2d4b60 (scan restored) started and c5a81f7 exited: compliant.
+- #4359 May 5 14:41  ledger 81bd004's instance replaced by a new one of the same image
+                     (Kosli's `changed`, 1 -> 1): a restart, not a deploy; nothing to alert.
+- #4360 May 5 15:03  notifier 4e1a9d2 started before its build flow reported it: no provenance
+                     (rogue), prod non-compliant.
+- #4361 May 5 15:04  notifier-ci reported the image (Kosli's `updated-provenance`): same
+                     fingerprint, now with flow, commit and build; compliant.
+- #4362 May 5 15:31  a rescan attested payments e2d4b60's trivy-container-scan non-compliant (a
+                     new CVE in its base image): the same build turned non-compliant in place.
+- #4363 May 5 15:47  a fresh scan, the CVE marked not affected, was attested: the same build is
+                     compliant again by late evidence.
 staging took web 9b0e6d3 first (#1202 started, #1203 old exited) and none of the later prod
 changes, so `diff staging prod` differs in languages-start-points, ledger and payments.
 
@@ -37,7 +48,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from .dataset import (
@@ -61,8 +72,8 @@ def utc(text: str) -> float:
     return datetime.fromisoformat(text).replace(tzinfo=UTC).timestamp()
 
 
-# A few minutes after prod#4358, the last snapshot.
-ACME_NOW = utc("2026-05-05 14:30:00")
+# A few minutes after prod#4363, the last snapshot.
+ACME_NOW = utc("2026-05-05 15:50:00")
 
 ORG = "acme"
 PROD, STAGING = "prod", "staging"
@@ -83,6 +94,7 @@ SERVICES = {
     "web": Service("https://github.com/acme/web", ECR, instances=2),
     "ledger": Service("https://gitlab.com/acme/ledger", "registry.gitlab.com/acme"),
     "payments": Service("https://github.com/acme/payments", ECR),
+    "notifier": Service("https://github.com/acme/notifier", ECR),
     "languages-start-points": Service("https://github.com/cyber-dojo/languages-start-points", ECR),
 }
 # What every build flow's template asks for.
@@ -171,6 +183,15 @@ BUILDS: dict[str, Build] = {
         "The release job skipped the container scan when its cache was\n"
         "warm, so c5a81f7 reached prod without one.",
     ),
+    "notifier@1": Build(
+        _sha("notifier@1", "4e1a9d2"),
+        # Built 15:04 (BUILD_MINUTES later): after prod started it, as when a pipeline
+        # deploys before it reports its artifact to Kosli.
+        utc("2026-05-05 14:56:09"),
+        "Priya Raman <priya.raman@acme.dev>",
+        "Send the refund receipt by email\n\n"
+        "Merchants asked for a copy of every refund their customers get.",
+    ),
     "languages-start-points@1": Build(
         "a97ed054e38d484a0015cd658f1d593c03ea2a61",
         1777842087.0,
@@ -242,6 +263,7 @@ STARTED: dict[str, dict[str, float]] = {
         "payments@2": utc("2026-05-05 13:04:40"),
         ROGUE: utc("2026-05-05 13:30:51"),
         "payments@3": utc("2026-05-05 14:25:58"),
+        "notifier@1": utc("2026-05-05 15:03:02"),
     },
     STAGING: {
         "payments@1": utc("2026-04-27 12:11:48"),
@@ -265,12 +287,29 @@ SNAPSHOTS: dict[str, list[tuple[int, float, list[str], list[str]]]] = {
         (4356, utc("2026-05-05 13:31:08.932"), [ROGUE], []),
         (4357, utc("2026-05-05 13:38:10.265"), [], [ROGUE]),
         (4358, utc("2026-05-05 14:26:39.771"), ["payments@3"], ["payments@2"]),
+        (4359, utc("2026-05-05 14:41:07.204"), [], []),
+        (4360, utc("2026-05-05 15:03:22.615"), ["notifier@1"], []),
+        (4361, utc("2026-05-05 15:04:25.009"), [], []),
+        (4362, utc("2026-05-05 15:31:40.552"), [], []),
+        (4363, utc("2026-05-05 15:47:12.930"), [], []),
     ],
     STAGING: [
         (1201, utc("2026-05-04 06:00:40.502"), [], []),
         (1202, utc("2026-05-04 11:02:15.338"), ["web@2"], []),
         (1203, utc("2026-05-04 11:03:15.904"), [], ["web@1"]),
     ],
+}
+# What happens to a running build in place, applied after a snapshot's starts and exits:
+# "restarted" (new instances, same image), "untraced" (no flow reports it yet), "traced"
+# (a flow now does), "rescan-failed" (its scan attested non-compliant), "rescan-passed".
+IN_PLACE: dict[str, dict[int, list[tuple[str, str]]]] = {
+    PROD: {
+        4359: [("ledger@1", "restarted")],
+        4360: [("notifier@1", "untraced")],
+        4361: [("notifier@1", "traced")],
+        4362: [("payments@3", "rescan-failed")],
+        4363: [("payments@3", "rescan-passed")],
+    },
 }
 ENVIRONMENTS = {
     PROD: ("K8S", "acme production: EKS cluster prod-eu, eu-west-1"),
@@ -318,8 +357,9 @@ def _flows(key: str) -> list[FlowTrail]:
     return flows
 
 
-def _running(env: str, key: str) -> RunningArtifact:
-    flows = _flows(key)
+def _running(env: str, key: str, seen: list[FlowTrail] | None = None) -> RunningArtifact:
+    """`seen`: the flows this snapshot sees, where they differ from the artifact's record."""
+    flows = _flows(key) if seen is None else seen
     policies = [p for p in POLICIES if p.name in ENV_POLICIES[env]]
     # An artifact is compliant in an environment when every policy there passes it.
     compliant = all(policy_decision(p, flows)["status"] == "COMPLIANT" for p in policies)
@@ -328,17 +368,34 @@ def _running(env: str, key: str) -> RunningArtifact:
         return RunningArtifact(ROGUE_NAME, ROGUE_FINGERPRINT, "", None, None, compliant, 1, started)
     service = key.split("@")[0]
     name, fingerprint = _image(key)
-    build = flows[0]
+    build = flows[0] if flows else None
     return RunningArtifact(
         name=name,
         fingerprint=fingerprint,
-        flow_name=build.flow_name,
-        git_commit=build.commit.sha1,
-        commit_url=build.commit.url,
+        flow_name=build.flow_name if build else "",
+        git_commit=build.commit.sha1 if build else None,
+        commit_url=build.commit.url if build else None,
         compliant=compliant,
         instances=SERVICES[service].instances if env == PROD else 1,
         started_at=started,
+        flows=seen,
     )
+
+
+def _in_place(env: str, key: str, what: str, at: float, now: RunningArtifact) -> RunningArtifact:
+    """The build `key` as it runs after `what` happened to it at `at` (see IN_PLACE)."""
+    if what == "restarted":
+        return replace(now, started_at=at - 18)
+    if what == "untraced":
+        return _running(env, key, seen=[])
+    if what == "rescan-failed":
+        failed = copy.deepcopy(_flows(key))
+        for attestation in failed[0].attestations:
+            if attestation.name == "trivy-container-scan":
+                attestation.status = "NON-COMPLIANT"
+        return replace(_running(env, key, seen=failed), started_at=now.started_at)
+    # "traced", "rescan-passed": as its record says, still running since it started.
+    return replace(_running(env, key), started_at=now.started_at)
 
 
 def _environment(name: str) -> Environment:
@@ -358,6 +415,8 @@ def _environment(name: str) -> Environment:
             del running[key]
         for key in started:
             running[key] = _running(name, key)
+        for key, what in IN_PLACE.get(name, {}).get(index, []):
+            running[key] = _in_place(name, key, what, at, running[key])
         entries = annotate(previous, list(running.values()), "2026")
         env.snapshots.append(
             Snapshot(index, at, entries, "acme-k8s-reporter", "acme environment reporter")

@@ -28,6 +28,9 @@ class RunningArtifact:
     started_at: float  # epoch seconds; every instance reports this start time
     deployments: list[int] = field(default_factory=list)
     reasons_for_incompliance: list[str] = field(default_factory=list)
+    # Its flows as this snapshot saw them (2026): None means the artifact record's; [] before
+    # any flow reported it, or a trail whose attestations changed since.
+    flows: list[FlowTrail] | None = None
 
 
 @dataclass
@@ -210,17 +213,18 @@ def annotate(
     previous: list[RunningArtifact], current: list[RunningArtifact], era: str = "2022"
 ) -> list[SnapshotEntry]:
     """Entries of a snapshot running `current`, compared by fingerprint with `previous`."""
-    before = {a.fingerprint: a.instances for a in previous}
+    before = {a.fingerprint: a for a in previous}
     after = {a.fingerprint for a in current}
     entries = []
     for art in current:
-        was = before.get(art.fingerprint, 0)
+        old = before.get(art.fingerprint)
+        was = old.instances if old else 0
         if era == "2022":
             kind = "started" if was == 0 else "unchanged" if was == art.instances else "changed"
-        elif was == 0:
+        elif old is None:
             kind = "started-compliant" if art.compliant else "started-non-compliant"
         else:
-            kind = "unchanged"  # today's Kosli no longer tracks scaling
+            kind = _same_build(old, art)
         entries.append(_entry(art, kind, was, art.instances))
     for art in previous:
         if art.fingerprint not in after:
@@ -228,6 +232,17 @@ def annotate(
     # Stable, readable order: by name, a running entry before an exited one of the same name.
     entries.sort(key=lambda e: (e.artifact.name, not e.running))
     return entries
+
+
+def _same_build(old: RunningArtifact, new: RunningArtifact) -> str:
+    """Today's Kosli on a fingerprint that keeps running: a flow now reports it, or it
+    changed in a way that matters (instances replaced, compliance); a count alone is not
+    tracked any more."""
+    if not old.flow_name and new.flow_name:
+        return "updated-provenance"
+    if old.started_at != new.started_at or old.compliant != new.compliant:
+        return "changed"
+    return "unchanged"
 
 
 def _entry(art: RunningArtifact, kind: str, was: int, now: int) -> SnapshotEntry:

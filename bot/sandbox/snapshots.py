@@ -81,7 +81,7 @@ def _modern_entry_json(
 ) -> Json:
     a = entry.artifact
     record = api.dataset.record(a.fingerprint)
-    flows = record.flows if record else []
+    flows = a.flows if a.flows is not None else record.flows if record else []
     flows_json = [_flow_json(api, env, snap, a, f) for f in flows]
     build = next((j for f, j in zip(flows, flows_json, strict=True) if f.build), None)
     return {

@@ -48,6 +48,9 @@ class AlertKind(StrEnum):
     # Kosli answers a snapshot already seen with another compliance (index = that snapshot).
     NOW_NON_COMPLIANT = "now_noncompliant"
     NOW_COMPLIANT = "now_compliant"
+    # A snapshot's provenance arrivals and returns to compliance: a reply under the alert
+    # that told of the trouble they resolve where that alert is known, else its own message.
+    FOLLOW_UP = "follow_up"
 
 
 class AlertState(StrEnum):
@@ -195,6 +198,19 @@ Index(
     Alert.snapshot_index,
     unique=True,
 )
+
+
+class AlertTrouble(Base):
+    """A build a change alert told of as trouble (rogue or non-compliant): a later follow-up
+    on the same fingerprint replies under that alert."""
+
+    __tablename__ = "alert_troubles"
+
+    alert_id: Mapped[int] = mapped_column(
+        ForeignKey("alerts.id", name="fk_trouble_alert"), primary_key=True
+    )
+    # Indexed: a follow-up looks its fingerprint up among every trouble ever told.
+    fingerprint: Mapped[str] = mapped_column(String(255), primary_key=True, index=True)
 
 
 class Incident(Base):

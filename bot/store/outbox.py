@@ -17,6 +17,7 @@ from bot.store.database import Database, rows_affected
 from bot.store.door import off_loop
 from bot.store.models import Alert, AlertKind, AlertState, WatchedEnv
 from bot.store.records import HeldAlert, IncidentRecord, SubscriptionRecord, record
+from bot.store.troubles import record_troubles, trouble_alert
 from bot.store.watchers import STILL_OPEN, incidents_in, subscriptions_in
 
 
@@ -34,6 +35,12 @@ class NewAlert:
     # A change's replaced builds: the commits between each old and new build follow the
     # alert as a reply (a row waiting for the git host), written with it.
     commits: tuple[ReplacedBuild, ...] = ()
+    # A change alert: the builds it tells of as trouble, for the follow-ups that resolve them.
+    troubles: tuple[str, ...] = ()
+    # A follow-up: the builds it resolves, and its (text, blocks) as a reply under the alert
+    # that told of them; where that alert is not known it goes as its own message.
+    follows: tuple[str, ...] = ()
+    reply: tuple[str, list[dict[str, Any]]] | None = None
 
 
 # Makes a snapshot's alerts from who hears of the environment: its subscriptions and the
@@ -358,7 +365,10 @@ def insert_alerts(session: Session, alerts: Iterable[NewAlert], now: datetime) -
     """Add alerts to the outbox, skipping any already there (the unique key says so), then
     the commits rows that follow the changes just added."""
     alerts = list(alerts)
-    ids = [_insert(session, _row(alert, now)) for alert in alerts]
+    ids = [_insert(session, _row(session, alert, now)) for alert in alerts]
+    for alert, alert_id in zip(alerts, ids, strict=True):
+        if alert_id is not None and alert.troubles:
+            record_troubles(session, alert_id, alert.troubles)
     followers = [
         _insert(session, _commits_row(alert, parent_id, now))
         for alert, parent_id in zip(alerts, ids, strict=True)
@@ -367,7 +377,17 @@ def insert_alerts(session: Session, alerts: Iterable[NewAlert], now: datetime) -
     return sum(i is not None for i in ids + followers)
 
 
-def _row(alert: NewAlert, now: datetime) -> dict[str, Any]:
+def _row(session: Session, alert: NewAlert, now: datetime) -> dict[str, Any]:
+    row = _plain_row(alert, now)
+    if alert.follows and alert.reply and not alert.held and alert.thread_ts is None:
+        parent = trouble_alert(session, alert.channel_id, alert.env, alert.follows)
+        if parent is not None:
+            text, blocks = alert.reply
+            row |= {"text": text, "blocks": blocks, "parent_id": parent[0], "thread_ts": parent[1]}
+    return row
+
+
+def _plain_row(alert: NewAlert, now: datetime) -> dict[str, Any]:
     return {
         "channel_id": alert.channel_id,
         "env": alert.env,

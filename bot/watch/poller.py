@@ -119,7 +119,7 @@ class Poller:
         # so a failure part-way resumes exactly where it stopped.
         for index in range(state.last_seen_index + 1, newest[0].index + 1):
             current = await self.kosli.snapshot(Snappish(env, "#", str(index)))
-            change = snapshot_changes(previous, current)
+            change = snapshot_changes(previous, current).alerting  # a restart alerts no one
             now = self.settings.now()
             alerts_for = None if change.is_empty else self._alerts_for(change, now)
             queued += await self.store.outbox.advance(

@@ -3,12 +3,14 @@ wanted) and open incident threads on the environment; mutes end in one summary."
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import Any
 
-from bot.domain.changes import ChangeSet
+from bot.domain.changes import FOLLOW_UPS, TROUBLE, ChangeSet
 from bot.domain.commits_window import ReplacedBuild, replaced_builds
 from bot.render.blockkit import Message
+from bot.render.changes import render_alert, render_follow_up
 from bot.render.watcher import render_mute_summary
 from bot.store.models import AlertKind
 from bot.store.outbox import NewAlert
@@ -30,24 +32,36 @@ class Router:
         incidents: list[IncidentRecord],
         now: datetime,
     ) -> list[NewAlert]:
-        """The alerts one snapshot's changes make, for channels and open threads."""
+        """The alerts one snapshot's changes make, for channels and open threads.
+
+        `message` (all of `changes`) goes to threads, and to channels unless the snapshot has
+        follow-ups: those go apart, each under the alert it resolves where the store knows it
+        (a channel that heard of a trouble hears it resolved, even if it wants only trouble).
+        """
         env, index = changes.env, changes.after_index
-        told = [
-            sub
-            for sub in subscriptions
-            if sub.paused_reason is None
-            and sub.since_index < index
-            and (changes.risky or not sub.risky_only)
-        ]
+        hearing = [s for s in subscriptions if s.paused_reason is None and s.since_index < index]
+        news, follow_up = _split(changes, self.settings.command)
+        channel = message if follow_up is None else render_alert(news, self.settings.command)
+        told = [s for s in hearing if news.risky or not s.risky_only] if not news.is_empty else []
         # The commits behind a replaced build follow its alert, once the git host answers:
         # the alert itself never waits for them. A held alert gets none.
         replaced = replaced_builds(changes)
+        troubles = tuple(c.artifact.fingerprint for c in news.changes if c.kind in TROUBLE)
         alerts = [
-            _alert(sub, AlertKind.CHANGE, index, message, held=True)
-            if _muted(sub, now)
-            else _alert(sub, AlertKind.CHANGE, index, message, held=False, commits=replaced)
+            replace(
+                _alert(sub, AlertKind.CHANGE, index, channel, held=True)
+                if _muted(sub, now)
+                else _alert(sub, AlertKind.CHANGE, index, channel, held=False, commits=replaced),
+                troubles=troubles,
+            )
             for sub in told
         ]
+        if follow_up is not None:
+            alerts += [
+                replace(_alert(sub, AlertKind.FOLLOW_UP, index, follow_up.own, _muted(sub, now)),
+                        follows=follow_up.follows, reply=follow_up.reply)
+                for sub in hearing
+            ]  # fmt: skip
         # Open incidents on this environment get the change in their thread too.
         alerts += [
             thread_alert(i.id, i.channel_id, thread, changes, message, replaced)
@@ -116,6 +130,28 @@ class Router:
             )
             await self.store.outbox.add([summary], self.settings.now())
         return len(held)
+
+
+@dataclass(frozen=True)
+class _FollowUp:
+    own: Message  # as its own message
+    reply: tuple[str, list[dict[str, Any]]]  # as a reply under the alert it resolves
+    follows: tuple[str, ...]  # the fingerprints it resolves
+
+
+def _split(changes: ChangeSet, command: str) -> tuple[ChangeSet, _FollowUp | None]:
+    """The news of a snapshot, and its follow-ups apart (None when it has none). An
+    environment turning compliant again goes with the follow-ups when nothing else changed."""
+    follow_ups = changes.follow_ups
+    if not follow_ups:
+        return changes, None
+    rest = tuple(c for c in changes.changes if c.kind not in FOLLOW_UPS)
+    news = replace(changes, changes=rest, compliance=changes.compliance if rest else None)
+    only = replace(changes, changes=follow_ups, compliance=None if rest else changes.compliance)
+    own = render_alert(only, command)
+    reply = render_follow_up(only, command)
+    follows = tuple(c.artifact.fingerprint for c in follow_ups)
+    return news, _FollowUp(own, (reply.text, reply.blocks), follows)
 
 
 def _muted(sub: SubscriptionRecord, now: datetime) -> bool:

@@ -9,12 +9,19 @@ import httpx
 
 ORG = "acme"
 SAMPLE = Path(__file__).parents[1] / "data" / "aws-prod-snapshot-4357.json"
-STORY = range(4350, 4359)
+STORY = range(4350, 4364)
 LSP_A97 = "a97ed054e38d484a0015cd658f1d593c03ea2a61"
 LSP_95A = "95ab455dd7301b20c744f50b1cd015e4396aedce"
 LSP_95A_FP = "1eea61094353db37c7ef3e9582e63f3427c5e01fe76b8210db985144d10088cf"
 ECR = "390844186740.dkr.ecr.eu-west-1.amazonaws.com"
-WORDS = {"started-compliant", "started-non-compliant", "exited", "unchanged"}
+WORDS = {
+    "started-compliant",
+    "started-non-compliant",
+    "exited",
+    "unchanged",
+    "changed",  # today: the same build's instances replaced, or its compliance changed
+    "updated-provenance",
+}
 
 Json = Any
 

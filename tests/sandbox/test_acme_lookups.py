@@ -11,7 +11,7 @@ from tests.sandbox.acme_api import LSP_95A, LSP_95A_FP, ORG, Json, get, named
 def test_diff_staging_prod(acme_client: httpx.Client) -> None:
     answer = get(acme_client, f"/api/v2/env-diff/{ORG}", snappish1="staging", snappish2="prod")
     assert answer["snappish1"]["snapshot_id"] == "staging#1203"
-    assert answer["snappish2"]["snapshot_id"] == "prod#4358"
+    assert answer["snappish2"]["snapshot_id"] == "prod#4363"
 
     def short(side: Json) -> list[str]:
         return sorted(a["name"].split("/")[-1].split("@")[0] for a in side["artifacts"])
@@ -24,6 +24,7 @@ def test_diff_staging_prod(acme_client: httpx.Client) -> None:
     assert short(answer["snappish2"]) == [
         "languages-start-points:95ab455",
         "ledger:81bd004",
+        "notifier:4e1a9d2",
         "payments:e2d4b60",
     ]
     assert short(answer["not-changed"]) == ["web:9b0e6d3"]  # 1 instance vs 2: not "changed"
@@ -37,7 +38,7 @@ def test_artifact_by_fingerprint_is_one_bare_object(acme_client: httpx.Client) -
     assert isinstance(art, dict)
     assert art["fingerprint"] == LSP_95A_FP
     assert art["git_commit"] == LSP_95A
-    assert art["running"] == [{"environment_name": "prod", "snapshot_index": 4358}]
+    assert art["running"] == [{"environment_name": "prod", "snapshot_index": 4363}]
     assert [h["event"] for h in art["history"]] == [
         "Artifact created",
         "Started running in prod#4353 environment",

@@ -28,10 +28,10 @@ def test_snapshot_list_and_compliance_flips(acme_client: httpx.Client) -> None:
     rows = get(acme_client, f"/api/v2/snapshots/{ORG}/prod", per_page="20")
     assert [r["index"] for r in rows] == list(reversed(STORY))
     assert {r["index"]: r["compliant"] for r in rows} == {
-        i: i not in (4355, 4356, 4357) for i in STORY
+        i: i not in (4355, 4356, 4357, 4360, 4362) for i in STORY
     }
     assert rows[0]["to"] == 0
-    assert 0 < ACME_NOW - rows[0]["from"] < 10 * 60  # ACME_NOW is minutes after #4358
+    assert 0 < ACME_NOW - rows[0]["from"] < 10 * 60  # ACME_NOW is minutes after #4363
     envs = get(acme_client, f"/api/v2/environments/{ORG}")
     assert [(e["name"], e["type"], e["state"]) for e in envs] == [
         ("prod", "K8S", True),
@@ -73,6 +73,22 @@ def test_each_snapshot_is_one_step_of_the_story(prod: dict[int, Json]) -> None:
         "payments:e2d4b60": "started-compliant",
         "payments:c5a81f7": "exited",
     }
+    # Then nothing starts or stops: the same builds change in place, in Kosli's words.
+    assert changes(prod[4359]) == {"ledger:81bd004": "changed"}  # instance replaced, 1 -> 1
+    assert named(prod[4359], "ledger:81bd004")["annotation"] == {
+        "type": "changed",
+        "was": 1,
+        "now": 1,
+    }
+    assert changes(prod[4360]) == {"notifier:4e1a9d2": "started-non-compliant"}
+    assert named(prod[4360], "notifier:4e1a9d2")["flows"] == []
+    assert changes(prod[4361]) == {"notifier:4e1a9d2": "updated-provenance"}
+    assert named(prod[4361], "notifier:4e1a9d2")["flow_name"] == "notifier-ci"
+    assert changes(prod[4362]) == {"payments:e2d4b60": "changed"}
+    [rule] = failing_rules(named(prod[4362], "payments:e2d4b60"), "prod-requirements")
+    assert [r["type"] for r in rule["resolutions"]] == ["non_compliant_attestation"]
+    assert changes(prod[4363]) == {"payments:e2d4b60": "changed"}
+    assert named(prod[4363], "payments:e2d4b60")["compliant"]
 
 
 def test_only_todays_words_and_shapes(prod: dict[int, Json]) -> None:
@@ -96,7 +112,7 @@ def test_only_todays_words_and_shapes(prod: dict[int, Json]) -> None:
             "false": sum(not a["compliant"] for a in running),
             "null": 0,
         }
-    assert prod[4358]["is_latest"] and prod[4358]["next_snapshot_timestamp"] is None
+    assert prod[4363]["is_latest"] and prod[4363]["next_snapshot_timestamp"] is None
     assert not prod[4357]["is_latest"]
     assert prod[4357]["next_snapshot_timestamp"] == prod[4358]["timestamp"]
     assert prod[4357]["html_url"] == "https://app.kosli.com/acme/environments/prod/snapshots/4357"
@@ -296,6 +312,11 @@ def test_every_artifact_was_built_after_its_commit_and_before_it_ran() -> None:
             for e in snap.entries:
                 record = dataset.record(e.artifact.fingerprint)
                 assert record is not None
+                assert e.artifact.started_at <= snap.timestamp
                 if record.created_at is not None:
                     assert record.flows[0].commit.timestamp < record.created_at
-                    assert record.created_at < e.artifact.started_at <= snap.timestamp
+                    # Reported before it ran, except notifier: its flow reported it after
+                    # prod started it (then Kosli says `updated-provenance`).
+                    late = "notifier" in record.filename
+                    assert (record.created_at < e.artifact.started_at) != late
+                    assert record.created_at <= snap.timestamp or not e.artifact.flow_name

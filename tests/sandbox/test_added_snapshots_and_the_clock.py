@@ -130,7 +130,7 @@ def test_added_snapshots_speak_2026() -> None:
             for a in running
             if "payments" not in a["name"]
         ]
-        assert sb.add_snapshot("prod", ACME_NOW + 60, artifacts) == 4359
+        assert sb.add_snapshot("prod", ACME_NOW + 60, artifacts) == 4364
         added = httpx.get(f"{sb.base_url}/api/v2/snapshots/{acme_api.ORG}/prod/-1").json()
     words = {
         a["name"].split("/")[-1].split(":")[0]: a["annotation"]["type"] for a in added["artifacts"]

@@ -319,3 +319,42 @@ def test_the_database_refuses_a_wrong_kind_or_state_and_a_missing_parent(
             row,
         )
     assert outbox_rows(store) == []
+
+
+def follow_up(index: int, *fingerprints: str, channel: str = "C1", **fields: object) -> NewAlert:
+    own = alert(index, channel=channel, kind=AlertKind.FOLLOW_UP, text=f"own #{index}")
+    reply = (f"reply #{index}", [{"reply": index}])
+    return replace(own, follows=fingerprints, reply=reply, **fields)
+
+
+async def test_a_follow_up_replies_under_the_posted_alert_that_told_of_its_trouble(
+    store: Store,
+) -> None:
+    await store.outbox.add([alert(5, troubles=("rogue-a", "rogue-b")), alert(6)], NOW)
+    sent = {a.snapshot_index: a for a in outbox_rows(store)}
+    # Not posted yet (a catch-up alerts and resolves at once): its own message.
+    await store.outbox.add([follow_up(7, "rogue-a")], NOW)
+    claimed = await store.outbox.claim("me", NOW, TTL)
+    await store.outbox.mark_sent(sent[5].id, "me", "5.5", NOW)
+    await store.outbox.add(
+        [
+            follow_up(8, "rogue-a"),  # under #5
+            follow_up(8, "rogue-a", channel="C2"),  # C2 never heard of it
+            follow_up(9, "rogue-a", "never-told"),  # not all told in one alert
+            follow_up(10, "rogue-b", held=True),  # muted: summarised later, as its own
+        ],
+        NOW,
+    )
+    rows = [
+        (a.channel_id, a.snapshot_index, a.text, a.thread_ts, a.parent_id)
+        for a in outbox_rows(store)
+        if a.kind == AlertKind.FOLLOW_UP
+    ]
+    assert [a.snapshot_index for a in claimed] == [5, 6, 7]
+    assert rows == [
+        ("C1", 7, "own #7", None, None),
+        ("C1", 8, "reply #8", "5.5", sent[5].id),
+        ("C2", 8, "own #8", None, None),
+        ("C1", 9, "own #9", None, None),
+        ("C1", 10, "own #10", None, None),
+    ]
