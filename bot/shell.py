@@ -75,7 +75,7 @@ def kosli_for_shell(
         with KosliSandbox(org="acme", token=SANDBOX_TOKEN, now=lambda: ACME_NOW) as kosli:
             what = (
                 "the offline Kosli sandbox (acme, today's Kosli: prod, staging, eu-prod, "
-                "eu-staging)"
+                "eu-staging, production)"
             )
             moment = datetime.fromtimestamp(ACME_NOW, UTC)
             yield ShellKosli(

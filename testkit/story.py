@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from dataclasses import replace
 
 from bot.sandbox import KosliSandbox, RunningArtifact
 from testkit.seed import SEED_NOW
@@ -57,3 +58,16 @@ def report_new_build(kosli: KosliSandbox, env: str, number: int) -> int:
         started_at=SEED_NOW - 100,
     )
     return kosli.add_snapshot(env, SEED_NOW - 100 + number * 0.05, [*running, build])
+
+
+def judge_again(kosli: KosliSandbox, env: str, index: int, service: str, compliant: bool) -> None:
+    """Kosli evaluates `env#index` again: `service` is (non-)compliant in it now."""
+    environment = kosli.dataset.environment(env)
+    assert environment is not None
+    (snapshot,) = [s for s in environment.snapshots if s.index == index]
+    for entry in snapshot.entries:
+        if service in entry.artifact.name and entry.running:
+            reasons = [] if compliant else ["artifact has no snyk-scan evidence"]
+            entry.artifact = replace(
+                entry.artifact, compliant=compliant, reasons_for_incompliance=reasons
+            )

@@ -21,8 +21,9 @@ from bot.domain.commands import (
 )
 from bot.domain.results import HelpResult, VersionResult
 from bot.render import queries, subscriptions
-from bot.render.blockkit import Message, section
+from bot.render.blockkit import Message, message, section
 from bot.render.changes import render_commits, render_diff
+from bot.render.mrkdwn import escape
 from bot.render.suspects import render_suspects
 
 R = TypeVar("R")
@@ -64,7 +65,8 @@ async def _incident(request: Incidents, services: Services, ctx: Context) -> Rep
         note = await desk.close(ctx.channel, ctx.thread_ts, ctx.user)
     else:
         note = await desk.open(request.envs, request.window, ctx.channel, ctx.user, request.at)
-    return Reply(Message(note, [section(note).to_dict()]), public=False)
+    # The receipt names environments Kosli listed (what a logical one includes): escaped.
+    return Reply(message(note, [section(escape(note))]), public=False)
 
 
 async def _suspects(request: FindSuspects, services: Services, ctx: Context) -> Reply:

@@ -9,16 +9,17 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from bot.commands.queries import QueryError, unknown_environment
+from bot.commands.queries import QueryError, unknown_environment, unknown_wording
 from bot.commands.suspects import rank_suspects
 from bot.domain.changes import QUIET, ChangeSet, snapshot_changes
 from bot.domain.commands import DEFAULT_BACK, At, FindSuspects, MarkSuspect, Window
 from bot.domain.commits_window import CommitsWindow, all_ends, by_ancestry
+from bot.domain.logical import not_read, nothing_to, reading_included
 from bot.domain.suspects import Mark, Ranking, Verdict, candidates, verdict
 from bot.domain.timeline import IncidentWindow, Timeline
 from bot.history import GitHistory
-from bot.kosli import KosliClient, KosliError, KosliNotFound, Snappish
-from bot.kosli.models import Snapshot, SnapshotArtifact
+from bot.kosli import KosliBadRequest, KosliClient, KosliError, KosliNotFound, Snappish
+from bot.kosli.models import Environment, Snapshot, SnapshotArtifact
 from bot.render.blockkit import Message
 from bot.render.changes import render_alert
 from bot.render.incidents import (
@@ -46,6 +47,10 @@ class IncidentError(QueryError):
     """An incident command that cannot go ahead; the words are for the user."""
 
 
+class NoSnapshotYet(IncidentError):
+    """The environment never reported: nothing to read in it."""
+
+
 @dataclass
 class IncidentThreads:
     store: Store
@@ -60,7 +65,7 @@ class IncidentThreads:
 
     async def open(
         self,
-        envs: tuple[str, ...],
+        asked: tuple[str, ...],
         window: Window,
         channel: str,
         user: str,
@@ -68,6 +73,7 @@ class IncidentThreads:
     ) -> str:
         now = self.clock()
         await self.store.incidents.forget_unposted(now - OPENING_TIMEOUT)
+        envs, logical = await self._physical(asked)
         # One open thread per environment and channel: live alerts go to exactly one thread,
         # and a replayed `incident` command cannot open a second one.
         for incident in await self.store.incidents.still_open(channel):
@@ -79,7 +85,10 @@ class IncidentThreads:
                     f"close it first with `{self.command} incident close`."
                 )
         start = await self._start(envs, at, now)
-        timelines = [await self.timeline(env, window, start) for env in envs]
+        timelines, empty = await self._timelines(envs, window, start)
+        if not timelines:
+            raise IncidentError(nothing_to("follow", logical, tuple(empty)))
+        envs = tuple(t.env for t in timelines)
         # The commits behind each replaced build (within the git host's time budget) also
         # tell a rollback from a replacement by ancestry.
         windows = await self._windows(timelines)
@@ -127,7 +136,34 @@ class IncidentThreads:
             reason = type(error).__name__
             log.warning("incident %s's replies wait for the next cycle: %s", incident.id, reason)
         count = f"{len(changes)} change{'s' if len(changes) != 1 else ''}"
-        return f"Opened an incident thread for {', '.join(envs)} with {count}."
+        notes = [reading_included(env, "following") for env in logical]
+        if empty:
+            notes.append(not_read(tuple(empty), "followed"))
+        return " ".join([f"Opened an incident thread for {', '.join(envs)} with {count}.", *notes])
+
+    async def _physical(
+        self, asked: tuple[str, ...]
+    ) -> tuple[tuple[str, ...], tuple[Environment, ...]]:
+        """The environments to follow, a logical one standing for those it includes, and the
+        logical ones asked for. When Kosli cannot list its environments, the names as asked."""
+        try:
+            known = {e.name: e for e in await self.kosli.environments()}
+        except KosliError:
+            return asked, ()
+        envs: list[str] = []
+        logical: list[Environment] = []
+        for env in asked:
+            found = known.get(env)
+            if found is None:
+                if known:
+                    raise IncidentError(unknown_wording(env, list(known), self.kosli.org))
+                envs.append(env)
+            elif found.logical:
+                logical.append(found)
+                envs += found.included
+            else:
+                envs.append(env)
+        return tuple(dict.fromkeys(envs)), tuple(logical)
 
     async def _post_parent(self, incident: IncidentRecord, parent: Message) -> str:
         try:
@@ -209,7 +245,7 @@ class IncidentThreads:
         except TransportError as error:
             log.warning("attaching incident %s's timeline failed: %s", incident.id, error.reason)
             return error.reason
-        except KosliError as error:
+        except (KosliError, NoSnapshotYet) as error:
             log.warning("reading incident %s's timeline failed: %s", incident.id, error)
             return str(error)
         finally:
@@ -227,9 +263,11 @@ class IncidentThreads:
     async def suspects(self, request: FindSuspects) -> Ranking:
         """The changes before the start, ranked; the same ranking an incident thread opens
         with."""
-        now = self.clock()
-        start = await self._start(request.envs, request.at, now)
-        timelines = [await self.timeline(env, request.window, start) for env in request.envs]
+        envs, logical = await self._physical(request.envs)
+        start = await self._start(envs, request.at, self.clock())
+        timelines, empty = await self._timelines(envs, request.window, start)
+        if not timelines:
+            raise IncidentError(nothing_to("rank", logical, tuple(empty)))
         windows = await self.history.windows(
             all_ends([c for t in timelines for c in t.changesets]), budget=SUSPECT_GIT_BUDGET
         )
@@ -255,6 +293,19 @@ class IncidentThreads:
         )
         await self.store.incidents.mark(incident.id, mark)
         return render_mark(mark)
+
+    async def _timelines(
+        self, envs: tuple[str, ...], window: Window, start: datetime
+    ) -> tuple[list[Timeline], list[str]]:
+        """Each environment's window before `start`, and those never reported (left out)."""
+        timelines: list[Timeline] = []
+        empty: list[str] = []
+        for env in envs:
+            try:
+                timelines.append(await self.timeline(env, window, start))
+            except NoSnapshotYet:
+                empty.append(env)  # never reported: the others still make the thread
+        return timelines, empty
 
     async def _start(self, envs: tuple[str, ...], at: At | None, now: datetime) -> datetime:
         """When the trouble began: `at` a moment, or when snapshot N was taken; else now."""
@@ -306,9 +357,14 @@ class IncidentThreads:
     async def timeline(
         self, env: str, window: Window, now: datetime, limit: int | None = MAX_REPLIES
     ) -> Timeline:
+        try:
+            newest = await self.kosli.snapshots(env, page=1, per_page=1)
+        except (KosliNotFound, KosliBadRequest):
+            newest = []
+        if not newest:
+            raise NoSnapshotYet(f"Kosli has no snapshot of `{env}` yet.")
         start = await self._snapshot(env, _start_of(env, window, now))
-        newest = await self.kosli.snapshots(env, page=1, per_page=1)
-        latest = newest[0].index if newest else start.index
+        latest = newest[0].index
         indexes = list(range(start.index + 1, latest + 1))
         skipped = max(0, len(indexes) - limit) if limit else 0
         previous = start

@@ -25,6 +25,7 @@ from bot.domain.commands import (
 )
 from bot.domain.commits_window import by_ancestry, window_ends
 from bot.domain.compliance import reasons
+from bot.domain.logical import names, use_included
 from bot.domain.results import (
     ArtifactResult,
     CommitsResult,
@@ -40,7 +41,7 @@ from bot.githost import GitHostError, GitHostNotFound, Repository
 from bot.history import GitHistory
 from bot.kosli import KosliBadRequest, KosliClient, KosliError, KosliNotFound, Snappish
 from bot.kosli.attestations import Assertion
-from bot.kosli.models import Environment, Snapshot
+from bot.kosli.models import Artifact, Environment, Snapshot
 
 R = TypeVar("R")
 
@@ -59,15 +60,37 @@ class Queries:
         self.history = history
 
     async def _explained(
-        self, envs: list[str], missing: str, question: Coroutine[Any, Any, R]
+        self, envs: list[str], missing: str, question: Coroutine[Any, Any, R], command: str = ""
     ) -> R:
         """Run `question`; when Kosli says 404, say which part it did not know: an unknown
-        environment (with close names for a typo), else `missing`."""
+        environment (with close names for a typo), a logical one (which environments to
+        `command` instead), else `missing`."""
         try:
             return await question
-        except KosliNotFound:
-            unknown = await unknown_environment(self.kosli, envs)
+        except (KosliNotFound, KosliBadRequest) as error:
+            # Kosli answers 400, not 404, for the latest snapshot of an environment with none;
+            # a 400 for anything else (a malformed expression) keeps Kosli's own words.
+            unknown = await unknown_environment(self.kosli, envs, command)
+            if unknown is None and (empty := await self._empty(envs)):
+                unknown = f"Kosli has no snapshot of {names(empty)} yet."
+            if unknown is None and isinstance(error, KosliBadRequest):
+                raise
             raise QueryError(unknown or missing) from None
+
+    async def _empty(self, envs: list[str]) -> tuple[str, ...]:
+        """Those of `envs` that never reported (asked only once a command has failed)."""
+
+        async def never_reported(env: str) -> bool:
+            try:
+                return not await self.kosli.snapshots(env, 1, 1)
+            except (KosliNotFound, KosliBadRequest):
+                return True
+            except KosliError:
+                return False  # cannot tell: say nothing of it
+
+        unique = list(dict.fromkeys(envs))
+        found = await asyncio.gather(*map(never_reported, unique))
+        return tuple(env for env, empty in zip(unique, found, strict=True) if empty)
 
     async def envs(self, _: ListEnvs) -> EnvsResult:
         envs = await self.kosli.environments()
@@ -77,12 +100,12 @@ class Queries:
         async def rows() -> LogResult:
             found = await self.kosli.snapshots(request.env, request.page, LOG_PAGE_SIZE)
             if not found and request.page == 1:
-                # An empty list can mean an unknown environment: let the 404 path explain.
-                await self.kosli.environment(request.env)
+                # An empty list can mean an unknown or a logical environment.
+                raise KosliNotFound("no snapshots")
             return LogResult(request.env, request.page, tuple(found), LOG_PAGE_SIZE)
 
         missing = f"Kosli has no snapshots for `{request.env}` yet."
-        return await self._explained([request.env], missing, rows())
+        return await self._explained([request.env], missing, rows(), "log")
 
     async def diff(self, request: ShowDiff) -> ChangeSet:
         before, after = request.before, request.after
@@ -92,7 +115,7 @@ class Queries:
             f"Try `log {after.env}` to see which snapshots exist."
         )
         envs = [s.env for s in (before, after) if s is not None]
-        return await self._explained(envs, missing, self._diff(before, after))
+        return await self._explained(envs, missing, self._diff(before, after), "diff")
 
     async def commits(self, request: ShowDiff) -> CommitsResult:
         """The diff's replaced builds, each with the commits between old and new."""
@@ -126,7 +149,8 @@ class Queries:
     async def why(self, request: ExplainCompliance) -> WhyResult:
         snapshot = request.snapshot
         missing = f"Kosli has no snapshot `{snapshot}`. Try `log {snapshot.env}`."
-        return await self._explained([snapshot.env], missing, self._why(snapshot, request.name))
+        why = self._why(snapshot, request.name)
+        return await self._explained([snapshot.env], missing, why, "why")
 
     async def _diff(self, before: Snappish | None, after: Snappish) -> ChangeSet:
         """Two snapshots of one environment go through the one change model, so the diff
@@ -205,7 +229,7 @@ class Queries:
                     "The running builds were read from the latest snapshots.",
                 )
             if found:
-                return WhereResult(command.query, artifacts=found)
+                return WhereResult(command.query, artifacts=await self._physical_only(found))
         running, empty = await self._running()
         if command.is_sha:
             if at := running_at(command.query, running):
@@ -226,6 +250,25 @@ class Queries:
             or wanted in p.artifact.name.lower()
         )
         return WhereResult(command.query, placements=placements, notes=notes, no_snapshot=empty)
+
+    async def _physical_only(self, found: tuple[Artifact, ...]) -> tuple[Artifact, ...]:
+        """Where search says each runs, without logical environments: one that includes
+        aws-prod would show the same running build a second time. Best effort: when Kosli
+        cannot list its environments, the places stay as it said."""
+        if not any(a.running_in or a.exited_from for a in found):
+            return found
+        try:
+            logical = {e.name for e in await self.kosli.environments() if e.logical}
+        except KosliError:
+            return found
+
+        def physical(places: tuple[str, ...]) -> tuple[str, ...]:
+            return tuple(p for p in places if p.partition("#")[0] not in logical)
+
+        return tuple(
+            replace(a, running_in=physical(a.running_in), exited_from=physical(a.exited_from))
+            for a in found
+        )
 
     async def _beside(
         self, sha: str, at: list[Placement], running: list[Placement], notes: tuple[str, ...]
@@ -301,7 +344,11 @@ class Queries:
                     return None
             return [Placement(env.name, snapshot.index, a) for a in snapshot.running]
 
-        envs = sorted(await self.kosli.environments(), key=lambda e: e.name)
+        # A logical environment's artifacts are its included environments': read it too and
+        # each would be counted twice.
+        envs = sorted(
+            (e for e in await self.kosli.environments() if not e.logical), key=lambda e: e.name
+        )
         found = await asyncio.gather(*(latest(env) for env in envs))
         empty = tuple(env.name for env, places in zip(envs, found, strict=True) if places is None)
         return [p for places in found if places for p in places], empty
@@ -314,17 +361,25 @@ def running_at(query: str, running: list[Placement]) -> list[Placement]:
     return by_commit or [p for p in running if p.artifact.fingerprint.lower().startswith(query)]
 
 
-async def unknown_environment(kosli: KosliClient, envs: list[str]) -> str | None:
-    """'There is no environment X' with close names, when one of `envs` does not exist."""
+async def unknown_environment(kosli: KosliClient, envs: list[str], command: str = "") -> str | None:
+    """'There is no environment X' with close names, when one of `envs` does not exist; with
+    `command`, a logical one is explained too (which environments to `command` instead)."""
     if not envs:
         return None
     try:
-        known = [e.name for e in await kosli.environments()]
+        known = {e.name: e for e in await kosli.environments()}
     except KosliError:
         return None
     for env in envs:
-        if known and env not in known:
-            close = difflib.get_close_matches(env, known, n=3, cutoff=0.5)
-            hint = f" Did you mean {', '.join(f'`{c}`' for c in close)}?" if close else ""
-            return f"There is no environment `{env}` in org `{kosli.org}`.{hint}"
+        found = known.get(env)
+        if known and found is None:
+            return unknown_wording(env, list(known), kosli.org)
+        if command and found is not None and found.logical:
+            return use_included(found, command)
     return None
+
+
+def unknown_wording(env: str, known: list[str], org: str) -> str:
+    close = difflib.get_close_matches(env, known, n=3, cutoff=0.5)
+    hint = f" Did you mean {', '.join(f'`{c}`' for c in close)}?" if close else ""
+    return f"There is no environment `{env}` in org `{org}`.{hint}"

@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot.commands.queries import QueryError, unknown_environment
+from bot.commands.queries import QueryError, unknown_wording
 from bot.domain.commands import ListWatching, Mute, Unmute, Unwatch, Watch
+from bot.domain.logical import nothing_to
 from bot.domain.results import (
     EnvProgress,
     MuteResult,
@@ -16,7 +17,8 @@ from bot.domain.results import (
     WatchResult,
 )
 from bot.domain.timeline import Baseline
-from bot.kosli import KosliClient, KosliNotFound, Snappish
+from bot.kosli import KosliBadRequest, KosliClient, KosliError, KosliNotFound, Snappish
+from bot.kosli.models import Environment, Snapshot
 from bot.store.records import EnvState, SubscriptionRecord
 from bot.store.store import Store
 from bot.watch.watcher import Watcher
@@ -35,7 +37,17 @@ class Subscriptions:
 
     async def unwatch(self, request: Unwatch, channel: str, user: str) -> UnwatchResult:
         removed = await self.store.subscriptions.unsubscribe(channel, request.env)
-        return UnwatchResult(request.env, removed, user)
+        if removed:
+            return UnwatchResult(request.env, removed, user)
+        # `watch production` watched what it includes: `unwatch production` undoes it.
+        if (logical := await self._logical(request.env)) is None:
+            return UnwatchResult(request.env, removed, user)
+        included = [
+            env
+            for env in logical.included
+            if await self.store.subscriptions.unsubscribe(channel, env)
+        ]
+        return UnwatchResult(request.env, bool(included), user, logical, tuple(included))
 
     async def watching(self, _: ListWatching, channel: str, user: str) -> WatchingResult:
         subs = await self.store.subscriptions.find(channel=channel)
@@ -47,27 +59,42 @@ class Subscriptions:
     async def mute(self, request: Mute, channel: str, user: str) -> MuteResult:
         until = self.watcher.clock() + request.duration
         found = await self.store.subscriptions.set_mute(channel, request.env, until)
-        return MuteResult(request.env, until, found, user)
+        if found or (logical := await self._logical(request.env)) is None:
+            return MuteResult(request.env, until, found, user)
+        muted = [
+            e
+            for e in logical.included
+            if await self.store.subscriptions.set_mute(channel, e, until)
+        ]
+        return MuteResult(request.env, until, bool(muted), user, 0, logical, tuple(muted))
 
     async def unmute(self, request: Unmute, channel: str, user: str) -> MuteResult:
         env = request.env
-        found = any(s.env == env for s in await self.store.subscriptions.find(channel=channel))
-        released = await self.watcher.end_mute(channel, env) if found else 0
-        return MuteResult(env, None, found, user, released)
+        watched = {s.env for s in await self.store.subscriptions.find(channel=channel)}
+        if env in watched or (logical := await self._logical(env)) is None:
+            released = await self.watcher.end_mute(channel, env) if env in watched else 0
+            return MuteResult(env, None, env in watched, user, released)
+        unmuted = tuple(e for e in logical.included if e in watched)
+        released = sum([await self.watcher.end_mute(channel, e) for e in unmuted])
+        return MuteResult(env, None, bool(unmuted), user, released, logical, unmuted)
+
+    async def _logical(self, env: str) -> Environment | None:
+        """`env` when it is a logical environment: the channel watches what it includes."""
+        found = (await self._environments()).get(env)
+        return found if found is not None and found.logical else None
 
     async def _watch(
         self, envs: tuple[str, ...], risky_only: bool, channel: str, user: str, now: datetime
     ) -> WatchResult:
+        latest, logical, empty = await self._targets(envs)
+        if not latest:
+            raise QueryError(nothing_to("watch", logical, empty))
         started: list[Baseline] = []
         already: list[Watched] = []
-        for env in envs:
-            try:
-                snapshot = await self.kosli.snapshot(Snappish(env))
-            except KosliNotFound:
-                unknown = await unknown_environment(self.kosli, [env])
-                raise QueryError(unknown or f"Kosli has no snapshot of `{env}` yet.") from None
+        for snapshot in latest:
+            env = snapshot.env
             if await self.store.subscriptions.subscribe(
-                channel, env, user, snapshot.index, now, risky_only
+                channel, env, user, snapshot.index, now, risky_only, snapshot.compliant
             ):
                 started.append(Baseline(snapshot))
             else:
@@ -75,7 +102,56 @@ class Subscriptions:
                     _watched,
                     await self.store.subscriptions.find(channel=channel, env=env),
                 )
-        return WatchResult(tuple(started), tuple(already), risky_only)
+        return WatchResult(tuple(started), tuple(already), risky_only, logical, empty)
+
+    async def _targets(
+        self, envs: tuple[str, ...]
+    ) -> tuple[list[Snapshot], tuple[Environment, ...], tuple[str, ...]]:
+        """The latest snapshot of each environment to watch (a logical one stands for those it
+        includes), the logical ones asked for, and those with no snapshot to start from.
+        Everything is read before anything is watched, so a typo leaves nothing half done."""
+        latest: dict[str, Snapshot] = {}
+        logical: list[Environment] = []
+        empty: list[str] = []
+        known: dict[str, Environment] | None = None
+        for env in envs:
+            if env in latest or env in empty:
+                continue
+            if (snapshot := await self._latest(env)) is not None:
+                latest[env] = snapshot
+                continue
+            # No snapshot: an unknown name, a logical environment, or one never reported.
+            known = known if known is not None else await self._environments()
+            found = known.get(env)
+            if found is None:
+                unknown = unknown_wording(env, list(known), self.kosli.org) if known else None
+                raise QueryError(unknown or f"Kosli has no snapshot of `{env}` yet.")
+            if not found.logical:
+                empty.append(env)
+                continue
+            logical.append(found)
+            for included in found.included:
+                if included in latest or included in empty:
+                    continue
+                if (snapshot := await self._latest(included)) is not None:
+                    latest[included] = snapshot
+                else:
+                    empty.append(included)
+        return list(latest.values()), tuple(logical), tuple(empty)
+
+    async def _latest(self, env: str) -> Snapshot | None:
+        try:
+            return await self.kosli.snapshot(Snappish(env))
+        except (KosliNotFound, KosliBadRequest):
+            # Never reported (Kosli answers 404, or 400 for the latest of none), logical,
+            # or unknown: the caller tells which.
+            return None
+
+    async def _environments(self) -> dict[str, Environment]:
+        try:
+            return {e.name: e for e in await self.kosli.environments()}
+        except KosliError:
+            return {}  # cannot tell which: the plain "no snapshot" wording stands
 
 
 def _watched(sub: SubscriptionRecord) -> Watched:

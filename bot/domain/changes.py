@@ -391,3 +391,20 @@ def env_diff_changes(diff: SnapshotDiff) -> ChangeSet:
         ),
         timeline=False,
     )
+
+
+def reevaluated(snapshot: Snapshot, recorded: bool) -> ChangeSet:
+    """Kosli now answers `snapshot`, read before with compliance `recorded`, with another:
+    what fails in it now, with its reasons. Both sides are the one snapshot."""
+    failing = sorted((a for a in snapshot.running if a.compliant is False), key=by_start)
+    ref = f"{snapshot.env}#{snapshot.index}"
+    return ChangeSet(
+        before=ref,
+        after=ref,
+        at=snapshot.timestamp,
+        changes=tuple(
+            Change(Kind.NON_COMPLIANT if a.flow else Kind.ROGUE, a, reasons=reasons(a))
+            for a in failing
+        ),
+        compliance=(recorded, not recorded),
+    )

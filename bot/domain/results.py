@@ -144,6 +144,8 @@ class WatchResult:
     started: tuple[Baseline, ...]
     already: tuple[Watched, ...]
     risky_only: bool
+    logical: tuple[Environment, ...] = ()  # asked for: their included ones are watched
+    no_snapshot: tuple[str, ...] = ()  # not watched: nothing to start from yet
 
 
 @dataclass(frozen=True)
@@ -151,6 +153,8 @@ class UnwatchResult:
     env: str
     removed: bool
     by: str  # who asked: the channel is always told
+    logical: Environment | None = None  # `env` is logical: its included ones were unwatched
+    included: tuple[str, ...] = ()  # those of them this channel watched
 
 
 @dataclass(frozen=True)
@@ -165,6 +169,8 @@ class MuteResult:
     found: bool
     by: str  # who asked: the channel is always told
     released: int = 0
+    logical: Environment | None = None  # `env` is logical: what it includes was (un)muted
+    included: tuple[str, ...] = ()  # those of them this channel watches
 
 
 @dataclass(frozen=True)

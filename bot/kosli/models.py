@@ -25,20 +25,33 @@ from bot.kosli.policies import AppliedPolicy, PolicyDecision
 
 @dataclass(frozen=True)
 class Environment:
+    """`included` are the environments a logical one groups (Kosli: `type: logical`); a
+    logical environment has no snapshots of its own, and may include none."""
+
     name: str
     type: str
     description: str
     last_reported_at: datetime | None
     compliant: bool | None
+    included: tuple[str, ...] = ()
+
+    @property
+    def logical(self) -> bool:
+        return self.type.lower() == "logical"
 
     @classmethod
     def from_json(cls, data: Any) -> Environment:
+        # null for a physical environment, possibly missing for an old logical one; junk here
+        # must not cost the whole environment list
+        included = data.get("included_environments") if isinstance(data, Mapping) else None
+        included = included if isinstance(included, list) else []
         return cls(
             name=get(data, "name", str),
             type=get(data, "type", str, ""),
             description=get(data, "description", str, ""),
             last_reported_at=time_of(data, "last_reported_at"),
             compliant=get(data, "state", bool, None),
+            included=tuple(dict.fromkeys(e for e in included if isinstance(e, str) and e)),
         )
 
 

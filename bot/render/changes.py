@@ -315,12 +315,9 @@ def render_alert(
 def render_follow_up(changes: ChangeSet, command: str) -> Message:
     """A snapshot's follow-ups (provenance arrived, compliant again) as a reply under the
     alert they resolve: a line each, and where to see the whole snapshot."""
-    follow_ups = changes.follow_ups
-    words = ", ".join(f"{n} {kind.value}" for kind in Kind if (n := len(changes.of(kind))))
-    title = f"{changes.after}: {words}"
-    blocks: list[Block] = [blockkit.section(entry(c, changes, command)) for c in follow_ups]
-    if changes.compliance == (False, True):
-        blocks += _compliance(changes)
+    title = f"{changes.after}: {summary(changes)}"
+    blocks: list[Block] = [blockkit.section(entry(c, changes, command)) for c in changes.follow_ups]
+    blocks += _compliance(changes)
     diff = f"{changes.before} {changes.after}"
     blocks.append(
         blockkit.context(
@@ -368,3 +365,22 @@ def render_commits(result: CommitsResult, command: str) -> Message:
         )
         blocks.append(blockkit.section(nothing))
     return blockkit.message(title, blocks)
+
+
+def render_reevaluated(changes: ChangeSet, command: str) -> Message:
+    """A snapshot already alerted on, that Kosli now answers with another compliance (from
+    `reevaluated`): said once, with what fails in it now."""
+    now = "now compliant" if changes.compliance and changes.compliance[1] else "now non-compliant"
+    was = "compliant" if changes.compliance and changes.compliance[0] else "non-compliant"
+    title = f"{changes.after}: {now}"
+    blocks: list[Block] = [
+        blockkit.header(title),
+        blockkit.context(
+            f"{date(changes.at)} · snapshot #{changes.after_index} was {was} when the bot read it;"
+            " Kosli has evaluated it again"
+        ),
+        *_compliance(changes),
+        *_entries(changes, command, None),
+        blockkit.context(f"Details: `{command} why {escape(changes.env)}`"),
+    ]
+    return blockkit.message(title, blocks, footer=buttons(changes, mute=True, commits=False))

@@ -24,6 +24,7 @@ _EMOJI = {
     ":pause_button:": "⏸️",
     ":hourglass:": "⌛",
     ":twisted_rightwards_arrows:": "🔀",
+    ":information_source:": "ℹ️",
     ":repeat:": "🔁",
     ":link:": "🔗",
 }

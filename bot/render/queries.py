@@ -10,6 +10,7 @@ from slack_sdk.models.blocks import (
 
 from bot.domain.changes import short_name
 from bot.domain.compliance import trail_label
+from bot.domain.logical import names
 from bot.domain.results import (
     ArtifactResult,
     Containing,
@@ -68,9 +69,13 @@ def render_envs(result: EnvsResult, command: str) -> Message:
 
 
 def _env_line(env: Environment) -> str:
-    reported = (
-        f"last report {date(env.last_reported_at)}" if env.last_reported_at else "never reported"
-    )
+    if env.logical:  # it never reports: what it groups says more
+        included = names(env.included) if env.included else "no environments yet"
+        reported = f"includes {escape(included)}"
+    elif env.last_reported_at:
+        reported = f"last report {date(env.last_reported_at)}"
+    else:
+        reported = "never reported"
     kind = f" · {escape(env.type)}" if env.type else ""
     return f"*{escape(env.name)}*{kind} · {reported} · {blockkit.compliance(env.compliant)}"
 

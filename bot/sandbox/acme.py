@@ -515,10 +515,26 @@ def _record(key: str) -> ArtifactRecord:
     )
 
 
+# Logical environments group physical ones and have no snapshots of their own (as cyber-dojo's
+# `production` groups aws-prod and its drift detection): acme's `production` is prod.
+LOGICAL = {"production": ("acme production: everything customers use", [PROD])}
+
+
+def _logical(name: str) -> Environment:
+    description, included = LOGICAL[name]
+    modified = utc("2026-03-02 10:05:00")
+    return Environment(name, "logical", description, modified, included=list(included))
+
+
 def acme() -> Dataset:
     """A fresh copy of the bundled acme dataset (callers may mutate it)."""
     return Dataset(
-        environments=[_environment(PROD), _environment(STAGING), *map(_environment, EU)],
+        environments=[
+            _environment(PROD),
+            _environment(STAGING),
+            *map(_environment, EU),
+            *map(_logical, LOGICAL),
+        ],
         artifacts=[_record(key) for key in [*BUILDS, ROGUE]],
         era="2026",
         policies=copy.deepcopy(POLICIES),

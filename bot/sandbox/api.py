@@ -99,16 +99,28 @@ class Api:
     def environment_json(self, env: Environment) -> Json:
         snaps = self.visible(env)
         latest = snaps[-1] if snaps else None
-        return {
+        answer: Json = {
             "name": env.name,
             "type": env.type,
             "description": env.description,
             "last_reported_at": latest.timestamp if latest else None,
             "last_modified_at": env.last_modified_at,
-            "state": latest.compliant if latest else None,
+            "state": latest.compliant if latest else self._state_of_included(env),
             "tags": dict(env.tags),
             "policies": list(env.policies),
         }
+        if self.dataset.modern:  # 2022's answers had no logical environments
+            answer["included_environments"] = None if env.included is None else list(env.included)
+        return answer
+
+    def _state_of_included(self, env: Environment) -> bool | None:
+        """A logical environment is compliant when what it includes is (None: nothing to say)."""
+        latest = [
+            snaps[-1].compliant
+            for name in env.included or []
+            if (included := self.dataset.environment(name)) and (snaps := self.visible(included))
+        ]
+        return all(latest) if latest else None
 
     def environments(self, params: dict[str, str]) -> Json:
         envs = [self.environment_json(e) for e in self.dataset.environments]

@@ -78,6 +78,9 @@ class Environment:
     tags: dict[str, str] = field(default_factory=dict)
     policies: list[str] = field(default_factory=list)
     snapshots: list[Snapshot] = field(default_factory=list)
+    # A logical environment (type "logical") lists the environments it groups and has no
+    # snapshots of its own; None for a physical one (Kosli answers null).
+    included: list[str] | None = None
 
     def append(
         self, timestamp: float, artifacts: list[RunningArtifact], era: str = "2022"

@@ -45,6 +45,9 @@ class AlertKind(StrEnum):
     OUTAGE = "outage"  # index = the outage's number
     RECOVERY = "recovery"  # index = the number of the outage it ends
     MUTE_SUMMARY = "mute_summary"  # index = the newest snapshot it summarises
+    # Kosli answers a snapshot already seen with another compliance (index = that snapshot).
+    NOW_NON_COMPLIANT = "now_noncompliant"
+    NOW_COMPLIANT = "now_compliant"
     # A snapshot's provenance arrivals and returns to compliance: a reply under the alert
     # that told of the trouble they resolve where that alert is known, else its own message.
     FOLLOW_UP = "follow_up"
@@ -134,6 +137,8 @@ class WatchedEnv(Base):
 
     env: Mapped[str] = mapped_column(String(255), primary_key=True)
     last_seen_index: Mapped[int]
+    # Kosli's compliance of that snapshot when last read (None: not read yet).
+    last_seen_compliant: Mapped[bool | None] = mapped_column(default=None)
     last_polled_at: Mapped[datetime | None] = mapped_column(default=None)
     failures: Mapped[int] = mapped_column(default=0)
     outages: Mapped[int] = mapped_column(default=0)

@@ -115,8 +115,16 @@ class Outbox:
         self.db = db
 
     @off_loop
-    def advance(self, env: str, index: int, alerts_for: AlertsFor | None, now: datetime) -> int:
-        """Record the alerts of snapshot `index` and move the high-water mark, atomically.
+    def advance(
+        self,
+        env: str,
+        index: int,
+        alerts_for: AlertsFor | None,
+        now: datetime,
+        compliant: bool | None = None,
+    ) -> int:
+        """Record the alerts of snapshot `index` and move the high-water mark, atomically,
+        with the compliance Kosli gave that snapshot.
 
         `alerts_for` (None: the snapshot changed nothing) makes the alerts from the
         environment's subscriptions and open incident threads as this transaction reads them,
@@ -129,13 +137,38 @@ class Outbox:
             moved = session.execute(
                 update(WatchedEnv)
                 .where(WatchedEnv.env == env, WatchedEnv.last_seen_index < index)
-                .values(last_seen_index=index, last_polled_at=now)
+                .values(last_seen_index=index, last_seen_compliant=compliant, last_polled_at=now)
             )
             if rows_affected(moved) == 0 or alerts_for is None:
                 return 0
-            following = [i for i in incidents_in(session, STILL_OPEN) if env in i.envs]
-            alerts = alerts_for(subscriptions_in(session, env=env), following)
-            return insert_alerts(session, alerts, now)
+            return self._route(session, env, alerts_for, now)
+
+    @off_loop
+    def reevaluate(
+        self, env: str, index: int, compliant: bool, alerts_for: AlertsFor | None, now: datetime
+    ) -> int:
+        """Kosli now gives snapshot `index`, the last seen, another compliance: record it and
+        its alerts, atomically. Only the first to see the change (of any replica) alerts;
+        `alerts_for` None records it silently (the compliance was never read before)."""
+        with self.db.begin() as session:
+            changed = session.execute(
+                update(WatchedEnv)
+                .where(
+                    WatchedEnv.env == env,
+                    WatchedEnv.last_seen_index == index,
+                    WatchedEnv.last_seen_compliant.is_distinct_from(compliant),
+                )
+                .values(last_seen_compliant=compliant)
+            )
+            if rows_affected(changed) == 0 or alerts_for is None:
+                return 0
+            return self._route(session, env, alerts_for, now)
+
+    @staticmethod
+    def _route(session: Session, env: str, alerts_for: AlertsFor, now: datetime) -> int:
+        following = [i for i in incidents_in(session, STILL_OPEN) if env in i.envs]
+        alerts = alerts_for(subscriptions_in(session, env=env), following)
+        return insert_alerts(session, alerts, now)
 
     @off_loop
     def add(self, alerts: Iterable[NewAlert], now: datetime) -> int:

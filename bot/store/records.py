@@ -33,6 +33,7 @@ class SubscriptionRecord:
 class EnvState:
     env: str
     last_seen_index: int
+    last_seen_compliant: bool | None
     last_polled_at: datetime | None
     failures: int
     outages: int

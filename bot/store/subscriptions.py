@@ -27,8 +27,10 @@ class SubscriptionRepository:
         baseline: int,
         now: datetime,
         risky_only: bool = False,
+        compliant: bool | None = None,
     ) -> bool:
-        """Subscribe (or resume a paused subscription). False when it already was active."""
+        """Subscribe (or resume a paused subscription) from snapshot `baseline`, whose
+        compliance was `compliant`. False when it already was active."""
         with self.db.begin() as session:
             existing = session.scalar(_subscription(channel, env))
             if existing is not None:
@@ -58,10 +60,13 @@ class SubscriptionRepository:
                 )
             )
             if watched is None:
-                session.add(WatchedEnv(env=env, last_seen_index=baseline))
-            elif others is None:
+                session.add(
+                    WatchedEnv(env=env, last_seen_index=baseline, last_seen_compliant=compliant)
+                )
+            elif others is None and baseline > watched.last_seen_index:
                 # Nobody else watches it: start from now instead of replaying unwatched history.
-                watched.last_seen_index = max(watched.last_seen_index, baseline)
+                watched.last_seen_index = baseline
+                watched.last_seen_compliant = compliant
         return fresh
 
     @off_loop

@@ -10,10 +10,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from bot.domain.changes import ChangeSet, snapshot_changes
+from bot.domain.changes import ChangeSet, reevaluated, snapshot_changes
 from bot.kosli import KosliClient, KosliError, Snappish
 from bot.logs import log_context
-from bot.render.changes import render_alert
+from bot.render.changes import render_alert, render_reevaluated
 from bot.render.watcher import render_outage, render_recovery
 from bot.store.models import AlertKind
 from bot.store.outbox import AlertsFor, NewAlert
@@ -110,7 +110,9 @@ class Poller:
                 queued += await self.router.to_subscribers(
                     env, AlertKind.RECOVERY, before.outages, message
                 )
-        if not newest or newest[0].index <= state.last_seen_index:
+        if newest and newest[0].index == state.last_seen_index:
+            return queued + await self._reevaluated(state, newest[0].compliant)
+        if not newest or newest[0].index < state.last_seen_index:
             return queued
         previous = await self.kosli.snapshot(Snappish(env, "#", str(state.last_seen_index)))
         # Catch up in order; the high-water mark moves with each snapshot's alerts, atomically,
@@ -120,9 +122,33 @@ class Poller:
             change = snapshot_changes(previous, current).alerting  # a restart alerts no one
             now = self.settings.now()
             alerts_for = None if change.is_empty else self._alerts_for(change, now)
-            queued += await self.store.outbox.advance(env, index, alerts_for, now)
+            queued += await self.store.outbox.advance(
+                env, index, alerts_for, now, current.compliant
+            )
             previous = current
         return queued
+
+    async def _reevaluated(self, state: EnvState, compliant: bool | None) -> int:
+        """The safety net for compliance: Kosli keeps a snapshot's compliance as recorded, but
+        should the last snapshot read ever answer otherwise, read it and alert once. Costs
+        nothing while it answers the same (the compliance comes with the cheap call)."""
+        if compliant is None or compliant == state.last_seen_compliant:
+            return 0
+        env, index, now = state.env, state.last_seen_index, self.settings.now()
+        if state.last_seen_compliant is None:  # never read: nothing to compare with
+            return await self.store.outbox.reevaluate(env, index, compliant, None, now)
+        snapshot = await self.kosli.snapshot(Snappish(env, "#", str(index)))
+        if snapshot.index != index or snapshot.compliant != compliant:
+            return 0  # Kosli's two answers disagree: ask again next poll
+        change = reevaluated(snapshot, state.last_seen_compliant)
+        message = render_reevaluated(change, self.settings.command)
+
+        def route(
+            subscriptions: list[SubscriptionRecord], incidents: list[IncidentRecord]
+        ) -> list[NewAlert]:
+            return self.router.reevaluated(change, message, subscriptions, incidents, now)
+
+        return await self.store.outbox.reevaluate(env, index, compliant, route, now)
 
     def _alerts_for(self, change: ChangeSet, now: datetime) -> AlertsFor:
         """Rendered here, once; routed in the outbox's transaction, to whoever hears then."""

@@ -42,7 +42,7 @@ class Router:
         hearing = [s for s in subscriptions if s.paused_reason is None and s.since_index < index]
         news, follow_up = _split(changes, self.settings.command)
         channel = message if follow_up is None else render_alert(news, self.settings.command)
-        told = [s for s in hearing if news.risky or not s.risky_only] if news.changes else []
+        told = [s for s in hearing if news.risky or not s.risky_only] if not news.is_empty else []
         # The commits behind a replaced build follow its alert, once the git host answers:
         # the alert itself never waits for them. A held alert gets none.
         replaced = replaced_builds(changes)
@@ -67,6 +67,35 @@ class Router:
             thread_alert(i.id, i.channel_id, thread, changes, message, replaced)
             for i in incidents
             if (thread := i.thread_ts) and index > i.shown_indexes.get(env, 0)
+        ]
+        return alerts
+
+    def reevaluated(
+        self,
+        changes: ChangeSet,
+        message: Message,
+        subscriptions: list[SubscriptionRecord],
+        incidents: list[IncidentRecord],
+        now: datetime,
+    ) -> list[NewAlert]:
+        """The alerts for a snapshot Kosli now gives another compliance: for every channel
+        and open thread that could have seen it (a channel that only wants trouble hears the
+        good news too, having heard the bad). A muted channel holds it like a change."""
+        index = changes.after_index
+        kind = (
+            AlertKind.NOW_COMPLIANT
+            if changes.compliance and changes.compliance[1]
+            else AlertKind.NOW_NON_COMPLIANT
+        )
+        alerts = [
+            _alert(sub, kind, index, message, held=_muted(sub, now))
+            for sub in subscriptions
+            if sub.paused_reason is None and sub.since_index <= index
+        ]
+        alerts += [
+            thread_alert(i.id, i.channel_id, thread, changes, message, kind=kind)
+            for i in incidents
+            if (thread := i.thread_ts)
         ]
         return alerts
 
@@ -149,13 +178,14 @@ def thread_alert(
     changes: ChangeSet,
     message: Message,
     commits: tuple[ReplacedBuild, ...] = (),
+    kind: AlertKind = AlertKind.CHANGE,
 ) -> NewAlert:
     """One snapshot's changes as a reply in an incident's thread. The alert names the
     incident, so a later thread on the same environment shows the same change again."""
     return NewAlert(
         channel,
         changes.env,
-        AlertKind.CHANGE,
+        kind,
         changes.after_index,
         message.text,
         message.blocks,

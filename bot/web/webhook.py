@@ -36,6 +36,18 @@ class Push:
     event: str
     snapshot: int | None
     at: datetime | None = None  # when Kosli saw it; digits in a string, a number or ISO 8601
+    compliant: bool | None = None  # the snapshot's status, where Kosli says it
+
+    def news_about(self, last_seen_index: int, last_seen_compliant: bool | None) -> bool:
+        """Whether it can tell the watcher anything: a snapshot not read yet, or the last one
+        read, now with another compliance (a push names no snapshot: poll to see)."""
+        if self.snapshot is None or self.snapshot > last_seen_index:
+            return True
+        return (
+            self.snapshot == last_seen_index
+            and self.compliant is not None
+            and self.compliant != last_seen_compliant
+        )
 
 
 def parse_push(body: bytes) -> Push | Refusal:
@@ -56,7 +68,15 @@ def parse_push(body: bytes) -> Push | Refusal:
     number = str(index) if isinstance(index, (str, int)) and not isinstance(index, bool) else ""
     valid = ascii_digits(number) and len(number) < 12
     at = moment(data.get("timestamp"))
-    return Push(org, env, event[:64], int(number) if valid else None, at)
+    status = snapshot.get("status") if isinstance(snapshot, dict) else None
+    compliant = _compliance_of(status) if isinstance(status, str) else None
+    return Push(org, env, event[:64], int(number) if valid else None, at, compliant)
+
+
+def _compliance_of(status: str) -> bool | None:
+    """'compliant', 'non-compliant' (also 'NON_COMPLIANT', 'incompliant'); else unknown."""
+    word = status.lower().replace("-", "").replace("_", "").replace(" ", "")
+    return {"compliant": True, "noncompliant": False, "incompliant": False}.get(word)
 
 
 def webhook_route(runtime: Runtime, secret: str) -> Route:
@@ -77,7 +97,7 @@ def webhook_route(runtime: Runtime, secret: str) -> Route:
             WEBHOOKS.labels("unwatched").inc()
             return JSONResponse({"ok": True, "polled": False, "why": "nobody watches it"}, 202)
         state = await runtime.store.environments.state(push.env)
-        if push.snapshot is not None and state and push.snapshot <= state.last_seen_index:
+        if state and not push.news_about(state.last_seen_index, state.last_seen_compliant):
             WEBHOOKS.labels("seen").inc()
             return JSONResponse({"ok": True, "polled": False, "why": "already seen"}, 202)
         WEBHOOKS.labels("polled").inc()

@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
@@ -398,3 +399,23 @@ def test_path_segments_can_never_leave_their_place(kosli, flow: str) -> None:
     assert path.startswith("/api/v2/artifacts/cyber-dojo/")
     assert path.endswith("/fingerprint/5d1c926530")
     assert path.count("/") == 7, path  # no segment was added or eaten
+
+
+ENVIRONMENTS = Path(__file__).parents[1] / "data" / "cyber-dojo-environments.json"
+
+
+def test_reads_logical_environments_from_kosli_published_list() -> None:
+    """`kosli list environments --output=json` of cyber-dojo, as printed in Kosli's docs."""
+    answer = json.loads(ENVIRONMENTS.read_text())
+    answer[4].pop("included_environments")  # an old logical one may lack the field
+    answer[5]["included_environments"] = ["aws-beta", "", 7, "aws-beta"]  # junk and repeats
+    answer[0]["included_environments"] = "aws-prod"  # not a list: read as none
+    with canned_server(200, answer) as server:
+        envs, _ = call(server, lambda c: c.environments())
+    logical = {e.name: e.included for e in envs if e.logical}
+    assert logical == {"production": (), "staging": ("aws-beta",)}
+    assert [e.included for e in envs if not e.logical] == [()] * 4
+    with canned_server(200, json.loads(ENVIRONMENTS.read_text())[4]) as server:
+        production, _ = call(server, lambda c: c.environment("production"))
+    assert production.logical and production.last_reported_at is None
+    assert production.included == ("aws-prod", "aws-prod-terraform-drift-detection")

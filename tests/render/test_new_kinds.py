@@ -77,7 +77,7 @@ def provenance_changes(compliant: bool = True) -> ChangeSet:
 def test_provenance_arrived_as_a_reply_and_as_its_own_message() -> None:
     changes = provenance_changes()
     reply = render_follow_up(changes, "/kosli")
-    assert reply.text == "aws-prod#5251: 1 provenance arrived"
+    assert reply.text == "aws-prod#5251: 1 provenance arrived, now compliant"
     assert "now has provenance: flow spooler-ci · commit dc7dea2" in text(reply)
     assert_golden("alert_provenance_reply", reply.blocks)
     own = render_alert(changes, "/kosli")

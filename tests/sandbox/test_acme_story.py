@@ -38,8 +38,18 @@ def test_snapshot_list_and_compliance_flips(acme_client: httpx.Client) -> None:
         ("staging", "ECS", True),
         ("eu-prod", "K8S", True),
         ("eu-staging", "ECS", True),
+        ("production", "logical", True),  # compliant as prod, which it includes
     ]
     assert envs[0]["policies"] == ["prod-requirements", "build-process"]
+    assert [e["included_environments"] for e in envs] == [None, None, None, None, ["prod"]]
+
+
+def test_a_logical_environment_has_no_snapshots_of_its_own(acme_client: httpx.Client) -> None:
+    production = get(acme_client, f"/api/v2/environments/{ORG}/production")
+    assert production["last_reported_at"] is None  # as Kosli's published answer
+    assert get(acme_client, f"/api/v2/snapshots/{ORG}/production") == []
+    latest = acme_client.get(f"/api/v2/snapshots/{ORG}/production/-1")
+    assert latest.status_code == 404
 
 
 def test_each_snapshot_is_one_step_of_the_story(prod: dict[int, Json]) -> None:

@@ -56,7 +56,7 @@ def test_the_sandbox_picks_its_dataset_by_org() -> None:
     with KosliSandbox(org=acme_api.ORG, now=lambda: ACME_NOW, token=None) as sb:
         envs = httpx.get(f"{sb.base_url}/api/v2/environments/{acme_api.ORG}").json()
         assert httpx.get(f"{sb.base_url}/api/v2/environments/cyber-dojo").status_code == 403
-    assert [e["name"] for e in envs] == ["prod", "staging", "eu-prod", "eu-staging"]
+    assert [e["name"] for e in envs] == ["prod", "staging", "eu-prod", "eu-staging", "production"]
 
 
 def test_cyber_dojo_returns_independent_copies() -> None:

@@ -4,6 +4,7 @@ once, and data written by older revisions read back by this one."""
 from __future__ import annotations
 
 import multiprocessing
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,7 @@ from bot.domain.commits_window import ReplacedBuild, WindowEnds
 from bot.store.database import engine_url, make_engine
 from bot.store.migrate import migrate, open_store
 from bot.store.models import AlertKind, Base
+from bot.store.outbox import NewAlert
 from bot.store.store import SCHEMA_REVISION, SchemaNotReady, Store
 from tests import db
 from tests.db import outbox_rows
@@ -294,6 +296,38 @@ async def test_the_typed_outbox_reads_back_what_the_string_outbox_wrote(database
             f"C1/prod/change/{eight}/11",
             f"C1/prod/commits/{eight}/11",
             "C1/prod/mute_summary/13",
+        ]
+    finally:
+        engine.dispose()
+
+
+async def test_0009_and_0010_keep_the_outbox_and_its_once_only_key(database_url: str) -> None:
+    """SQLite rebuilds the table to change the kinds it checks: the once-only key, an
+    index over an expression, must survive that, and the new kinds are ones it takes."""
+    engine = make_engine(database_url)
+    try:
+        migrate(engine, "0008_lookup_indexes")
+        store = Store(engine)
+        told = NewAlert("C1", "prod", AlertKind.CHANGE, 5, "#5", [])
+        with engine.begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO alerts (channel_id, env, kind, snapshot_index, text, blocks,"
+                    " created_at, state, held, attempts)"
+                    " VALUES ('C1', 'prod', 'change', 5, '#5', '[]', :now, 'sent', false, 1)"
+                ),
+                {"now": NOW},
+            )
+        migrate(engine)
+        assert await store.outbox.add([told], NOW) == 0  # already there: the key holds
+        follow_up = replace(told, kind=AlertKind.FOLLOW_UP, text="resolved")
+        judged = replace(told, kind=AlertKind.NOW_NON_COMPLIANT, text="judged")
+        assert await store.outbox.add([follow_up, judged], NOW) == 2
+        assert await store.outbox.add([judged], NOW) == 0
+        assert [(a.kind, a.text) for a in outbox_rows(store)] == [
+            (AlertKind.CHANGE, "#5"),
+            (AlertKind.FOLLOW_UP, "resolved"),
+            (AlertKind.NOW_NON_COMPLIANT, "judged"),
         ]
     finally:
         engine.dispose()

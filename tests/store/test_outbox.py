@@ -103,6 +103,32 @@ async def test_advance_is_all_or_nothing(store: Store) -> None:
     assert outbox_rows(store) == []
 
 
+async def test_a_snapshot_judged_again_alerts_once_per_new_compliance(store: Store) -> None:
+    """Replicas racing over the same re-judged snapshot: the first to record it alerts."""
+    await store.subscriptions.subscribe("C1", "prod", "U1", 10, NOW)
+    await store.outbox.advance("prod", 11, None, NOW, compliant=True)
+    lost = alert(11, kind=AlertKind.NOW_NON_COMPLIANT)
+    back = alert(11, kind=AlertKind.NOW_COMPLIANT)
+
+    assert await store.outbox.reevaluate("prod", 11, False, made(lost), NOW) == 1
+    assert await store.outbox.reevaluate("prod", 11, False, made(lost), NOW) == 0
+    assert await store.outbox.reevaluate("prod", 10, True, made(back), NOW) == 0  # not the last
+    assert await store.outbox.reevaluate("prod", 11, True, made(back), NOW) == 1
+
+    kinds = [(a.snapshot_index, a.kind) for a in outbox_rows(store)]
+    assert kinds == [(11, "now_noncompliant"), (11, "now_compliant")]
+    assert (await store.environments.state("prod")).last_seen_compliant is True
+
+
+async def test_a_compliance_never_read_is_recorded_without_alerts(store: Store) -> None:
+    await store.subscriptions.subscribe("C1", "prod", "U1", 10, NOW)
+
+    assert await store.outbox.reevaluate("prod", 10, False, None, NOW) == 0
+
+    assert outbox_rows(store) == []
+    assert (await store.environments.state("prod")).last_seen_compliant is False
+
+
 async def test_claim_takes_the_oldest_sendable_alerts_first(store: Store) -> None:
     await store.outbox.add([alert(3), alert(1), alert(2, held=True), alert(4)], NOW)
 
@@ -293,3 +319,42 @@ def test_the_database_refuses_a_wrong_kind_or_state_and_a_missing_parent(
             row,
         )
     assert outbox_rows(store) == []
+
+
+def follow_up(index: int, *fingerprints: str, channel: str = "C1", **fields: object) -> NewAlert:
+    own = alert(index, channel=channel, kind=AlertKind.FOLLOW_UP, text=f"own #{index}")
+    reply = (f"reply #{index}", [{"reply": index}])
+    return replace(own, follows=fingerprints, reply=reply, **fields)
+
+
+async def test_a_follow_up_replies_under_the_posted_alert_that_told_of_its_trouble(
+    store: Store,
+) -> None:
+    await store.outbox.add([alert(5, troubles=("rogue-a", "rogue-b")), alert(6)], NOW)
+    sent = {a.snapshot_index: a for a in outbox_rows(store)}
+    # Not posted yet (a catch-up alerts and resolves at once): its own message.
+    await store.outbox.add([follow_up(7, "rogue-a")], NOW)
+    claimed = await store.outbox.claim("me", NOW, TTL)
+    await store.outbox.mark_sent(sent[5].id, "me", "5.5", NOW)
+    await store.outbox.add(
+        [
+            follow_up(8, "rogue-a"),  # under #5
+            follow_up(8, "rogue-a", channel="C2"),  # C2 never heard of it
+            follow_up(9, "rogue-a", "never-told"),  # not all told in one alert
+            follow_up(10, "rogue-b", held=True),  # muted: summarised later, as its own
+        ],
+        NOW,
+    )
+    rows = [
+        (a.channel_id, a.snapshot_index, a.text, a.thread_ts, a.parent_id)
+        for a in outbox_rows(store)
+        if a.kind == AlertKind.FOLLOW_UP
+    ]
+    assert [a.snapshot_index for a in claimed] == [5, 6, 7]
+    assert rows == [
+        ("C1", 7, "own #7", None, None),
+        ("C1", 8, "reply #8", "5.5", sent[5].id),
+        ("C2", 8, "own #8", None, None),
+        ("C1", 9, "own #9", None, None),
+        ("C1", 10, "own #10", None, None),
+    ]

@@ -13,13 +13,18 @@ import pytest
 
 from bot.sandbox import KosliSandbox
 from bot.web.webhook import Push, parse_push
-from testkit.story import MINER, report_with
+from testkit.story import MINER, judge_again, report_with
 from tests.conftest import Bot
 
 SECRET = "kosli-webhook-secret-0123456789"
 
 
-def push(env: str = "aws-prod", index: str = "178", org: str = "cyber-dojo") -> dict[str, Any]:
+def push(
+    env: str = "aws-prod",
+    index: str = "178",
+    org: str = "cyber-dojo",
+    status: str = "non-compliant",
+) -> dict[str, Any]:
     """Kosli's payload (numbers arrive as strings)."""
     return {
         "version": "1.0",
@@ -28,7 +33,7 @@ def push(env: str = "aws-prod", index: str = "178", org: str = "cyber-dojo") -> 
         "environment": env,
         "event_type": "STARTED_ARTIFACT",
         "description": "1 instance started running (from 0 to 1)",
-        "snapshot": {"index": index, "status": "non-compliant"},
+        "snapshot": {"index": index, "status": status},
         "artifact": {"name": "xmrig", "fingerprint": "f" * 64},
     }
 
@@ -92,9 +97,22 @@ def test_pushes_for_unwatched_or_already_seen_snapshots_poll_nothing(
     asked = len(kosli.requests)
     unwatched = deliver(hooked, push(env="aws-beta"))
     assert unwatched.json() == {"ok": True, "polled": False, "why": "nobody watches it"}
-    seen = deliver(hooked, push(index="177"))
+    seen = deliver(hooked, push(index="176"))
     assert seen.json() == {"ok": True, "polled": False, "why": "already seen"}
     assert len(kosli.requests) == asked
+
+
+def test_a_push_that_judges_a_seen_snapshot_again_is_alerted_once(
+    hooked: Bot, kosli: KosliSandbox
+) -> None:
+    same = deliver(hooked, push(index="177", status="compliant"))  # as the bot read it
+    assert same.json() == {"ok": True, "polled": False, "why": "already seen"}
+    judge_again(kosli, "aws-prod", 177, "creator", compliant=False)
+    assert deliver(hooked, push(index="177")).json()["polled"] is True
+    (alert,) = hooked.slack.wait_for("/api/chat.postMessage")
+    assert alert.body["text"] == "aws-prod#177: now non-compliant"
+    again = deliver(hooked, push(index="177"))
+    assert again.json() == {"ok": True, "polled": False, "why": "already seen"}
 
 
 def test_a_burst_of_pushes_gives_one_alert_and_few_polls(hooked: Bot, kosli: KosliSandbox) -> None:
@@ -160,4 +178,20 @@ def test_pushes_for_many_environments_at_once_all_alert_at_once(
 )
 def test_the_push_timestamp_reads_in_every_form(stamp: Any, at: datetime | None) -> None:
     parsed = parse_push(json.dumps({**push(), "timestamp": stamp}).encode())
-    assert parsed == Push("cyber-dojo", "aws-prod", "STARTED_ARTIFACT", 178, at)
+    assert parsed == Push("cyber-dojo", "aws-prod", "STARTED_ARTIFACT", 178, at, compliant=False)
+
+
+@pytest.mark.parametrize(
+    ("status", "compliant"),
+    [
+        ("compliant", True),
+        ("non-compliant", False),
+        ("NON_COMPLIANT", False),
+        ("incompliant", False),
+        ("unknown", None),
+        (7, None),
+    ],
+)
+def test_the_push_status_reads_as_a_compliance(status: Any, compliant: bool | None) -> None:
+    parsed = parse_push(json.dumps(push(status=status)).encode())
+    assert isinstance(parsed, Push) and parsed.compliant is compliant

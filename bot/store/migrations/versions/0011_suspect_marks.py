@@ -2,7 +2,7 @@
 incident began (`incident ... at TIME`).
 
 Revision ID: 0011_suspect_marks
-Revises: 0009_alert_troubles
+Revises: 0010_alert_troubles
 Create Date: 2026-11-27
 """
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0011_suspect_marks"
-down_revision: str | None = "0009_alert_troubles"
+down_revision: str | None = "0010_alert_troubles"
 branch_labels: str | None = None
 depends_on: str | None = None
 

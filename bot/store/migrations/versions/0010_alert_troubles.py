@@ -1,8 +1,8 @@
 """Follow-ups under the alert they resolve: the builds each change alert told of as trouble,
 and the follow_up kind.
 
-Revision ID: 0009_alert_troubles
-Revises: 0008_lookup_indexes
+Revision ID: 0010_alert_troubles
+Revises: 0009_seen_compliance
 Create Date: 2026-11-27
 
 A rogue build that gains provenance, or a non-compliant one that turns compliant in place,
@@ -14,12 +14,21 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0009_alert_troubles"
-down_revision: str | None = "0008_lookup_indexes"
+revision: str = "0010_alert_troubles"
+down_revision: str | None = "0009_seen_compliance"
 branch_labels: str | None = None
 depends_on: str | None = None
 
-KINDS = ("change", "commits", "outage", "recovery", "mute_summary")
+# As migration 0009 left them.
+KINDS = (
+    "change",
+    "commits",
+    "outage",
+    "recovery",
+    "mute_summary",
+    "now_noncompliant",
+    "now_compliant",
+)
 # The once-only key of 0007: SQLite's batch copy cannot carry an index over an expression,
 # so it is dropped before the copy and made again after it.
 ONCE: list[str | sa.TextClause] = [
