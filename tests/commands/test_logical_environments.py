@@ -72,15 +72,15 @@ def test_watch_a_logical_environment_watches_what_it_includes(bot: Bot) -> None:
     answer = bot.ask("watch production")
     assert_golden("logical_watch", answer)
     assert answer["response_type"] == "in_channel"
-    assert answer["text"].startswith("Watching prod in this channel: 4 artifacts running at #4358")
+    assert answer["text"].startswith("Watching prod in this channel: 5 artifacts running at #4363")
     assert (
         "`production` is a logical environment: watching what it includes, `prod`."
         in (answer["text"])
     )
     listing = text_of(bot.ask("watching", "2"))
-    assert "*prod* · last seen *#4358*" in listing and "production" not in listing
+    assert "*prod* · last seen *#4363*" in listing and "production" not in listing
     again = bot.ask("watch production prod", "3")  # prod once, though named twice
-    assert again["text"].startswith("Already watching `prod` here (since snapshot #4358).")
+    assert again["text"].startswith("Already watching `prod` here (since snapshot #4363).")
     assert again["text"].count("Already watching") == 1
 
 
@@ -140,7 +140,7 @@ def test_where_counts_each_running_build_once(bot: Bot, kosli: KosliSandbox) -> 
     answer = bot.ask("where web")
     assert answer["text"] == "Where web runs: 2 found"  # prod and staging, not production too
     text = text_of(answer)
-    assert "prod#4358" in text and "staging#1203" in text
+    assert "prod#4363" in text and "staging#1203" in text
     assert "No snapshot yet in `dev`" in text  # the physical one that never reported
     assert "production" not in text and "everything" not in text and "nothing" not in text
     latest = snapshot_requests(kosli)
@@ -153,7 +153,7 @@ def test_incident_on_a_logical_environment_follows_what_it_includes(bot: Bot) ->
     answer = bot.ask("incident everything since 2026-05-04T14:00")
     assert_golden("logical_incident", answer)
     assert answer["text"] == (
-        "Opened an incident thread for prod, staging with 6 changes. "
+        "Opened an incident thread for prod, staging with 11 changes. "
         "`everything` is a logical environment: following what it includes, "
         "`prod`, `staging` and `dev`. No snapshot yet in `dev`: not followed."
     )
@@ -219,7 +219,7 @@ def test_where_by_search_leaves_logical_environments_out(bot: Bot, kosli: KosliS
     assert answer["text"] == "Where 9b0e6d3 runs: 1 found"
     text = text_of(answer)
     assert "production" not in text and "everything" not in text
-    assert "*prod#4358*, *staging#1203*" in text
+    assert "*prod#4363*, *staging#1203*" in text
 
 
 def test_mute_and_unmute_a_logical_environment_act_on_what_it_includes(bot: Bot) -> None:
