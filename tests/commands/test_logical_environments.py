@@ -214,7 +214,7 @@ def test_where_by_search_leaves_logical_environments_out(bot: Bot, kosli: KosliS
         headers={"Authorization": f"Bearer {SANDBOX_TOKEN}"},
     ).json()
     (web,) = found["artifacts"]
-    web["running_in"] = [*web["running_in"], "production#4363", "everything"]
+    web["running_in"] = [*web["running_in"], "production#4358", "everything"]
     kosli.fail_next(200, json.dumps(found), only="/search/")
     answer = bot.ask("where 9b0e6d3")
     assert answer["text"] == "Where 9b0e6d3 runs: 1 found"
