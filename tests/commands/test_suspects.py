@@ -54,3 +54,12 @@ def test_suspects_on_an_unknown_environment_is_a_private_one_liner(bot: Bot) -> 
     answer = bot.ask("suspects aws-prd at 2022-09-06T14:55")
     assert answer["response_type"] == "ephemeral"
     assert "There is no environment `aws-prd`" in answer["text"]
+
+
+def test_at_a_snapshot_starts_when_it_was_taken(bot: Bot) -> None:
+    """aws-prod#177 was taken at 14:53:28 UTC: creator b7a5908 began a minute and a half
+    before; the window since #175 holds nothing else."""
+    answer = bot.ask("suspects aws-prod since #175 at #177")
+    assert "Tue, 06 Sep 2022 14:53:28 UTC" in answer["blocks"][1]["text"]["text"]
+    first = answer["blocks"][2]["text"]["text"]
+    assert first.startswith("*1.* creator 31dee35 → b7a5908 · 1 min before")
