@@ -205,15 +205,14 @@ def sightings(history: Iterable[HistoryEvent]) -> tuple[Sighting, ...]:
     """Where a build ran, from Kosli's history events ('Started running in aws-beta#84
     environment', 'No longer running in aws-beta#119 environment'), oldest first."""
     found: list[Sighting] = []
-    for event in sorted(
-        (e for e in history if e.timestamp is not None), key=lambda e: e.timestamp or 0
-    ):
-        match = _SIGHTING.match(event.event.strip())
-        if match is None or event.timestamp is None:
+    dated = sorted((e.timestamp, e.event) for e in history if e.timestamp is not None)
+    for when, text in dated:
+        match = _SIGHTING.match(text.strip())
+        if match is None:
             continue
         env = match["env"]
         if match["what"].startswith("Started"):
-            found.append(Sighting(env, event.timestamp, None))
+            found.append(Sighting(env, when, None))
             continue
         open_at = next(
             (
@@ -224,7 +223,7 @@ def sightings(history: Iterable[HistoryEvent]) -> tuple[Sighting, ...]:
             None,
         )
         if open_at is not None:
-            found[open_at] = replace(found[open_at], until=event.timestamp)
+            found[open_at] = replace(found[open_at], until=when)
     return tuple(found)
 
 
