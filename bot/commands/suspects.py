@@ -32,6 +32,7 @@ T = TypeVar("T")
 
 SUSPECT_BUDGET = 3.0  # seconds Kosli's search may take before the ranking goes without it
 SEARCHES = 6  # at once
+LOOKED_UP = 12  # builds Kosli's search is asked about, the highest ranked without it
 
 
 async def rank_suspects(
@@ -49,7 +50,16 @@ async def rank_suspects(
         found_before, found_after = candidates(timeline.env, timeline.changesets, start)
         before += found_before
         after += found_after
-    arrivals = sorted({c.fingerprint for c in before if c.change.kind in ARRIVALS})
+    sized = [_sized(c, windows) for c in before]
+    before = [replace(c, size=size) for c, (size, _) in zip(before, sized, strict=True)]
+    # Kosli's search is asked about the builds that rank highest without it: a long window
+    # costs a bounded number of requests.
+    first = rank(before, (), start, {}).suspects
+    arrivals = list(
+        dict.fromkeys(s.candidate.fingerprint for s in first if s.candidate.change.kind in ARRIVALS)
+    )
+    skipped = len(arrivals[LOOKED_UP:])
+    arrivals = arrivals[:LOOKED_UP]
     limit = asyncio.Semaphore(SEARCHES)
 
     async def runs(fingerprint: str) -> tuple[Sighting, ...] | None:
@@ -65,19 +75,19 @@ async def rank_suspects(
     searches = {f: asyncio.ensure_future(runs(f)) for f in arrivals}
     listing = asyncio.ensure_future(kosli.environments())
     await asyncio.wait([listing, *searches.values()], timeout=budget or SUSPECT_BUDGET)
+    late = any(not task.done() for task in searches.values())
     read = {f: _result(task) for f, task in searches.items()}
     unread: list[str] = []
     if missing := sum(1 for f in arrivals if read[f] is None):
+        why = "did not answer in time" if late else "did not say"
         unread.append(
-            f"where {missing} of {len(arrivals)} builds ran before (Kosli's search did not "
-            f"answer in time)"
-            if any(not t.done() for t in searches.values())
-            else f"where {missing} of {len(arrivals)} builds ran before (Kosli's search "
-            "did not say)"
+            f"where {missing} of {_builds(len(arrivals))} ran before (Kosli's search {why})"
         )
-    sized = [_sized(c, windows) for c in before]
-    if failed := sorted({w for _, w in sized if w}):
-        unread.append(f"the commits of {len(failed)} replaced builds ({'; '.join(failed)})")
+    if skipped:
+        unread.append(f"where {_builds(skipped, 'lower-ranked ')} ran before (not looked up)")
+    if failed := [why for _, why in sized if why]:
+        reasons = "; ".join(sorted(set(failed)))
+        unread.append(f"the commits of {_builds(len(failed), 'replaced ')} ({reasons})")
     names = _result(listing)
     envs = (
         [e.name for e in names if e.type != "logical"]
@@ -85,9 +95,12 @@ async def rank_suspects(
         else [t.env for t in timelines]
     )
     elsewhere = {t.env: tuple(sorted(e for e in envs if e != t.env)) for t in timelines}
-    ranked = [replace(c, sightings=read.get(c.fingerprint), size=size) for c, (size, _) in
-              zip(before, sized, strict=True)]  # fmt: skip
+    ranked = [replace(c, sightings=read.get(c.fingerprint)) for c in before]
     return rank(ranked, after, start, elsewhere, tuple(unread))
+
+
+def _builds(count: int, which: str = "") -> str:
+    return f"{count} {which}build{'s' if count != 1 else ''}"
 
 
 def _result(task: asyncio.Future[T]) -> T | None:

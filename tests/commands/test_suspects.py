@@ -38,8 +38,8 @@ def test_a_git_host_and_a_search_that_never_answer_do_not_hold_the_ranking_up(
     assert first.startswith("*1.* creator 31dee35 → b7a5908 · 3 min before")
     assert "never ran" not in first and "commits" not in first  # not guessed
     text = answer_text(answer)
-    assert "Not read: where 1 of 1 builds ran before (Kosli's search did not answer" in text
-    assert "the commits of 1 replaced builds (the git host did not answer in time)" in text
+    assert "Not read: where 1 of 1 build ran before (Kosli's search did not answer" in text
+    assert "the commits of 1 replaced build (the git host did not answer in time)" in text
 
 
 def test_a_failing_search_is_named_and_the_rest_still_ranks(bot: Bot, kosli: KosliSandbox) -> None:
@@ -63,3 +63,12 @@ def test_at_a_snapshot_starts_when_it_was_taken(bot: Bot) -> None:
     assert "Tue, 06 Sep 2022 14:53:28 UTC" in answer["blocks"][1]["text"]["text"]
     first = answer["blocks"][2]["text"]["text"]
     assert first.startswith("*1.* creator 31dee35 → b7a5908 · 1 min before")
+
+
+def test_search_is_asked_only_about_the_highest_ranked_builds(
+    bot: Bot, kosli: KosliSandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(suspects, "LOOKED_UP", 0)
+    answer = bot.ask(SEED)
+    assert "where 1 lower-ranked build ran before (not looked up)" in answer_text(answer)
+    assert not [t for _, t in kosli.requests if "/search/" in t]
