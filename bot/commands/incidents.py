@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from bot.commands.queries import QueryError, unknown_environment, unknown_wording
-from bot.commands.suspects import rank_suspects
+from bot.commands.suspects import look_up, rank_suspects
 from bot.domain.changes import QUIET, ChangeSet, snapshot_changes
 from bot.domain.commands import DEFAULT_BACK, At, FindSuspects, MarkSuspect, Window
 from bot.domain.commits_window import CommitsWindow, all_ends, by_ancestry
@@ -90,10 +90,11 @@ class IncidentThreads:
             raise IncidentError(nothing_to("follow", logical, tuple(empty)))
         envs = tuple(t.env for t in timelines)
         # The commits behind each replaced build (within the git host's time budget) also
-        # tell a rollback from a replacement by ancestry.
+        # tell a rollback from a replacement by ancestry; Kosli's search is asked meanwhile.
+        lookups = look_up(self.kosli, timelines, start)
         windows = await self._windows(timelines)
         timelines = [_by_ancestry(timeline, windows) for timeline in timelines]
-        ranking = await rank_suspects(self.kosli, timelines, start, windows)
+        ranking = await rank_suspects(timelines, start, windows, lookups)
         incident = await self.store.incidents.open(
             NewIncident(
                 channel_id=channel,
@@ -268,11 +269,12 @@ class IncidentThreads:
         timelines, empty = await self._timelines(envs, request.window, start)
         if not timelines:
             raise IncidentError(nothing_to("rank", logical, tuple(empty)))
+        lookups = look_up(self.kosli, timelines, start)
         windows = await self.history.windows(
             all_ends([c for t in timelines for c in t.changesets]), budget=SUSPECT_GIT_BUDGET
         )
         timelines = [_by_ancestry(timeline, windows) for timeline in timelines]
-        return await rank_suspects(self.kosli, timelines, start, windows)
+        return await rank_suspects(timelines, start, windows, lookups)
 
     async def mark(
         self, request: MarkSuspect, channel: str, thread_ts: str | None, user: str
