@@ -39,6 +39,10 @@ The story in prod (times UTC, 2026):
 staging took web 9b0e6d3 first (#1202 started, #1203 old exited) and none of the later prod
 changes, so `diff staging prod` differs in languages-start-points, ledger and payments.
 
+eu-prod and eu-staging run two more services, search and indexer (github.com/acme/search and
+/indexer), for a suspects story (`suspects eu-prod at 12:00`, see SNAPSHOTS): the changes
+nearest the start are innocent, an earlier hotfix is the culprit.
+
 Example names: `390844186740.dkr.ecr.eu-west-1.amazonaws.com/web:9b0e6d3@sha256:<fingerprint>`,
 `registry.gitlab.com/acme/ledger:81bd004@sha256:<fingerprint>`. Fingerprints and the commits
 the sample does not give are invented deterministically by hashing.
