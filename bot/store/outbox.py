@@ -3,18 +3,18 @@ high-water mark, claimed by one sender, marked sent only after Slack said ok."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import Table, bindparam, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, aliased
 
 from bot.domain.commits_window import ReplacedBuild
 from bot.store.database import Database, rows_affected
-from bot.store.door import off_loop
+from bot.store.door import Batched, off_loop
 from bot.store.models import Alert, AlertKind, AlertState, WatchedEnv
 from bot.store.records import HeldAlert, IncidentRecord, SubscriptionRecord, record
 from bot.store.watchers import STILL_OPEN, incidents_in, subscriptions_in
@@ -103,32 +103,57 @@ GONE = (AlertState.PARKED, AlertState.DROPPED, AlertState.SUMMARISED)
 UNSENT = (AlertState.PENDING, AlertState.SENDING, AlertState.WAITING)
 
 
+@dataclass(frozen=True)
+class _Advance:
+    env: str
+    index: int
+    alerts_for: AlertsFor | None
+    now: datetime
+
+
+@dataclass(frozen=True)
+class _Sent:
+    alert_id: int
+    owner: str
+    slack_ts: str
+    now: datetime
+
+
 class Outbox:
     def __init__(self, db: Database) -> None:
         self.db = db
+        self._advances = Batched(self._advance_all)
+        self._marks = Batched(self._mark_all)
 
-    @off_loop
-    def advance(self, env: str, index: int, alerts_for: AlertsFor | None, now: datetime) -> int:
+    async def advance(
+        self, env: str, index: int, alerts_for: AlertsFor | None, now: datetime
+    ) -> int:
         """Record the alerts of snapshot `index` and move the high-water mark, atomically.
 
         `alerts_for` (None: the snapshot changed nothing) makes the alerts from the
         environment's subscriptions and open incident threads as this transaction reads them,
         so a mute or a thread committed before it counts. An alert already in the outbox
-        (another replica got there first) is skipped.
+        (another replica got there first) is skipped. Environments polled side by side
+        advance together, in one transaction (`_advance_all`).
         """
-        with self.db.begin() as session:
-            # The UPDATE takes the row's lock, as a SELECT ... FOR UPDATE would: a replica
-            # racing us waits here, then finds the mark already moved and adds nothing.
-            moved = session.execute(
-                update(WatchedEnv)
-                .where(WatchedEnv.env == env, WatchedEnv.last_seen_index < index)
-                .values(last_seen_index=index, last_polled_at=now)
-            )
-            if rows_affected(moved) == 0 or alerts_for is None:
-                return 0
-            following = [i for i in incidents_in(session, STILL_OPEN) if env in i.envs]
-            alerts = alerts_for(subscriptions_in(session, env=env), following)
-            return insert_alerts(session, alerts, now)
+        return await self._advances(_Advance(env, index, alerts_for, now))
+
+    def _advance_all(self, batch: list[_Advance]) -> list[int | Exception]:
+        if len(batch) > 1:
+            try:
+                with self.db.begin() as session:
+                    return list(_advance_in(session, batch))
+            except Exception:  # one of them failed: each alone, below
+                pass
+        # Each alone, so only the environment that failed hears of it.
+        results: list[int | Exception] = []
+        for item in batch:
+            try:
+                with self.db.begin() as session:
+                    results.extend(_advance_in(session, [item]))
+            except Exception as error:
+                results.append(error)
+        return results
 
     @off_loop
     def add(self, alerts: Iterable[NewAlert], now: datetime) -> int:
@@ -197,9 +222,21 @@ class Outbox:
                 )
         return claimed
 
-    @off_loop
-    def mark_sent(self, alert_id: int, owner: str, slack_ts: str, now: datetime) -> None:
-        self._settle(alert_id, owner, state=AlertState.SENT, sent_at=now, slack_ts=slack_ts)
+    async def mark_sent(self, alert_id: int, owner: str, slack_ts: str, now: datetime) -> None:
+        """Alerts sent side by side are marked together, in one transaction. A crash before
+        the mark leaves the alert claimed: its next sender looks in Slack before posting."""
+        await self._marks(_Sent(alert_id, owner, slack_ts, now))
+
+    def _mark_all(self, batch: list[_Sent]) -> list[None | Exception]:
+        with self.db.begin() as session:
+            session.connection().execute(
+                _MARK_SENT,
+                [
+                    {"alert": s.alert_id, "owner": s.owner, "ts": s.slack_ts, "at": s.now}
+                    for s in sorted(batch, key=lambda s: s.alert_id)  # rows locked in one order
+                ],
+            )
+        return [None] * len(batch)
 
     @off_loop
     def unclaim(self, alert_id: int, owner: str) -> None:
@@ -321,6 +358,32 @@ class Outbox:
             return [record(HeldAlert, alert) for alert in held]
 
 
+def _advance_in(session: Session, batch: list[_Advance]) -> Iterator[int]:
+    """How many alerts each snapshot added, in the batch's order."""
+    # The UPDATEs take the rows' locks, as a SELECT ... FOR UPDATE would: a replica racing
+    # us waits, then finds the mark already moved and adds nothing. Taken in the
+    # environments' order, so two replicas' batches never wait for each other in a circle.
+    moved = set()
+    for item in sorted(batch, key=lambda item: item.env):
+        result = session.execute(
+            update(WatchedEnv)
+            .where(WatchedEnv.env == item.env, WatchedEnv.last_seen_index < item.index)
+            .values(last_seen_index=item.index, last_polled_at=item.now)
+        )
+        if rows_affected(result):
+            moved.add(item)
+    still_open: list[IncidentRecord] | None = None
+    for item in batch:
+        if item not in moved or item.alerts_for is None:
+            yield 0
+            continue
+        if still_open is None:  # read once a batch, and only when something changed
+            still_open = incidents_in(session, STILL_OPEN)
+        following = [i for i in still_open if item.env in i.envs]
+        alerts = item.alerts_for(subscriptions_in(session, env=item.env), following)
+        yield insert_alerts(session, alerts, item.now)
+
+
 def insert_alerts(session: Session, alerts: Iterable[NewAlert], now: datetime) -> int:
     """Add alerts to the outbox, skipping any already there (the unique key says so), then
     the commits rows that follow the changes just added."""
@@ -367,6 +430,19 @@ def _commits_row(parent: NewAlert, parent_id: int, now: datetime) -> dict[str, A
         "created_at": now,
     }
 
+
+_TABLE = cast(Table, Alert.__table__)  # declared as a FromClause, which update() refuses
+_ALERTS = _TABLE.c
+_MARK_SENT = (
+    update(_TABLE)
+    .where(_ALERTS.id == bindparam("alert"), _ALERTS.claimed_by == bindparam("owner"))
+    .values(
+        state=AlertState.SENT,
+        sent_at=bindparam("at"),
+        slack_ts=bindparam("ts"),
+        claimed_until=None,
+    )
+)
 
 # Built once (statements are costly to build): the database skips a duplicate itself, with
 # no savepoint, and both dialects say so as ON CONFLICT DO NOTHING.
