@@ -17,7 +17,7 @@ from bot.store.database import Database, rows_affected
 from bot.store.door import Batched, off_loop
 from bot.store.models import Alert, AlertKind, AlertState, WatchedEnv
 from bot.store.records import HeldAlert, IncidentRecord, SubscriptionRecord, record
-from bot.store.watchers import STILL_OPEN, incidents_in, subscriptions_in
+from bot.store.watchers import STILL_OPEN, incidents_in, subscriptions_of
 
 
 @dataclass(frozen=True)
@@ -363,24 +363,24 @@ def _advance_in(session: Session, batch: list[_Advance]) -> Iterator[int]:
     # The UPDATEs take the rows' locks, as a SELECT ... FOR UPDATE would: a replica racing
     # us waits, then finds the mark already moved and adds nothing. Taken in the
     # environments' order, so two replicas' batches never wait for each other in a circle.
+    connection = session.connection()
     moved = set()
     for item in sorted(batch, key=lambda item: item.env):
-        result = session.execute(
-            update(WatchedEnv)
-            .where(WatchedEnv.env == item.env, WatchedEnv.last_seen_index < item.index)
-            .values(last_seen_index=item.index, last_polled_at=item.now)
-        )
-        if rows_affected(result):
+        values = {"mark_env": item.env, "mark_index": item.index, "polled_at": item.now}
+        if rows_affected(connection.execute(_MOVE_MARK, values)):
             moved.add(item)
-    still_open: list[IncidentRecord] | None = None
+    changed = {item for item in moved if item.alerts_for is not None}
+    still_open: list[IncidentRecord] = []
+    subscriptions: dict[str, list[SubscriptionRecord]] = {}
+    if changed:  # who hears of them: read once a batch
+        still_open = incidents_in(session, STILL_OPEN)
+        subscriptions = subscriptions_of(session, {item.env for item in changed})
     for item in batch:
-        if item not in moved or item.alerts_for is None:
+        if item not in changed or item.alerts_for is None:
             yield 0
             continue
-        if still_open is None:  # read once a batch, and only when something changed
-            still_open = incidents_in(session, STILL_OPEN)
         following = [i for i in still_open if item.env in i.envs]
-        alerts = item.alerts_for(subscriptions_in(session, env=item.env), following)
+        alerts = item.alerts_for(subscriptions[item.env], following)
         yield insert_alerts(session, alerts, item.now)
 
 
@@ -442,6 +442,16 @@ _MARK_SENT = (
         slack_ts=bindparam("ts"),
         claimed_until=None,
     )
+)
+
+_WATCHED = cast(Table, WatchedEnv.__table__)
+_MOVE_MARK = (
+    update(_WATCHED)
+    .where(
+        _WATCHED.c.env == bindparam("mark_env"),
+        _WATCHED.c.last_seen_index < bindparam("mark_index"),
+    )
+    .values(last_seen_index=bindparam("mark_index"), last_polled_at=bindparam("polled_at"))
 )
 
 # Built once (statements are costly to build): the database skips a duplicate itself, with

@@ -4,6 +4,9 @@ same transaction that records the change."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
+from dataclasses import fields
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -23,6 +26,25 @@ def subscriptions_in(
     if env is not None:
         query = query.where(Subscription.env == env)
     return [record(SubscriptionRecord, row) for row in session.scalars(query)]
+
+
+def subscriptions_of(
+    session: Session, envs: Collection[str]
+) -> dict[str, list[SubscriptionRecord]]:
+    """The subscriptions to each of `envs`, read at once (a batch of changed environments),
+    in `subscriptions_in`'s order. Plain rows, not ORM objects: only read, never changed."""
+    found: dict[str, list[SubscriptionRecord]] = {env: [] for env in envs}
+    query = (
+        select(*(getattr(Subscription, name) for name in _SUBSCRIPTION_FIELDS))
+        .where(Subscription.env.in_(found))
+        .order_by(Subscription.env, Subscription.channel_id)
+    )
+    for row in session.execute(query):
+        found[row.env].append(SubscriptionRecord(*row))
+    return found
+
+
+_SUBSCRIPTION_FIELDS = [f.name for f in fields(SubscriptionRecord)]
 
 
 def incidents_in(
