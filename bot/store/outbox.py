@@ -17,7 +17,7 @@ from bot.store.database import Database, rows_affected
 from bot.store.door import Batched, off_loop
 from bot.store.models import Alert, AlertKind, AlertState, WatchedEnv
 from bot.store.records import HeldAlert, IncidentRecord, SubscriptionRecord, record
-from bot.store.watchers import STILL_OPEN, incidents_in, subscriptions_of
+from bot.store.watchers import who_hears
 
 
 @dataclass(frozen=True)
@@ -373,8 +373,7 @@ def _advance_in(session: Session, batch: list[_Advance]) -> Iterator[int]:
     still_open: list[IncidentRecord] = []
     subscriptions: dict[str, list[SubscriptionRecord]] = {}
     if changed:  # who hears of them: read once a batch
-        still_open = incidents_in(session, STILL_OPEN)
-        subscriptions = subscriptions_of(session, {item.env for item in changed})
+        subscriptions, still_open = who_hears(session, {item.env for item in changed})
     for item in batch:
         if item not in changed or item.alerts_for is None:
             yield 0
