@@ -19,6 +19,7 @@ from bot.store.models import AlertKind
 from bot.store.outbox import AlertsFor, NewAlert
 from bot.store.records import EnvState, IncidentRecord, SubscriptionRecord
 from bot.store.store import Store
+from bot.watch.last_seen import LastSeen
 from bot.watch.router import Router
 from bot.watch.settings import WatchSettings
 
@@ -39,6 +40,8 @@ class Poller:
         default_factory=lambda: defaultdict(asyncio.Lock)
     )
     _queued: set[str] = field(default_factory=set)
+    # The snapshot each environment was caught up to: the next change is diffed against it.
+    _last_seen: LastSeen = field(default_factory=LastSeen)
 
     async def poll_now(self, env: str) -> bool:
         """Poll one environment at once (Kosli pushed a change); False when a poll of it is
@@ -112,7 +115,9 @@ class Poller:
                 )
         if not newest or newest[0].index <= state.last_seen_index:
             return queued
-        previous = await self.kosli.snapshot(Snappish(env, "#", str(state.last_seen_index)))
+        previous = self._last_seen.get(env, state.last_seen_index) or await self.kosli.snapshot(
+            Snappish(env, "#", str(state.last_seen_index))
+        )
         # Catch up in order; the high-water mark moves with each snapshot's alerts, atomically,
         # so a failure part-way resumes exactly where it stopped.
         for index in range(state.last_seen_index + 1, newest[0].index + 1):
@@ -122,6 +127,7 @@ class Poller:
             alerts_for = None if change.is_empty else self._alerts_for(change, now)
             queued += await self.store.outbox.advance(env, index, alerts_for, now)
             previous = current
+            self._last_seen.keep(current)
         return queued
 
     def _alerts_for(self, change: ChangeSet, now: datetime) -> AlertsFor:
