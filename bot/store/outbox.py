@@ -171,54 +171,36 @@ class Outbox:
     ) -> list[Outgoing]:
         """Claim sendable alerts, oldest first, except to the channels in `skip`; a claim is
         exclusive across processes."""
-        sendable = or_(
-            (Alert.state == AlertState.PENDING) & Alert.held.is_(False),
-            (Alert.state == AlertState.SENDING) & (Alert.claimed_until < now),
-        )
-        if skip:
-            sendable &= Alert.channel_id.not_in(skip)
+        query = _CLAIMABLE_EXCEPT if skip else _CLAIMABLE
+        values = {"now": now, "limit": limit, "skip": list(skip)}
         with self.db.begin() as session:
             # One transaction: locked as they are read (PostgreSQL; on SQLite the transaction
-            # holds the write lock), so two senders never claim the same alert.
-            candidates = list(
-                session.scalars(
-                    select(Alert)
-                    .where(sendable)
-                    .order_by(Alert.id)
-                    .limit(limit)
-                    .with_for_update(skip_locked=True)
-                )
-            )
+            # holds the write lock), so two senders never claim the same alert. Prebuilt Core
+            # statements: a busy cycle claims many times, and most claims find few alerts.
+            connection = session.connection()
             claimed = [
                 Outgoing(
-                    id=alert.id,
-                    channel_id=alert.channel_id,
-                    env=alert.env,
-                    kind=alert.kind,
-                    snapshot_index=alert.snapshot_index,
-                    text=alert.text,
-                    blocks=alert.blocks,
-                    created_at=alert.created_at,
+                    id=row.id,
+                    channel_id=row.channel_id,
+                    env=row.env,
+                    kind=row.kind,
+                    snapshot_index=row.snapshot_index,
+                    text=row.text,
+                    blocks=row.blocks,
+                    created_at=row.created_at,
                     claimed_at=now,
                     # Claimed before: part of it may be in Slack already.
-                    uncertain=alert.state == AlertState.SENDING or alert.attempts > 0,
-                    attempts=alert.attempts + 1,
-                    thread_ts=alert.thread_ts,
-                    incident_id=alert.incident_id,
+                    uncertain=row.state == AlertState.SENDING or row.attempts > 0,
+                    attempts=row.attempts + 1,
+                    thread_ts=row.thread_ts,
+                    incident_id=row.incident_id,
                 )
-                for alert in candidates
+                for row in connection.execute(query, values)
             ]
             if claimed:
-                session.execute(
-                    update(Alert)
-                    .where(Alert.id.in_([item.id for item in claimed]))
-                    .values(
-                        state=AlertState.SENDING,
-                        claimed_by=owner,
-                        claimed_until=now + ttl,
-                        attempts=Alert.attempts + 1,
-                    )
-                    .execution_options(synchronize_session=False)
+                connection.execute(
+                    _CLAIM,
+                    {"ids": [item.id for item in claimed], "owner": owner, "until": now + ttl},
                 )
         return claimed
 
@@ -451,6 +433,48 @@ _MOVE_MARK = (
         _WATCHED.c.last_seen_index < bindparam("mark_index"),
     )
     .values(last_seen_index=bindparam("mark_index"), last_polled_at=bindparam("polled_at"))
+)
+
+_CLAIMABLE = (
+    select(
+        *(
+            _ALERTS[name]
+            for name in (
+                "id",
+                "channel_id",
+                "env",
+                "kind",
+                "snapshot_index",
+                "text",
+                "blocks",
+                "created_at",
+                "state",
+                "attempts",
+                "thread_ts",
+                "incident_id",
+            )
+        )
+    )  # fmt: skip
+    .where(
+        or_(
+            (_ALERTS.state == AlertState.PENDING) & _ALERTS.held.is_(False),
+            (_ALERTS.state == AlertState.SENDING) & (_ALERTS.claimed_until < bindparam("now")),
+        )
+    )
+    .order_by(_ALERTS.id)
+    .limit(bindparam("limit"))
+    .with_for_update(skip_locked=True)
+)
+_CLAIMABLE_EXCEPT = _CLAIMABLE.where(_ALERTS.channel_id.not_in(bindparam("skip", expanding=True)))
+_CLAIM = (
+    update(_TABLE)
+    .where(_ALERTS.id.in_(bindparam("ids", expanding=True)))
+    .values(
+        state=AlertState.SENDING,
+        claimed_by=bindparam("owner"),
+        claimed_until=bindparam("until"),
+        attempts=_ALERTS.attempts + 1,
+    )
 )
 
 # Built once (statements are costly to build): the database skips a duplicate itself, with
