@@ -19,6 +19,7 @@ from bot.store.models import AlertKind
 from bot.store.outbox import AlertsFor, NewAlert
 from bot.store.records import EnvState, IncidentRecord, SubscriptionRecord
 from bot.store.store import Store
+from bot.watch.last_seen import LastSeen
 from bot.watch.router import Router
 from bot.watch.settings import WatchSettings
 
@@ -39,6 +40,8 @@ class Poller:
         default_factory=lambda: defaultdict(asyncio.Lock)
     )
     _queued: set[str] = field(default_factory=set)
+    # The snapshot each environment was caught up to: the next change is diffed against it.
+    _last_seen: LastSeen = field(default_factory=LastSeen)
 
     async def poll_now(self, env: str) -> bool:
         """Poll one environment at once (Kosli pushed a change); False when a poll of it is
@@ -114,7 +117,9 @@ class Poller:
             return queued + await self._reevaluated(state, newest[0].compliant)
         if not newest or newest[0].index < state.last_seen_index:
             return queued
-        previous = await self.kosli.snapshot(Snappish(env, "#", str(state.last_seen_index)))
+        previous = self._last_seen.get(env, state.last_seen_index) or await self.kosli.snapshot(
+            Snappish(env, "#", str(state.last_seen_index))
+        )
         # Catch up in order; the high-water mark moves with each snapshot's alerts, atomically,
         # so a failure part-way resumes exactly where it stopped.
         for index in range(state.last_seen_index + 1, newest[0].index + 1):
@@ -126,6 +131,7 @@ class Poller:
                 env, index, alerts_for, now, current.compliant
             )
             previous = current
+            self._last_seen.keep(current)
         return queued
 
     async def _reevaluated(self, state: EnvState, compliant: bool | None) -> int:
@@ -135,9 +141,11 @@ class Poller:
         if compliant is None or compliant == state.last_seen_compliant:
             return 0
         env, index, now = state.env, state.last_seen_index, self.settings.now()
+        self._last_seen.forget(env)  # the kept copy holds the compliance it was read with
         if state.last_seen_compliant is None:  # never read: nothing to compare with
             return await self.store.outbox.reevaluate(env, index, compliant, None, now)
         snapshot = await self.kosli.snapshot(Snappish(env, "#", str(index)))
+        self._last_seen.keep(snapshot)
         if snapshot.index != index or snapshot.compliant != compliant:
             return 0  # Kosli's two answers disagree: ask again next poll
         change = reevaluated(snapshot, state.last_seen_compliant)
