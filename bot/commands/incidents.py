@@ -13,6 +13,7 @@ from bot.commands.queries import QueryError, unknown_environment, unknown_wordin
 from bot.domain.changes import QUIET, ChangeSet
 from bot.domain.commands import DEFAULT_BACK, Window
 from bot.domain.commits_window import CommitsWindow, all_ends, by_ancestry
+from bot.domain.events import by_snapshot, restarts
 from bot.domain.logical import not_read, nothing_to, reading_included
 from bot.domain.timeline import IncidentWindow, Timeline
 from bot.history import GitHistory
@@ -318,15 +319,29 @@ class IncidentThreads:
         latest = newest[0].index
         # Kosli's event log names the snapshots with a change; without one, read them all.
         needed = needed_after(found, start, latest)
-        indexes = list(range(start.index + 1, latest + 1)) if needed is None else needed
-        skipped = max(0, len(indexes) - limit) if limit else 0
-        indexes = indexes[skipped:]
+        after_start = list(range(start.index + 1, latest + 1))
+        indexes = after_start if needed is None else needed
+        # The others only restarted builds: told from their events, no snapshot read.
+        restarted = {} if found is None or needed is None else by_snapshot(found.events)
+        told = sorted({*indexes, *(i for i in after_start if i in restarted)})
+        skipped = max(0, len(told) - limit) if limit else 0
+        told = told[skipped:]
+        wanted = set(indexes)
 
         async def fetch(index: int) -> Snapshot:
             return await self._snapshot(env, Snappish(env, "#", str(index)))
 
-        async with contextlib.aclosing(changes_at(fetch, start, indexes)) as changes:
-            changesets = [c async for _, _, c in changes if not c.is_empty]
+        read = {start.index: start}  # the snapshots read, for the restarts between them
+        changesets: list[ChangeSet] = []
+        reading = changes_at(fetch, start, [i for i in told if i in wanted])
+        async with contextlib.aclosing(reading) as changes:
+            async for index, current, change in changes:
+                read[index] = current
+                changesets.append(change)
+        for index in (i for i in told if i not in wanted):
+            before = read[max(i for i in read if i < index)]
+            changesets.append(restarts(env, index, restarted[index], before))
+        changesets = sorted((c for c in changesets if not c.is_empty), key=lambda c: c.after_index)
         builds = await self._builds(changesets) if with_builds else {}
         return Timeline(env, start, tuple(changesets), skipped, latest, builds)
 

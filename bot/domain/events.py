@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from itertools import groupby
 
-from bot.domain.changes import short_name
+from bot.domain.changes import Change, ChangeSet, Kind, by_start, short_name
 from bot.kosli.events import EnvironmentEvent
 from bot.kosli.models import Snapshot
 
@@ -47,6 +47,20 @@ def needs_snapshots(base: Snapshot, events: Iterable[EnvironmentEvent], last: in
 
 
 _UNKNOWN = object()  # an artifact the window has not seen running
+
+
+def restarts(
+    env: str, index: int, events: Iterable[EnvironmentEvent], before: Snapshot
+) -> ChangeSet:
+    """A snapshot that only restarted builds (needs_snapshots passed it over), told from its
+    events: each build as it ran in `before`, the last snapshot read ahead of it (only
+    restarts happened in between, so it is the same build with as many instances)."""
+    running = {a.fingerprint: a for a in before.running}
+    happened = list(events)
+    same = sorted({running[e.sha256] for e in happened if e.sha256 in running}, key=by_start)
+    changes = tuple(Change(Kind.RESTARTED, a, previous=a) for a in same)
+    at = next((e.reported_at for e in happened if e.reported_at), None)
+    return ChangeSet(f"{env}#{index - 1}", f"{env}#{index}", at, changes)
 
 
 def what_happened(events: Iterable[EnvironmentEvent]) -> str:
