@@ -118,7 +118,7 @@ def test_the_sandbox_logs_todays_snapshots_newest_first_in_pages() -> None:
         async def pages(client: KosliClient) -> list[Any]:
             first = await client.events("prod", per_page=5)
             assert first is not None and first.total_pages is not None
-            rest = [await client.events("prod", page=n, per_page=5) for n in range(2, 4)]
+            rest = [await client.events("prod", page=n, per_page=5) for n in range(2, 5)]
             window = await client.events("prod", start=4355, end=4356)
             oldest = await client.events("prod", per_page=2, reverse=True)
             return [first, *rest, window, oldest]
@@ -133,11 +133,11 @@ def test_the_sandbox_logs_todays_snapshots_newest_first_in_pages() -> None:
 
             return asyncio.run(run())
 
-        first, second, third, window, oldest = acme_call(pages)
-    assert (first.total_count, first.total_pages, first.has_next) == (12, 3, True)
-    assert not third.has_next and len(third.events) == 2
-    indexes = [e.snapshot_index for p in (first, second, third) for e in p.events]
-    assert indexes == sorted(indexes, reverse=True) and indexes[0] == 4358
+        first, second, third, fourth, window, oldest = acme_call(pages)
+    assert (first.total_count, first.total_pages, first.has_next) == (17, 4, True)
+    assert not fourth.has_next and len(fourth.events) == 2
+    indexes = [e.snapshot_index for p in (first, second, third, fourth) for e in p.events]
+    assert indexes == sorted(indexes, reverse=True) and indexes[0] == 4363
     assert [(e.snapshot_index, e.type) for e in window.events] == [
         (4356, "started-non-compliant"),
         (4355, "exited"),

@@ -22,11 +22,11 @@ def test_fields_as_kosli_publishes_them() -> None:
     ):
         answer = client.get(EVENTS, params={"per_page": 3})
     assert answer.status_code == 200
-    assert answer.headers["X-Total-Count"] == "12" and answer.headers["X-Total-Pages"] == "4"
+    assert answer.headers["X-Total-Count"] == "17" and answer.headers["X-Total-Pages"] == "6"
     assert 'rel="next"' in answer.headers["Link"]
     [newest, *_] = answer.json()
     assert set(newest) == set(published()[0])
-    assert (newest["snapshot_index"], newest["type"]) == (4358, "exited")
+    assert (newest["snapshot_index"], newest["type"]) == (4363, "changed")
 
 
 def test_restarts_compliance_and_late_provenance_are_logged() -> None:
@@ -44,23 +44,23 @@ def test_restarts_compliance_and_late_provenance_are_logged() -> None:
         provenance = replace(rogue, flow_name="tool-ci")
         kosli.add_snapshot("prod", ACME_NOW + 240, [*flipped, provenance])
         with httpx.Client(base_url=kosli.base_url, headers=AUTH, timeout=5) as client:
-            log = client.get(EVENTS, params={"start": 4359, "end": "NOW"}).json()
+            log = client.get(EVENTS, params={"start": 4364, "end": "NOW"}).json()
             by_time = client.get(EVENTS, params={"start_ts": ACME_NOW + 100}).json()
-            recent = client.get(EVENTS, params={"start": "1hour", "end": 4359}).json()
-            reversed_ = client.get(EVENTS, params={"start": 4359, "reverse": "true"}).json()
+            recent = client.get(EVENTS, params={"start": "1hour", "end": 4364}).json()
+            reversed_ = client.get(EVENTS, params={"start": 4364, "reverse": "true"}).json()
             refused = client.get(EVENTS, params={"per_page": 101})
             bad = client.get(EVENTS, params={"start": "yesterday"})
     assert [(e["snapshot_index"], e["type"], e["description"]) for e in log] == [
-        (4362, "updated-provenance", "2 instances changed"),
-        (4361, "changed", "2 instances changed"),
-        (4360, "changed", "2 instances changed"),
-        (4359, "started-compliant", "2 instances started running (from 0 to 2)"),
+        (4367, "updated-provenance", "2 instances changed"),
+        (4366, "changed", "2 instances changed"),
+        (4365, "changed", "2 instances changed"),
+        (4364, "started-compliant", "2 instances started running (from 0 to 2)"),
     ]
     assert [e["artifact_compliance"] for e in log] == [True, False, True, True]
     assert [e["snapshot_compliance"] for e in log] == [False, False, True, True]
-    assert [e["snapshot_index"] for e in by_time] == [4362, 4361, 4360]
-    assert [e["snapshot_index"] for e in recent] == [4359, 4358, 4358]
-    assert [e["snapshot_index"] for e in reversed_] == [4359, 4360, 4361, 4362]
+    assert [e["snapshot_index"] for e in by_time] == [4367, 4366, 4365]
+    assert [e["snapshot_index"] for e in recent] == [4364, 4363, 4362, 4361, 4360]
+    assert [e["snapshot_index"] for e in reversed_] == [4364, 4365, 4366, 4367]
     assert (refused.status_code, bad.status_code) == (400, 400)
 
 

@@ -31,7 +31,7 @@ def on(base_url: str, org: str, use: Callable[[KosliClient], Awaitable[T]]) -> T
 
 
 def restarts(kosli: KosliSandbox, count: int) -> int:
-    """`count` snapshots after prod#4358, each restarting web; returns the last index."""
+    """`count` snapshots after prod#4363, each restarting web; returns the last index."""
     prod = kosli.dataset.environment("prod")
     assert prod is not None
     at = ACME_NOW + 60
@@ -53,8 +53,8 @@ def test_every_page_of_a_window() -> None:
         last = restarts(kosli, 230)
         found = on(kosli.base_url, "acme", lambda k: window_events(k, "prod", 4351, last))
         assert found is not None and found.complete_from == 4351
-        assert len(found.events) == 230 + 12  # the restarts and the story's own events
-        assert {e.snapshot_index for e in found.events} >= set(range(4359, last + 1))
+        assert len(found.events) == 230 + 17  # the restarts and the story's own events
+        assert {e.snapshot_index for e in found.events} >= set(range(4364, last + 1))
         assert len(event_pages(kosli)) == 3
         kosli.requests.clear()
         cut = on(kosli.base_url, "acme", lambda k: window_events(k, "prod", 4351, last, 2))
