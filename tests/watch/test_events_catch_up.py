@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from bot.domain.changes import Kind
 from bot.domain.commands import Window
 from bot.domain.timeline import Timeline
 from bot.render.changes import render_alert
@@ -21,7 +22,7 @@ from testkit.fakes.slack import FakeSlack
 from tests.conftest import SANDBOX_TOKEN, settings_for
 from tests.watch.helpers import Clock, top_level, watch
 
-START = 4358  # prod's newest snapshot at ACME_NOW: the watch baseline
+START = 4363  # prod's newest snapshot at ACME_NOW: the watch baseline
 
 
 @pytest.fixture
@@ -110,17 +111,17 @@ def test_catch_up_reads_fewer_snapshots_with_the_event_log_and_alerts_the_same(
         found[True],
     )
     assert [a["text"] for a in logged] == [
-        "prod#4361: 1 started",
-        "prod#4362: 1 replaced",
-        "prod#4365: 1 non-compliant, now non-compliant",
+        "prod#4366: 1 started",
+        "prod#4367: 1 replaced",
+        "prod#4370: 1 non-compliant, now non-compliant",
     ]
     assert [(a["text"], a["blocks"]) for a in logged] == [(a["text"], a["blocks"]) for a in plain]
     assert plain_mark == logged_mark == START + 8  # restarts at the end still move the mark
     # Every snapshot (and the baseline) without the event log; with it, the baseline and the
-    # two sides of the deploy and of the flip: #4360-#4362 and #4364-#4365.
+    # two sides of the deploy and of the flip: #4365-#4367 and #4369-#4370.
     assert len(plain_reads) == 9
     assert sorted(logged_reads) == sorted(
-        f"/api/v2/snapshots/acme/prod/%23{i}" for i in (START, 4360, 4361, 4362, 4364, 4365)
+        f"/api/v2/snapshots/acme/prod/%23{i}" for i in (START, 4365, 4366, 4367, 4369, 4370)
     )
     assert len(events_asked) == 1  # one page of events
 
@@ -153,17 +154,31 @@ def test_incident_timeline_matches_the_snapshot_path_with_fewer_reads(
             timeline = timeline_of(kosli, slack, tmp_path / f"{event_log}.db")
             found[event_log] = (timeline, snapshot_reads(kosli))
     (plain, plain_reads), (logged, logged_reads) = found[False], found[True]
-    assert [c.after for c in logged.changesets] == [
-        f"prod#{i}" for i in (4353, 4354, 4355, 4356, 4357, 4358, 4361, 4362, 4365)
-    ]
-    assert logged.changesets == plain.changesets and logged.builds == plain.builds
+    # Every snapshot of the window changes something: acme's own story, then the day's.
+    assert [c.after for c in logged.changesets] == [f"prod#{i}" for i in range(4353, 4372)]
     assert [render_alert(c, "/kosli") for c in logged.changesets] == [
         render_alert(c, "/kosli") for c in plain.changesets
     ]
+    # A restart-only snapshot is told from its events and the build as last read (start
+    # times unknown); every other change set is the snapshots' own.
+    restarts_only = {  # ledger's at #4359, then the day's payments and web
+        c.after for c in plain.changesets if {k.kind for k in c.changes} == {Kind.RESTARTED}
+    }
+    assert len(restarts_only) == 6
+    for told, read in zip(logged.changesets, plain.changesets, strict=True):
+        if told.after in restarts_only:
+            assert (
+                [c.kind for c in told.changes] == [c.kind for c in read.changes] == [Kind.RESTARTED]
+            )
+            assert told.changes[0].artifact.fingerprint == read.changes[0].artifact.fingerprint
+            assert (told.before, told.at, told.compliance) == (read.before, read.at, None)
+        else:
+            assert told == read
+    assert logged.builds == plain.builds
     assert (logged.latest, logged.skipped, plain.skipped) == (START + 8, 0, 0)
-    assert len(plain_reads) == 1 + 14
-    # Not read: #4359, #4363 and #4366, which hold only restarts.
-    unread = {f"/api/v2/snapshots/acme/prod/%23{i}" for i in (4359, 4363, 4366)}
+    assert len(plain_reads) == 1 + 19
+    # Not read: #4364, #4368 and #4371, which hold only restarts.
+    unread = {f"/api/v2/snapshots/acme/prod/%23{i}" for i in (4364, 4368, 4371)}
     assert sorted(logged_reads) == sorted(set(plain_reads) - unread)
 
 
@@ -172,9 +187,10 @@ def test_a_long_window_keeps_its_newest_changes_and_counts_the_rest(
 ) -> None:
     clock.now = tell_a_day(kosli)
     timeline = timeline_of(kosli, slack, tmp_path / "bot.db", limit=2)
-    # Snapshots holding only restarts are not changes: the two newest changes are shown.
-    assert [c.after for c in timeline.changesets] == ["prod#4362", "prod#4365"]
-    assert timeline.skipped == 7
+    # A restart is a change of the timeline too (one line): the two newest are shown.
+    assert [c.after for c in timeline.changesets] == ["prod#4370", "prod#4371"]
+    assert timeline.changesets[1].of(Kind.RESTARTED)
+    assert timeline.skipped == 17
 
 
 def test_a_failure_part_way_resumes_where_it_stopped_and_alerts_once(
@@ -188,8 +204,8 @@ def test_a_failure_part_way_resumes_where_it_stopped_and_alerts_once(
         async with runtime.running(watch=False):
             await watch(runtime, "prod")
             clock.now = tell_a_day(kosli)
-            # #4365 (the flip) cannot be read in this cycle: Kosli fails it through the retries.
-            kosli.fail_next(503, only="prod/%234365", times=3, headers={"Retry-After": "0"})
+            # #4370 (the flip) cannot be read in this cycle: Kosli fails it through the retries.
+            kosli.fail_next(503, only="prod/%234370", times=3, headers={"Retry-After": "0"})
             for _ in range(2):
                 await runtime.watcher.run_cycle()
                 state = await runtime.store.environments.state("prod")
@@ -197,12 +213,12 @@ def test_a_failure_part_way_resumes_where_it_stopped_and_alerts_once(
                 marks.append(state.last_seen_index)
         return marks
 
-    # The first cycle stops after the deploy (#4362); the next one reads from there.
-    assert asyncio.run(main()) == [4362, START + 8]
+    # The first cycle stops after the deploy (#4367); the next one reads from there.
+    assert asyncio.run(main()) == [4367, START + 8]
     assert [a["text"] for a in top_level(slack)] == [
-        "prod#4361: 1 started",
-        "prod#4362: 1 replaced",
-        "prod#4365: 1 non-compliant, now non-compliant",
+        "prod#4366: 1 started",
+        "prod#4367: 1 replaced",
+        "prod#4370: 1 non-compliant, now non-compliant",
     ]
 
 
@@ -212,5 +228,5 @@ def test_an_event_log_that_fails_reads_snapshots_instead(
     kosli.fail_next(503, only="/events", times=3, headers={"Retry-After": "0"})
     clock.now = tell_a_day(kosli)
     timeline = timeline_of(kosli, slack, tmp_path / "bot.db")
-    assert [c.after for c in timeline.changesets][-3:] == ["prod#4361", "prod#4362", "prod#4365"]
-    assert len(snapshot_reads(kosli)) == 1 + 14  # every snapshot of the window
+    assert [c.after for c in timeline.changesets] == [f"prod#{i}" for i in range(4353, 4372)]
+    assert len(snapshot_reads(kosli)) == 1 + 19  # every snapshot of the window
