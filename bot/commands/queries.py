@@ -25,7 +25,7 @@ from bot.domain.commands import (
 )
 from bot.domain.commits_window import by_ancestry, window_ends
 from bot.domain.compliance import reasons
-from bot.domain.events import by_snapshot
+from bot.domain.events import by_snapshot, compliance_followed
 from bot.domain.logical import names, use_included
 from bot.domain.results import (
     ArtifactResult,
@@ -123,7 +123,7 @@ class Queries:
         found = await window_events(self.kosli, env, first, last, max_pages=LOG_EVENT_PAGES)
         if found is None:
             return None
-        happened = by_snapshot(found.events)
+        happened = by_snapshot(compliance_followed(found.events))
         return {i: happened.get(i, ()) for i in indexes if i >= found.complete_from}
 
     async def diff(self, request: ShowDiff) -> ChangeSet:

@@ -4,6 +4,7 @@ in full, and what happened in each snapshot, in a few words (`log`)."""
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 from itertools import groupby
 
 from bot.domain.changes import Change, ChangeSet, Kind, by_start, short_name
@@ -84,13 +85,34 @@ def what_happened(events: Iterable[EnvironmentEvent]) -> str:
     return " · ".join(f"{_names(names)}: {words}" for words, (_, names) in ranked)
 
 
+# Kosli says `changed` for a restart and for a build's compliance flipping in place: our
+# words for the flip, as the diff says it (compliance_followed).
+TURNED_NON_COMPLIANT, COMPLIANT_AGAIN = "turned-non-compliant", "compliant-again"
+
 # Kosli's event type -> (our words, whether the name keeps its tag)
 _PHRASES = {
     "started": ("started", True),
     "exited": ("stopped", True),
+    TURNED_NON_COMPLIANT: ("non-compliant", False),
+    COMPLIANT_AGAIN: ("compliant again", False),
     "changed": ("instances replaced", False),
     "updated-provenance": ("provenance updated", False),
 }
+
+
+def compliance_followed(events: Iterable[EnvironmentEvent]) -> list[EnvironmentEvent]:
+    """The events, each `changed` that flips its build's compliance (as the window's older
+    events left it) named for the flip, so `log` never calls it a restart. A build the
+    window saw no earlier event of keeps Kosli's word."""
+    known: dict[str, bool | None] = {}
+    followed = []
+    for event in sorted(events, key=lambda e: e.snapshot_index):  # oldest first
+        was, now = known.get(event.sha256), event.artifact_compliance
+        if event.type == "changed" and was is not None and now is not None and was != now:
+            event = replace(event, type=COMPLIANT_AGAIN if now else TURNED_NON_COMPLIANT)
+        known[event.sha256] = now
+        followed.append(event)
+    return followed
 
 
 def _names(names: list[str]) -> str:

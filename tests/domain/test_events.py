@@ -5,8 +5,14 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from bot.domain.changes import short_name
-from bot.domain.events import by_snapshot, needs_snapshots, what_happened
+from bot.domain.changes import Kind, short_name
+from bot.domain.events import (
+    by_snapshot,
+    compliance_followed,
+    needs_snapshots,
+    restarts,
+    what_happened,
+)
 from bot.kosli.events import EnvironmentEvent
 from bot.kosli.models import Snapshot, SnapshotArtifact
 from tests.kosli.test_events import published
@@ -110,3 +116,37 @@ def test_a_build_that_starts_then_restarts_is_known_from_its_start() -> None:
     again = replace(started, snapshot_index=5257, type="changed")
     events = [*EVENTS, started, restarted, stopped, again]
     assert needs_snapshots(base(), events, 5257) == [5250, 5251, 5254, 5256, 5257]
+
+
+def test_a_compliance_flip_in_place_is_not_called_a_restart() -> None:
+    # Kosli logs `changed` both for runner's restart (#5253) and for a build whose
+    # compliance flips where it runs: the window's older events tell them apart.
+    runner = EVENTS[0]
+    flip = [
+        replace(runner, snapshot_index=5254, artifact_compliance=False),
+        replace(runner, snapshot_index=5255, artifact_compliance=True),
+    ]
+    happened = by_snapshot(compliance_followed([*flip, *EVENTS]))
+    assert {i: what_happened(happened[i]) for i in (5253, 5254, 5255)} == {
+        5253: "runner: instances replaced",
+        5254: "runner: non-compliant",
+        5255: "runner: compliant again",
+    }
+    # With no earlier event of the build, Kosli's word stands (and a failure still shows).
+    alone = what_happened(compliance_followed(flip[:1]))
+    assert alone == "runner: changed, non-compliant"
+
+
+def test_a_restart_only_snapshot_is_told_from_its_events() -> None:
+    # #5253: runner's instances replaced; the build as #5247 last showed it running.
+    before = base()
+    told = restarts("aws-prod", 5253, by_snapshot(EVENTS)[5253], before)
+    runner = next(a for a in before.running if a.fingerprint == EVENTS[0].sha256)
+    assert (told.before, told.after, told.at) == (
+        "aws-prod#5252",
+        "aws-prod#5253",
+        EVENTS[0].reported_at,
+    )
+    assert [(c.kind, c.artifact) for c in told.changes] == [(Kind.RESTARTED, runner)]
+    # A build the last snapshot read does not show running is left out, not guessed.
+    assert restarts("aws-prod", 5253, EVENTS[:1], base(EVENTS[1])).is_empty
