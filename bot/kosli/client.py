@@ -20,6 +20,7 @@ from bot.kosli.errors import (
     KosliUnauthorized,
     KosliUnavailable,
 )
+from bot.kosli.events import MAX_PER_PAGE, EnvironmentEvent, EventsPage
 from bot.kosli.models import (
     Artifact,
     Environment,
@@ -140,7 +141,49 @@ class KosliClient:
         path = f"trails/{_segment(self.org)}/{_segment(flow)}/{_segment(name)}"
         return Trail.from_json(await self._get(path), flow)
 
+    async def events(
+        self,
+        env: str,
+        *,
+        page: int = 1,
+        per_page: int = MAX_PER_PAGE,
+        reverse: bool = False,
+        start: int | str | None = None,
+        end: int | str | None = None,
+        start_ts: float | None = None,
+        end_ts: float | None = None,
+    ) -> EventsPage | None:
+        """One page of the environment's events, newest first unless `reverse`; `start`/`end`
+        are a snapshot index or a time expression, `start_ts`/`end_ts` Unix times, as Kosli's
+        CLI sends them. None when Kosli has no event log for it (404: 2022-era data), so the
+        caller reads snapshots instead."""
+        per_page = max(1, min(per_page, MAX_PER_PAGE))
+        params: dict[str, Any] = {
+            "page": page,
+            "per_page": per_page,
+            "reverse": str(reverse).lower(),
+        }
+        for key, value in (
+            ("start", start),
+            ("end", end),
+            ("start_ts", start_ts),
+            ("end_ts", end_ts),
+        ):
+            if value is not None:
+                params[key] = value
+        response = await self._send(
+            f"environments/{_segment(self.org)}/{_segment(env)}/events", params
+        )
+        if response.status_code == 404:
+            return None
+        events = parse_list(self._decode(response), EnvironmentEvent.from_json)
+        return EventsPage.from_response(tuple(events), page, per_page, response.headers)
+
     async def _get(self, path: str, params: dict[str, Any] | None = None) -> Any:
+        return self._decode(await self._send(path, params))
+
+    async def _send(self, path: str, params: dict[str, Any] | None = None) -> httpx.Response:
+        """The answer after retries; a timeout or an unreachable Kosli raises."""
         endpoint = path.split("/", 1)[0]
         for attempt in range(1, self._attempts + 1):
             started = time.perf_counter()
@@ -162,7 +205,7 @@ class KosliClient:
                 log.warning("Kosli answered %s for %s; retrying", response.status, path)
                 await self._sleep(self._delay(attempt, response.headers.get("Retry-After")))
                 continue
-            return self._decode(response)
+            return response
         raise AssertionError("unreachable: the last attempt returns or raises")
 
     def _note(self, endpoint: str, status: int, started: float) -> None:
