@@ -35,6 +35,12 @@ BENCHES = [
         ["bench.watch_poll", "--envs", "100", "--changing", "10"],
     ),
     (
+        "incident thread over 100 snapshots of ~400 kB, Kosli at 200 ms: with and without "
+        "Kosli's event log",
+        ["bench.incident_window"],
+        ["bench.incident_window", "--snapshots", "20", "--artifacts", "20"],
+    ),
+    (
         "watcher cycles over 1,000 environments, all of them changing: bot CPU an environment",
         ["bench.watch_poll", "--envs", "1000"],
         ["bench.watch_poll", "--envs", "100"],

@@ -11,15 +11,16 @@ from datetime import datetime, timedelta
 
 from bot.commands.queries import QueryError, unknown_environment, unknown_wording
 from bot.commands.suspects import look_up, rank_suspects
-from bot.domain.changes import QUIET, ChangeSet, snapshot_changes
+from bot.domain.changes import QUIET, ChangeSet
 from bot.domain.commands import DEFAULT_BACK, At, FindSuspects, MarkSuspect, Window
 from bot.domain.commits_window import CommitsWindow, all_ends, by_ancestry
+from bot.domain.events import by_snapshot, restarts
 from bot.domain.logical import not_read, nothing_to, reading_included
 from bot.domain.suspects import Mark, Ranking, Verdict, candidates, verdict
 from bot.domain.timeline import IncidentWindow, Timeline
 from bot.history import GitHistory
 from bot.kosli import KosliBadRequest, KosliClient, KosliError, KosliNotFound, Snappish
-from bot.kosli.models import Environment, Snapshot, SnapshotArtifact
+from bot.kosli.models import Environment, Snapshot, SnapshotArtifact, SnapshotSummary
 from bot.render.blockkit import Message
 from bot.render.changes import render_alert
 from bot.render.incidents import (
@@ -32,6 +33,7 @@ from bot.store import StoreError
 from bot.store.records import IncidentRecord, NewIncident
 from bot.store.store import Store
 from bot.transport import ChannelGone, Transport, TransportError
+from bot.watch.events import changes_at, needed_after, window_events
 from bot.watch.router import thread_alert
 
 log = logging.getLogger(__name__)
@@ -90,10 +92,17 @@ class IncidentThreads:
             raise IncidentError(nothing_to("follow", logical, tuple(empty)))
         envs = tuple(t.env for t in timelines)
         # The commits behind each replaced build (within the git host's time budget) also
-        # tell a rollback from a replacement by ancestry; Kosli's search is asked meanwhile.
+        # tell a rollback from a replacement by ancestry; the build links and Kosli's search
+        # for the suspects are asked meanwhile.
         lookups = look_up(self.kosli, timelines, start)
-        windows = await self._windows(timelines)
-        timelines = [_by_ancestry(timeline, windows) for timeline in timelines]
+        builds, windows = await asyncio.gather(
+            asyncio.gather(*(self._builds(list(t.changesets)) for t in timelines)),
+            self._windows(timelines),
+        )
+        timelines = [
+            _by_ancestry(replace(timeline, builds=found), windows)
+            for timeline, found in zip(timelines, builds, strict=True)
+        ]
         ranking = await rank_suspects(timelines, start, windows, lookups)
         incident = await self.store.incidents.open(
             NewIncident(
@@ -304,7 +313,7 @@ class IncidentThreads:
         empty: list[str] = []
         for env in envs:
             try:
-                timelines.append(await self.timeline(env, window, start))
+                timelines.append(await self.timeline(env, window, start, with_builds=False))
             except NoSnapshotYet:
                 empty.append(env)  # never reported: the others still make the thread
         return timelines, empty
@@ -357,31 +366,70 @@ class IncidentThreads:
         return max(candidates, key=lambda incident: incident.id)
 
     async def timeline(
-        self, env: str, window: Window, now: datetime, limit: int | None = MAX_REPLIES
+        self,
+        env: str,
+        window: Window,
+        now: datetime,
+        limit: int | None = MAX_REPLIES,
+        with_builds: bool = True,
     ) -> Timeline:
+        # The start, the newest and the window's events asked at once; events reported from
+        # the start's moment on are those of the snapshots after it.
+        since = window.since_index
+        moment = None if since is not None else _moment_of(window, now).timestamp()
+        first = since + 1 if since is not None else None
+        asking = (
+            asyncio.ensure_future(self._newest(env)),
+            asyncio.ensure_future(window_events(self.kosli, env, first, None, start_ts=moment)),
+        )
         try:
-            newest = await self.kosli.snapshots(env, page=1, per_page=1)
-        except (KosliNotFound, KosliBadRequest):
-            newest = []
+            start = await self._snapshot(env, _start_of(env, window, now))
+        except BaseException as error:  # the start's failure is the one that explains
+            asking[1].cancel()
+            if not isinstance(error, IncidentError):
+                asking[0].cancel()
+            settled = await asyncio.gather(*asking, return_exceptions=True)
+            if settled[0] == []:
+                raise NoSnapshotYet(f"Kosli has no snapshot of `{env}` yet.") from None
+            raise
+        newest, found = await asking[0], await asking[1]
         if not newest:
             raise NoSnapshotYet(f"Kosli has no snapshot of `{env}` yet.")
-        start = await self._snapshot(env, _start_of(env, window, now))
         latest = newest[0].index
-        indexes = list(range(start.index + 1, latest + 1))
-        skipped = max(0, len(indexes) - limit) if limit else 0
-        previous = start
-        if skipped:
-            indexes = indexes[skipped:]
-            previous = await self._snapshot(env, Snappish(env, "#", str(indexes[0] - 1)))
-        changesets = []
-        for index in indexes:
-            current = await self._snapshot(env, Snappish(env, "#", str(index)))
-            changes = snapshot_changes(previous, current)
-            if not changes.is_empty:
-                changesets.append(changes)
-            previous = current
-        builds = await self._builds(changesets)
+        # Kosli's event log names the snapshots with a change; without one, read them all.
+        needed = needed_after(found, start, latest)
+        after_start = list(range(start.index + 1, latest + 1))
+        indexes = after_start if needed is None else needed
+        # The others only restarted builds: told from their events, no snapshot read.
+        restarted = {} if found is None or needed is None else by_snapshot(found.events)
+        told = sorted({*indexes, *(i for i in after_start if i in restarted)})
+        skipped = max(0, len(told) - limit) if limit else 0
+        told = told[skipped:]
+        wanted = set(indexes)
+
+        async def fetch(index: int) -> Snapshot:
+            return await self._snapshot(env, Snappish(env, "#", str(index)))
+
+        read = {start.index: start}  # the snapshots read, for the restarts between them
+        changesets: list[ChangeSet] = []
+        reading = changes_at(fetch, start, [i for i in told if i in wanted])
+        async with contextlib.aclosing(reading) as changes:
+            async for index, current, change in changes:
+                read[index] = current
+                changesets.append(change)
+        for index in (i for i in told if i not in wanted):
+            before = read[max(i for i in read if i < index)]
+            changesets.append(restarts(env, index, restarted[index], before))
+        changesets = sorted((c for c in changesets if not c.is_empty), key=lambda c: c.after_index)
+        builds = await self._builds(changesets) if with_builds else {}
         return Timeline(env, start, tuple(changesets), skipped, latest, builds)
+
+    async def _newest(self, env: str) -> list[SnapshotSummary]:
+        """The newest snapshot's row; none for an environment that never reported."""
+        try:
+            return await self.kosli.snapshots(env, page=1, per_page=1)
+        except (KosliNotFound, KosliBadRequest):
+            return []
 
     async def _snapshot(self, env: str, snappish: Snappish) -> Snapshot:
         try:
@@ -431,8 +479,13 @@ def _by_ancestry(timeline: Timeline, windows: dict[tuple[str, str], CommitsWindo
 def _start_of(env: str, window: Window, now: datetime) -> Snappish:
     if window.since_index is not None:
         return Snappish(env, "#", str(window.since_index))
+    return Snappish(env, "@", _moment_of(window, now).strftime("%Y-%m-%dT%H:%M:%S"))
+
+
+def _moment_of(window: Window, now: datetime) -> datetime:
+    """When a window given as a time begins, to the second, as `@{...}` names it."""
     moment = window.since if window.since is not None else now - (window.back or DEFAULT_BACK)
-    return Snappish(env, "@", moment.strftime("%Y-%m-%dT%H:%M:%S"))
+    return moment.replace(microsecond=0)
 
 
 def _window_start(timelines: list[Timeline], now: datetime) -> datetime:

@@ -25,6 +25,7 @@ from bot.domain.commands import (
 )
 from bot.domain.commits_window import by_ancestry, window_ends
 from bot.domain.compliance import reasons
+from bot.domain.events import by_snapshot, compliance_followed
 from bot.domain.logical import names, use_included
 from bot.domain.results import (
     ArtifactResult,
@@ -41,11 +42,14 @@ from bot.githost import GitHostError, GitHostNotFound, Repository
 from bot.history import GitHistory
 from bot.kosli import KosliBadRequest, KosliClient, KosliError, KosliNotFound, Snappish
 from bot.kosli.attestations import Assertion
+from bot.kosli.events import EnvironmentEvent
 from bot.kosli.models import Artifact, Environment, Snapshot
+from bot.watch.events import window_events
 
 R = TypeVar("R")
 
 LOG_PAGE_SIZE = 15
+LOG_EVENT_PAGES = 3  # of 100 events: a busy page's oldest rows go without theirs
 SNAPSHOT_FETCH_CONCURRENCY = 8
 ASSERTED_ARTIFACTS = 5  # an artifact answer lists attestations for this many at most
 
@@ -102,10 +106,25 @@ class Queries:
             if not found and request.page == 1:
                 # An empty list can mean an unknown or a logical environment.
                 raise KosliNotFound("no snapshots")
-            return LogResult(request.env, request.page, tuple(found), LOG_PAGE_SIZE)
+            events = await self._log_events(request.env, [row.index for row in found])
+            return LogResult(request.env, request.page, tuple(found), LOG_PAGE_SIZE, events)
 
         missing = f"Kosli has no snapshots for `{request.env}` yet."
         return await self._explained([request.env], missing, rows(), "log")
+
+    async def _log_events(
+        self, env: str, indexes: list[int]
+    ) -> dict[int, tuple[EnvironmentEvent, ...]] | None:
+        """What happened in each of these snapshots, where Kosli's event log says it whole;
+        None (the plain log) when it keeps none or fails: the rows are the answer."""
+        if not indexes:
+            return None
+        first, last = min(indexes), max(indexes)
+        found = await window_events(self.kosli, env, first, last, max_pages=LOG_EVENT_PAGES)
+        if found is None:
+            return None
+        happened = by_snapshot(compliance_followed(found.events))
+        return {i: happened.get(i, ()) for i in indexes if i >= found.complete_from}
 
     async def diff(self, request: ShowDiff) -> ChangeSet:
         before, after = request.before, request.after

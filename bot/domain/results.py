@@ -11,6 +11,7 @@ from bot.domain.commits_window import CommitsWindow
 from bot.domain.timeline import Baseline
 from bot.githost.models import GitCommit
 from bot.kosli.attestations import Assertion
+from bot.kosli.events import EnvironmentEvent
 from bot.kosli.models import (
     Artifact,
     Environment,
@@ -53,6 +54,9 @@ class LogResult:
     page: int
     rows: tuple[SnapshotSummary, ...]
     page_size: int
+    # What happened in each snapshot, from Kosli's event log, for the rows it covers whole;
+    # None where Kosli keeps no event log (2022-era data) or it could not be read.
+    events: Mapping[int, tuple[EnvironmentEvent, ...]] | None = None
 
 
 @dataclass(frozen=True)

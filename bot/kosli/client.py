@@ -11,8 +11,6 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import quote
 
-import httpx
-
 from bot.kosli.attestations import Assertion, Trail
 from bot.kosli.errors import (
     KosliBadRequest,
@@ -22,6 +20,7 @@ from bot.kosli.errors import (
     KosliUnauthorized,
     KosliUnavailable,
 )
+from bot.kosli.events import MAX_PER_PAGE, EnvironmentEvent, EventsPage
 from bot.kosli.models import (
     Artifact,
     Environment,
@@ -31,7 +30,7 @@ from bot.kosli.models import (
 )
 from bot.kosli.parsing import parse_list
 from bot.kosli.snappish import Snappish
-from bot.kosli.transport import AiohttpTransport
+from bot.kosli.transport import Answer, KosliHttp, Unreachable
 
 log = logging.getLogger(__name__)
 
@@ -70,19 +69,18 @@ class KosliClient:
         self._attempts = attempts
         self._backoff = backoff
         self._sleep = sleep
-        # Requests beyond this wait here: httpcore's pool rescans its whole queue on every
-        # event, which costs the event loop dearly when Kosli is slow and requests pile up.
+        # Requests beyond this wait here, so none waits for a pooled connection inside its
+        # own timeout, and at most this many connections are kept alive.
         self._in_flight = asyncio.Semaphore(max_in_flight)
-        self._http = httpx.AsyncClient(
-            base_url=host.rstrip("/") + "/api/v2/",
-            headers={
+        self._http = KosliHttp(
+            host.rstrip("/") + "/api/v2/",
+            {
                 "Authorization": f"Bearer {token}",
                 "User-Agent": "kosli-incident-bot/0.1",
                 "Accept": "application/json",
             },
-            timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)),
-            # As many kept alive as may be in flight, handed out without rescanning the pool.
-            transport=AiohttpTransport(max_in_flight),
+            timeout,
+            max_in_flight,
         )
 
     async def aclose(self) -> None:
@@ -143,29 +141,71 @@ class KosliClient:
         path = f"trails/{_segment(self.org)}/{_segment(flow)}/{_segment(name)}"
         return Trail.from_json(await self._get(path), flow)
 
+    async def events(
+        self,
+        env: str,
+        *,
+        page: int = 1,
+        per_page: int = MAX_PER_PAGE,
+        reverse: bool = False,
+        start: int | str | None = None,
+        end: int | str | None = None,
+        start_ts: float | None = None,
+        end_ts: float | None = None,
+    ) -> EventsPage | None:
+        """One page of the environment's events, newest first unless `reverse`; `start`/`end`
+        are a snapshot index or a time expression, `start_ts`/`end_ts` Unix times, as Kosli's
+        CLI sends them. None when Kosli has no event log for it (404: 2022-era data), so the
+        caller reads snapshots instead."""
+        per_page = max(1, min(per_page, MAX_PER_PAGE))
+        params: dict[str, Any] = {
+            "page": page,
+            "per_page": per_page,
+            "reverse": str(reverse).lower(),
+        }
+        for key, value in (
+            ("start", start),
+            ("end", end),
+            ("start_ts", start_ts),
+            ("end_ts", end_ts),
+        ):
+            if value is not None:
+                params[key] = value
+        response = await self._send(
+            f"environments/{_segment(self.org)}/{_segment(env)}/events", params
+        )
+        if response.status_code == 404:
+            return None
+        events = parse_list(self._decode(response), EnvironmentEvent.from_json)
+        return EventsPage.from_response(tuple(events), page, per_page, response.headers)
+
     async def _get(self, path: str, params: dict[str, Any] | None = None) -> Any:
+        return self._decode(await self._send(path, params))
+
+    async def _send(self, path: str, params: dict[str, Any] | None = None) -> httpx.Response:
+        """The answer after retries; a timeout or an unreachable Kosli raises."""
         endpoint = path.split("/", 1)[0]
         for attempt in range(1, self._attempts + 1):
             started = time.perf_counter()
             try:
                 async with self._in_flight:
                     response = await self._http.get(path, params=params)
-            except httpx.TimeoutException:
+            except TimeoutError:
                 self._note(endpoint, 0, started)
                 # A slow Kosli is not retried: the user is waiting and a retry doubles the wait.
                 raise KosliUnavailable("Kosli did not answer in time") from None
-            except httpx.TransportError as error:
+            except Unreachable as error:
                 self._note(endpoint, 0, started)
                 if attempt == self._attempts:
                     raise KosliUnavailable("Kosli could not be reached") from error
                 await self._sleep(self._delay(attempt, None))
                 continue
-            self._note(endpoint, response.status_code, started)
-            if response.status_code in RETRY_STATUSES and attempt < self._attempts:
-                log.warning("Kosli answered %s for %s; retrying", response.status_code, path)
+            self._note(endpoint, response.status, started)
+            if response.status in RETRY_STATUSES and attempt < self._attempts:
+                log.warning("Kosli answered %s for %s; retrying", response.status, path)
                 await self._sleep(self._delay(attempt, response.headers.get("Retry-After")))
                 continue
-            return self._decode(response)
+            return response
         raise AssertionError("unreachable: the last attempt returns or raises")
 
     def _note(self, endpoint: str, status: int, started: float) -> None:
@@ -180,8 +220,8 @@ class KosliClient:
         return self._backoff * 2.0 ** (attempt - 1)
 
     @staticmethod
-    def _decode(response: httpx.Response) -> Any:
-        status = response.status_code
+    def _decode(response: Answer) -> Any:
+        status = response.status
         if status < 300:
             try:
                 return response.json()
@@ -204,7 +244,7 @@ def _artifacts(data: Any) -> list[Artifact]:
     return parse_list([data] if isinstance(data, dict) else data, Artifact.from_json)
 
 
-def _error_message(response: httpx.Response) -> str:
+def _error_message(response: Answer) -> str:
     """Kosli's own words for a failure, whatever shape they come in, safe to show and log."""
     try:
         words = _json_words(response.json())
@@ -219,7 +259,7 @@ def _error_message(response: httpx.Response) -> str:
     words = " ".join("".join(c if c.isprintable() else " " for c in words).split())
     if len(words) > MAX_MESSAGE:
         words = words[: MAX_MESSAGE - 1] + "…"
-    return words or f"HTTP {response.status_code}"
+    return words or f"HTTP {response.status}"
 
 
 def _json_words(data: Any) -> str:

@@ -1,23 +1,51 @@
-"""httpx's client over aiohttp's connection pool, for the Kosli client.
+"""The Kosli client's HTTP: GETs over one aiohttp connection pool, nothing more.
 
-httpcore's pool looks at every connection it holds (a getpeername and a poll on each idle
-one, and a scan of all of them per connection) each time a request starts or ends. With 32
-requests in flight to a 50 ms Kosli, that was most of the bot's CPU in a watcher cycle.
-aiohttp's pool hands out a kept-alive connection without looking at the others.
+httpx over httpcore looked at every pooled connection each time a request started or ended;
+httpx over aiohttp still built and merged URLs, cookies and headers twice a request. A watcher
+cycle makes two or three Kosli calls an environment, so this is aiohttp alone: the base URL's
+path and the headers joined once, a request's path and query appended as escaped text.
 """
 
 from __future__ import annotations
 
 import functools
+import json
 import urllib.request
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote, urlencode
 
 import aiohttp
-import httpx
 import yarl
 
 
-class AiohttpTransport(httpx.AsyncBaseTransport):
-    def __init__(self, max_connections: int) -> None:
+class Unreachable(Exception):
+    """No answer: the connection failed or broke (a timeout raises TimeoutError instead)."""
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    headers: Mapping[str, str]  # case-insensitive, as aiohttp hands them over
+    body: bytes
+
+    def json(self) -> Any:
+        """Raises ValueError when the body is not JSON."""
+        return json.loads(self.body)
+
+    @property
+    def text(self) -> str:
+        return self.body.decode("utf-8", errors="replace")
+
+
+class KosliHttp:
+    def __init__(
+        self, base_url: str, headers: Mapping[str, str], timeout: float, max_connections: int
+    ) -> None:
+        self._base = base_url.rstrip("/") + "/"
+        self._headers = dict(headers)
+        self._timeout = aiohttp.ClientTimeout(connect=min(timeout, 5.0), sock_read=timeout)
         self._max_connections = max_connections
         self._session: aiohttp.ClientSession | None = None
 
@@ -25,35 +53,28 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         # Made in the running loop (aiohttp binds its pool to one), on the first request.
         if self._session is None or self._session.closed:
             self._session = aiohttp.ClientSession(
+                # As many kept alive as may be in flight.
                 connector=aiohttp.TCPConnector(limit=self._max_connections),
-                auto_decompress=False,  # httpx decodes, as its own transport would leave it
-                skip_auto_headers=("User-Agent", "Accept", "Accept-Encoding"),
+                headers=self._headers,
+                timeout=self._timeout,
             )
         return self._session
 
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        limits = request.extensions.get("timeout", {})
-        timeout = aiohttp.ClientTimeout(connect=limits.get("connect"), sock_read=limits.get("read"))
-        headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in request.headers.raw]
+    async def get(self, path: str, params: Mapping[str, Any] | None = None) -> Answer:
+        """GET base + path (already escaped) with `params` as the query."""
+        url = self._base + path
+        if params:
+            url += "?" + urlencode(params, quote_via=quote)
+        target = yarl.URL(url, encoded=True)
         try:
-            async with self._session_now().request(
-                request.method,
-                yarl.URL(str(request.url), encoded=True),  # already escaped by httpx
-                headers=headers,
-                data=await request.aread() or None,
-                allow_redirects=False,
-                proxy=_proxy_for(request.url.scheme, request.url.host),
-                timeout=timeout,
+            async with self._session_now().get(
+                target, allow_redirects=False, proxy=_proxy_for(target.scheme, target.host or "")
             ) as answer:
-                body = await answer.read()
-                status, raw_headers = answer.status, list(answer.raw_headers)
-        except TimeoutError as error:
-            raise httpx.ReadTimeout(str(error) or "timed out", request=request) from error
-        except aiohttp.ClientConnectorError as error:
-            raise httpx.ConnectError(str(error), request=request) from error
+                return Answer(answer.status, answer.headers, await answer.read())
+        except TimeoutError:
+            raise
         except aiohttp.ClientError as error:
-            raise httpx.RemoteProtocolError(str(error), request=request) from error
-        return httpx.Response(status, headers=raw_headers, content=body, request=request)
+            raise Unreachable(str(error)) from error
 
     async def aclose(self) -> None:
         if self._session is not None:
@@ -62,8 +83,8 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
 
 @functools.cache
 def _proxy_for(scheme: str, host: str) -> str | None:
-    """The proxy the environment names for this host (HTTPS_PROXY, NO_PROXY, ...), as httpx's
-    own transport would use; read once, not on every request as aiohttp's trust_env does."""
+    """The proxy the environment names for this host (HTTPS_PROXY, NO_PROXY, ...), as httpx
+    would use; read once, not on every request as aiohttp's trust_env does."""
     if urllib.request.proxy_bypass(host):
         return None
     return urllib.request.getproxies().get(scheme)

@@ -10,6 +10,7 @@ from slack_sdk.models.blocks import (
 
 from bot.domain.changes import short_name
 from bot.domain.compliance import trail_label
+from bot.domain.events import what_happened
 from bot.domain.logical import names
 from bot.domain.results import (
     ArtifactResult,
@@ -90,7 +91,9 @@ def render_log(result: LogResult, command: str) -> Message:
         until = date(row.ended_at) if row.ended_at else "now"
         flag = "" if row.compliant is None else (" :x:" if not row.compliant else "")
         took = duration_words(row.duration)
-        lines.append(f"*#{row.index}*  {date(row.started_at)} → {until}  ·  {took}{flag}")
+        line = f"*#{row.index}*  {date(row.started_at)} → {until}  ·  {took}{flag}"
+        happened = what_happened(result.events.get(row.index, ())) if result.events else ""
+        lines.append(f"{line}\n└ {escape(happened)}" if happened else line)
     blocks: list[Block] = [blockkit.header(f"{result.env} snapshots"), *blockkit.lines(lines)]
     footer = f"Newest first, page {result.page}."
     if len(result.rows) == result.page_size:

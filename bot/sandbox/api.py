@@ -1,8 +1,9 @@
 """Kosli's HTTP API answered from a Dataset, as seen at one moment (no sockets here).
 
 This module routes a GET and answers the environment and snapshot-list endpoints; the other
-answers live in snapshots.py (one snapshot), env_diff.py, artifacts.py (artifacts and search),
-policies.py (policy decisions) and evidence.py (asserts and trails).
+answers live in snapshots.py (one snapshot), events.py (an environment's event log),
+env_diff.py, artifacts.py (artifacts and search), policies.py (policy decisions) and
+evidence.py (asserts and trails).
 
 Rules the real API does not document and this fake chooses:
 - sha and fingerprint prefixes must be 4+ hex characters (400 otherwise);
@@ -18,7 +19,7 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from urllib.parse import parse_qs, unquote
 
@@ -26,6 +27,7 @@ from .artifacts import flow_artifacts, search
 from .base import ApiError, Json
 from .dataset import Dataset, Environment, Snapshot
 from .env_diff import env_diff
+from .events import events
 from .evidence import asserts, trail
 from .snapshots import snapshot_json
 
@@ -41,6 +43,7 @@ class Api:
     dataset: Dataset
     org: str
     now: float
+    headers: dict[str, str] = field(default_factory=dict)  # sent with the answer (paging)
 
     def get(self, path: str, query: str) -> Json:
         """The JSON answer for GET path?query, or ApiError."""
@@ -53,6 +56,10 @@ class Api:
             case ["api", "v2", "environments", org, env]:
                 self._check_org(org)
                 return self.environment_json(self.environment(env))
+            case ["api", "v2", "environments", org, env, "events"]:
+                self._check_org(org)
+                answer, self.headers = events(self, self.environment(env), params)
+                return answer
             case ["api", "v2", "snapshots", org, env]:
                 self._check_org(org)
                 return self.snapshot_list(self.environment(env), params)

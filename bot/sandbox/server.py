@@ -167,11 +167,12 @@ class KosliSandbox:
         if method != "GET":
             return _json_reply(405, {"message": f"Method {method} is not allowed here"})
         with self._lock:
+            api = Api(self.dataset, self.org, self.now())
             try:
-                payload = Api(self.dataset, self.org, self.now()).get(url.path, url.query)
+                payload = api.get(url.path, url.query)
             except ApiError as e:
                 return _json_reply(e.status, {"message": e.message})
-            return _json_reply(200, payload)
+            return _Reply(200, json.dumps(payload).encode(), api.headers)
 
 
 def _record_for(a: RunningArtifact, timestamp: float) -> ArtifactRecord:

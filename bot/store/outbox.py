@@ -3,22 +3,22 @@ high-water mark, claimed by one sender, marked sent only after Slack said ok."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import Table, bindparam, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, aliased
 
 from bot.domain.commits_window import ReplacedBuild
 from bot.store.database import Database, rows_affected
-from bot.store.door import off_loop
+from bot.store.door import Batched, off_loop
 from bot.store.models import Alert, AlertKind, AlertState, WatchedEnv
 from bot.store.records import HeldAlert, IncidentRecord, SubscriptionRecord, record
 from bot.store.troubles import record_troubles, trouble_alert
-from bot.store.watchers import STILL_OPEN, incidents_in, subscriptions_in
+from bot.store.watchers import STILL_OPEN, incidents_in, subscriptions_in, who_hears
 
 
 @dataclass(frozen=True)
@@ -110,12 +110,30 @@ GONE = (AlertState.PARKED, AlertState.DROPPED, AlertState.SUMMARISED)
 UNSENT = (AlertState.PENDING, AlertState.SENDING, AlertState.WAITING)
 
 
+@dataclass(frozen=True)
+class _Advance:
+    env: str
+    index: int
+    alerts_for: AlertsFor | None
+    now: datetime
+    compliant: bool | None
+
+
+@dataclass(frozen=True)
+class _Sent:
+    alert_id: int
+    owner: str
+    slack_ts: str
+    now: datetime
+
+
 class Outbox:
     def __init__(self, db: Database) -> None:
         self.db = db
+        self._advances = Batched(self._advance_all)
+        self._marks = Batched(self._mark_all)
 
-    @off_loop
-    def advance(
+    async def advance(
         self,
         env: str,
         index: int,
@@ -129,19 +147,27 @@ class Outbox:
         `alerts_for` (None: the snapshot changed nothing) makes the alerts from the
         environment's subscriptions and open incident threads as this transaction reads them,
         so a mute or a thread committed before it counts. An alert already in the outbox
-        (another replica got there first) is skipped.
+        (another replica got there first) is skipped. Environments polled side by side
+        advance together, in one transaction (`_advance_all`).
         """
-        with self.db.begin() as session:
-            # The UPDATE takes the row's lock, as a SELECT ... FOR UPDATE would: a replica
-            # racing us waits here, then finds the mark already moved and adds nothing.
-            moved = session.execute(
-                update(WatchedEnv)
-                .where(WatchedEnv.env == env, WatchedEnv.last_seen_index < index)
-                .values(last_seen_index=index, last_seen_compliant=compliant, last_polled_at=now)
-            )
-            if rows_affected(moved) == 0 or alerts_for is None:
-                return 0
-            return self._route(session, env, alerts_for, now)
+        return await self._advances(_Advance(env, index, alerts_for, now, compliant))
+
+    def _advance_all(self, batch: list[_Advance]) -> list[int | Exception]:
+        if len(batch) > 1:
+            try:
+                with self.db.begin() as session:
+                    return list(_advance_in(session, batch))
+            except Exception:  # one of them failed: each alone, below
+                pass
+        # Each alone, so only the environment that failed hears of it.
+        results: list[int | Exception] = []
+        for item in batch:
+            try:
+                with self.db.begin() as session:
+                    results.extend(_advance_in(session, [item]))
+            except Exception as error:
+                results.append(error)
+        return results
 
     @off_loop
     def reevaluate(
@@ -162,13 +188,9 @@ class Outbox:
             )
             if rows_affected(changed) == 0 or alerts_for is None:
                 return 0
-            return self._route(session, env, alerts_for, now)
-
-    @staticmethod
-    def _route(session: Session, env: str, alerts_for: AlertsFor, now: datetime) -> int:
-        following = [i for i in incidents_in(session, STILL_OPEN) if env in i.envs]
-        alerts = alerts_for(subscriptions_in(session, env=env), following)
-        return insert_alerts(session, alerts, now)
+            following = [i for i in incidents_in(session, STILL_OPEN) if env in i.envs]
+            alerts = alerts_for(subscriptions_in(session, env=env), following)
+            return insert_alerts(session, alerts, now)
 
     @off_loop
     def add(self, alerts: Iterable[NewAlert], now: datetime) -> int:
@@ -186,60 +208,54 @@ class Outbox:
     ) -> list[Outgoing]:
         """Claim sendable alerts, oldest first, except to the channels in `skip`; a claim is
         exclusive across processes."""
-        sendable = or_(
-            (Alert.state == AlertState.PENDING) & Alert.held.is_(False),
-            (Alert.state == AlertState.SENDING) & (Alert.claimed_until < now),
-        )
-        if skip:
-            sendable &= Alert.channel_id.not_in(skip)
+        query = _CLAIMABLE_EXCEPT if skip else _CLAIMABLE
+        values = {"now": now, "limit": limit, "skip": list(skip)}
         with self.db.begin() as session:
             # One transaction: locked as they are read (PostgreSQL; on SQLite the transaction
-            # holds the write lock), so two senders never claim the same alert.
-            candidates = list(
-                session.scalars(
-                    select(Alert)
-                    .where(sendable)
-                    .order_by(Alert.id)
-                    .limit(limit)
-                    .with_for_update(skip_locked=True)
-                )
-            )
+            # holds the write lock), so two senders never claim the same alert. Prebuilt Core
+            # statements: a busy cycle claims many times, and most claims find few alerts.
+            connection = session.connection()
             claimed = [
                 Outgoing(
-                    id=alert.id,
-                    channel_id=alert.channel_id,
-                    env=alert.env,
-                    kind=alert.kind,
-                    snapshot_index=alert.snapshot_index,
-                    text=alert.text,
-                    blocks=alert.blocks,
-                    created_at=alert.created_at,
+                    id=row.id,
+                    channel_id=row.channel_id,
+                    env=row.env,
+                    kind=row.kind,
+                    snapshot_index=row.snapshot_index,
+                    text=row.text,
+                    blocks=row.blocks,
+                    created_at=row.created_at,
                     claimed_at=now,
                     # Claimed before: part of it may be in Slack already.
-                    uncertain=alert.state == AlertState.SENDING or alert.attempts > 0,
-                    attempts=alert.attempts + 1,
-                    thread_ts=alert.thread_ts,
-                    incident_id=alert.incident_id,
+                    uncertain=row.state == AlertState.SENDING or row.attempts > 0,
+                    attempts=row.attempts + 1,
+                    thread_ts=row.thread_ts,
+                    incident_id=row.incident_id,
                 )
-                for alert in candidates
+                for row in connection.execute(query, values)
             ]
             if claimed:
-                session.execute(
-                    update(Alert)
-                    .where(Alert.id.in_([item.id for item in claimed]))
-                    .values(
-                        state=AlertState.SENDING,
-                        claimed_by=owner,
-                        claimed_until=now + ttl,
-                        attempts=Alert.attempts + 1,
-                    )
-                    .execution_options(synchronize_session=False)
+                connection.execute(
+                    _CLAIM,
+                    {"ids": [item.id for item in claimed], "owner": owner, "until": now + ttl},
                 )
         return claimed
 
-    @off_loop
-    def mark_sent(self, alert_id: int, owner: str, slack_ts: str, now: datetime) -> None:
-        self._settle(alert_id, owner, state=AlertState.SENT, sent_at=now, slack_ts=slack_ts)
+    async def mark_sent(self, alert_id: int, owner: str, slack_ts: str, now: datetime) -> None:
+        """Alerts sent side by side are marked together, in one transaction. A crash before
+        the mark leaves the alert claimed: its next sender looks in Slack before posting."""
+        await self._marks(_Sent(alert_id, owner, slack_ts, now))
+
+    def _mark_all(self, batch: list[_Sent]) -> list[None | Exception]:
+        with self.db.begin() as session:
+            session.connection().execute(
+                _MARK_SENT,
+                [
+                    {"alert": s.alert_id, "owner": s.owner, "ts": s.slack_ts, "at": s.now}
+                    for s in sorted(batch, key=lambda s: s.alert_id)  # rows locked in one order
+                ],
+            )
+        return [None] * len(batch)
 
     @off_loop
     def unclaim(self, alert_id: int, owner: str) -> None:
@@ -361,6 +377,36 @@ class Outbox:
             return [record(HeldAlert, alert) for alert in held]
 
 
+def _advance_in(session: Session, batch: list[_Advance]) -> Iterator[int]:
+    """How many alerts each snapshot added, in the batch's order."""
+    # The UPDATEs take the rows' locks, as a SELECT ... FOR UPDATE would: a replica racing
+    # us waits, then finds the mark already moved and adds nothing. Taken in the
+    # environments' order, so two replicas' batches never wait for each other in a circle.
+    connection = session.connection()
+    moved = set()
+    for item in sorted(batch, key=lambda item: item.env):
+        values = {
+            "mark_env": item.env,
+            "mark_index": item.index,
+            "polled_at": item.now,
+            "compliant": item.compliant,
+        }
+        if rows_affected(connection.execute(_MOVE_MARK, values)):
+            moved.add(item)
+    changed = {item for item in moved if item.alerts_for is not None}
+    still_open: list[IncidentRecord] = []
+    subscriptions: dict[str, list[SubscriptionRecord]] = {}
+    if changed:  # who hears of them: read once a batch
+        subscriptions, still_open = who_hears(session, {item.env for item in changed})
+    for item in batch:
+        if item not in changed or item.alerts_for is None:
+            yield 0
+            continue
+        following = [i for i in still_open if item.env in i.envs]
+        alerts = item.alerts_for(subscriptions[item.env], following)
+        yield insert_alerts(session, alerts, item.now)
+
+
 def insert_alerts(session: Session, alerts: Iterable[NewAlert], now: datetime) -> int:
     """Add alerts to the outbox, skipping any already there (the unique key says so), then
     the commits rows that follow the changes just added."""
@@ -420,6 +466,75 @@ def _commits_row(parent: NewAlert, parent_id: int, now: datetime) -> dict[str, A
         "created_at": now,
     }
 
+
+_TABLE = cast(Table, Alert.__table__)  # declared as a FromClause, which update() refuses
+_ALERTS = _TABLE.c
+_MARK_SENT = (
+    update(_TABLE)
+    .where(_ALERTS.id == bindparam("alert"), _ALERTS.claimed_by == bindparam("owner"))
+    .values(
+        state=AlertState.SENT,
+        sent_at=bindparam("at"),
+        slack_ts=bindparam("ts"),
+        claimed_until=None,
+    )
+)
+
+_WATCHED = cast(Table, WatchedEnv.__table__)
+_MOVE_MARK = (
+    update(_WATCHED)
+    .where(
+        _WATCHED.c.env == bindparam("mark_env"),
+        _WATCHED.c.last_seen_index < bindparam("mark_index"),
+    )
+    .values(
+        last_seen_index=bindparam("mark_index"),
+        last_seen_compliant=bindparam("compliant"),
+        last_polled_at=bindparam("polled_at"),
+    )
+)
+
+_CLAIMABLE = (
+    select(
+        *(
+            _ALERTS[name]
+            for name in (
+                "id",
+                "channel_id",
+                "env",
+                "kind",
+                "snapshot_index",
+                "text",
+                "blocks",
+                "created_at",
+                "state",
+                "attempts",
+                "thread_ts",
+                "incident_id",
+            )
+        )
+    )  # fmt: skip
+    .where(
+        or_(
+            (_ALERTS.state == AlertState.PENDING) & _ALERTS.held.is_(False),
+            (_ALERTS.state == AlertState.SENDING) & (_ALERTS.claimed_until < bindparam("now")),
+        )
+    )
+    .order_by(_ALERTS.id)
+    .limit(bindparam("limit"))
+    .with_for_update(skip_locked=True)
+)
+_CLAIMABLE_EXCEPT = _CLAIMABLE.where(_ALERTS.channel_id.not_in(bindparam("skip", expanding=True)))
+_CLAIM = (
+    update(_TABLE)
+    .where(_ALERTS.id.in_(bindparam("ids", expanding=True)))
+    .values(
+        state=AlertState.SENDING,
+        claimed_by=bindparam("owner"),
+        claimed_until=bindparam("until"),
+        attempts=_ALERTS.attempts + 1,
+    )
+)
 
 # Built once (statements are costly to build): the database skips a duplicate itself, with
 # no savepoint, and both dialects say so as ON CONFLICT DO NOTHING.

@@ -4,14 +4,16 @@ outbox rows in the transaction that moves its high-water mark. No Slack here."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from bot.domain.changes import ChangeSet, reevaluated, snapshot_changes
+from bot.domain.changes import ChangeSet, reevaluated
 from bot.kosli import KosliClient, KosliError, Snappish
+from bot.kosli.models import Snapshot
 from bot.logs import log_context
 from bot.render.changes import render_alert, render_reevaluated
 from bot.render.watcher import render_outage, render_recovery
@@ -19,6 +21,8 @@ from bot.store.models import AlertKind
 from bot.store.outbox import AlertsFor, NewAlert
 from bot.store.records import EnvState, IncidentRecord, SubscriptionRecord
 from bot.store.store import Store
+from bot.watch.events import CATCH_UP_AHEAD, changes_at, needed_after, window_events
+from bot.watch.last_seen import LastSeen
 from bot.watch.router import Router
 from bot.watch.settings import WatchSettings
 
@@ -39,6 +43,8 @@ class Poller:
         default_factory=lambda: defaultdict(asyncio.Lock)
     )
     _queued: set[str] = field(default_factory=set)
+    # The snapshot each environment was caught up to: the next change is diffed against it.
+    _last_seen: LastSeen = field(default_factory=LastSeen)
 
     async def poll_now(self, env: str) -> bool:
         """Poll one environment at once (Kosli pushed a change); False when a poll of it is
@@ -114,18 +120,45 @@ class Poller:
             return queued + await self._reevaluated(state, newest[0].compliant)
         if not newest or newest[0].index < state.last_seen_index:
             return queued
-        previous = await self.kosli.snapshot(Snappish(env, "#", str(state.last_seen_index)))
+        last, seen = newest[0].index, state.last_seen_index
+
+        async def fetch(index: int) -> Snapshot:
+            return await self.kosli.snapshot(Snappish(env, "#", str(index)))
+
+        async def last_seen() -> Snapshot:  # kept from the last poll where it can be
+            return self._last_seen.get(env, seen) or await fetch(seen)
+
+        # Kosli's event log names the snapshots that changed something; the others (restarts
+        # only) move the mark with no alert and are never read in full.
+        if last - seen > 1:
+            previous, found = await asyncio.gather(
+                last_seen(), window_events(self.kosli, env, seen + 1, last)
+            )
+        else:  # one new snapshot is read whatever the log says: no need to ask it
+            previous, found = await last_seen(), None
+        needed = needed_after(found, previous, last)
+        indexes = range(previous.index + 1, last + 1) if needed is None else needed
+
         # Catch up in order; the high-water mark moves with each snapshot's alerts, atomically,
         # so a failure part-way resumes exactly where it stopped.
-        for index in range(state.last_seen_index + 1, newest[0].index + 1):
-            current = await self.kosli.snapshot(Snappish(env, "#", str(index)))
-            change = snapshot_changes(previous, current).alerting  # a restart alerts no one
-            now = self.settings.now()
-            alerts_for = None if change.is_empty else self._alerts_for(change, now)
-            queued += await self.store.outbox.advance(
-                env, index, alerts_for, now, current.compliant
+        mark = previous.index
+        reading = changes_at(fetch, previous, indexes, CATCH_UP_AHEAD)
+        async with contextlib.aclosing(reading) as changes:
+            async for index, current, change in changes:
+                now = self.settings.now()
+                if index - 1 > mark:  # snapshots with nothing to tell, passed over at once
+                    await self.store.outbox.advance(env, index - 1, None, now)
+                alerting = change.alerting  # a restart alerts no one
+                alerts_for = None if alerting.is_empty else self._alerts_for(alerting, now)
+                queued += await self.store.outbox.advance(
+                    env, index, alerts_for, now, current.compliant
+                )
+                self._last_seen.keep(current)
+                mark = index
+        if last > mark:
+            await self.store.outbox.advance(
+                env, last, None, self.settings.now(), newest[0].compliant
             )
-            previous = current
         return queued
 
     async def _reevaluated(self, state: EnvState, compliant: bool | None) -> int:
@@ -135,9 +168,11 @@ class Poller:
         if compliant is None or compliant == state.last_seen_compliant:
             return 0
         env, index, now = state.env, state.last_seen_index, self.settings.now()
+        self._last_seen.forget(env)  # the kept copy holds the compliance it was read with
         if state.last_seen_compliant is None:  # never read: nothing to compare with
             return await self.store.outbox.reevaluate(env, index, compliant, None, now)
         snapshot = await self.kosli.snapshot(Snappish(env, "#", str(index)))
+        self._last_seen.keep(snapshot)
         if snapshot.index != index or snapshot.compliant != compliant:
             return 0  # Kosli's two answers disagree: ask again next poll
         change = reevaluated(snapshot, state.last_seen_compliant)

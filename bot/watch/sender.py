@@ -6,8 +6,10 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import defaultdict
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from bot.metrics import ALERTS_AS_TEXT, ALERTS_PARKED, ALERTS_POSTED
 from bot.render.blockkit import Message
@@ -29,26 +31,34 @@ class Sender:
     # Channels whose send failed this cycle wait for the next one, however many sends the
     # cycle makes: an alert's attempts count cycles, and its channel's order holds.
     resting: set[str] = field(default_factory=set)
+    _turn_taken: datetime = datetime.min.replace(tzinfo=UTC)
 
     def new_cycle(self) -> None:
         self.resting.clear()
 
+    @asynccontextmanager
+    async def turn(self) -> AsyncIterator[bool]:
+        """This process's turn to send: True when it has it. One process sends at a time (a
+        lease), so each channel gets its alerts in order even when several replicas share
+        the database. Held across the rounds of a busy cycle, not taken for each."""
+        owner = self.settings.owner
+        if not await self.store.leases.take("sender", owner, self.now(), self.ttl):
+            yield False
+            return
+        self._turn_taken = self.now()
+        try:
+            yield True
+        finally:
+            await self.store.leases.release("sender", owner)
+
     async def send_pending(self) -> None:
         """Channels are sent to side by side, so one rate-limited channel delays no other.
-
-        One process sends at a time (a lease), so each channel gets its alerts in order even
-        when several replicas share the database.
-        """
-        if not await self.store.leases.take(
-            "sender", self.settings.owner, self.settings.now(), self.settings.lease_ttl
-        ):
+        Only in this process's `turn`."""
+        if not await self._still_my_turn():
             return
         by_channel: dict[str, list[Outgoing]] = defaultdict(list)
         for item in await self.store.outbox.claim(
-            self.settings.owner,
-            self.settings.now(),
-            self.settings.lease_ttl,
-            skip=set(self.resting),
+            self.settings.owner, self.now(), self.ttl, skip=set(self.resting)
         ):
             by_channel[item.channel_id].append(item)
         limit = asyncio.Semaphore(self.settings.concurrency)
@@ -57,10 +67,23 @@ class Sender:
             async with limit:
                 await self._send_channel(items)
 
-        try:
-            await asyncio.gather(*(bounded(items) for items in by_channel.values()))
-        finally:
-            await self.store.leases.release("sender", self.settings.owner)
+        await asyncio.gather(*(bounded(items) for items in by_channel.values()))
+
+    async def _still_my_turn(self) -> bool:
+        """A long turn renews its lease as the heartbeat would, in case none beats."""
+        if self.now() - self._turn_taken <= self.ttl / 3:
+            return True
+        if not await self.store.leases.take("sender", self.settings.owner, self.now(), self.ttl):
+            return False
+        self._turn_taken = self.now()
+        return True
+
+    def now(self) -> datetime:
+        return self.settings.now()
+
+    @property
+    def ttl(self) -> timedelta:
+        return self.settings.lease_ttl
 
     async def _send_channel(self, items: list[Outgoing]) -> None:
         for position, item in enumerate(items):

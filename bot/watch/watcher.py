@@ -106,13 +106,14 @@ class Watcher:
 
     async def _send_while_wanted(self) -> None:
         try:
-            while self._send_wanted:
-                self._send_wanted = False
-                await self.sender.send_pending()  # alerts first: they never wait for git
-                if self._commits_wanted:
-                    self._commits_wanted = False
-                    if self.commits_replies and await self.commits_replies.fill_waiting():
-                        await self.sender.send_pending()  # then the commits under them
+            async with self.sender.turn() as mine:
+                while mine and self._send_wanted:
+                    self._send_wanted = False
+                    await self.sender.send_pending()  # alerts first: they never wait for git
+                    if self._commits_wanted:
+                        self._commits_wanted = False
+                        if self.commits_replies and await self.commits_replies.fill_waiting():
+                            await self.sender.send_pending()  # then the commits under them
         except Exception:
             log.exception("sending alerts failed; the outbox keeps them for the next try")
 

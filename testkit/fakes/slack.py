@@ -96,6 +96,12 @@ class FakeSlack:
         fake = self
 
         class Handler(JsonHandler):
+            # Connections kept alive, as slack.com keeps them (HTTP/1.0 made every post a new
+            # connection, the bot's cost in a bench); headers and body go in two writes, so
+            # without TCP_NODELAY the second would wait for the client's delayed ACK.
+            protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True
+
             def do_GET(self) -> None:
                 # slack_sdk sends some methods (conversations.history) as GET with a query.
                 self._handle(dict(parse_qsl(urlparse(self.path).query)))

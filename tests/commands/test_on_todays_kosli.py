@@ -60,6 +60,7 @@ def text_of(answer: dict[str, Any]) -> str:
         ("why", "why prod#4356"),
         ("artifact", "artifact payments-ci:c5a81f7"),
         ("where", "where payments"),
+        ("log", "log prod"),  # each row says what happened, from Kosli's event log
         ("suspects_eu", "suspects eu-prod at 2026-05-05T12:00"),
     ],
 )
@@ -229,3 +230,13 @@ def test_the_watch_baseline_names_what_needs_attention(
     assert "no provenance (required by build-process)" in text
     assert "missing required 'trivy-container-scan' (generic) attestation" in text
     assert "sha256" not in text and "deploy" not in text.lower()
+
+
+def test_log_says_what_happened_or_stays_plain_when_the_event_log_fails(
+    bot: Bot, kosli: KosliSandbox
+) -> None:
+    text = text_of(bot.ask("log prod"))
+    assert "*#4355*" in text and "└ payments:c5a81f7: started, non-compliant · " in text
+    kosli.fail_next(503, only="/events", times=3, headers={"Retry-After": "0"})
+    plain = text_of(bot.ask("log prod", response="2"))
+    assert "*#4358*" in plain and "└" not in plain

@@ -59,8 +59,11 @@ class Canned:
 
 
 @contextmanager
-def canned_server(status: int, body: Any) -> Iterator[Canned]:
-    """A tiny HTTP server on 127.0.0.1 answering every GET with `status` and `body` as JSON."""
+def canned_server(
+    status: int, body: Any, headers: dict[str, str] | None = None
+) -> Iterator[Canned]:
+    """A tiny HTTP server on 127.0.0.1 answering every GET with `status` and `body` as JSON
+    (and `headers`)."""
     payload = json.dumps(body).encode()
     canned = Canned("")
 
@@ -70,6 +73,8 @@ def canned_server(status: int, body: Any) -> Iterator[Canned]:
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(payload)))
+            for name, value in (headers or {}).items():
+                self.send_header(name, value)
             self.end_headers()
             self.wfile.write(payload)
 

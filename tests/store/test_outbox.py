@@ -129,6 +129,50 @@ async def test_a_compliance_never_read_is_recorded_without_alerts(store: Store) 
     assert (await store.environments.state("prod")).last_seen_compliant is False
 
 
+async def test_environments_advancing_together_fail_alone(store: Store) -> None:
+    """Advances awaited side by side share one transaction; one that fails rolls back alone,
+    and only its caller hears of it."""
+    for env in ("a", "b", "c"):
+        await store.subscriptions.subscribe("C1", env, "U1", 10, NOW)
+    unstorable = alert(11, env="b", blocks=[{"n": object()}])
+
+    results = await asyncio.gather(
+        store.outbox.advance("a", 11, made(alert(11, env="a")), NOW),
+        store.outbox.advance("b", 11, made(unstorable), NOW),
+        store.outbox.advance("c", 11, made(alert(11, env="c"), alert(11, "C2", "c")), NOW),
+        store.outbox.advance("a", 12, None, NOW),  # after "a"#11 in the same batch: in order
+        return_exceptions=True,
+    )
+
+    assert results[0] == 1 and results[2] == 2 and results[3] == 0
+    assert isinstance(results[1], Exception) and "JSON serializable" in str(results[1])
+    marks = [(await store.environments.state(env)).last_seen_index for env in "abc"]
+    assert marks == [12, 10, 11]
+    assert [(a.env, a.channel_id) for a in outbox_rows(store)] == [
+        ("a", "C1"),
+        ("c", "C1"),
+        ("c", "C2"),
+    ]
+
+
+async def test_alerts_sent_side_by_side_are_marked_each_by_its_claimant(store: Store) -> None:
+    await store.outbox.add([alert(1), alert(2, "C2"), alert(3, "C3")], NOW)
+    first, second = await store.outbox.claim("a", NOW, TTL, limit=2)
+    (third,) = await store.outbox.claim("b", NOW, TTL)
+
+    await asyncio.gather(
+        store.outbox.mark_sent(first.id, "a", "1.1", NOW),
+        store.outbox.mark_sent(second.id, "a", "2.2", NOW),
+        store.outbox.mark_sent(third.id, "a", "3.3", NOW),  # not "a"'s claim: left alone
+    )
+
+    assert [(a.state, a.slack_ts) for a in outbox_rows(store)] == [
+        ("sent", "1.1"),
+        ("sent", "2.2"),
+        ("sending", None),
+    ]
+
+
 async def test_claim_takes_the_oldest_sendable_alerts_first(store: Store) -> None:
     await store.outbox.add([alert(3), alert(1), alert(2, held=True), alert(4)], NOW)
 

@@ -38,7 +38,7 @@ from tests.watch.helpers import (
 def test_a_restart_between_send_and_mark_does_not_post_twice(
     kosli: KosliSandbox, slack: FakeSlack, clock: Clock, database_url: str
 ) -> None:
-    def die_before_marking(*args: Any) -> None:
+    async def die_before_marking(*args: Any) -> None:
         """The process stops right after Slack said ok: the alert stays claimed as 'sending'."""
 
     with freeze_time("2026-11-25 10:00:00", real_asyncio=True) as frozen:
@@ -46,7 +46,7 @@ def test_a_restart_between_send_and_mark_does_not_post_twice(
         async def first_life(runtime: Runtime) -> None:
             await watch(runtime, "aws-prod")
             clock.now = cest("2022-09-06 15:29:00")
-            runtime.store.mark_sent = die_before_marking  # type: ignore[method-assign]
+            runtime.store.outbox.mark_sent = die_before_marking  # type: ignore[method-assign]
             await runtime.watcher.run_cycle()
 
         run(kosli, slack, database_url, first_life)

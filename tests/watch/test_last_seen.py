@@ -1,0 +1,66 @@
+"""The snapshot each environment was caught up to is kept for its next change, so a change
+costs one snapshot call, not two; bounded by the artifacts held."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+
+from bot.kosli.models import Snapshot, SnapshotArtifact
+from bot.runtime import Runtime
+from bot.sandbox import KosliSandbox
+from bot.watch.last_seen import LastSeen
+from testkit.fakes.slack import FakeSlack
+from testkit.seed import SEED_NOW
+from testkit.story import SEED_ALERTS
+from tests.watch.helpers import Clock, run, texts, watch
+
+SNAPSHOT_CALL = re.compile(r"/api/v2/snapshots/[^/]+/aws-prod/%23(\d+)$")  # aws-prod#N
+
+
+def snapshot(env: str, index: int, artifacts: int) -> Snapshot:
+    one = SnapshotArtifact.from_json(
+        {"name": "web", "fingerprint": "f" * 64, "pipeline_name": "web", "instance_count": 1}
+    )
+    return Snapshot(env, index, datetime(2026, 11, 27, tzinfo=UTC), True, (one,) * artifacts)
+
+
+def test_kept_under_its_number_only() -> None:
+    seen = LastSeen()
+    seen.keep(snapshot("prod", 7, 2))
+    assert seen.get("prod", 7) == snapshot("prod", 7, 2)
+    assert seen.get("prod", 6) is None  # another replica moved the mark: fetched again
+    assert seen.get("beta", 7) is None
+
+
+def test_bounded_by_artifacts_oldest_kept_forgotten_first() -> None:
+    seen = LastSeen(max_artifacts=10)
+    seen.keep(snapshot("a", 1, 4))
+    seen.keep(snapshot("b", 1, 4))
+    seen.keep(snapshot("a", 2, 4))  # replaces a#1: 8 held
+    assert seen.get("a", 2) is not None and seen.get("b", 1) is not None
+    seen.keep(snapshot("c", 1, 4))  # 12 > 10: b, kept longest ago, goes
+    assert seen.get("b", 1) is None
+    assert seen.get("a", 2) is not None and seen.get("c", 1) is not None
+    seen.keep(snapshot("huge", 1, 11))  # larger than the bound: not kept, nothing evicted
+    assert seen.get("huge", 1) is None and seen.get("c", 1) is not None
+
+
+def test_the_next_change_is_diffed_against_the_snapshot_kept(
+    kosli: KosliSandbox, slack: FakeSlack, clock: Clock, sqlite_url: str
+) -> None:
+    async def body(runtime: Runtime) -> None:
+        await watch(runtime, "aws-prod")
+        clock.now = SEED_NOW
+        await runtime.watcher.run_cycle()  # catches up 171 to 177, from 170
+        prod = kosli.dataset.environment("aws-prod")
+        assert prod is not None
+        kosli.add_snapshot("aws-prod", SEED_NOW + 60, prod.snapshots[-1].running()[1:])
+        clock.now = SEED_NOW + 90
+        await runtime.watcher.run_cycle()
+
+    run(kosli, slack, sqlite_url, body)
+    fetched = [int(m[1]) for _, path in kosli.requests if (m := SNAPSHOT_CALL.search(path))]
+    assert fetched == list(range(170, 179))  # 177 once, though #178 is diffed against it
+    assert texts(slack)[: len(SEED_ALERTS)] == SEED_ALERTS
+    assert texts(slack)[len(SEED_ALERTS)].startswith("aws-prod#178: 1 ")
