@@ -386,8 +386,9 @@ class IncidentThreads:
             start = await self._snapshot(env, _start_of(env, window, now))
         except BaseException as error:  # the start's failure is the one that explains
             asking[1].cancel()
-            if not isinstance(error, IncidentError):
+            if not isinstance(error, Exception):  # cancelled: stop asking at once
                 asking[0].cancel()
+            # Whether it ever reported tells "no snapshot yet" from a bad window.
             settled = await asyncio.gather(*asking, return_exceptions=True)
             if settled[0] == []:
                 raise NoSnapshotYet(f"Kosli has no snapshot of `{env}` yet.") from None

@@ -174,7 +174,7 @@ class KosliClient:
         response = await self._send(
             f"environments/{_segment(self.org)}/{_segment(env)}/events", params
         )
-        if response.status_code == 404:
+        if response.status == 404:
             return None
         events = parse_list(self._decode(response), EnvironmentEvent.from_json)
         return EventsPage.from_response(tuple(events), page, per_page, response.headers)
@@ -182,7 +182,7 @@ class KosliClient:
     async def _get(self, path: str, params: dict[str, Any] | None = None) -> Any:
         return self._decode(await self._send(path, params))
 
-    async def _send(self, path: str, params: dict[str, Any] | None = None) -> httpx.Response:
+    async def _send(self, path: str, params: dict[str, Any] | None = None) -> Answer:
         """The answer after retries; a timeout or an unreachable Kosli raises."""
         endpoint = path.split("/", 1)[0]
         for attempt in range(1, self._attempts + 1):

@@ -4,11 +4,10 @@ each snapshot, one event per artifact and snapshot, newest first, a page at a ti
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-
-import httpx
 
 from bot.kosli.parsing import get, time_of
 
@@ -64,7 +63,11 @@ class EventsPage:
 
     @classmethod
     def from_response(
-        cls, events: tuple[EnvironmentEvent, ...], page: int, per_page: int, headers: httpx.Headers
+        cls,
+        events: tuple[EnvironmentEvent, ...],
+        page: int,
+        per_page: int,
+        headers: Mapping[str, str],
     ) -> EventsPage:
         return cls(
             events=events,
