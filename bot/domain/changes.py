@@ -7,7 +7,7 @@ so they can never disagree about a pair of snapshots.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
@@ -93,6 +93,8 @@ class Change:
     # COMPLIANT: it runs with no provenance, so only an allow-list entry (or a policy that
     # stopped asking for provenance) lets it pass; else the evidence it lacked arrived.
     allow_listed: bool = False
+    # COMPLIANT: Kosli Actions said it was allow-listed here, so it is no inference.
+    allow_list_told: bool = False
 
     @property
     def compare_url(self) -> str:
@@ -407,4 +409,20 @@ def reevaluated(snapshot: Snapshot, recorded: bool) -> ChangeSet:
             for a in failing
         ),
         compliance=(recorded, not recorded),
+    )
+
+
+def told_allow_listed(changes: ChangeSet, fingerprints: Collection[str]) -> ChangeSet:
+    """Kosli Actions said these builds were allow-listed: their return to compliance is
+    that, not a guess."""
+    if not fingerprints:
+        return changes
+    return replace(
+        changes,
+        changes=tuple(
+            replace(c, allow_listed=True, allow_list_told=True)
+            if c.kind == Kind.COMPLIANT and c.artifact.fingerprint in fingerprints
+            else c
+            for c in changes.changes
+        ),
     )

@@ -223,6 +223,8 @@ def compliant_line(change: Change, env: str) -> str:
     """Why the same build passes now: allow-listed (no provenance) or late evidence."""
     a = change.artifact
     name = f"`{escape(short_name(a.name))}`"
+    if change.allow_list_told:
+        return f"{name} · same build: allow-listed in {escape(env)} (Kosli Actions said so)"
     if change.allow_listed:
         return (
             f"{name} · same build, still no provenance: allowed to run in {escape(env)} "

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from bot.domain.changes import ChangeSet, reevaluated
+from bot.domain.changes import ChangeSet, reevaluated, told_allow_listed
 from bot.kosli import KosliClient, KosliError, Snappish
 from bot.kosli.models import Snapshot
 from bot.logs import log_context
@@ -27,6 +27,8 @@ from bot.watch.router import Router
 from bot.watch.settings import WatchSettings
 
 log = logging.getLogger(__name__)
+
+MAX_ALLOW_LISTED = 10_000
 
 
 @dataclass
@@ -45,6 +47,14 @@ class Poller:
     _queued: set[str] = field(default_factory=set)
     # The snapshot each environment was caught up to: the next change is diffed against it.
     _last_seen: LastSeen = field(default_factory=LastSeen)
+    # Builds Kosli Actions said were allow-listed, by environment, until a snapshot shows it.
+    _allow_listed: defaultdict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+
+    def heard_allow_listed(self, env: str, fingerprint: str) -> None:
+        """Kosli Actions pushed an allow-listing: word that build's return to compliance so.
+        Bounded, as pushes come from outside: past the bound it is only inferred."""
+        if sum(map(len, self._allow_listed.values())) < MAX_ALLOW_LISTED:
+            self._allow_listed[env].add(fingerprint)
 
     async def poll_now(self, env: str) -> bool:
         """Poll one environment at once (Kosli pushed a change); False when a poll of it is
@@ -148,7 +158,7 @@ class Poller:
                 now = self.settings.now()
                 if index - 1 > mark:  # snapshots with nothing to tell, passed over at once
                     await self.store.outbox.advance(env, index - 1, None, now)
-                alerting = change.alerting  # a restart alerts no one
+                alerting = self._worded(env, change.alerting)  # a restart alerts no one
                 alerts_for = None if alerting.is_empty else self._alerts_for(alerting, now)
                 queued += await self.store.outbox.advance(
                     env, index, alerts_for, now, current.compliant
@@ -160,6 +170,15 @@ class Poller:
                 env, last, None, self.settings.now(), newest[0].compliant
             )
         return queued
+
+    def _worded(self, env: str, change: ChangeSet) -> ChangeSet:
+        """Builds said allow-listed by Kosli Actions, worded so once a snapshot shows it."""
+        told = self._allow_listed.get(env)
+        if not told:
+            return change
+        worded = told_allow_listed(change, told)
+        told.difference_update(c.artifact.fingerprint for c in worded.changes if c.allow_list_told)
+        return worded
 
     async def _reevaluated(self, state: EnvState, compliant: bool | None) -> int:
         """The safety net for compliance: Kosli keeps a snapshot's compliance as recorded, but

@@ -76,6 +76,9 @@ class Watcher:
         age = (self.settings.now() - oldest).total_seconds() if oldest else 0.0
         OUTBOX_OLDEST.set(max(0.0, age))
 
+    def heard_allow_listed(self, env: str, fingerprint: str) -> None:
+        self.poller.heard_allow_listed(env, fingerprint)
+
     async def poll_now(self, env: str) -> None:
         """Kosli said `env` changed: poll it and send at once, through the same leases and
         outbox as the scheduled cycle (so a race between the two still alerts once)."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hmac
 import json
 import logging
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -27,6 +28,7 @@ from bot.web.gate import Refusal, ascii_digits, read_body
 log = logging.getLogger(__name__)
 
 MAX_WEBHOOK = 64 * 1024  # Kosli's payload is under 2 kB
+_FINGERPRINT = re.compile(r"[0-9a-fA-F]{64}")
 
 
 @dataclass(frozen=True)
@@ -37,6 +39,7 @@ class Push:
     snapshot: int | None
     at: datetime | None = None  # when Kosli saw it; digits in a string, a number or ISO 8601
     compliant: bool | None = None  # the snapshot's status, where Kosli says it
+    allow_listed: str = ""  # the build's fingerprint, when the push tells an allow-listing
 
     def news_about(self, last_seen_index: int, last_seen_compliant: bool | None) -> bool:
         """Whether it can tell the watcher anything: a snapshot not read yet, or the last one
@@ -70,7 +73,16 @@ def parse_push(body: bytes) -> Push | Refusal:
     at = moment(data.get("timestamp"))
     status = snapshot.get("status") if isinstance(snapshot, dict) else None
     compliant = _compliance_of(status) if isinstance(status, str) else None
-    return Push(org, env, event[:64], int(number) if valid else None, at, compliant)
+    artifact = data.get("artifact")
+    fingerprint = artifact.get("fingerprint") if isinstance(artifact, dict) else None
+    allow_listed = (
+        fingerprint.lower()
+        if "ALLOW" in event.upper()
+        and isinstance(fingerprint, str)
+        and _FINGERPRINT.fullmatch(fingerprint)
+        else ""
+    )
+    return Push(org, env, event[:64], int(number) if valid else None, at, compliant, allow_listed)
 
 
 def _compliance_of(status: str) -> bool | None:
@@ -96,6 +108,8 @@ def webhook_route(runtime: Runtime, secret: str) -> Route:
         if not watched:
             WEBHOOKS.labels("unwatched").inc()
             return JSONResponse({"ok": True, "polled": False, "why": "nobody watches it"}, 202)
+        if push.allow_listed:  # its return to compliance is worded so when a poll sees it
+            runtime.watcher.heard_allow_listed(push.env, push.allow_listed)
         state = await runtime.store.environments.state(push.env)
         if state and not push.news_about(state.last_seen_index, state.last_seen_compliant):
             WEBHOOKS.labels("seen").inc()

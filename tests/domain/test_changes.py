@@ -15,6 +15,7 @@ from bot.domain.changes import (
     service_of,
     short_name,
     snapshot_changes,
+    told_allow_listed,
 )
 from bot.domain.commits_window import CommitsWindow, by_ancestry
 from bot.domain.compliance import failing_rules, reasons
@@ -201,6 +202,23 @@ def test_a_build_turns_compliant_in_place_allow_listed_or_by_late_evidence() -> 
         snapshot(2, replace(payments, change="changed", was=1, reasons=("no scan",))),
     )
     assert [(c.kind, c.reasons) for c in flipped.changes] == [(Kind.NON_COMPLIANT, ("no scan",))]
+
+
+def test_kosli_actions_saying_allow_listed_is_taken_at_its_word() -> None:
+    payments = artifact("payments:c5a81f7", "payments-ci", compliant=False)
+    web = artifact("web:9b0e6d3", "web-ci", compliant=False)
+    both = snapshot_changes(
+        snapshot(1, payments, web),
+        snapshot(2, replace(payments, compliant=True), replace(web, compliant=True)),
+    )
+
+    told = told_allow_listed(both, {payments.fingerprint, "f" * 64})
+
+    assert [(c.artifact.name, c.allow_listed, c.allow_list_told) for c in told.changes] == [
+        ("payments:c5a81f7", True, True),
+        ("web:9b0e6d3", False, False),  # late evidence, as before
+    ]
+    assert told_allow_listed(both, set()) is both
 
 
 def test_unrelated_artifacts_stay_started_and_stopped() -> None:

@@ -89,3 +89,35 @@ def test_a_rogue_alert_gets_its_provenance_as_a_reply_and_a_restart_posts_nothin
         "prod#4362: 1 non-compliant, now non-compliant",
         "prod#4363: 1 compliant again, now compliant",
     ]
+
+
+def test_kosli_actions_saying_allow_listed_words_the_return_to_compliance_so(
+    acme_prod: tuple[KosliSandbox, Clock, dict[int, float]], slack: FakeSlack, tmp_path: Path
+) -> None:
+    """Without Kosli's word, payments' return to compliance is late evidence (it has a
+    flow); with a Kosli Actions allow-listing of that build, it is said as one."""
+    kosli, clock, at = acme_prod
+    settings = settings_for(kosli, slack, f"sqlite:///{tmp_path}/bot.db", kosli_org="acme")
+    prod = kosli.dataset.environment("prod")
+    assert prod is not None
+    (payments,) = [a.fingerprint for a in prod.snapshots[-1].running() if "/payments:" in a.name]
+
+    async def main() -> None:
+        runtime = Runtime.build(settings)
+        async with runtime.running(watch=False):
+            clock.now = at[4361] + 1
+            await watch(runtime, "prod")
+            clock.now = at[4362] + 1
+            await runtime.watcher.run_cycle()
+            runtime.watcher.heard_allow_listed("prod", "f" * 64)  # another build: no effect
+            runtime.watcher.heard_allow_listed("prod", payments)
+            clock.now = at[4363] + 1
+            await runtime.watcher.run_cycle()
+
+    asyncio.run(main())
+    failing, compliant = slack.posted(CHANNEL)
+    assert compliant["thread_ts"] == failing["ts"]
+    said = text(compliant)
+    assert "`payments:" in said and "allow-listed in prod (Kosli Actions said so)" in said
+    assert "evidence it lacked" not in said
+    assert_golden("today_allow_listed_reply", compliant["blocks"])

@@ -61,6 +61,7 @@ def test_the_next_change_is_diffed_against_the_snapshot_kept(
 
     run(kosli, slack, sqlite_url, body)
     fetched = [int(m[1]) for _, path in kosli.requests if (m := SNAPSHOT_CALL.search(path))]
-    assert fetched == list(range(170, 179))  # 177 once, though #178 is diffed against it
+    # Each once, 177 too, though #178 is diffed against it (read a few ahead: any order).
+    assert sorted(fetched) == list(range(170, 179))
     assert texts(slack)[: len(SEED_ALERTS)] == SEED_ALERTS
     assert texts(slack)[len(SEED_ALERTS)].startswith("aws-prod#178: 1 ")

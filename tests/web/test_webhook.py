@@ -195,3 +195,21 @@ def test_the_push_timestamp_reads_in_every_form(stamp: Any, at: datetime | None)
 def test_the_push_status_reads_as_a_compliance(status: Any, compliant: bool | None) -> None:
     parsed = parse_push(json.dumps(push(status=status)).encode())
     assert isinstance(parsed, Push) and parsed.compliant is compliant
+
+
+@pytest.mark.parametrize(
+    ("event", "fingerprint", "allow_listed"),
+    [
+        ("ARTIFACT_ALLOWLISTED", "AB" * 32, "ab" * 32),
+        ("artifact allow-listed", "ab" * 32, "ab" * 32),
+        ("ARTIFACT_STARTED", "ab" * 32, ""),  # not an allow-listing
+        ("ARTIFACT_ALLOWLISTED", "../" + "a" * 61, ""),
+        ("ARTIFACT_ALLOWLISTED", 7, ""),
+    ],
+)
+def test_a_push_telling_an_allow_listing_names_the_build(
+    event: str, fingerprint: Any, allow_listed: str
+) -> None:
+    body = {**push(), "event_type": event, "artifact": {"fingerprint": fingerprint}}
+    parsed = parse_push(json.dumps(body).encode())
+    assert isinstance(parsed, Push) and parsed.allow_listed == allow_listed
