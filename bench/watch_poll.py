@@ -129,8 +129,9 @@ async def measure(
     async with runtime.running(watch=False):
         for number in range(envs):
             env = f"env-{number:04d}"
+            # As `watch` does: from #177, with the compliance it was read with.
             await runtime.store.subscriptions.subscribe(
-                f"C{number:05d}", env, "U1", 177, runtime.watcher.clock()
+                f"C{number:05d}", env, "U1", 177, runtime.watcher.clock(), compliant=True
             )
         runtime.kosli.snapshots = timed  # type: ignore[method-assign]
         figures, began = [], []
