@@ -90,7 +90,7 @@ class Runtime:
         )
         services = Services(
             Queries(kosli, history),
-            Subscriptions(store, kosli, watcher),
+            Subscriptions(store, kosli, watcher, settings.admin_user_ids),
             desk,
             transport,
             command,

@@ -27,6 +27,7 @@ class Subscriptions:
     store: Store
     kosli: KosliClient
     watcher: Watcher
+    admins: frozenset[str] = frozenset()  # who may narrow what a channel gets; empty: everyone
 
     async def watch(self, request: Watch, channel: str, user: str) -> WatchResult:
         return await self._watch(
@@ -60,12 +61,16 @@ class Subscriptions:
     ) -> WatchResult:
         started: list[Baseline] = []
         already: list[Watched] = []
+        switched: list[str] = []
         for env in envs:
             try:
                 snapshot = await self.kosli.snapshot(Snappish(env))
             except KosliNotFound:
                 unknown = await unknown_environment(self.kosli, [env])
                 raise QueryError(unknown or f"Kosli has no snapshot of `{env}` yet.") from None
+            before = await self.store.subscriptions.find(channel=channel, env=env)
+            if before and risky_only and not before[0].risky_only:
+                self._may_narrow(env, user)
             if await self.store.subscriptions.subscribe(
                 channel, env, user, snapshot.index, now, risky_only
             ):
@@ -75,7 +80,18 @@ class Subscriptions:
                     _watched,
                     await self.store.subscriptions.find(channel=channel, env=env),
                 )
-        return WatchResult(tuple(started), tuple(already), risky_only)
+            if before and before[0].risky_only != risky_only:
+                switched.append(env)
+        return WatchResult(tuple(started), tuple(already), risky_only, tuple(switched))
+
+    def _may_narrow(self, env: str, user: str) -> None:
+        """`watch --risky` on a channel getting every change silences the compliant ones: like
+        `unwatch` and `mute`, only for admins when there are any."""
+        if self.admins and user not in self.admins:
+            raise QueryError(
+                f"Only the bot's admins may narrow `{env}` here to risky changes; "
+                "this channel still gets every change."
+            )
 
 
 def _watched(sub: SubscriptionRecord) -> Watched:

@@ -144,6 +144,7 @@ class WatchResult:
     started: tuple[Baseline, ...]
     already: tuple[Watched, ...]
     risky_only: bool
+    switched: tuple[str, ...] = ()  # environments watched before, now risky-only or not
 
 
 @dataclass(frozen=True)
