@@ -74,6 +74,45 @@ def test_repositories_are_read_from_commit_urls_on_configured_hosts() -> None:
         assert host.repository(unknown) is None
 
 
+def test_each_github_host_is_asked_about_its_own_repositories(fake: FakeGitHost) -> None:
+    """With GitHub Enterprise configured, a github.com repository is asked of github.com's API
+    (without the Enterprise token), and an Enterprise one of the Enterprise API."""
+    public = FakeGitHost().start()  # github.com's API
+    ghe_web = fake.url  # the Enterprise host's web pages; its API at /api/v3
+    fake.route(
+        f"/api/v3/repos/acme/web/commits/{NEW}",
+        Reply(200, recorded("github-compare-ahead.json")["commits"][0]),
+    )
+    public.route(
+        f"/repos/cyber-dojo/creator/commits/{NEW}",
+        Reply(200, recorded("github-compare-ahead.json")["commits"][0]),
+    )
+
+    async def run() -> None:
+        host = GitHost(
+            github_api_url=f"{ghe_web}/api/v3",
+            github_token="ghe-token",
+            github_com_api=public.url,
+        )
+        try:
+            ours = host.repository(f"{ghe_web}/acme/web/commit/{NEW}")
+            theirs = host.repository(f"https://github.com/cyber-dojo/creator/commit/{NEW}")
+            assert ours is not None and theirs is not None
+            await host.commit(ours, NEW)
+            await host.commit(theirs, NEW)
+        finally:
+            await host.aclose()
+
+    try:
+        asyncio.run(run())
+    finally:
+        public.stop()
+    assert [path for path, _, _ in fake.requests] == [f"/api/v3/repos/acme/web/commits/{NEW}"]
+    assert fake.requests[0][2]["Authorization"] == "Bearer ghe-token"
+    assert [path for path, _, _ in public.requests] == [f"/repos/cyber-dojo/creator/commits/{NEW}"]
+    assert "Authorization" not in public.requests[0][2]
+
+
 def test_a_github_compare_lists_the_commits_newest_first(fake: FakeGitHost) -> None:
     github_compare(fake, "github-compare-ahead.json")
     found: Comparison = ask(fake, "compare", CREATOR, OLD, NEW)
