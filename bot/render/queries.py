@@ -40,8 +40,8 @@ def render_error(text: str) -> Message:
 
 def render_help(result: HelpResult, command: str) -> Message:
     lines = [
-        f"`{command} {e.name}{' ' + e.arguments if e.arguments else ''}`  {escape(e.summary)}"
-        f"\n    _e.g._ `{command} {e.example}`"
+        f"{code(f'{command} {e.name}' + (' ' + e.arguments if e.arguments else ''))}  "
+        f"{escape(e.summary)}\n    _e.g._ {code(f'{command} {e.example}')}"
         for e in result.entries
     ]
     blocks: list[Block] = [blockkit.header("Kosli bot: what I can do"), *blockkit.lines(lines)]
