@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 
 from bot.config import Settings
-from bot.shell import REPLAY_FROM, SEED_MOMENT, ReplayClock, run_shell
 from bot.render.blockkit import Message
+from bot.shell import REPLAY_FROM, SEED_MOMENT, ReplayClock, run_shell
 from bot.transport.terminal import BOLD, CYAN, RESET, TerminalTransport, paint
 
 ROOT = Path(__file__).parents[1]

@@ -277,7 +277,11 @@ def render_diff(changes: ChangeSet, command: str) -> Message:
         *_compliance(changes),
         *_entries(changes, command, None),
     ]
-    return blockkit.message(f"{title}: {counts}", blocks, footer=buttons(changes, mute=False))
+    # Kosli's CLI lists every change, however many.
+    cli = code(f"kosli diff snapshots {changes.before} {changes.after}")
+    see_all = f"Kosli's CLI lists them all: {cli}"
+    footer = buttons(changes, mute=False)
+    return blockkit.message(f"{title}: {counts}", blocks, footer=footer, see_all=see_all)
 
 
 def render_commits(result: CommitsResult, command: str) -> Message:
