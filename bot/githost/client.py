@@ -8,6 +8,7 @@ is configured, without its token), so a token never goes to a host named by data
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from collections.abc import Callable
@@ -17,6 +18,7 @@ from urllib.parse import quote, urlparse
 import httpx
 
 from bot.githost.errors import (
+    GitHostAnswerTooLarge,
     GitHostError,
     GitHostNotFound,
     GitHostRateLimited,
@@ -49,7 +51,9 @@ class GitHost:
         *,
         timeout: float = 10.0,
         github_com_api: str = DEFAULT_GITHUB_API,
+        max_answer_bytes: int = 10 * 2**20,
     ) -> None:
+        self._max_answer_bytes = max_answer_bytes
         self.github_api = github_api_url.rstrip("/")
         self.gitlab = gitlab_url.rstrip("/")
         self._github_web = _github_web(self.github_api)
@@ -129,7 +133,7 @@ class GitHost:
                 f"{_name(host)}'s rate limit is spent", self._blocked_until[repo.web]
             )
         try:
-            response = await self._http.get(url, params=params, headers=self._headers(host, url))
+            response, body = await self._read(host, url, params)
         except httpx.TimeoutException:
             raise GitHostUnavailable(f"{_name(host)} did not answer in time") from None
         except httpx.HTTPError:
@@ -151,9 +155,26 @@ class GitHost:
         if status >= 300:
             raise GitHostUnavailable(f"{_name(host)} answered HTTP {status}")
         try:
-            return response.json()
+            return json.loads(body)
         except ValueError:
             raise GitHostUnavailable(f"{_name(host)} answered with something not JSON") from None
+
+    async def _read(
+        self, host: str, url: str, params: dict[str, str] | None
+    ) -> tuple[httpx.Response, bytes]:
+        """The answer and its body, read as a stream no further than the byte limit (after
+        decompression): a 200 MB compare is refused, not held."""
+        headers = self._headers(host, url)
+        async with self._http.stream("GET", url, params=params, headers=headers) as response:
+            body = bytearray()
+            async for chunk in response.aiter_bytes():
+                body += chunk
+                if len(body) > self._max_answer_bytes:
+                    raise GitHostAnswerTooLarge(
+                        f"{_name(host)}'s answer was larger than "
+                        f"{self._max_answer_bytes // 2**20} MB, more than the bot reads"
+                    )
+        return response, bytes(body)
 
     def _headers(self, host: str, url: str) -> dict[str, str]:
         configured = self.github_api if host == "github" else self.gitlab

@@ -60,6 +60,7 @@ class KosliClient:
         attempts: int = 3,
         backoff: float = 0.5,
         max_in_flight: int = 32,
+        max_answer_bytes: int = 50 * 2**20,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         observe: Callable[[str, int, float], None] | None = None,
     ) -> None:
@@ -82,7 +83,7 @@ class KosliClient:
             },
             timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)),
             # As many kept alive as may be in flight, handed out without rescanning the pool.
-            transport=AiohttpTransport(max_in_flight),
+            transport=AiohttpTransport(max_in_flight, max_answer_bytes),
         )
 
     async def aclose(self) -> None:

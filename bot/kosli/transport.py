@@ -15,10 +15,15 @@ import aiohttp
 import httpx
 import yarl
 
+from bot.kosli.errors import KosliAnswerTooLarge
+
+CHUNK = 64 * 1024
+
 
 class AiohttpTransport(httpx.AsyncBaseTransport):
-    def __init__(self, max_connections: int) -> None:
+    def __init__(self, max_connections: int, max_answer_bytes: int) -> None:
         self._max_connections = max_connections
+        self._max_answer_bytes = max_answer_bytes
         self._session: aiohttp.ClientSession | None = None
 
     def _session_now(self) -> aiohttp.ClientSession:
@@ -45,7 +50,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
                 proxy=_proxy_for(request.url.scheme, request.url.host),
                 timeout=timeout,
             ) as answer:
-                body = await answer.read()
+                body = await read_limited(answer, self._max_answer_bytes)
                 status, raw_headers = answer.status, list(answer.raw_headers)
         except TimeoutError as error:
             raise httpx.ReadTimeout(str(error) or "timed out", request=request) from error
@@ -58,6 +63,24 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
     async def aclose(self) -> None:
         if self._session is not None:
             await self._session.close()
+
+
+async def read_limited(answer: aiohttp.ClientResponse, limit: int) -> bytes:
+    """The body, read as a stream no further than `limit` bytes as they come over the wire:
+    one huge answer is refused without being held whole."""
+    declared = answer.content_length
+    if declared is not None and declared > limit:
+        raise KosliAnswerTooLarge(_too_large(limit))
+    body = bytearray()
+    async for chunk in answer.content.iter_chunked(CHUNK):
+        body += chunk
+        if len(body) > limit:
+            raise KosliAnswerTooLarge(_too_large(limit))
+    return bytes(body)
+
+
+def _too_large(limit: int) -> str:
+    return f"Kosli's answer was larger than {limit // 2**20} MB, more than the bot reads"
 
 
 @functools.cache

@@ -12,6 +12,7 @@ from bot.domain.commits_window import CommitsWindow
 from bot.githost import (
     Comparison,
     GitHost,
+    GitHostAnswerTooLarge,
     GitHostError,
     GitHostNotFound,
     GitHostRateLimited,
@@ -297,3 +298,14 @@ def test_a_long_window_shows_ten_commits_and_counts_the_rest(fake: FakeGitHost) 
     assert lines[-1] == (
         f"…and 252 more: <https://github.com/cyber-dojo/creator/compare/{base}...{head}|compare>"
     )
+
+
+def test_an_answer_beyond_the_byte_limit_is_refused_by_name(fake: FakeGitHost) -> None:
+    """A compare of 3 MB against a 1 MB limit: a named error, told in the commits window."""
+    huge = recorded("github-compare-ahead.json")
+    huge["files"] = [{"patch": "+" * 1000} for _ in range(3000)]
+    fake.route(f"/repos/cyber-dojo/creator/compare/{OLD}...{NEW}", Reply(200, huge))
+    with pytest.raises(GitHostAnswerTooLarge) as refused:
+        ask(fake, "compare", CREATOR, OLD, NEW, max_answer_bytes=2**20)
+    assert str(refused.value) == "GitHub's answer was larger than 1 MB, more than the bot reads"
+    assert isinstance(refused.value, GitHostUnavailable)  # what callers already tell people
