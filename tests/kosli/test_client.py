@@ -451,9 +451,8 @@ def test_an_answer_beyond_the_byte_limit_is_refused_by_name(declare_length: bool
         finally:
             await client.aclose()
 
-    with endless_answer(declare_length) as server:
-        with pytest.raises(KosliAnswerTooLarge) as refused:
-            asyncio.run(run(server.base_url))
+    with endless_answer(declare_length) as server, pytest.raises(KosliAnswerTooLarge) as refused:
+        asyncio.run(run(server.base_url))
     assert str(refused.value) == "Kosli's answer was larger than 1 MB, more than the bot reads"
     assert len(server.paths) == 1  # not retried: the same answer would come again
     fault = kosli_fault(refused.value, "cyber-dojo")
