@@ -60,7 +60,7 @@ class Settings:
     lease_seconds: float = 30.0  # how soon a dead process's polls and sends are taken over
     run_watcher: bool = True
     allowed_team_ids: frozenset[str] = frozenset()  # empty: the installed workspace only
-    admin_user_ids: frozenset[str] = frozenset()  # empty: everyone may unwatch, mute, close
+    admin_user_ids: frozenset[str] = frozenset()  # empty: everyone may unwatch, mute, narrow, close
     # The git hosts that tell the commits between two builds; public repositories need no token.
     github_api_url: str = "https://api.github.com"
     github_token: str | None = None
