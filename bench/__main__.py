@@ -45,6 +45,12 @@ BENCHES = [
         ["bench.watch_poll", "--envs", "1000"],
         ["bench.watch_poll", "--envs", "100"],
     ),
+    (
+        "memory soak: 50,000 mixed requests in bursts (commands, buttons, webhooks, junk, "
+        "foreign teams), RSS after a full collection",
+        ["bench.memory"],
+        ["bench.memory", "--requests", "5000", "--every", "1000"],
+    ),
 ]
 
 

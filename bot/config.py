@@ -60,7 +60,7 @@ class Settings:
     lease_seconds: float = 30.0  # how soon a dead process's polls and sends are taken over
     run_watcher: bool = True
     allowed_team_ids: frozenset[str] = frozenset()  # empty: the installed workspace only
-    admin_user_ids: frozenset[str] = frozenset()  # empty: everyone may unwatch, mute, close
+    admin_user_ids: frozenset[str] = frozenset()  # empty: everyone may unwatch, mute, narrow, close
     # The git hosts that tell the commits between two builds; public repositories need no token.
     github_api_url: str = "https://api.github.com"
     github_token: str | None = None
@@ -68,6 +68,9 @@ class Settings:
     gitlab_token: str | None = None
     kosli_webhook_secret: str | None = None  # POST /kosli/webhook/{secret}; off when unset
     metrics_token: str | None = None  # GET /metrics wants it as a bearer token when set
+    # The most of one answer read; a bigger one fails with a named error, unread past this.
+    kosli_max_answer_bytes: int = 50 * 2**20  # a snapshot of a big environment fits
+    git_max_answer_bytes: int = 10 * 2**20  # a compare of 250 commits is a few MB
     log_format: LogFormat = "text"
 
     def __repr__(self) -> str:
@@ -187,6 +190,8 @@ class Settings:
         poll_seconds = number("KOSLI_POLL_SECONDS", 60.0, "a number of seconds")
         lease_seconds = number("WATCH_LEASE_SECONDS", 30.0, "a number of seconds")
         database_wait = number("DATABASE_WAIT_SECONDS", 30.0, "a number of seconds")
+        kosli_max_mb = number("KOSLI_MAX_ANSWER_MB", 50.0, "a number of megabytes")
+        git_max_mb = number("GIT_MAX_ANSWER_MB", 10.0, "a number of megabytes")
         run_watcher = (text("RUN_WATCHER") or "true").lower()
         if run_watcher not in ("true", "false", "1", "0", "yes", "no"):
             problems.append(f"RUN_WATCHER must be true or false, got {run_watcher!r}")
@@ -225,6 +230,8 @@ class Settings:
             gitlab_token=text("GITLAB_TOKEN"),
             kosli_webhook_secret=webhook_secret,
             metrics_token=text("METRICS_TOKEN"),
+            kosli_max_answer_bytes=int(kosli_max_mb * 2**20),
+            git_max_answer_bytes=int(git_max_mb * 2**20),
             log_format="json" if log_format == "json" else "text",
         )
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextvars
 import json
 import logging
+import re
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,6 +18,8 @@ CONTEXT: dict[str, contextvars.ContextVar[str]] = {
     name: contextvars.ContextVar(name, default="") for name in ("request_id", "command", "env")
 }
 CHATTY = ("apscheduler", "httpx", "slack_sdk.web.async_base_client")
+# The webhook's URL is its only lock: uvicorn's access log (and anyone else) would print it.
+WEBHOOK_SECRET = re.compile(r"(/kosli/webhook/)[^\s\"'?#]*")
 
 
 @contextmanager
@@ -34,6 +37,17 @@ class _Context(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         for name, variable in CONTEXT.items():
             setattr(record, name, variable.get())
+        return True
+
+
+class _Redact(logging.Filter):
+    """Every line goes out with the webhook path's secret replaced, right or wrong guess."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        redacted = WEBHOOK_SECRET.sub(r"\1***", message)
+        if redacted != message:
+            record.msg, record.args = redacted, None
         return True
 
 
@@ -68,6 +82,7 @@ class TextFormatter(logging.Formatter):
 def configure_logging(json_lines: bool, stream: TextIO | None = None) -> None:
     handler = logging.StreamHandler(stream or sys.stderr)
     handler.addFilter(_Context())
+    handler.addFilter(_Redact())
     handler.setFormatter(JsonFormatter() if json_lines else TextFormatter())
     logging.basicConfig(level=logging.INFO, handlers=[handler], force=True)
     # A line per scheduled job run and per HTTP request would drown what matters.

@@ -33,6 +33,7 @@ def kosli_client(settings: Settings) -> KosliClient:
         account.org,
         account.api_token,
         timeout=settings.kosli_timeout,
+        max_answer_bytes=settings.kosli_max_answer_bytes,
         observe=_kosli_metrics,
     )
 
@@ -74,6 +75,7 @@ class Runtime:
             settings.github_token,
             settings.gitlab_url,
             settings.gitlab_token,
+            max_answer_bytes=settings.git_max_answer_bytes,
         )
         history = GitHistory(store, githost, watch_settings.now)
         watcher = Watcher(store, kosli, transport, watch_settings, history)
@@ -90,7 +92,7 @@ class Runtime:
         )
         services = Services(
             Queries(kosli, history),
-            Subscriptions(store, kosli, watcher),
+            Subscriptions(store, kosli, watcher, settings.admin_user_ids),
             desk,
             transport,
             command,

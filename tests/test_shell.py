@@ -16,8 +16,9 @@ from pathlib import Path
 import pytest
 
 from bot.config import Settings
+from bot.render.blockkit import Message
 from bot.shell import REPLAY_FROM, SEED_MOMENT, ReplayClock, run_shell
-from bot.transport.terminal import paint
+from bot.transport.terminal import BOLD, CYAN, RESET, TerminalTransport, paint
 
 ROOT = Path(__file__).parents[1]
 
@@ -183,3 +184,28 @@ def test_the_commits_window_and_where_a_commit_runs_offline() -> None:
     assert "Where e8cdc07 runs" in text
     assert "✅ aws-prod#177 · `creator:b7a5908` has it, 3 commits later" in text
     assert "⌛ aws-beta#190 · not yet: runs `creator:bed709b`, 5 commits behind" in text
+
+
+HOSTILE_TITLE = "fix \x1b]0;PWNED\x07\x1b[2J\x1b[31mred\x1b[0m\r\x00\x9b2J\x9d0;T\x9c\x1bc done\tok"
+
+
+@pytest.mark.parametrize("colour", [False, True])
+def test_the_terminal_prints_no_control_sequence_from_kosli_or_git(
+    tmp_path: Path, colour: bool
+) -> None:
+    """A commit title that would set the window title and clear the screen is printed as
+    plain characters, with colours off (NO_COLOR) and on; only the shell's own colours stay."""
+    out = io.StringIO()
+    terminal = TerminalTransport(out, colour=colour, files=tmp_path)
+    blocks = [
+        {"type": "section", "text": {"type": "mrkdwn", "text": f"*Commits*\n{HOSTILE_TITLE}"}}
+    ]
+    asyncio.run(terminal.post("C1", Message("commits", blocks)))
+    asyncio.run(terminal.post("C1", Message(HOSTILE_TITLE), thread_ts="1.0"))
+    printed = out.getvalue()
+    ours = printed
+    for code in (BOLD, CYAN, RESET):
+        ours = ours.replace(code, "")
+    assert not re.search(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]", ours), repr(printed)
+    assert "fix red done\tok" in ours and "PWNED" not in ours
+    assert ("\x1b" in printed) is colour

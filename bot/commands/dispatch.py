@@ -12,6 +12,7 @@ from bot.commands.registry import Context, Reply
 from bot.commands.services import Services
 from bot.domain.commands import CommandError
 from bot.kosli import (
+    KosliAnswerTooLarge,
     KosliBadRequest,
     KosliBadResponse,
     KosliError,
@@ -39,6 +40,11 @@ def kosli_fault(error: KosliError, org: str) -> str:
             )
         case KosliBadRequest():
             return f"Kosli could not read that request: {error}"
+        case KosliAnswerTooLarge():
+            return (
+                f"{error}, so I stopped reading it. If such answers are expected, ask whoever "
+                "runs the bot to raise KOSLI_MAX_ANSWER_MB."
+            )
         case KosliBadResponse():
             return "Kosli sent an answer the bot could not read. Try again, or report it."
     return f"Kosli answered with an error: {error}"

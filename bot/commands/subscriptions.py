@@ -29,6 +29,7 @@ class Subscriptions:
     store: Store
     kosli: KosliClient
     watcher: Watcher
+    admins: frozenset[str] = frozenset()  # who may narrow what a channel gets; empty: everyone
 
     async def watch(self, request: Watch, channel: str, user: str) -> WatchResult:
         return await self._watch(
@@ -91,6 +92,15 @@ class Subscriptions:
             raise QueryError(nothing_to("watch", logical, empty))
         started: list[Baseline] = []
         already: list[Watched] = []
+        switched: list[str] = []
+        before: dict[str, list[SubscriptionRecord]] = {}
+        for snapshot in latest:  # all allowed before any is watched
+            before[snapshot.env] = await self.store.subscriptions.find(
+                channel=channel, env=snapshot.env
+            )
+            was = before[snapshot.env]
+            if was and risky_only and not was[0].risky_only:
+                self._may_narrow(snapshot.env, user)
         for snapshot in latest:
             env = snapshot.env
             if await self.store.subscriptions.subscribe(
@@ -102,7 +112,11 @@ class Subscriptions:
                     _watched,
                     await self.store.subscriptions.find(channel=channel, env=env),
                 )
-        return WatchResult(tuple(started), tuple(already), risky_only, logical, empty)
+            if before[env] and before[env][0].risky_only != risky_only:
+                switched.append(env)
+        return WatchResult(
+            tuple(started), tuple(already), risky_only, logical, empty, tuple(switched)
+        )
 
     async def _targets(
         self, envs: tuple[str, ...]
@@ -152,6 +166,15 @@ class Subscriptions:
             return {e.name: e for e in await self.kosli.environments()}
         except KosliError:
             return {}  # cannot tell which: the plain "no snapshot" wording stands
+
+    def _may_narrow(self, env: str, user: str) -> None:
+        """`watch --risky` on a channel getting every change silences the compliant ones: like
+        `unwatch` and `mute`, only for admins when there are any."""
+        if self.admins and user not in self.admins:
+            raise QueryError(
+                f"Only the bot's admins may narrow `{env}` here to risky changes; "
+                "this channel still gets every change."
+            )
 
 
 def _watched(sub: SubscriptionRecord) -> Watched:

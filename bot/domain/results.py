@@ -150,6 +150,7 @@ class WatchResult:
     risky_only: bool
     logical: tuple[Environment, ...] = ()  # asked for: their included ones are watched
     no_snapshot: tuple[str, ...] = ()  # not watched: nothing to start from yet
+    switched: tuple[str, ...] = ()  # environments watched before, now risky-only or not
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,7 @@
 
 from bot.githost.client import GitHost
 from bot.githost.errors import (
+    GitHostAnswerTooLarge,
     GitHostError,
     GitHostNotFound,
     GitHostRateLimited,
@@ -16,6 +17,7 @@ __all__ = [
     "GitHostError",
     "GitHostNotFound",
     "GitHostRateLimited",
+    "GitHostAnswerTooLarge",
     "GitHostUnavailable",
     "Repository",
 ]

@@ -1,12 +1,14 @@
 """Async client for the git hosts' compare APIs: GitHub (or GitHub Enterprise) and GitLab.
 
 Which repository to ask about comes from a commit URL Kosli recorded (github.com or the
-Enterprise host; gitlab.com or the self-managed host); the question always goes to the API
-configured here, so a token never goes to a host named by data.
+Enterprise host; gitlab.com or the self-managed host); the question goes to that host's API
+as configured here (github.com's own API for a github.com repository when an Enterprise host
+is configured, without its token), so a token never goes to a host named by data.
 """
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from collections.abc import Callable
@@ -16,6 +18,7 @@ from urllib.parse import quote, urlparse
 import httpx
 
 from bot.githost.errors import (
+    GitHostAnswerTooLarge,
     GitHostError,
     GitHostNotFound,
     GitHostRateLimited,
@@ -47,10 +50,17 @@ class GitHost:
         gitlab_token: str | None = None,
         *,
         timeout: float = 10.0,
+        github_com_api: str = DEFAULT_GITHUB_API,
+        max_answer_bytes: int = 10 * 2**20,
     ) -> None:
+        self._max_answer_bytes = max_answer_bytes
         self.github_api = github_api_url.rstrip("/")
         self.gitlab = gitlab_url.rstrip("/")
         self._github_web = _github_web(self.github_api)
+        # With an Enterprise host configured, github.com's repositories are asked of github.com.
+        self._github_com_api = (
+            github_com_api.rstrip("/") if _is_enterprise(self.github_api) else self.github_api
+        )
         self._tokens = {"github": github_token, "gitlab": gitlab_token}
         self._blocked_until: dict[str, float] = {}
         self._http = httpx.AsyncClient(
@@ -100,7 +110,8 @@ class GitHost:
 
     def _github_repo(self, repo: Repository) -> str:
         owner, name = repo.path.split("/")
-        return f"{self.github_api}/repos/{_segment(owner)}/{_segment(name)}"
+        api = self.github_api if repo.web == self._github_web else self._github_com_api
+        return f"{api}/repos/{_segment(owner)}/{_segment(name)}"
 
     def _gitlab_project(self, repo: Repository) -> str:
         return f"{self.gitlab}/api/v4/projects/{quote(repo.path, safe='')}"
@@ -117,23 +128,23 @@ class GitHost:
 
     async def _get(self, repo: Repository, url: str, params: dict[str, str] | None = None) -> Any:
         host = repo.host
-        if self._blocked_until.get(host, 0.0) > time.time():
+        if self._blocked_until.get(repo.web, 0.0) > time.time():
             raise GitHostRateLimited(
-                f"{_name(host)}'s rate limit is spent", self._blocked_until[host]
+                f"{_name(host)}'s rate limit is spent", self._blocked_until[repo.web]
             )
         try:
-            response = await self._http.get(url, params=params, headers=self._headers(host))
+            response, body = await self._read(host, url, params)
         except httpx.TimeoutException:
             raise GitHostUnavailable(f"{_name(host)} did not answer in time") from None
         except httpx.HTTPError:
             raise GitHostUnavailable(f"{_name(host)} could not be reached") from None
-        self._note_limit(host, response)
+        self._note_limit(repo.web, response)
         status = response.status_code
         if status in (403, 429) and (
             response.headers.get("Retry-After") or _remaining(response) == 0
         ):
             raise GitHostRateLimited(
-                f"{_name(host)}'s rate limit is spent", self._blocked_until.get(host, 0.0)
+                f"{_name(host)}'s rate limit is spent", self._blocked_until.get(repo.web, 0.0)
             )
         if status == 404:
             raise GitHostNotFound(
@@ -144,12 +155,31 @@ class GitHost:
         if status >= 300:
             raise GitHostUnavailable(f"{_name(host)} answered HTTP {status}")
         try:
-            return response.json()
+            return json.loads(body)
         except ValueError:
             raise GitHostUnavailable(f"{_name(host)} answered with something not JSON") from None
 
-    def _headers(self, host: str) -> dict[str, str]:
-        token = self._tokens[host]
+    async def _read(
+        self, host: str, url: str, params: dict[str, str] | None
+    ) -> tuple[httpx.Response, bytes]:
+        """The answer and its body, read as a stream no further than the byte limit (after
+        decompression): a 200 MB compare is refused, not held."""
+        headers = self._headers(host, url)
+        async with self._http.stream("GET", url, params=params, headers=headers) as response:
+            body = bytearray()
+            async for chunk in response.aiter_bytes():
+                body += chunk
+                if len(body) > self._max_answer_bytes:
+                    raise GitHostAnswerTooLarge(
+                        f"{_name(host)}'s answer was larger than "
+                        f"{self._max_answer_bytes // 2**20} MB, more than the bot reads"
+                    )
+        return response, bytes(body)
+
+    def _headers(self, host: str, url: str) -> dict[str, str]:
+        configured = self.github_api if host == "github" else self.gitlab
+        # The token goes only to the API it was configured for.
+        token = self._tokens[host] if url.startswith(configured + "/") else None
         if host == "github":
             headers = {
                 "Accept": "application/vnd.github+json",
@@ -158,7 +188,7 @@ class GitHost:
             return {**headers, "Authorization": f"Bearer {token}"} if token else headers
         return {"PRIVATE-TOKEN": token} if token else {}
 
-    def _note_limit(self, host: str, response: httpx.Response) -> None:
+    def _note_limit(self, web: str, response: httpx.Response) -> None:
         """Remember when a spent limit resets (X-RateLimit-Reset / RateLimit-Reset, epoch s)
         or how long Retry-After asks to wait."""
         now = time.time()
@@ -167,9 +197,9 @@ class GitHost:
             response.headers.get("X-RateLimit-Reset") or response.headers.get("RateLimit-Reset")
         )
         if retry_after is not None and response.status_code in (403, 429):
-            self._blocked_until[host] = now + retry_after
+            self._blocked_until[web] = now + retry_after
         elif _remaining(response) == 0:
-            self._blocked_until[host] = reset if reset and reset > now else now + 60.0
+            self._blocked_until[web] = reset if reset and reset > now else now + 60.0
 
 
 def _github_comparison(repo: Repository, base: str, head: str, data: Any) -> Comparison:
@@ -214,11 +244,20 @@ def _check_sha(sha: str) -> None:
         raise GitHostError(f"`{sha[:50]}` is not a commit sha")
 
 
+def _is_enterprise(api: str) -> bool:
+    """GitHub Enterprise Server answers at HOST/api/v3, Enterprise Cloud at api.NAME.ghe.com;
+    any other API URL stands in for github.com's (a proxy, or a fake in tests)."""
+    parsed = urlparse(api)
+    return parsed.path.rstrip("/").endswith("/api/v3") or parsed.netloc.endswith(".ghe.com")
+
+
 def _github_web(api: str) -> str:
     """Where GitHub's web pages live for this API: github.com, or the Enterprise host."""
     parsed = urlparse(api)
     if parsed.netloc == "api.github.com":
         return "https://github.com"
+    if parsed.netloc.startswith("api.") and parsed.netloc.endswith(".ghe.com"):
+        return f"{parsed.scheme}://{parsed.netloc.removeprefix('api.')}"
     return f"{parsed.scheme}://{parsed.netloc}"
 
 

@@ -21,3 +21,7 @@ class GitHostRateLimited(GitHostError):
 
 class GitHostUnavailable(GitHostError):
     """The host did not answer, or answered with an error of its own (5xx, not JSON)."""
+
+
+class GitHostAnswerTooLarge(GitHostUnavailable):
+    """The host's answer was bigger than the bot reads (GIT_MAX_ANSWER_MB): cut off unread."""

@@ -2,6 +2,7 @@
 
 from bot.kosli.client import KosliClient
 from bot.kosli.errors import (
+    KosliAnswerTooLarge,
     KosliBadRequest,
     KosliBadResponse,
     KosliError,
@@ -13,6 +14,7 @@ from bot.kosli.snappish import Snappish, SnappishError, parse_snappish
 
 __all__ = [
     "KosliBadRequest",
+    "KosliAnswerTooLarge",
     "KosliBadResponse",
     "KosliClient",
     "KosliError",

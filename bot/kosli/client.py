@@ -59,6 +59,7 @@ class KosliClient:
         attempts: int = 3,
         backoff: float = 0.5,
         max_in_flight: int = 32,
+        max_answer_bytes: int = 50 * 2**20,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         observe: Callable[[str, int, float], None] | None = None,
     ) -> None:
@@ -81,6 +82,7 @@ class KosliClient:
             },
             timeout,
             max_in_flight,
+            max_answer_bytes,
         )
 
     async def aclose(self) -> None:

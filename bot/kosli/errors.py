@@ -23,3 +23,8 @@ class KosliUnavailable(KosliError):
 
 class KosliBadResponse(KosliError):
     """Kosli answered with something that is not the JSON we expect."""
+
+
+class KosliAnswerTooLarge(KosliBadResponse):
+    """Kosli's answer was bigger than the bot reads (KOSLI_MAX_ANSWER_MB): it was cut off
+    unread rather than let one answer take the process's memory."""

@@ -19,6 +19,10 @@ from urllib.parse import quote, urlencode
 import aiohttp
 import yarl
 
+from bot.kosli.errors import KosliAnswerTooLarge
+
+CHUNK = 64 * 1024
+
 
 class Unreachable(Exception):
     """No answer: the connection failed or broke (a timeout raises TimeoutError instead)."""
@@ -41,12 +45,18 @@ class Answer:
 
 class KosliHttp:
     def __init__(
-        self, base_url: str, headers: Mapping[str, str], timeout: float, max_connections: int
+        self,
+        base_url: str,
+        headers: Mapping[str, str],
+        timeout: float,
+        max_connections: int,
+        max_answer_bytes: int,
     ) -> None:
         self._base = base_url.rstrip("/") + "/"
         self._headers = dict(headers)
         self._timeout = aiohttp.ClientTimeout(connect=min(timeout, 5.0), sock_read=timeout)
         self._max_connections = max_connections
+        self._max_answer_bytes = max_answer_bytes
         self._session: aiohttp.ClientSession | None = None
 
     def _session_now(self) -> aiohttp.ClientSession:
@@ -70,7 +80,8 @@ class KosliHttp:
             async with self._session_now().get(
                 target, allow_redirects=False, proxy=_proxy_for(target.scheme, target.host or "")
             ) as answer:
-                return Answer(answer.status, answer.headers, await answer.read())
+                body = await read_limited(answer, self._max_answer_bytes)
+                return Answer(answer.status, answer.headers, body)
         except TimeoutError:
             raise
         except aiohttp.ClientError as error:
@@ -79,6 +90,24 @@ class KosliHttp:
     async def aclose(self) -> None:
         if self._session is not None:
             await self._session.close()
+
+
+async def read_limited(answer: aiohttp.ClientResponse, limit: int) -> bytes:
+    """The body, read as a stream no further than `limit` bytes as they come over the wire:
+    one huge answer is refused without being held whole."""
+    declared = answer.content_length
+    if declared is not None and declared > limit:
+        raise KosliAnswerTooLarge(_too_large(limit))
+    body = bytearray()
+    async for chunk in answer.content.iter_chunked(CHUNK):
+        body += chunk
+        if len(body) > limit:
+            raise KosliAnswerTooLarge(_too_large(limit))
+    return bytes(body)
+
+
+def _too_large(limit: int) -> str:
+    return f"Kosli's answer was larger than {limit // 2**20} MB, more than the bot reads"
 
 
 @functools.cache

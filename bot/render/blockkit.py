@@ -33,6 +33,8 @@ class Message:
 
     text: str
     blocks: list[dict[str, Any]] = field(default_factory=list)
+    # Where to see everything, when an answer is too long to send whole (mrkdwn, escaped).
+    see_all: str = ""
 
 
 def clip(text: str, limit: int) -> str:
@@ -69,7 +71,12 @@ def lines(lines: list[str]) -> list[Block]:
     return sections
 
 
-def message(text: str, blocks: Sequence[Block], footer: Sequence[Block] | None = None) -> Message:
+def message(
+    text: str,
+    blocks: Sequence[Block],
+    footer: Sequence[Block] | None = None,
+    see_all: str = "",
+) -> Message:
     """All the blocks, however many: transports send more than 50 as several messages
     (`parts`) rather than drop any. The `footer` (buttons) ends the last part.
 
@@ -79,6 +86,7 @@ def message(text: str, blocks: Sequence[Block], footer: Sequence[Block] | None =
     return Message(
         text=clip(_escaped_once(text), MAX_TEXT),
         blocks=[b.to_dict() for b in [*blocks, *(footer or [])]],
+        see_all=see_all,
     )
 
 
@@ -90,6 +98,18 @@ def _escaped_once(text: str) -> str:
 def parts(blocks: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
     """Slack takes 50 blocks a message: a longer message goes as consecutive messages."""
     return [blocks[i : i + MAX_BLOCKS] for i in range(0, len(blocks), MAX_BLOCKS)] or [[]]
+
+
+def cut(message: Message, most: int) -> list[dict[str, Any]]:
+    """At most `most` blocks of `message`: when some must go, the last says how many entries
+    (sections) were left out and where to see them all, instead of dropping them silently."""
+    if len(message.blocks) <= most:
+        return message.blocks
+    kept = message.blocks[: most - 1]
+    left = sum(1 for b in message.blocks[most - 1 :] if b["type"] == "section")
+    where = message.see_all or "Ask about fewer at a time."
+    note = f"…and {left} more not shown: one answer holds {most} blocks. {where}"
+    return [*kept, context(note).to_dict()]
 
 
 def buttons(*choices: tuple[str, str, str]) -> ActionsBlock:

@@ -15,7 +15,7 @@ from bot.kosli.models import SnapshotArtifact
 from bot.render import blockkit
 from bot.render.blockkit import Message
 from bot.render.commits import window_mrkdwn, window_section
-from bot.render.mrkdwn import date, escape, link, short
+from bot.render.mrkdwn import code, date, escape, link, short
 
 MAX_TITLE = 80
 
@@ -101,9 +101,9 @@ def artifact_lines(artifact: SnapshotArtifact, build: str = "") -> str:
     """Name, flow, commit with its title and author, promotions, fingerprint and start."""
     flow = f"flow {escape(artifact.flow)}" if artifact.flow else "_no flow: no provenance_"
     return (
-        f"`{escape(short_name(artifact.name))}` · {flow} · {commit_words(artifact)}"
+        f"{code(short_name(artifact.name))} · {flow} · {commit_words(artifact)}"
         f"{_build(build)}{_promotions(artifact)}"
-        f"\nFingerprint `{short(artifact.fingerprint)}` · started {date(artifact.started_at)}"
+        f"\nFingerprint {code(short(artifact.fingerprint))} · started {date(artifact.started_at)}"
         f"{_lead_time(artifact)}"
     )
 
@@ -112,7 +112,7 @@ def artifact_line(artifact: SnapshotArtifact) -> str:
     """One short line, for lists (a baseline) and for trouble entries."""
     icon = ":x: " if artifact.compliant is False else ""
     flow = "" if artifact.flow else " · _no provenance_"
-    return f"{icon}`{escape(short_name(artifact.name))}` · {commit_words(artifact)}{flow}"
+    return f"{icon}{code(short_name(artifact.name))} · {commit_words(artifact)}{flow}"
 
 
 def _short_sha(artifact: SnapshotArtifact) -> str:
@@ -130,7 +130,7 @@ def _takeover_lines(change: Change, changes: ChangeSet, build: str) -> str:
             f"*{service}* rolled back {escape(_short_sha(old))} → {escape(_short_sha(new))}"
         )
     lines += [
-        f"`{escape(short_name(old.name))}` → `{escape(short_name(new.name))}`",
+        f"{code(short_name(old.name))} → {code(short_name(new.name))}",
         f"Commit {blockkit.commit_link(old.commit_url, old.git_commit)} → "
         f"{blockkit.commit_link(new.commit_url, new.git_commit)}{_commit_details(new)}{compare}",
     ]
@@ -164,7 +164,7 @@ def _reasons(change: Change, command: str, env: str) -> str:
 
 def rogue_lines(artifact: SnapshotArtifact) -> str:
     return (
-        f"`{escape(short_name(artifact.name))}` · fingerprint `{short(artifact.fingerprint)}`"
+        f"{code(short_name(artifact.name))} · fingerprint {code(short(artifact.fingerprint))}"
         f" · started {date(artifact.started_at)}\n"
         "Kosli cannot tie it to any flow: no build, no commit, no evidence."
     )
@@ -187,10 +187,7 @@ def entry(change: Change, changes: ChangeSet, command: str, build: str = "") -> 
         case Kind.COMPLIANT:
             body = compliant_line(change, changes.env)
         case Kind.SCALED:
-            body = (
-                f"`{escape(short_name(a.name))}` {change.instances_before} → "
-                f"{a.instances} instances"
-            )
+            body = f"{code(short_name(a.name))} {change.instances_before} → {a.instances} instances"
         case _:
             body = artifact_lines(a, build)
     return f"*{_label(change.kind, changes)}*\n{body}"
@@ -333,7 +330,7 @@ def render_diff(changes: ChangeSet, command: str) -> Message:
     """`diff A B`: the same entries as the alert for the same two snapshots."""
     title = f"{changes.before} → {changes.after}"
     if changes.is_empty:
-        text = f"No difference between `{escape(changes.before)}` and `{escape(changes.after)}`."
+        text = f"No difference between {code(changes.before)} and {code(changes.after)}."
         return blockkit.message(
             f"{title}: no difference", [blockkit.header(title), blockkit.section(text)]
         )
@@ -345,7 +342,11 @@ def render_diff(changes: ChangeSet, command: str) -> Message:
         *_compliance(changes),
         *_entries(changes, command, None),
     ]
-    return blockkit.message(f"{title}: {counts}", blocks, footer=buttons(changes, mute=False))
+    # Kosli's CLI lists every change, however many.
+    cli = code(f"kosli diff snapshots {changes.before} {changes.after}")
+    see_all = f"Kosli's CLI lists them all: {cli}"
+    footer = buttons(changes, mute=False)
+    return blockkit.message(f"{title}: {counts}", blocks, footer=footer, see_all=see_all)
 
 
 def render_commits(result: CommitsResult, command: str) -> Message:
@@ -358,7 +359,7 @@ def render_commits(result: CommitsResult, command: str) -> Message:
         if ends is None or change.previous is None:
             continue
         old, new = short_name(change.previous.name), short_name(change.artifact.name)
-        heading = f"`{escape(old)}` → `{escape(new)}`"
+        heading = f"{code(old)} → {code(new)}"
         blocks.append(window_section(heading, result.windows.get((ends.old, ends.new))))
     if len(blocks) == 1:
         nothing = (

@@ -8,7 +8,7 @@ from bot.domain.commits_window import CommitsWindow
 from bot.githost.models import Comparison, GitCommit
 from bot.render import blockkit
 from bot.render.blockkit import Message, clip
-from bot.render.mrkdwn import escape, link
+from bot.render.mrkdwn import code, escape, link
 
 SHOWN = 10  # commits listed; the rest are counted, with the compare link
 TITLE = 90
@@ -19,7 +19,7 @@ def _plural(count: int) -> str:
 
 
 def _head(window: CommitsWindow, comparison: Comparison) -> str:
-    old, new = f"`{window.old[:7]}`", f"`{window.new[:7]}`"
+    old, new = code(window.old[:7]), code(window.new[:7])
     if window.rolled_back:
         return f"{new} is {_plural(comparison.total)} behind {old}; not in {new}:"
     if comparison.status == "diverged":
@@ -45,7 +45,7 @@ def window_mrkdwn(window: CommitsWindow) -> str:
     if comparison is None:
         where = f" {link(window.compare_url, 'compare')}" if window.compare_url else ""
         return (
-            f"Commits from `{window.old[:7]}` to `{window.new[:7]}` could not be read: "
+            f"Commits from {code(window.old[:7])} to {code(window.new[:7])} could not be read: "
             f"{escape(window.failure)}.{where}"
         )
     lines = [_head(window, comparison), *map(_commit_line, comparison.commits[:SHOWN])]
@@ -61,7 +61,7 @@ def render_followup(
     """The reply under an alert: the commits behind each build it says was replaced."""
     title = f"Commits behind {env}#{index}"
     blocks: list[Block] = [blockkit.context(f"*{escape(title)}*")]
-    blocks += [window_section(f"`{escape(label)}`", window) for label, window in labelled]
+    blocks += [window_section(f"{code(label)}", window) for label, window in labelled]
     return blockkit.message(title, blocks)
 
 

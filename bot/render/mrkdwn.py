@@ -32,3 +32,9 @@ def date(moment: datetime | None) -> str:
 
 def short(fingerprint: str, length: int = 12) -> str:
     return fingerprint[:length]
+
+
+def code(text: str) -> str:
+    """`text` as a code span: escaped like any text, and a backtick in it (from Kosli or a git
+    host) cannot close the span early, so nothing after it is read as markup."""
+    return f"`{escape(text).replace('`', 'ˋ')}`"

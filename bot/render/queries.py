@@ -29,7 +29,7 @@ from bot.kosli.snappish import ACCEPTED_FORMS
 from bot.render import blockkit
 from bot.render.blockkit import Message, clip
 from bot.render.changes import artifact_line, commit_words
-from bot.render.mrkdwn import date, escape, link
+from bot.render.mrkdwn import code, date, escape, link
 
 
 def render_error(text: str) -> Message:
@@ -42,8 +42,8 @@ def render_error(text: str) -> Message:
 
 def render_help(result: HelpResult, command: str) -> Message:
     lines = [
-        f"`{command} {e.name}{' ' + e.arguments if e.arguments else ''}`  {escape(e.summary)}"
-        f"\n    _e.g._ `{command} {e.example}`"
+        f"{code(f'{command} {e.name}' + (' ' + e.arguments if e.arguments else ''))}  "
+        f"{escape(e.summary)}\n    _e.g._ {code(f'{command} {e.example}')}"
         for e in result.entries
     ]
     blocks: list[Block] = [blockkit.header("Kosli bot: what I can do"), *blockkit.lines(lines)]
@@ -55,14 +55,14 @@ def render_help(result: HelpResult, command: str) -> Message:
 def render_version(result: VersionResult, command: str) -> Message:
     text = (
         f"kosli-incident-bot {escape(result.version)} · Kosli {escape(result.kosli_host)}, "
-        f"org `{escape(result.org)}` · database {escape(result.database)}"
+        f"org {code(result.org)} · database {escape(result.database)}"
     )
     return blockkit.message(text, [blockkit.section(text)])
 
 
 def render_envs(result: EnvsResult, command: str) -> Message:
     if not result.envs:
-        text = f"No environments in org `{escape(result.org)}` yet."
+        text = f"No environments in org {code(result.org)} yet."
         return blockkit.message(text, [blockkit.section(text)])
     lines = [_env_line(env) for env in result.envs]
     blocks: list[Block] = [blockkit.header(f"Environments in {result.org}"), *blockkit.lines(lines)]
@@ -141,8 +141,8 @@ def _artifact_section(artifact: Artifact, assertion: Assertion | None) -> list[B
     kosli_page = f" · {link(artifact.html_url, 'open in Kosli')}" if artifact.html_url else ""
     blocks: list[Block] = [
         blockkit.section(
-            f"*{escape(short_name(artifact.name))}*\nImage `{escape(artifact.name)}`\n"
-            f"Fingerprint `{escape(artifact.fingerprint)}`{kosli_page}",
+            f"*{escape(short_name(artifact.name))}*\nImage {code(artifact.name)}\n"
+            f"Fingerprint {code(artifact.fingerprint)}{kosli_page}",
             fields,
         )
     ]
@@ -156,7 +156,7 @@ def _artifact_section(artifact: Artifact, assertion: Assertion | None) -> list[B
 
 def render_artifacts(result: ArtifactResult, command: str) -> Message:
     if not result.artifacts:
-        text = f"Kosli knows no artifact matching `{escape(result.query)}`."
+        text = f"Kosli knows no artifact matching {code(result.query)}."
         return blockkit.message(text, [blockkit.section(text)])
     blocks: list[Block] = []
     for artifact in result.artifacts:
@@ -175,7 +175,7 @@ def _commits(count: int) -> str:
 def _containing_line(found: Containing) -> str:
     place, a = found.place, found.place.artifact
     where = f"*{escape(place.env)}#{place.snapshot}*"
-    build = f"`{escape(short_name(a.name))}`"
+    build = f"{code(short_name(a.name))}"
     if found.contains:
         later = f", {_commits(found.ahead_by)} later" if found.ahead_by else ""
         return f":white_check_mark: {where} · {build} has it{later} · since {date(a.started_at)}"
@@ -220,13 +220,13 @@ def render_where(result: WhereResult, command: str) -> Message:
             else ""
         )
         lines.append(
-            f"`{escape(short_name(artifact.name))}` · commit "
+            f"{code(short_name(artifact.name))} · commit "
             f"{blockkit.commit_link(artifact.commit_url, artifact.git_commit)}: {where}{exited}"
         )
     for place in result.placements:
         a = place.artifact
         lines.append(
-            f"*{escape(place.env)}#{place.snapshot}* · `{escape(short_name(a.name))}` · "
+            f"*{escape(place.env)}#{place.snapshot}* · {code(short_name(a.name))} · "
             f"{commit_words(a)} · since {date(a.started_at)}"
         )
     empty = [blockkit.context(_no_snapshot(result.no_snapshot))] if result.no_snapshot else []
@@ -253,7 +253,7 @@ NO_SNAPSHOT_NAMED = 10  # environments named in the one line; the rest are count
 
 def _no_snapshot(envs: tuple[str, ...]) -> str:
     """'No snapshot yet in `aws-dev`, `aws-test`': read, but nothing to read in them."""
-    named = ", ".join(f"`{escape(env)}`" for env in envs[:NO_SNAPSHOT_NAMED])
+    named = ", ".join(f"{code(env)}" for env in envs[:NO_SNAPSHOT_NAMED])
     more = len(envs) - NO_SNAPSHOT_NAMED
     return f"No snapshot yet in {named}" + (f" and {more} more" if more > 0 else "")
 
@@ -266,11 +266,11 @@ def render_why(result: WhyResult, command: str) -> Message:
     )
     applied = f" Policies: {policies}." if policies else ""
     if result.name and not result.matched:
-        text = f"Nothing running in `{escape(where)}` matches `{escape(result.name)}`."
+        text = f"Nothing running in {code(where)} matches {code(result.name)}."
         return blockkit.message(text, [blockkit.section(text)])
     if not result.failing:
-        subject = f"`{escape(result.name)}`" if result.name else "every running artifact"
-        text = f"In `{escape(where)}`, {subject} is compliant.{applied}"
+        subject = f"{code(result.name)}" if result.name else "every running artifact"
+        text = f"In {code(where)}, {subject} is compliant.{applied}"
         return blockkit.message(f"{where}: compliant", [blockkit.section(text)])
     title = (
         f"Why {where} is non-compliant"

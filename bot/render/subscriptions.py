@@ -16,7 +16,7 @@ from bot.domain.results import (
 from bot.kosli.models import Environment
 from bot.render import blockkit
 from bot.render.blockkit import Message
-from bot.render.mrkdwn import date, date_fallback, escape
+from bot.render.mrkdwn import code, date, date_fallback, escape
 from bot.render.watcher import render_baseline
 
 
@@ -55,7 +55,11 @@ def render_watch(result: WatchResult, command: str) -> Message:
         blocks += message.blocks
         texts.append(message.text)
     for sub in result.already:
-        text = f"Already watching `{escape(sub.env)}` here (since snapshot #{sub.since_index})."
+        text = f"Already watching {code(sub.env)} here (since snapshot #{sub.since_index})."
+        if sub.env in result.switched and sub.risky_only:
+            text = f"Now only risky changes of {code(sub.env)} here (non-compliant or rogue)."
+        elif sub.env in result.switched:
+            text = f"Now every change of {code(sub.env)} here, not only risky ones."
         blocks.append(blockkit.section(text).to_dict())
         texts.append(text)
     if result.risky_only and result.started:
@@ -84,7 +88,7 @@ def render_watching(result: WatchingResult, command: str) -> Message:
         if sub.muted_until:
             notes.append(f":no_bell: muted until {date(sub.muted_until)}")
         if sub.paused_reason:
-            notes.append(f":pause_button: paused: Slack said `{escape(sub.paused_reason)}`")
+            notes.append(f":pause_button: paused: Slack said {code(sub.paused_reason)}")
         if state and state.outage_open:
             notes.append(":warning: Kosli not answering")
         extra = f" · {' · '.join(notes)}" if notes else ""

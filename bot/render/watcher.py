@@ -13,7 +13,7 @@ from bot.kosli.models import SnapshotArtifact
 from bot.render import blockkit
 from bot.render.blockkit import Message
 from bot.render.changes import artifact_line, rogue_lines
-from bot.render.mrkdwn import date, escape
+from bot.render.mrkdwn import code, date, escape
 
 
 def _why(artifact: SnapshotArtifact) -> str:
@@ -88,9 +88,9 @@ def render_mute_summary(env: str, held: Sequence[tuple[int, str]]) -> Message:
 
 
 def render_paused(channel: str, envs: Sequence[str], reason: str, command: str) -> Message:
-    names = ", ".join(f"`{escape(e)}`" for e in envs)
+    names = ", ".join(f"{code(e)}" for e in envs)
     text = (
-        f"I can no longer post to <#{channel}> (Slack says `{escape(reason)}`), so I paused "
+        f"I can no longer post to <#{channel}> (Slack says {code(reason)}), so I paused "
         f"watching {names} there. Invite me back and type `{command} watch` again to resume."
     )
     return blockkit.message(f"Paused alerts for {', '.join(envs)}", [blockkit.section(text)])

@@ -12,7 +12,7 @@ from bot.background import in_background
 from bot.commands.dispatch import answer
 from bot.commands.registry import Reply
 from bot.commands.services import Services
-from bot.render.blockkit import parts
+from bot.render.blockkit import MAX_BLOCKS, cut, parts
 from bot.transport import TransportError
 
 log = logging.getLogger(__name__)
@@ -25,7 +25,7 @@ RESPONSE_POSTS = 5
 async def respond_with(respond: AsyncRespond, reply: Reply) -> bool:
     """Post the reply on the command's response_url, retrying a failed post; False when it
     would not go (the URL expired, Slack kept failing)."""
-    for blocks in parts(reply.message.blocks)[:RESPONSE_POSTS]:
+    for blocks in parts(cut(reply.message, RESPONSE_POSTS * MAX_BLOCKS)):
         for attempt in range(RESPONSE_ATTEMPTS):
             try:
                 sent = await respond(

@@ -16,11 +16,26 @@ from bot.render.plain import blocks_to_text
 
 BOLD, CYAN, RESET = "\033[1m", "\033[36m", "\033[0m"
 _BOLD = re.compile(r"\*([^*\n]+)\*")
+# What a terminal would act on rather than print, from Kosli or a git host: control sequences
+# (CSI: colours, cursor moves, clearing the screen; OSC, DCS, APC, PM: a window title, up to
+# their terminator or the line's end; any other ESC pair), then every other C0 control but
+# newline and tab, DEL and C1.
+_SEQUENCE = re.compile(
+    r"(?:\x1b\[|\x9b)[0-?]*[ -/]*[@-~]?"
+    r"|(?:\x1b[\]PX^_]|[\x90\x98\x9d\x9e\x9f])[^\x07\x1b\x9c\n]*(?:\x07|\x1b\\|\x9c)?"
+    r"|\x1b[ -~]?"
+)
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 THREAD, PRIVATE = "  │ ", "(only you) "
 
 
 def wants_colour(out: TextIO) -> bool:
     return out.isatty() and "NO_COLOR" not in os.environ and os.environ.get("TERM") != "dumb"
+
+
+def printable(text: str) -> str:
+    """`text` as plain characters: nothing in it can drive the terminal."""
+    return _CONTROL.sub("", _SEQUENCE.sub("", text))
 
 
 def paint(text: str, colour: bool) -> str:
@@ -42,7 +57,7 @@ class TerminalTransport:
 
     def show(self, message: Message, prefix: str = "") -> None:
         text = blocks_to_text(message.blocks) if message.blocks else message.text
-        lines = paint(text, self.colour).splitlines() or [""]
+        lines = paint(printable(text), self.colour).splitlines() or [""]
         print("\n".join(prefix + line for line in lines) + "\n", file=self.out, flush=True)
 
     async def post(

@@ -58,3 +58,32 @@ def test_only_admins_may_silence_alerts_when_admins_are_named(start_bot) -> None
     assert bot.ask("mute aws-prod 1h", "3")["text"].startswith("Only the bot's admins")
     assert bot.ask("incident close", "4")["text"].startswith("Only the bot's admins")
     assert "watches" in bot.ask("watching", "5")["text"]  # still watched: nothing was changed
+
+
+def test_only_admins_may_narrow_a_channel_to_risky_changes(start_bot) -> None:
+    """`watch --risky` on a channel that gets every change silences the compliant ones: the
+    same refusal as `unwatch` and `mute`, and the subscription is left as it was."""
+    bot = start_bot(admin_user_ids="UADMIN1")
+    bot.ask("watch aws-prod")
+    refused = bot.ask("watch aws-prod --risky", "2")
+    assert refused["response_type"] == "ephemeral"
+    assert refused["text"] == (
+        "Only the bot's admins may narrow `aws-prod` here to risky changes; "
+        "this channel still gets every change."
+    )
+    assert "only risky" not in str(bot.ask("watching", "3")["blocks"])
+    # Watching a new environment risky-only narrows nothing: anyone may.
+    assert "Watching aws-beta" in bot.ask("watch aws-beta --risky", "4")["text"]
+
+
+def test_the_reply_says_what_a_watch_changed(start_bot) -> None:
+    bot = start_bot(admin_user_ids="U0ONCALL")
+    bot.ask("watch aws-prod")
+    narrowed = bot.ask("watch aws-prod --risky", "2")
+    assert narrowed["text"] == (
+        "Now only risky changes of `aws-prod` here (non-compliant or rogue)."
+    )
+    assert "only risky changes" in str(bot.ask("watching", "3")["blocks"])
+    widened = bot.ask("watch aws-prod", "4")
+    assert widened["text"] == "Now every change of `aws-prod` here, not only risky ones."
+    assert bot.ask("watch aws-prod", "5")["text"].startswith("Already watching `aws-prod`")

@@ -12,6 +12,7 @@ from bot.domain.commits_window import CommitsWindow
 from bot.githost import (
     Comparison,
     GitHost,
+    GitHostAnswerTooLarge,
     GitHostError,
     GitHostNotFound,
     GitHostRateLimited,
@@ -72,6 +73,45 @@ def test_repositories_are_read_from_commit_urls_on_configured_hosts() -> None:
         None,
     ):
         assert host.repository(unknown) is None
+
+
+def test_each_github_host_is_asked_about_its_own_repositories(fake: FakeGitHost) -> None:
+    """With GitHub Enterprise configured, a github.com repository is asked of github.com's API
+    (without the Enterprise token), and an Enterprise one of the Enterprise API."""
+    public = FakeGitHost().start()  # github.com's API
+    ghe_web = fake.url  # the Enterprise host's web pages; its API at /api/v3
+    fake.route(
+        f"/api/v3/repos/acme/web/commits/{NEW}",
+        Reply(200, recorded("github-compare-ahead.json")["commits"][0]),
+    )
+    public.route(
+        f"/repos/cyber-dojo/creator/commits/{NEW}",
+        Reply(200, recorded("github-compare-ahead.json")["commits"][0]),
+    )
+
+    async def run() -> None:
+        host = GitHost(
+            github_api_url=f"{ghe_web}/api/v3",
+            github_token="ghe-token",
+            github_com_api=public.url,
+        )
+        try:
+            ours = host.repository(f"{ghe_web}/acme/web/commit/{NEW}")
+            theirs = host.repository(f"https://github.com/cyber-dojo/creator/commit/{NEW}")
+            assert ours is not None and theirs is not None
+            await host.commit(ours, NEW)
+            await host.commit(theirs, NEW)
+        finally:
+            await host.aclose()
+
+    try:
+        asyncio.run(run())
+    finally:
+        public.stop()
+    assert [path for path, _, _ in fake.requests] == [f"/api/v3/repos/acme/web/commits/{NEW}"]
+    assert fake.requests[0][2]["Authorization"] == "Bearer ghe-token"
+    assert [path for path, _, _ in public.requests] == [f"/repos/cyber-dojo/creator/commits/{NEW}"]
+    assert "Authorization" not in public.requests[0][2]
 
 
 def test_a_github_compare_lists_the_commits_newest_first(fake: FakeGitHost) -> None:
@@ -258,3 +298,14 @@ def test_a_long_window_shows_ten_commits_and_counts_the_rest(fake: FakeGitHost) 
     assert lines[-1] == (
         f"…and 252 more: <https://github.com/cyber-dojo/creator/compare/{base}...{head}|compare>"
     )
+
+
+def test_an_answer_beyond_the_byte_limit_is_refused_by_name(fake: FakeGitHost) -> None:
+    """A compare of 3 MB against a 1 MB limit: a named error, told in the commits window."""
+    huge = recorded("github-compare-ahead.json")
+    huge["files"] = [{"patch": "+" * 1000} for _ in range(3000)]
+    fake.route(f"/repos/cyber-dojo/creator/compare/{OLD}...{NEW}", Reply(200, huge))
+    with pytest.raises(GitHostAnswerTooLarge) as refused:
+        ask(fake, "compare", CREATOR, OLD, NEW, max_answer_bytes=2**20)
+    assert str(refused.value) == "GitHub's answer was larger than 1 MB, more than the bot reads"
+    assert isinstance(refused.value, GitHostUnavailable)  # what callers already tell people

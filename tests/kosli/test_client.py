@@ -16,7 +16,9 @@ from typing import Any, TypeVar
 import pytest
 from freezegun import freeze_time
 
+from bot.commands.dispatch import kosli_fault
 from bot.kosli import (
+    KosliAnswerTooLarge,
     KosliBadRequest,
     KosliBadResponse,
     KosliClient,
@@ -424,3 +426,61 @@ def test_reads_logical_environments_from_kosli_published_list() -> None:
         production, _ = call(server, lambda c: c.environment("production"))
     assert production.logical and production.last_reported_at is None
     assert production.included == ("aws-prod", "aws-prod-terraform-drift-detection")
+
+
+@contextmanager
+def endless_answer(declare_length: bool) -> Iterator[Canned]:
+    """A Kosli answering 200 with a JSON list that goes on for 8 MB, in 64 kB writes, with
+    or without saying its length first."""
+    piece = b'{"name": "' + b"x" * 65_000 + b'"},'
+    canned = Canned("")
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.0"  # without a length, the end of the body is the close
+
+        def do_GET(self) -> None:
+            canned.paths.append(self.path)
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            if declare_length:
+                self.send_header("Content-Length", str(len(piece) * 128 + 2))
+            self.end_headers()
+            try:
+                self.wfile.write(b"[")
+                for _ in range(128):
+                    self.wfile.write(piece)
+                self.wfile.write(b"{}]")
+            except OSError:
+                pass  # the client stopped reading: as it should
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02})
+    thread.start()
+    canned.base_url = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        yield canned
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+@pytest.mark.parametrize("declare_length", [True, False])
+def test_an_answer_beyond_the_byte_limit_is_refused_by_name(declare_length: bool) -> None:
+    async def run(base_url: str) -> None:
+        client = KosliClient(base_url, "cyber-dojo", "t", timeout=5, max_answer_bytes=2**20)
+        try:
+            await client.environments()
+        finally:
+            await client.aclose()
+
+    with endless_answer(declare_length) as server, pytest.raises(KosliAnswerTooLarge) as refused:
+        asyncio.run(run(server.base_url))
+    assert str(refused.value) == "Kosli's answer was larger than 1 MB, more than the bot reads"
+    assert len(server.paths) == 1  # not retried: the same answer would come again
+    fault = kosli_fault(refused.value, "cyber-dojo")
+    assert fault.startswith("Kosli's answer was larger than 1 MB") and "\n" not in fault
+    assert "KOSLI_MAX_ANSWER_MB" in fault

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import hashlib
+import re
 import sqlite3
 import threading
 import time
 
 import psycopg
 
+from bot.sandbox import RunningArtifact
+from testkit.seed import SEED_NOW
 from testkit.signing import SIGNING_SECRET
+from testkit.story import report_with
 from tests import db
 from tests.conftest import SANDBOX_TOKEN, Bot
 
@@ -170,3 +175,31 @@ def test_a_stalled_postgresql_is_reported_within_seconds(start_bot) -> None:
             blocker.rollback()
         assert answer["text"].startswith("The bot's database is not answering right now")
         assert answered_in < 8, f"the answer took {answered_in:.1f}s"
+
+
+def test_a_long_answer_says_how_many_more_and_where_to_see_them(bot: Bot, kosli) -> None:
+    """320 newly started artifacts pass what a response_url takes (5 posts of 50 blocks): the
+    last post says how many were left out and how to list them all, none vanish silently."""
+    started = [
+        RunningArtifact(
+            name=f"registry.example/batch-{n}:1",
+            fingerprint=hashlib.sha256(f"batch-{n}".encode()).hexdigest(),
+            flow_name="",
+            git_commit=None,
+            commit_url=None,
+            compliant=False,
+            instances=1,
+            started_at=SEED_NOW - 60,
+        )
+        for n in range(320)
+    ]
+    after = report_with(kosli, *started)
+    assert bot.command_request(f"diff aws-prod#{after - 1} aws-prod#{after}").status_code == 200
+    posts = [c.body for c in bot.slack.wait_for("/response/1", count=5)]
+    assert len(posts) == 5 and all(len(p["blocks"]) <= 50 for p in posts)
+    blocks = [b for p in posts for b in p["blocks"]]
+    shown = sum("batch-" in str(b) for b in blocks)
+    note = blocks[-1]["elements"][0]["text"]
+    more = int(re.search(r"…and (\d+) more not shown", note)[1])
+    assert shown + more == 320
+    assert f"`kosli diff snapshots aws-prod#{after - 1} aws-prod#{after}`" in note
