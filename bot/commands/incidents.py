@@ -19,8 +19,8 @@ from bot.domain.logical import not_read, nothing_to, reading_included
 from bot.domain.suspects import Mark, Ranking, Verdict, candidates, verdict
 from bot.domain.timeline import IncidentWindow, Timeline
 from bot.history import GitHistory
-from bot.kosli import KosliBadRequest, KosliClient, KosliError, KosliNotFound, Snappish
-from bot.kosli.models import Environment, Snapshot, SnapshotArtifact, SnapshotSummary
+from bot.kosli import KosliClient, KosliError, KosliNotFound, Snappish
+from bot.kosli.models import Environment, Snapshot, SnapshotArtifact
 from bot.render.blockkit import Message
 from bot.render.changes import render_alert
 from bot.render.incidents import (
@@ -379,7 +379,7 @@ class IncidentThreads:
         moment = None if since is not None else _moment_of(window, now).timestamp()
         first = since + 1 if since is not None else None
         asking = (
-            asyncio.ensure_future(self._newest(env)),
+            asyncio.ensure_future(self.kosli.newest_row(env)),
             asyncio.ensure_future(window_events(self.kosli, env, first, None, start_ts=moment)),
         )
         try:
@@ -424,13 +424,6 @@ class IncidentThreads:
         changesets = sorted((c for c in changesets if not c.is_empty), key=lambda c: c.after_index)
         builds = await self._builds(changesets) if with_builds else {}
         return Timeline(env, start, tuple(changesets), skipped, latest, builds)
-
-    async def _newest(self, env: str) -> list[SnapshotSummary]:
-        """The newest snapshot's row; none for an environment that never reported."""
-        try:
-            return await self.kosli.snapshots(env, page=1, per_page=1)
-        except (KosliNotFound, KosliBadRequest):
-            return []
 
     async def _snapshot(self, env: str, snappish: Snappish) -> Snapshot:
         try:

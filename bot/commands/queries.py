@@ -86,9 +86,7 @@ class Queries:
 
         async def never_reported(env: str) -> bool:
             try:
-                return not await self.kosli.snapshots(env, 1, 1)
-            except (KosliNotFound, KosliBadRequest):
-                return True
+                return not await self.kosli.newest_row(env)
             except KosliError:
                 return False  # cannot tell: say nothing of it
 
@@ -355,12 +353,9 @@ class Queries:
 
         async def latest(env: Environment) -> list[Placement] | None:
             async with limit:
-                try:
-                    snapshot = await self.kosli.snapshot(Snappish(env.name))
-                except (KosliNotFound, KosliBadRequest):
-                    # An environment that never reported has no snapshot: Kosli answers 404,
-                    # or 400 for the latest of none; the others still answer.
-                    return None
+                snapshot = await self.kosli.latest_snapshot(env.name)
+            if snapshot is None:  # never reported: the others still answer
+                return None
             return [Placement(env.name, snapshot.index, a) for a in snapshot.running]
 
         # A logical environment's artifacts are its included environments': read it too and

@@ -17,7 +17,7 @@ from bot.domain.results import (
     WatchResult,
 )
 from bot.domain.timeline import Baseline
-from bot.kosli import KosliBadRequest, KosliClient, KosliError, KosliNotFound, Snappish
+from bot.kosli import KosliClient, KosliError
 from bot.kosli.models import Environment, Snapshot
 from bot.store.records import EnvState, SubscriptionRecord
 from bot.store.store import Store
@@ -131,7 +131,7 @@ class Subscriptions:
         for env in envs:
             if env in latest or env in empty:
                 continue
-            if (snapshot := await self._latest(env)) is not None:
+            if (snapshot := await self.kosli.latest_snapshot(env)) is not None:
                 latest[env] = snapshot
                 continue
             # No snapshot: an unknown name, a logical environment, or one never reported.
@@ -147,19 +147,11 @@ class Subscriptions:
             for included in found.included:
                 if included in latest or included in empty:
                     continue
-                if (snapshot := await self._latest(included)) is not None:
+                if (snapshot := await self.kosli.latest_snapshot(included)) is not None:
                     latest[included] = snapshot
                 else:
                     empty.append(included)
         return list(latest.values()), tuple(logical), tuple(empty)
-
-    async def _latest(self, env: str) -> Snapshot | None:
-        try:
-            return await self.kosli.snapshot(Snappish(env))
-        except (KosliNotFound, KosliBadRequest):
-            # Never reported (Kosli answers 404, or 400 for the latest of none), logical,
-            # or unknown: the caller tells which.
-            return None
 
     async def _environments(self) -> dict[str, Environment]:
         try:

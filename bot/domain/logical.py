@@ -18,6 +18,11 @@ def names(envs: tuple[str, ...]) -> str:
     return shown[0] if len(shown) == 1 else f"{', '.join(shown[:-1])} and {shown[-1]}"
 
 
+def included_words(env: Environment) -> str:
+    """What a logical environment includes, in words: '`prod` and `staging`'."""
+    return names(env.included) if env.included else "no environments yet"
+
+
 def includes_none(env: Environment, so: str) -> str:
     """`so` ends the sentence: what the asker cannot have, e.g. 'nothing to watch'."""
     return f"`{env.name}` is a logical environment that includes no environments yet: {so}."

@@ -107,6 +107,23 @@ class KosliClient:
         path = f"snapshots/{_segment(self.org)}/{_segment(snappish.env)}/{snappish.path_segment}"
         return Snapshot.from_json(snappish.env, await self._get(path))
 
+    async def latest_snapshot(self, env: str) -> Snapshot | None:
+        """The newest snapshot; None where there is none to read: an environment that never
+        reported (Kosli answers 404, or 400 for the latest of none), a logical or an unknown
+        one. The caller tells which where it matters."""
+        try:
+            return await self.snapshot(Snappish(env))
+        except (KosliNotFound, KosliBadRequest):
+            return None
+
+    async def newest_row(self, env: str) -> list[SnapshotSummary]:
+        """The newest snapshot's row of the log, or none where there is no snapshot (as
+        `latest_snapshot`)."""
+        try:
+            return await self.snapshots(env, page=1, per_page=1)
+        except (KosliNotFound, KosliBadRequest):
+            return []
+
     async def diff(self, before: Snappish, after: Snappish) -> SnapshotDiff:
         data = await self._get(
             f"env-diff/{_segment(self.org)}",

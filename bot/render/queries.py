@@ -11,7 +11,7 @@ from slack_sdk.models.blocks import (
 from bot.domain.changes import short_name
 from bot.domain.compliance import trail_label
 from bot.domain.events import what_happened
-from bot.domain.logical import names
+from bot.domain.logical import included_words
 from bot.domain.results import (
     ArtifactResult,
     Containing,
@@ -71,7 +71,7 @@ def render_envs(result: EnvsResult, command: str) -> Message:
 
 def _env_line(env: Environment) -> str:
     if env.logical:  # it never reports: what it groups says more
-        included = names(env.included) if env.included else "no environments yet"
+        included = included_words(env)
         reported = f"includes {escape(included)}"
     elif env.last_reported_at:
         reported = f"last report {date(env.last_reported_at)}"

@@ -6,7 +6,7 @@ from typing import Any
 
 from slack_sdk.models.blocks import Block
 
-from bot.domain.logical import names, not_read, reading_included
+from bot.domain.logical import included_words, names, not_read, reading_included
 from bot.domain.results import (
     MuteResult,
     UnwatchResult,
@@ -33,7 +33,7 @@ def render_unwatch(result: UnwatchResult, command: str) -> Message:
 
 def _render_unwatch_logical(result: UnwatchResult, logical: Environment) -> Message:
     if not result.included:
-        what = names(logical.included) if logical.included else "no environments yet"
+        what = included_words(logical)
         text = (
             f"This channel was not watching `{logical.name}`, "
             f"a logical environment that includes {what}."
@@ -121,7 +121,7 @@ def _render_mute_logical(result: MuteResult, logical: Environment, command: str)
     watches."""
     env = escape(logical.name)
     if not result.included:
-        what = names(logical.included) if logical.included else "no environments yet"
+        what = included_words(logical)
         text = (
             f"This channel watches nothing `{logical.name}` includes ({what}). "
             f"Start with `{command} watch {logical.name}`."

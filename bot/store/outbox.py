@@ -18,7 +18,7 @@ from bot.store.door import Batched, off_loop
 from bot.store.models import Alert, AlertKind, AlertState, WatchedEnv
 from bot.store.records import HeldAlert, IncidentRecord, SubscriptionRecord, record
 from bot.store.troubles import record_troubles, trouble_alert
-from bot.store.watchers import STILL_OPEN, incidents_in, subscriptions_in, who_hears
+from bot.store.watchers import who_hears
 
 
 @dataclass(frozen=True)
@@ -188,9 +188,8 @@ class Outbox:
             )
             if rows_affected(changed) == 0 or alerts_for is None:
                 return 0
-            following = [i for i in incidents_in(session, STILL_OPEN) if env in i.envs]
-            alerts = alerts_for(subscriptions_in(session, env=env), following)
-            return insert_alerts(session, alerts, now)
+            subscriptions, still_open = who_hears(session, [env])
+            return insert_alerts(session, _routed(env, alerts_for, subscriptions, still_open), now)
 
     @off_loop
     def add(self, alerts: Iterable[NewAlert], now: datetime) -> int:
@@ -402,9 +401,18 @@ def _advance_in(session: Session, batch: list[_Advance]) -> Iterator[int]:
         if item not in changed or item.alerts_for is None:
             yield 0
             continue
-        following = [i for i in still_open if item.env in i.envs]
-        alerts = item.alerts_for(subscriptions[item.env], following)
+        alerts = _routed(item.env, item.alerts_for, subscriptions, still_open)
         yield insert_alerts(session, alerts, item.now)
+
+
+def _routed(
+    env: str,
+    alerts_for: AlertsFor,
+    subscriptions: dict[str, list[SubscriptionRecord]],
+    still_open: list[IncidentRecord],
+) -> Iterable[NewAlert]:
+    """The alerts of one environment's change, for its subscribers and the threads on it."""
+    return alerts_for(subscriptions[env], [i for i in still_open if env in i.envs])
 
 
 def insert_alerts(session: Session, alerts: Iterable[NewAlert], now: datetime) -> int:

@@ -10,20 +10,21 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 
 from bot.domain.changes import ChangeSet, reevaluated, told_allow_listed
 from bot.kosli import KosliClient, KosliError, Snappish
 from bot.kosli.models import Snapshot
 from bot.logs import log_context
-from bot.render.changes import render_alert, render_reevaluated
+from bot.render.changes import render_reevaluated
 from bot.render.watcher import render_outage, render_recovery
 from bot.store.models import AlertKind
-from bot.store.outbox import AlertsFor, NewAlert
-from bot.store.records import EnvState, IncidentRecord, SubscriptionRecord
+from bot.store.outbox import AlertsFor
+from bot.store.records import EnvState
 from bot.store.store import Store
 from bot.watch.events import CATCH_UP_AHEAD, changes_at, needed_after, window_events
 from bot.watch.last_seen import LastSeen
-from bot.watch.router import Router
+from bot.watch.router import Router, rendered
 from bot.watch.settings import WatchSettings
 
 log = logging.getLogger(__name__)
@@ -196,24 +197,13 @@ class Poller:
             return 0  # Kosli's two answers disagree: ask again next poll
         change = reevaluated(snapshot, state.last_seen_compliant)
         message = render_reevaluated(change, self.settings.command)
-
-        def route(
-            subscriptions: list[SubscriptionRecord], incidents: list[IncidentRecord]
-        ) -> list[NewAlert]:
-            return self.router.reevaluated(change, message, subscriptions, incidents, now)
-
+        route = partial(self.router.reevaluated, change, message, now=now)
         return await self.store.outbox.reevaluate(env, index, compliant, route, now)
 
     def _alerts_for(self, change: ChangeSet, now: datetime) -> AlertsFor:
-        """Rendered here, once; routed in the outbox's transaction, to whoever hears then."""
-        message = render_alert(change, self.settings.command)
-
-        def route(
-            subscriptions: list[SubscriptionRecord], incidents: list[IncidentRecord]
-        ) -> list[NewAlert]:
-            return self.router.change(change, message, subscriptions, incidents, now)
-
-        return route
+        """Rendered here, once, before the outbox's transaction; routed inside it, to whoever
+        hears then."""
+        return partial(self.router.change, rendered(change, self.settings.command), now=now)
 
     async def _failed(self, env: str) -> None:
         state = await self.store.environments.record_failure(env)

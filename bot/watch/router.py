@@ -26,22 +26,20 @@ class Router:
 
     def change(
         self,
-        changes: ChangeSet,
-        message: Message,
+        snapshot: Rendered,
         subscriptions: list[SubscriptionRecord],
         incidents: list[IncidentRecord],
         now: datetime,
     ) -> list[NewAlert]:
         """The alerts one snapshot's changes make, for channels and open threads.
 
-        `message` (all of `changes`) goes to threads, and to channels unless the snapshot has
-        follow-ups: those go apart, each under the alert it resolves where the store knows it
-        (a channel that heard of a trouble hears it resolved, even if it wants only trouble).
+        The whole message goes to threads, and to channels unless the snapshot has follow-ups:
+        those go apart, each under the alert it resolves where the store knows it (a channel
+        that heard of a trouble hears it resolved, even if it wants only trouble).
         """
+        changes, news, follow_up = snapshot.changes, snapshot.news, snapshot.follow_up
         env, index = changes.env, changes.after_index
         hearing = [s for s in subscriptions if s.paused_reason is None and s.since_index < index]
-        news, follow_up = _split(changes, self.settings.command)
-        channel = message if follow_up is None else render_alert(news, self.settings.command)
         told = [s for s in hearing if news.risky or not s.risky_only] if not news.is_empty else []
         # The commits behind a replaced build follow its alert, once the git host answers:
         # the alert itself never waits for them. A held alert gets none.
@@ -49,9 +47,11 @@ class Router:
         troubles = tuple(c.artifact.fingerprint for c in news.changes if c.kind in TROUBLE)
         alerts = [
             replace(
-                _alert(sub, AlertKind.CHANGE, index, channel, held=True)
+                _alert(sub, AlertKind.CHANGE, index, snapshot.channel, held=True)
                 if _muted(sub, now)
-                else _alert(sub, AlertKind.CHANGE, index, channel, held=False, commits=replaced),
+                else _alert(
+                    sub, AlertKind.CHANGE, index, snapshot.channel, held=False, commits=replaced
+                ),
                 troubles=troubles,
             )
             for sub in told
@@ -64,7 +64,7 @@ class Router:
             ]  # fmt: skip
         # Open incidents on this environment get the change in their thread too.
         alerts += [
-            thread_alert(i.id, i.channel_id, thread, changes, message, replaced)
+            thread_alert(i.id, i.channel_id, thread, changes, snapshot.message, replaced)
             for i in incidents
             if (thread := i.thread_ts) and index > i.shown_indexes.get(env, 0)
         ]
@@ -139,19 +139,32 @@ class _FollowUp:
     follows: tuple[str, ...]  # the fingerprints it resolves
 
 
-def _split(changes: ChangeSet, command: str) -> tuple[ChangeSet, _FollowUp | None]:
+@dataclass(frozen=True)
+class Rendered:
+    """A snapshot's changes with their messages, rendered before the outbox's transaction so
+    routing inside it only picks who hears what."""
+
+    changes: ChangeSet
+    message: Message  # all of the changes: for incident threads
+    news: ChangeSet  # what channels are told as news (the follow-ups apart)
+    channel: Message  # the news, as channels get it
+    follow_up: _FollowUp | None
+
+
+def rendered(changes: ChangeSet, command: str) -> Rendered:
     """The news of a snapshot, and its follow-ups apart (None when it has none). An
     environment turning compliant again goes with the follow-ups when nothing else changed."""
+    message = render_alert(changes, command)
     follow_ups = changes.follow_ups
     if not follow_ups:
-        return changes, None
+        return Rendered(changes, message, changes, message, None)
     rest = tuple(c for c in changes.changes if c.kind not in FOLLOW_UPS)
     news = replace(changes, changes=rest, compliance=changes.compliance if rest else None)
     only = replace(changes, changes=follow_ups, compliance=None if rest else changes.compliance)
-    own = render_alert(only, command)
     reply = render_follow_up(only, command)
     follows = tuple(c.artifact.fingerprint for c in follow_ups)
-    return news, _FollowUp(own, (reply.text, reply.blocks), follows)
+    follow_up = _FollowUp(render_alert(only, command), (reply.text, reply.blocks), follows)
+    return Rendered(changes, message, news, render_alert(news, command), follow_up)
 
 
 def _muted(sub: SubscriptionRecord, now: datetime) -> bool:

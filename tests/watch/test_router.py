@@ -7,10 +7,9 @@ from dataclasses import replace
 from datetime import UTC, datetime
 
 from bot.domain.changes import snapshot_changes
-from bot.render.changes import render_alert
 from bot.store.models import AlertKind
 from bot.store.records import SubscriptionRecord
-from bot.watch.router import Router
+from bot.watch.router import Router, rendered
 from bot.watch.settings import WatchSettings
 from tests.domain.test_changes import artifact, snapshot
 
@@ -24,7 +23,7 @@ def sub(channel: str, risky_only: bool = False) -> SubscriptionRecord:
 def route(before, after, *subs: SubscriptionRecord):
     changes = snapshot_changes(before, after).alerting
     router = Router(store=None, settings=WatchSettings())  # type: ignore[arg-type]  # unused
-    return router.change(changes, render_alert(changes, "/kosli"), list(subs), [], NOW)
+    return router.change(rendered(changes, "/kosli"), list(subs), [], NOW)
 
 
 def test_an_environment_turning_non_compliant_alone_is_still_news() -> None:
