@@ -14,17 +14,22 @@ T = TypeVar("T")
 
 def get(data: Any, key: str, kind: type | tuple[type, ...], default: Any = ...) -> Any:
     """Read one field, turning a missing or mistyped value into KosliBadResponse."""
-    if not isinstance(data, Mapping):
+    if not _is_object(data):
         raise KosliBadResponse(f"expected an object, got {type(data).__name__}")
-    if key not in data or data[key] is None:
+    value = data.get(key)
+    if value is None:
         if default is not ...:
             return default
         raise KosliBadResponse(f"field {key!r} is missing")
-    value = data[key]
     # bool is an int in Python; a number field must not accept true/false.
     if not isinstance(value, kind) or (isinstance(value, bool) and bool not in _as_tuple(kind)):
         raise KosliBadResponse(f"field {key!r} has the wrong type ({type(value).__name__})")
     return value
+
+
+def _is_object(data: Any) -> bool:
+    # JSON objects are dicts: the Mapping check (slow, through the ABC) only for the rest.
+    return type(data) is dict or isinstance(data, Mapping)
 
 
 def is_number(value: Any) -> bool:
@@ -67,7 +72,7 @@ def _iso(text: str) -> datetime | None:
 
 def time_of(data: Mapping[str, Any], key: str) -> datetime | None:
     """The time in `data[key]` (see `moment`); None when it is absent or unreadable."""
-    return moment(data.get(key)) if isinstance(data, Mapping) else None
+    return moment(data.get(key)) if _is_object(data) else None
 
 
 def list_of(data: Mapping[str, Any], key: str, parse: Callable[[Any], T]) -> tuple[T, ...]:
@@ -92,7 +97,7 @@ def optional(parse: Callable[[Any], T], data: Any) -> T | None:
 
 
 def optional_list(data: Mapping[str, Any], key: str, parse: Callable[[Any], T]) -> tuple[T, ...]:
-    items = data.get(key) if isinstance(data, Mapping) else None
+    items = data.get(key) if _is_object(data) else None
     if not isinstance(items, list):
         return ()
     parsed = (optional(parse, item) for item in items)

@@ -6,17 +6,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from slack_sdk.models.blocks import (
-    ActionsBlock,
-    Block,
-    ButtonElement,
-    ContextBlock,
-    HeaderBlock,
-    MarkdownTextObject,
-    PlainTextObject,
-    SectionBlock,
-)
-
 from bot.domain.changes import commit_sha
 from bot.kosli.models import SnapshotArtifact
 from bot.render.mrkdwn import escape, link
@@ -25,6 +14,10 @@ MAX_BLOCKS = 50
 MAX_TEXT = 3000
 MAX_HEADER = 150
 MAX_FIELDS = 10
+
+# A Block Kit block as Slack's API takes it, built as a plain dict: slack_sdk's block classes
+# cost more to turn into dicts than the rest of an alert's rendering together.
+Block = dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -41,20 +34,41 @@ def clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def header(text: str) -> HeaderBlock:
-    return HeaderBlock(text=PlainTextObject(text=clip(text, MAX_HEADER), emoji=True))
+def _object(**fields: Any) -> Block:
+    """A Block Kit object as slack_sdk writes one: keys sorted, empty values left out."""
+    return {
+        key: value
+        for key, value in sorted(fields.items())
+        if value is not None and (not isinstance(value, str | list) or value)
+    }
 
 
-def section(text: str, fields: list[str] | None = None) -> SectionBlock:
-    return SectionBlock(
-        text=MarkdownTextObject(text=clip(text, MAX_TEXT)),
-        fields=[MarkdownTextObject(text=clip(f, 2000)) for f in (fields or [])[:MAX_FIELDS]]
-        or None,
+def _plain(text: str) -> Block:
+    return _object(type="plain_text", text=text, emoji=True)
+
+
+def _mrkdwn(text: str) -> Block:
+    return _object(type="mrkdwn", text=text)
+
+
+def header(text: str) -> Block:
+    return _object(type="header", text=_plain(clip(text, MAX_HEADER)))
+
+
+def section(text: str, fields: list[str] | None = None) -> Block:
+    return _object(
+        type="section",
+        text=_mrkdwn(clip(text, MAX_TEXT)),
+        fields=[_mrkdwn(clip(f, 2000)) for f in (fields or [])[:MAX_FIELDS]],
     )
 
 
-def context(text: str) -> ContextBlock:
-    return ContextBlock(elements=[MarkdownTextObject(text=clip(text, MAX_TEXT))])
+def context(text: str) -> Block:
+    return _object(type="context", elements=[_mrkdwn(clip(text, MAX_TEXT))])
+
+
+def divider() -> Block:
+    return {"type": "divider"}
 
 
 def lines(lines: list[str]) -> list[Block]:
@@ -85,7 +99,7 @@ def message(
     or a link there."""
     return Message(
         text=clip(_escaped_once(text), MAX_TEXT),
-        blocks=[b.to_dict() for b in [*blocks, *(footer or [])]],
+        blocks=[*blocks, *(footer or [])],
         see_all=see_all,
     )
 
@@ -109,16 +123,22 @@ def cut(message: Message, most: int) -> list[dict[str, Any]]:
     left = sum(1 for b in message.blocks[most - 1 :] if b["type"] == "section")
     where = message.see_all or "Ask about fewer at a time."
     note = f"…and {left} more not shown: one answer holds {most} blocks. {where}"
-    return [*kept, context(note).to_dict()]
+    return [*kept, context(note)]
 
 
-def buttons(*choices: tuple[str, str, str]) -> ActionsBlock:
+def buttons(*choices: tuple[str, str, str]) -> Block:
     """(action_id, label, value) buttons; the value carries what the click acts on."""
-    return ActionsBlock(
+    return _object(
+        type="actions",
         elements=[
-            ButtonElement(action_id=action, text=clip(label, 75), value=clip(value, 2000))
+            _object(
+                type="button",
+                action_id=action,
+                text=_plain(clip(label, 75)) if label else None,
+                value=clip(value, 2000),
+            )
             for action, label, value in choices
-        ]
+        ],
     )
 
 

@@ -5,15 +5,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from slack_sdk.models.blocks import Block
-
 from bot.domain.changes import QUIET, Change, ChangeSet, Kind, service_of, short_name
 from bot.domain.commits_window import CommitsWindow, window_ends
 from bot.domain.results import CommitsResult
 from bot.domain.timeago import duration_words
 from bot.kosli.models import SnapshotArtifact
 from bot.render import blockkit
-from bot.render.blockkit import Message
+from bot.render.blockkit import Block, Message
 from bot.render.commits import window_mrkdwn, window_section
 from bot.render.mrkdwn import code, date, escape, link, short
 

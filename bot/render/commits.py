@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from slack_sdk.models.blocks import Block
-
 from bot.domain.commits_window import CommitsWindow
 from bot.githost.models import Comparison, GitCommit
 from bot.render import blockkit
-from bot.render.blockkit import Message, clip
+from bot.render.blockkit import Block, Message, clip
 from bot.render.mrkdwn import code, escape, link
 
 SHOWN = 10  # commits listed; the rest are counted, with the compare link

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from slack_sdk.models.blocks import Block
-
 from bot.domain.changes import Kind, short_name
 from bot.domain.commits_window import CommitsWindow
 from bot.domain.suspects import Ranking, Verdict
 from bot.domain.timeline import IncidentWindow, Timeline
 from bot.render import blockkit
-from bot.render.blockkit import Message
+from bot.render.blockkit import Block, Message
 from bot.render.changes import render_alert
 from bot.render.mrkdwn import date, escape
 from bot.render.plain import blocks_to_markdown

@@ -3,11 +3,6 @@ kept inside Slack's limits. `diff` is drawn by render/changes.py."""
 
 from __future__ import annotations
 
-from slack_sdk.models.blocks import (
-    Block,
-    DividerBlock,
-)
-
 from bot.domain.changes import short_name
 from bot.domain.compliance import trail_label
 from bot.domain.events import what_happened
@@ -27,7 +22,7 @@ from bot.kosli.attestations import Assertion
 from bot.kosli.models import Artifact, Environment
 from bot.kosli.snappish import ACCEPTED_FORMS
 from bot.render import blockkit
-from bot.render.blockkit import Message, clip
+from bot.render.blockkit import Block, Message, clip
 from bot.render.changes import artifact_line, commit_words
 from bot.render.mrkdwn import code, date, escape, link
 
@@ -161,7 +156,7 @@ def render_artifacts(result: ArtifactResult, command: str) -> Message:
     blocks: list[Block] = []
     for artifact in result.artifacts:
         if blocks:
-            blocks.append(DividerBlock())
+            blocks.append(blockkit.divider())
         blocks += _artifact_section(artifact, result.assertions.get(artifact.fingerprint))
     first = result.artifacts[0]
     more = f" (+{len(result.artifacts) - 1} more)" if len(result.artifacts) > 1 else ""

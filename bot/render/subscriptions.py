@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from slack_sdk.models.blocks import Block
-
 from bot.domain.logical import included_words, names, not_read, reading_included
 from bot.domain.results import (
     MuteResult,
@@ -15,7 +13,7 @@ from bot.domain.results import (
 )
 from bot.kosli.models import Environment
 from bot.render import blockkit
-from bot.render.blockkit import Message
+from bot.render.blockkit import Block, Message
 from bot.render.mrkdwn import code, date, date_fallback, escape
 from bot.render.watcher import render_baseline
 
@@ -60,16 +58,16 @@ def render_watch(result: WatchResult, command: str) -> Message:
             text = f"Now only risky changes of {code(sub.env)} here (non-compliant or rogue)."
         elif sub.env in result.switched:
             text = f"Now every change of {code(sub.env)} here, not only risky ones."
-        blocks.append(blockkit.section(text).to_dict())
+        blocks.append(blockkit.section(text))
         texts.append(text)
     if result.risky_only and result.started:
         note = "Only non-compliant and rogue artifacts will be reported here (--risky)."
-        blocks.append(blockkit.context(note).to_dict())
+        blocks.append(blockkit.context(note))
     notes = [reading_included(env, "watching") for env in result.logical]
     if result.no_snapshot:
         notes.append(not_read(result.no_snapshot, "watched") + " Watch again once it reports.")
     for note in notes:  # names Kosli listed: escaped, as the baselines' texts are
-        blocks.append(blockkit.context(f":information_source: {escape(note)}").to_dict())
+        blocks.append(blockkit.context(f":information_source: {escape(note)}"))
         texts.append(escape(note))
     # Several baselines may pass 50 blocks: the transports send them as several messages.
     return Message(blockkit.clip(" · ".join(texts), blockkit.MAX_TEXT), blocks)

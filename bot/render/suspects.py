@@ -5,11 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from slack_sdk.models.blocks import Block
-
 from bot.domain.suspects import HOW, Candidate, Mark, Ranking, Suspect, Verdict
 from bot.render import blockkit
-from bot.render.blockkit import Message
+from bot.render.blockkit import Block, Message
 from bot.render.mrkdwn import date, escape
 
 LISTED = 10  # lower-ranked changes named one line each; the rest counted

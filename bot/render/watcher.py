@@ -5,13 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from slack_sdk.models.blocks import Block
-
 from bot.domain.compliance import reasons
 from bot.domain.timeline import Baseline
 from bot.kosli.models import SnapshotArtifact
 from bot.render import blockkit
-from bot.render.blockkit import Message
+from bot.render.blockkit import Block, Message
 from bot.render.changes import artifact_line, rogue_lines
 from bot.render.mrkdwn import code, date, escape
 

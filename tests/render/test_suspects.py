@@ -33,7 +33,7 @@ def test_hostile_names_are_escaped() -> None:
 
 def test_a_long_window_lists_ten_lower_and_counts_the_rest() -> None:
     ranking = rank([arrival(f"svc{i}:v{i}", i + 1) for i in range(30)], [], START, {})
-    blocks = [b.to_dict() for b in suspects_blocks(ranking, marks=True)]
+    blocks = suspects_blocks(ranking, marks=True)
     assert sum(1 for b in blocks if b["type"] == "actions") == 3  # Cause / Not it on the top three
     text = str(blocks)
     assert "Ranked lower:" in text and "…and 17 more" in text
