@@ -34,6 +34,7 @@ from typing import Any, cast
 if __package__ in (None, ""):  # run as a file: make `bot` and `tests` importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bot.logs import configure_logging  # noqa: E402
 from bot.runtime import Runtime  # noqa: E402
 from bot.sandbox import KosliSandbox, cyber_dojo  # noqa: E402
 from bot.watch.settings import WatchSettings  # noqa: E402
@@ -117,6 +118,9 @@ async def measure(
     kosli = KosliSandbox()  # only to carry the URL into the settings
     kosli.base_url = kosli_url
     slack = cast(FakeSlack, SlackElsewhere(slack_url))
+    # As `serve` and `worker` start: without it, slack_sdk (its logger's level unset) formats
+    # a debug line of every request and answer, which the bot never does.
+    configure_logging(json_lines=False)
     runtime = Runtime.build(settings_for(kosli, slack, database))
     runtime.watcher.settings.concurrency = width
     polled: list[dict[str, float]] = []

@@ -3,6 +3,7 @@ watcher's scheduler. Slack's listeners and the shell are both built on top of a 
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, nullcontext
 from dataclasses import dataclass
@@ -110,6 +111,7 @@ class Runtime:
             else nullcontext()
         )
         async with connected:
+            _freeze_start_up()
             scheduler = (
                 start_scheduler(self.watcher, self.settings.poll_seconds, chores) if watch else None
             )
@@ -121,3 +123,13 @@ class Runtime:
                 await self.kosli.aclose()
                 await self.githost.aclose()
                 self.store.engine.dispose()
+
+
+def _freeze_start_up() -> None:
+    """What start-up built (modules, the ORM's mappings, settings, clients) lives as long as
+    the process: kept out of the garbage collector's sight, each full collection looks at a
+    few thousand objects instead of over a hundred thousand (0.25 -> 0.1 s of CPU a busy
+    cycle over 1,000 environments). Once a process: a test's later runtimes are not kept."""
+    if gc.get_freeze_count() == 0:
+        gc.collect()  # what is garbage already goes, rather than being kept for good
+        gc.freeze()
