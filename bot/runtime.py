@@ -3,11 +3,14 @@ watcher's scheduler. Slack's listeners and the shell are both built on top of a 
 
 from __future__ import annotations
 
+import functools
 import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import timedelta
+
+from prometheus_client import Counter, Histogram
 
 from bot.commands.incidents import IncidentThreads
 from bot.commands.queries import Queries
@@ -40,8 +43,14 @@ def kosli_client(settings: Settings) -> KosliClient:
 
 
 def _kosli_metrics(endpoint: str, status: int, seconds: float) -> None:
-    KOSLI_REQUESTS.labels(endpoint, str(status)).inc()
-    KOSLI_SECONDS.labels(endpoint).observe(seconds)
+    requests, latency = _kosli_series(endpoint, status)
+    requests.inc()
+    latency.observe(seconds)
+
+
+@functools.cache  # a few endpoints and statuses; looked up on every Kosli request
+def _kosli_series(endpoint: str, status: int) -> tuple[Counter, Histogram]:
+    return KOSLI_REQUESTS.labels(endpoint, str(status)), KOSLI_SECONDS.labels(endpoint)
 
 
 @dataclass
