@@ -75,6 +75,7 @@ class Runtime:
             settings.github_token,
             settings.gitlab_url,
             settings.gitlab_token,
+            gitlab_com_url=settings.gitlab_com_url,
             max_answer_bytes=settings.git_max_answer_bytes,
         )
         history = GitHistory(store, githost, watch_settings.now)
