@@ -124,8 +124,8 @@ def _runs(where: WhereResult) -> str:
         return "Not running anywhere now."
     shown = ", ".join(f"*{escape(env)}* {compliance(state)}" for env, state in places[:MAX_PLACES])
     more = f" and {len(places) - MAX_PLACES} more" if len(places) > MAX_PLACES else ""
-    built = "Runs" if not where.containing else "In the builds running"
-    return f"{built} in {shown}{more}"
+    runs = "Runs" if not where.containing else "Contained in what runs"
+    return f"{runs} in {shown}{more}"
 
 
 def _plain_runs(where: WhereResult | None) -> str:
