@@ -4,6 +4,7 @@ someone had typed them."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 
@@ -12,6 +13,8 @@ from bot.commands.services import Services
 from bot.commands.subscriptions import progress_of, watched_of
 from bot.domain.results import ChannelHome, HomeResult, OpenIncident
 from bot.transport import TransportError
+
+SLACK_CHANNEL = re.compile(r"[CGD][A-Z0-9]{2,20}")  # the channel a Home button acts on
 
 # A thread's link from Slack (chat.getPermalink), '' when Slack gives none.
 Permalink = Callable[[str, str], Awaitable[str]]
@@ -56,7 +59,7 @@ async def home_button(services: Services, command: str, value: str, user: str) -
     `value`; the channel sees the command's public reply. Returns what to tell the clicker on
     the tab ('' when it went through)."""
     channel, _, env = value.partition(" ")
-    if not channel or not env:
+    if not SLACK_CHANNEL.fullmatch(channel) or not env:
         return "That button is out of date: open the Home tab again."
     reply = await answer(f"{command} {env}", services, channel, user)
     if not reply.public:

@@ -190,6 +190,18 @@ def test_kosli_and_commit_links_of_the_org_unfurl_others_do_not(
     assert len(bot.slack.api_calls("chat.unfurl")) == 1  # nothing for the other repository
 
 
+def test_a_commit_no_build_was_made_of_unfurls_with_the_builds_that_contain_it(bot: Bot) -> None:
+    culprit = (
+        "https://github.com/cyber-dojo/creator/commit/e8cdc074ce052da15a2e3e39fb43c0f6e5a84b8d"
+    )
+    link_shared(bot, culprit)
+    (call,) = bot.slack.wait_for("/api/chat.unfurl")
+    shown = str(call.body["unfurls"][culprit])
+    assert "Cache group ids in memory to speed up joins" in shown
+    assert "Contained in what runs in *aws-prod#177* :white_check_mark: compliant" in shown
+    assert "aws-beta" not in shown  # it runs a build from before the commit
+
+
 def test_a_link_in_the_composer_unfurls_by_its_unfurl_id(bot: Bot) -> None:
     commit = f"https://github.com/cyber-dojo/creator/commit/{CREATOR}"
     event(
@@ -233,6 +245,9 @@ def test_the_shortcut_on_a_snapshot_link_and_a_message_with_nothing(
     shortcut(bot, "the deploy looks fine to me, 1234567")
     nothing = private_answers(bot.slack, 2)[1]
     assert nothing["text"].startswith("I found nothing to look up in that message")
+    shortcut(bot, snapshot.replace("/cyber-dojo/", "/another-org/"))
+    other = private_answers(bot.slack, 3)[2]
+    assert other["text"] == "That link is to Kosli org `another-org`; this bot reads `cyber-dojo`."
 
 
 def test_the_shortcut_where_the_bot_is_not_a_member_answers_in_a_dm(bot: Bot) -> None:
@@ -241,3 +256,10 @@ def test_the_shortcut_where_the_bot_is_not_a_member_answers_in_a_dm(bot: Bot) ->
     bot.slack.wait_for("/api/chat.postMessage")
     (dm,) = bot.slack.posted(USER)
     assert dm["text"] == "Where b7a5908 runs: 1 found"
+
+
+def test_a_home_button_with_a_value_no_channel_has_is_out_of_date(bot: Bot) -> None:
+    press(bot, "home_unwatch", "<!here> aws-prod")
+    bot.slack.wait_for("/api/views.publish")
+    assert "That button is out of date" in str(bot.slack.home_views[USER])
+    assert bot.slack.posted(CHANNEL) == []
