@@ -3,8 +3,9 @@ gitlab.com commit links, bare commit shas and fingerprints. Pure: text in, value
 
 Slack wraps links in a message's text as `<url>` or `<url|label>`; a URL ends at the first
 space, `<`, `>` or `|`, so one scan finds links wrapped or not. Every scan is a single pass
-over at most MAX_TEXT characters (no pattern backtracks over the text), and at most
-MAX_FOUND things are returned: a pasted log of 40 kB costs no more than a short message."""
+over at most MAX_TEXT characters (no pattern backtracks over the text), at most MAX_URLS
+URLs are parsed and at most MAX_FOUND things returned: a pasted log of 40 kB costs little
+more than a short message."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from urllib.parse import unquote, urlsplit
 MAX_TEXT = 40_000  # Slack's longest message text
 MAX_FOUND = 10  # what one message can ask about; the rest is left unread
 MAX_URL = 2_000
+MAX_URLS = 100  # URLs parsed per message; a pasted list of thousands costs no more
 
 _URL = re.compile(r"https?://[^\s<>|\"'`]+", re.IGNORECASE)
 _WORD = re.compile(r"[0-9A-Za-z]+")
@@ -154,8 +156,10 @@ def find(text: str, kosli_hosts: frozenset[str]) -> tuple[Found, ...]:
     text = text[:MAX_TEXT]
     found: dict[Found, None] = {}
     taken: list[tuple[int, int]] = []
-    for match in _URL.finditer(text):
+    for number, match in enumerate(_URL.finditer(text)):
         taken.append(match.span())
+        if number >= MAX_URLS:
+            continue  # still not read for shas below
         link = parse_link(match.group(0).rstrip(".,;:!?)]}"), kosli_hosts)
         if link is not None:
             found[link] = None

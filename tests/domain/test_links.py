@@ -130,4 +130,4 @@ def test_forty_kilobytes_of_junk_are_read_in_bounded_time(piece: str) -> None:
     text = piece * (MAX_TEXT // len(piece) + 1_000)  # beyond what is read
     started = time.perf_counter()
     assert len(find(text, KOSLI)) <= MAX_FOUND
-    assert time.perf_counter() - started < 0.5
+    assert time.perf_counter() - started < 1.0  # a quadratic scan would take minutes
