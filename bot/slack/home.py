@@ -30,7 +30,10 @@ async def publish_home(
 
     result = await home(services, user, permalink)
     view = render_home(result, services.command_name, notice)
-    await client.views_publish(user_id=user, view=view)
+    try:
+        await client.views_publish(user_id=user, view=view)
+    except SlackApiError as error:
+        log.warning("views.publish refused: %s", error.response.get("error"))
 
 
 async def press_home_button(

@@ -7,12 +7,14 @@ import logging
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.background import in_background
 from bot.commands.links import unfurls, where_running
 from bot.commands.services import Services
-from bot.transport import ChannelGone
+from bot.render.blockkit import Message
+from bot.transport import ChannelGone, Transport, TransportError
 
 log = logging.getLogger(__name__)
 
@@ -29,19 +31,29 @@ async def unfurl(services: Services, client: AsyncWebClient, event: dict[str, An
         where = {"unfurl_id": event["unfurl_id"], "source": event["source"]}
     else:
         where = {"channel": event["channel"], "ts": event["message_ts"]}
-    await client.chat_unfurl(unfurls=described, **where)
+    try:
+        await client.chat_unfurl(unfurls=described, **where)
+    except SlackApiError as error:  # e.g. the message was deleted meanwhile
+        log.warning("chat.unfurl refused: %s", error.response.get("error"))
 
 
 async def answer_shortcut(services: Services, body: dict[str, Any]) -> None:
     channel, user = body["channel"]["id"], body["user"]["id"]
     text = str((body.get("message") or {}).get("text") or "")
-    for message in await where_running(services, text, channel, user):
-        try:
-            await services.transport.post_private(channel, user, message)
-        except ChannelGone:
-            # Not a member of that channel (a DM between people, a channel it was never
-            # invited to): the asker gets the answer in the bot's own DM instead.
-            await services.transport.post(user, message)
+    try:
+        for message in await where_running(services, text, channel, user):
+            await tell_privately(services.transport, channel, user, message)
+    except TransportError as error:
+        log.warning("the shortcut's answer did not go: %s", error.reason)
+
+
+async def tell_privately(transport: Transport, channel: str, user: str, message: Message) -> None:
+    try:
+        await transport.post_private(channel, user, message)
+    except ChannelGone:
+        # Not a member of that channel (a DM between people, a channel it was never invited
+        # to): the asker gets the answer in the bot's own DM instead.
+        await transport.post(user, message)
 
 
 def register(app: AsyncApp, services: Services) -> None:

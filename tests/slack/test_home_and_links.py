@@ -263,3 +263,16 @@ def test_a_home_button_with_a_value_no_channel_has_is_out_of_date(bot: Bot) -> N
     bot.slack.wait_for("/api/views.publish")
     assert "That button is out of date" in str(bot.slack.home_views[USER])
     assert bot.slack.posted(CHANNEL) == []
+
+
+def test_an_unfurl_slack_refuses_is_logged_and_the_next_goes_through(bot: Bot, caplog) -> None:
+    caplog.set_level("WARNING")
+    commit = f"https://github.com/cyber-dojo/creator/commit/{CREATOR}"
+    bot.slack.fail_next("/api/chat.unfurl", 200, {"ok": False, "error": "cannot_unfurl_url"})
+    link_shared(bot, commit)
+    bot.slack.wait_for("/api/chat.unfurl")
+    link_shared(bot, commit)
+    bot.slack.wait_for("/api/chat.unfurl", 2)
+    assert len(bot.slack.unfurled) == 1
+    assert "chat.unfurl refused: cannot_unfurl_url" in caplog.text
+    assert "Traceback" not in caplog.text
