@@ -9,7 +9,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.commands.services import Services
-from bot.slack import actions, commands, events
+from bot.slack import actions, commands, events, home, links
 from bot.store.events import HandledEvents
 
 
@@ -26,4 +26,6 @@ def build_bolt_app(services: Services, handled: HandledEvents, client: AsyncWebC
     commands.register(app, services)
     events.register(app, services, handled)
     actions.register(app, services)
+    home.register(app, services)
+    links.register(app, services)
     return app

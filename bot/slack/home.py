@@ -1,0 +1,63 @@
+"""The Home tab: published when a user opens it, and again after an admin's button on it."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.background import in_background
+from bot.commands.home import home, home_button
+from bot.commands.services import Services
+from bot.render.home import UNMUTE, UNWATCH, render_home
+
+log = logging.getLogger(__name__)
+
+
+async def publish_home(
+    services: Services, client: AsyncWebClient, user: str, notice: str = ""
+) -> None:
+    async def permalink(channel: str, ts: str) -> str:
+        try:
+            found = await client.chat_getPermalink(channel=channel, message_ts=ts)
+        except SlackApiError as error:  # the thread is gone or the bot left: no link
+            log.info("no permalink for a thread: %s", error.response.get("error"))
+            return ""
+        return str(found.get("permalink") or "")
+
+    result = await home(services, user, permalink)
+    view = render_home(result, services.command_name, notice)
+    try:
+        await client.views_publish(user_id=user, view=view)
+    except SlackApiError as error:
+        log.warning("views.publish refused: %s", error.response.get("error"))
+
+
+async def press_home_button(
+    services: Services, client: AsyncWebClient, body: dict[str, Any], action: dict[str, Any]
+) -> None:
+    user = body["user"]["id"]
+    command = "unwatch" if action["action_id"] == UNWATCH else "unmute"
+    notice = await home_button(services, command, str(action.get("value", ""))[:300], user)
+    await publish_home(services, client, user, notice)
+
+
+def register(app: AsyncApp, services: Services) -> None:
+    async def on_home_opened(event: dict[str, Any], client: AsyncWebClient) -> None:
+        if event.get("tab") != "home":
+            return  # the Messages tab
+        in_background(publish_home(services, client, event["user"]), "publishing the Home tab")
+
+    async def on_home_button(
+        ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient
+    ) -> None:
+        await ack()
+        work = press_home_button(services, client, body, action)
+        in_background(work, f"answering {action['action_id']}")
+
+    app.event("app_home_opened")(on_home_opened)
+    app.action(UNWATCH)(on_home_button)
+    app.action(UNMUTE)(on_home_button)
