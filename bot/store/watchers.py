@@ -87,8 +87,8 @@ def incidents_in(
 
 def workspaces_at_work(session: Session) -> list[str]:
     """Workspaces watching an environment (an active subscription or an open incident
-    thread) or with alerts still to send."""
+    thread), with an incident still closing, or with alerts still to send."""
     subscribed = select(Subscription.workspace).where(Subscription.paused_reason.is_(None))
-    following = select(Incident.workspace).where(Incident.closed_at.is_(None))
+    following = select(Incident.workspace).where(Incident.state != "closed")
     sending = select(Alert.workspace).where(Alert.state.in_(UNSENT))
     return sorted(set(session.scalars(union(subscribed, following, sending))))
