@@ -5,21 +5,27 @@ workspace's channel, through that workspace's token; one workspace failing stops
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Iterator
+import socket
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
+import httpx
 import pytest
+import uvicorn
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.web.async_client import AsyncWebClient
+from starlette.applications import Starlette
 
 from bot.domain.commands import Watch
 from bot.runtime import git_host, watch_settings
 from bot.sandbox import KosliSandbox
 from bot.slack.app import build_bolt_app
 from bot.store.migrate import open_store
+from bot.web.webhook import webhook_route
 from bot.workspaces import Workspace, Workspaces, not_connected
 from testkit.fakes.slack import FakeSlack
 from testkit.seed import SEED_NOW, settings_for
@@ -199,6 +205,53 @@ def test_commands_reach_their_own_workspace_and_an_unconnected_one_is_told_so(
     [watching] = slack.responses("a")
     assert watching["text"].startswith("Watching aws-prod")
     assert slack.responses("c") == [{"text": not_connected("/kosli"), "response_type": "ephemeral"}]
+
+
+@asynccontextmanager
+async def served(app: Starlette) -> AsyncIterator[str]:
+    """The app under uvicorn on 127.0.0.1, in this event loop (the registry's)."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(16)
+    server = uvicorn.Server(uvicorn.Config(app, log_config=None, lifespan="off"))
+    serving = asyncio.create_task(server.serve(sockets=[sock]))
+    try:
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        await serving
+        sock.close()
+
+
+def kosli_push(org: str) -> dict[str, Any]:
+    return {"org": org, "environment": "aws-prod", "event_type": "STARTED_ARTIFACT",
+            "snapshot": {"index": "178", "status": "non-compliant"}}  # fmt: skip
+
+
+def test_a_kosli_push_polls_in_the_workspaces_connected_to_its_org(
+    orgs: dict[str, KosliSandbox], slack: FakeSlack, tmp_path: Path
+) -> None:
+    secret = "kosli-webhook-secret-0123456789"
+
+    async def body(workspaces: Workspaces, installs: Installations) -> list[dict[str, Any]]:
+        await watch_prod(workspaces)
+        await workspaces.run_cycle()
+        report_with(orgs[A], MINER)
+        report_with(orgs[B], MINER)  # B changed too, but no push tells of it
+        web = Starlette(routes=[webhook_route(workspaces, secret)])
+        async with served(web) as url, httpx.AsyncClient(timeout=10) as client:
+            answers = [
+                await client.post(f"{url}/kosli/webhook/{secret}", json=kosli_push(org))
+                for org in ("org-a", "org-z")
+            ]
+            await asyncio.to_thread(slack.wait_for, "/api/chat.postMessage")
+        return [answer.json() for answer in answers]
+
+    assert run_two(orgs, slack, tmp_path, body) == [
+        {"ok": True, "polled": True},
+        {"ok": True, "polled": False, "why": "nobody watches it"},
+    ]
+    assert posts(slack) == [(CHANNELS[A], TOKENS[A])]
 
 
 def test_forgetting_a_workspace_builds_it_anew_from_its_installation(
