@@ -16,6 +16,7 @@ from urllib.parse import urlencode
 import httpx
 import pytest
 import uvicorn
+from prometheus_client import REGISTRY
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.web.async_client import AsyncWebClient
 from starlette.applications import Starlette
@@ -24,15 +25,16 @@ from bot.domain.commands import Watch
 from bot.runtime import git_host, watch_settings
 from bot.sandbox import KosliSandbox
 from bot.slack.app import build_bolt_app
+from bot.slack.workspace import UNREADABLE as UNREADABLE_ANSWER
 from bot.store.migrate import open_store
 from bot.web.webhook import webhook_route
 from bot.workspaces import Workspace, Workspaces, not_connected
 from testkit.fakes.slack import FakeSlack
 from testkit.seed import SEED_NOW, settings_for
-from testkit.signing import sign, slash_command_fields
+from testkit.signing import sign, signed_json, slash_command_fields
 from testkit.story import MINER, report_new_build, report_with
 
-A, B, UNCONNECTED = "T0AAAAAAA", "T0BBBBBBB", "T0CCCCCCC"
+A, B, UNCONNECTED, UNREADABLE = "T0AAAAAAA", "T0BBBBBBB", "T0CCCCCCC", "T0DDDDDDD"
 TOKENS = {A: "xoxb-workspace-a", B: "xoxb-workspace-b", UNCONNECTED: "xoxb-workspace-c"}
 CHANNELS = {A: "C0ALERTSA", B: "C0ALERTSB"}
 
@@ -55,6 +57,8 @@ class Installations:
 
     async def bot_token(self, key: str) -> str | None:
         self.asked.append(key)
+        if key == UNREADABLE:
+            raise OSError("the installations cannot be read")
         return self.tokens.get(key)
 
     async def kosli_connection(self, key: str) -> Connection | None:
@@ -143,6 +147,7 @@ def test_a_change_in_one_org_alerts_only_its_workspace_through_its_token(
         assert (await b.store.environments.state("aws-prod")).last_seen_index == 177  # type: ignore[union-attr]
         assert (await a.store.environments.state("aws-prod")).last_seen_index == 178  # type: ignore[union-attr]
         assert await workspaces.get(UNCONNECTED) is None  # installed, not connected
+        assert REGISTRY.get_sample_value("kosli_bot_environments_watched") == 2  # one each
         assert a.services.command_name == "/kosli"
 
     run_two(orgs, slack, tmp_path, body)
@@ -191,6 +196,7 @@ def test_commands_reach_their_own_workspace_and_an_unconnected_one_is_told_so(
         for team, channel, text, answer in (
             (A, CHANNELS[A], "watch aws-prod", "a"),
             (UNCONNECTED, "C0ALERTSC", "watch aws-prod", "c"),
+            (UNREADABLE, "C0ALERTSD", "envs", "d"),
         ):
             fields = slash_command_fields(text, slack.response_url(answer))
             encoded = urlencode(fields | {"team_id": team, "channel_id": channel})
@@ -201,10 +207,24 @@ def test_commands_reach_their_own_workspace_and_an_unconnected_one_is_told_so(
         assert [s.channel_id for s in await a.store.subscriptions.find()] == [CHANNELS[A]]
         assert await b.store.subscriptions.find() == []
 
+        mention, headers = signed_json(
+            {"type": "event_callback", "team_id": UNCONNECTED, "event_id": "Ev1",
+             "event": {"type": "app_mention", "channel": "C0ALERTSC", "user": "U1",
+                       "text": "<@UKOSLIBOT> envs", "ts": "1.1"}}
+        )  # fmt: skip
+        assert (
+            await bolt.async_dispatch(AsyncBoltRequest(body=mention, headers=headers))
+        ).status == 200
+        await asyncio.to_thread(slack.wait_for, "/api/chat.postEphemeral")
+
     run_two(orgs, slack, tmp_path, body)
     [watching] = slack.responses("a")
     assert watching["text"].startswith("Watching aws-prod")
     assert slack.responses("c") == [{"text": not_connected("/kosli"), "response_type": "ephemeral"}]
+    assert slack.responses("d") == [{"text": UNREADABLE_ANSWER, "response_type": "ephemeral"}]
+    [told] = slack.api_calls("chat.postEphemeral")
+    assert (told["channel"], told["user"]) == ("C0ALERTSC", "U1")
+    assert told["text"] == not_connected("/kosli")
 
 
 @asynccontextmanager

@@ -12,7 +12,7 @@ from bot.commands.catalog import COMMANDS
 from bot.commands.dispatch import answer, deliver
 from bot.commands.services import Services
 from bot.slack.workspace import services_of
-from bot.workspaces import Workspaces, not_connected
+from bot.workspaces import Workspaces
 
 
 async def answer_button(services: Services, body: dict[str, Any], action: dict[str, Any]) -> None:
@@ -35,9 +35,8 @@ async def button_in_workspace(
     action: dict[str, Any],
 ) -> None:
     services = await services_of(workspaces, context)
-    if services is None:
-        text = not_connected(workspaces.settings.command)
-        await respond(text=text, response_type="ephemeral", replace_original=False)
+    if isinstance(services, str):
+        await respond(text=services, response_type="ephemeral", replace_original=False)
         return
     await answer_button(services, body, action)
 

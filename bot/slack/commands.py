@@ -15,7 +15,7 @@ from bot.commands.services import Services
 from bot.render.blockkit import MAX_BLOCKS, cut, parts
 from bot.slack.workspace import services_of
 from bot.transport import TransportError
-from bot.workspaces import Workspaces, not_connected
+from bot.workspaces import Workspaces
 
 log = logging.getLogger(__name__)
 
@@ -67,9 +67,8 @@ async def answer_in_workspace(
     respond: AsyncRespond,
 ) -> None:
     services = await services_of(workspaces, context)
-    if services is None:
-        text = not_connected(workspaces.settings.command)
-        await respond(text=text, response_type="ephemeral")
+    if isinstance(services, str):
+        await respond(text=services, response_type="ephemeral")
         return
     await answer_command(services, command, respond)
 

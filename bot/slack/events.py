@@ -13,7 +13,7 @@ from bot.commands.dispatch import answer, deliver
 from bot.commands.services import Services
 from bot.slack.workspace import services_of
 from bot.store.events import HandledEvents
-from bot.workspaces import Workspaces, not_connected
+from bot.workspaces import Workspaces
 
 _MENTION = re.compile(r"<@[A-Z0-9]+(\|[^>]*)?>")
 _BARE_SNAPSHOT = re.compile(r"[#~]-?\d+")
@@ -60,14 +60,14 @@ async def mention_in_workspace(
     body: dict[str, Any],
 ) -> None:
     services = await services_of(workspaces, context)
-    if services is not None:
+    if not isinstance(services, str):
         await take_mention(services, handled, event, body)
         return
     await context.client.chat_postEphemeral(
         channel=event["channel"],
         user=event.get("user", ""),
         thread_ts=event.get("thread_ts"),
-        text=not_connected(workspaces.settings.command),
+        text=services,
     )
 
 
