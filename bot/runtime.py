@@ -20,7 +20,7 @@ from bot.transport.slack import SlackTransport, slack_client
 from bot.watch.scheduler import start_scheduler
 from bot.watch.settings import WatchSettings
 from bot.watch.watcher import Watcher
-from bot.workspaces import Workspace, Workspaces
+from bot.workspaces import BotTokens, KosliConnections, Workspace, Workspaces
 from bot.workspaces import kosli_client as client_for
 
 
@@ -72,6 +72,19 @@ class Runtime:
             "", settings, store, kosli, transport, githost, watch_settings(settings)
         )
         return cls(settings, store, githost, Workspaces.single(workspace))
+
+    @classmethod
+    def installed(
+        cls, settings: Settings, tokens: BotTokens, connections: KosliConnections
+    ) -> Runtime:
+        """Installed into many workspaces: each one's services are built from its bot token
+        and Kosli connection when first asked for."""
+        store = open_store(settings.needs_database())
+        githost = git_host(settings)
+        workspaces = Workspaces.installed(
+            settings, store, githost, watch_settings(settings), tokens, connections
+        )
+        return cls(settings, store, githost, workspaces)
 
     @property
     def single(self) -> Workspace:

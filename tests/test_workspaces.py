@@ -22,11 +22,10 @@ from slack_sdk.web.async_client import AsyncWebClient
 from starlette.applications import Starlette
 
 from bot.domain.commands import Watch
-from bot.runtime import git_host, watch_settings
+from bot.runtime import Runtime
 from bot.sandbox import KosliSandbox
 from bot.slack.app import build_bolt_app
 from bot.slack.workspace import UNREADABLE as UNREADABLE_ANSWER
-from bot.store.migrate import open_store
 from bot.web.webhook import webhook_route
 from bot.workspaces import Workspace, Workspaces, not_connected
 from testkit.fakes.slack import FakeSlack
@@ -95,17 +94,9 @@ def run_two(
     settings = settings_for(orgs[A], slack, f"sqlite:///{tmp_path}/bot.db")
 
     async def main() -> Any:
-        store = open_store(settings.needs_database())
-        githost = git_host(settings)
-        workspaces = Workspaces.installed(
-            settings, store, githost, watch_settings(settings), installs, installs
-        )
-        try:
-            async with workspaces.serving():
-                return await body(workspaces, installs)
-        finally:
-            await githost.aclose()
-            store.engine.dispose()
+        runtime = Runtime.installed(settings, installs, installs)
+        async with runtime.running(watch=False):
+            return await body(runtime.workspaces, installs)
 
     return asyncio.run(main())
 
