@@ -5,14 +5,17 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.background import in_background
 from bot.commands.home import home, home_button
 from bot.commands.services import Services
+from bot.domain.results import HomeResult
 from bot.render.home import UNMUTE, UNWATCH, render_home
+from bot.slack.workspace import services_of
+from bot.workspaces import Workspaces
 
 log = logging.getLogger(__name__)
 
@@ -45,17 +48,62 @@ async def press_home_button(
     await publish_home(services, client, user, notice)
 
 
-def register(app: AsyncApp, services: Services) -> None:
-    async def on_home_opened(event: dict[str, Any], client: AsyncWebClient) -> None:
+async def publish_unconnected(
+    workspaces: Workspaces, client: AsyncWebClient, user: str, notice: str
+) -> None:
+    """A workspace with no Kosli org connected (or unreadable just now): its Home tab says
+    so, with the connect button for admins."""
+    admin = not workspaces.admins or user in workspaces.admins
+    result = HomeResult(connection=None, channels=(), admin=admin)
+    view = render_home(result, workspaces.settings.command, notice)
+    try:
+        await client.views_publish(user_id=user, view=view)
+    except SlackApiError as error:
+        log.warning("views.publish refused: %s", error.response.get("error"))
+
+
+async def home_in_workspace(
+    workspaces: Workspaces, context: AsyncBoltContext, client: AsyncWebClient, user: str
+) -> None:
+    services = await services_of(workspaces, context)
+    if isinstance(services, str):
+        await publish_unconnected(workspaces, client, user, "")
+        return
+    await publish_home(services, client, user)
+
+
+async def button_in_workspace(
+    workspaces: Workspaces,
+    context: AsyncBoltContext,
+    client: AsyncWebClient,
+    body: dict[str, Any],
+    action: dict[str, Any],
+) -> None:
+    services = await services_of(workspaces, context)
+    if isinstance(services, str):
+        await publish_unconnected(workspaces, client, body["user"]["id"], services)
+        return
+    await press_home_button(services, client, body, action)
+
+
+def register(app: AsyncApp, workspaces: Workspaces) -> None:
+    async def on_home_opened(
+        event: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext
+    ) -> None:
         if event.get("tab") != "home":
             return  # the Messages tab
-        in_background(publish_home(services, client, event["user"]), "publishing the Home tab")
+        work = home_in_workspace(workspaces, context, client, event["user"])
+        in_background(work, "publishing the Home tab")
 
     async def on_home_button(
-        ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient
+        ack: AsyncAck,
+        body: dict[str, Any],
+        action: dict[str, Any],
+        client: AsyncWebClient,
+        context: AsyncBoltContext,
     ) -> None:
         await ack()
-        work = press_home_button(services, client, body, action)
+        work = button_in_workspace(workspaces, context, client, body, action)
         in_background(work, f"answering {action['action_id']}")
 
     app.event("app_home_opened")(on_home_opened)

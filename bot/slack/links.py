@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -14,7 +14,9 @@ from bot.background import in_background
 from bot.commands.links import unfurls, where_running
 from bot.commands.services import Services
 from bot.render.blockkit import Message
+from bot.slack.workspace import services_of
 from bot.transport import ChannelGone, Transport, TransportError
+from bot.workspaces import Workspaces
 
 log = logging.getLogger(__name__)
 
@@ -56,13 +58,44 @@ async def tell_privately(transport: Transport, channel: str, user: str, message:
         await transport.post(user, message)
 
 
-def register(app: AsyncApp, services: Services) -> None:
-    async def on_link_shared(event: dict[str, Any], client: AsyncWebClient) -> None:
-        in_background(unfurl(services, client, event), "unfurling links")
+async def unfurl_in_workspace(
+    workspaces: Workspaces, context: AsyncBoltContext, client: AsyncWebClient, event: dict[str, Any]
+) -> None:
+    services = await services_of(workspaces, context)
+    if not isinstance(services, str):  # no Kosli org connected: nothing to tell of a link
+        await unfurl(services, client, event)
 
-    async def on_shortcut(ack: AsyncAck, body: dict[str, Any]) -> None:
+
+async def shortcut_in_workspace(
+    workspaces: Workspaces,
+    context: AsyncBoltContext,
+    client: AsyncWebClient,
+    body: dict[str, Any],
+) -> None:
+    services = await services_of(workspaces, context)
+    if not isinstance(services, str):
+        await answer_shortcut(services, body)
+        return
+    try:  # the one line why, privately, through the workspace's own token
+        await client.chat_postEphemeral(
+            channel=body["channel"]["id"], user=body["user"]["id"], text=services
+        )
+    except SlackApiError as error:
+        log.warning("the shortcut's answer did not go: %s", error.response.get("error"))
+
+
+def register(app: AsyncApp, workspaces: Workspaces) -> None:
+    async def on_link_shared(
+        event: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext
+    ) -> None:
+        in_background(unfurl_in_workspace(workspaces, context, client, event), "unfurling links")
+
+    async def on_shortcut(
+        ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext
+    ) -> None:
         await ack()  # Slack waits 3 seconds for it; Kosli may take longer
-        in_background(answer_shortcut(services, body), "answering the where shortcut")
+        work = shortcut_in_workspace(workspaces, context, client, body)
+        in_background(work, "answering the where shortcut")
 
     app.event("link_shared")(on_link_shared)
     app.shortcut(SHORTCUT)(on_shortcut)

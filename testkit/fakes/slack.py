@@ -50,6 +50,8 @@ class FakeSlack:
     limit_after: dict[str, int] = field(default_factory=dict)
     # Files shared with files_upload_v2: id, title, channel_id, thread_ts, content.
     files: list[dict[str, Any]] = field(default_factory=list)
+    # Bot tokens Slack no longer takes (the app was uninstalled, the token revoked).
+    revoked: set[str] = field(default_factory=set)
     _uploads: dict[str, bytes] = field(default_factory=dict)
     # The Home tab each user was last shown (views.publish), and every chat.unfurl's unfurls.
     home_views: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -126,8 +128,12 @@ class FakeSlack:
 
             def _handle(self, body: dict[str, Any]) -> None:
                 path = urlparse(self.path).path
+                token = self.headers.get("Authorization", "").removeprefix("Bearer ")
                 with fake._answering:  # one at a time, as ts numbers and faults are shared
-                    status, answer, extra = fake._answer(path, body)
+                    if token in fake.revoked:
+                        status, answer, extra = 200, {"ok": False, "error": "token_revoked"}, {}
+                    else:
+                        status, answer, extra = fake._answer(path, body)
                 with fake.arrived:
                     fake.calls.append(Call(path, body, dict(self.headers)))
                     fake.arrived.notify_all()
