@@ -66,6 +66,8 @@ class Settings:
     github_token: str | None = None
     gitlab_url: str = "https://gitlab.com"
     gitlab_token: str | None = None
+    # Where gitlab.com's own projects are asked when GITLAB_URL is a self-managed host.
+    gitlab_com_url: str = "https://gitlab.com"
     kosli_webhook_secret: str | None = None  # POST /kosli/webhook/{secret}; off when unset
     metrics_token: str | None = None  # GET /metrics wants it as a bearer token when set
     # The most of one answer read; a bigger one fails with a named error, unread past this.
@@ -186,6 +188,7 @@ class Settings:
             )
         github_api_url = url("GITHUB_API_URL", "https://api.github.com")
         gitlab_url = url("GITLAB_URL", "https://gitlab.com")
+        gitlab_com_url = url("GITLAB_COM_URL", "https://gitlab.com")
         timeout = number("KOSLI_TIMEOUT", 15.0, "a number of seconds")
         poll_seconds = number("KOSLI_POLL_SECONDS", 60.0, "a number of seconds")
         lease_seconds = number("WATCH_LEASE_SECONDS", 30.0, "a number of seconds")
@@ -228,6 +231,7 @@ class Settings:
             github_token=text("GITHUB_TOKEN"),
             gitlab_url=gitlab_url.rstrip("/"),
             gitlab_token=text("GITLAB_TOKEN"),
+            gitlab_com_url=gitlab_com_url.rstrip("/"),
             kosli_webhook_secret=webhook_secret,
             metrics_token=text("METRICS_TOKEN"),
             kosli_max_answer_bytes=int(kosli_max_mb * 2**20),

@@ -128,18 +128,34 @@ def cut(message: Message, most: int) -> list[dict[str, Any]]:
 
 def buttons(*choices: tuple[str, str, str]) -> Block:
     """(action_id, label, value) buttons; the value carries what the click acts on."""
+    return actions(*(button(action, label, value) for action, label, value in choices))
+
+
+def actions(*elements: Block) -> Block:
+    return _object(type="actions", elements=list(elements))
+
+
+def button(
+    action: str, label: str, value: str, style: str = "", confirm: Block | None = None
+) -> Block:
     return _object(
-        type="actions",
-        elements=[
-            _object(
-                type="button",
-                action_id=action,
-                text=_plain(clip(label, 75)) if label else None,
-                value=clip(value, 2000),
-            )
-            for action, label, value in choices
-        ],
+        type="button",
+        action_id=action,
+        text=_plain(clip(label, 75)) if label else None,
+        value=clip(value, 2000),
+        style=style,
+        confirm=confirm,
     )
+
+
+def confirmation(title: str, text: str, yes: str, no: str) -> Block:
+    """The dialog a button asks through before it acts."""
+    return {
+        "confirm": {"text": yes, "type": "plain_text"},
+        "deny": {"text": no, "type": "plain_text"},
+        "text": _mrkdwn(text),
+        "title": _plain(title),
+    }
 
 
 def compliance(state: bool | None) -> str:

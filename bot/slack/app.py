@@ -8,12 +8,15 @@ import logging
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.commands.services import Services
-from bot.slack import actions, commands, events
+from bot.slack import actions, commands, events, home, links
 from bot.store.events import HandledEvents
+from bot.workspaces import Workspaces
 
 
-def build_bolt_app(services: Services, handled: HandledEvents, client: AsyncWebClient) -> AsyncApp:
+def build_bolt_app(
+    workspaces: Workspaces, handled: HandledEvents, client: AsyncWebClient
+) -> AsyncApp:
+    """Each listener finds the services of the request's workspace in `workspaces`."""
     app = AsyncApp(
         client=client,
         # Checked once, at the door: Bolt checking the signature again would only cost time.
@@ -23,7 +26,9 @@ def build_bolt_app(services: Services, handled: HandledEvents, client: AsyncWebC
         process_before_response=True,
         logger=logging.getLogger("bot.bolt"),
     )
-    commands.register(app, services)
-    events.register(app, services, handled)
-    actions.register(app, services)
+    commands.register(app, workspaces)
+    events.register(app, workspaces, handled)
+    actions.register(app, workspaces)
+    home.register(app, workspaces)
+    links.register(app, workspaces)
     return app

@@ -42,7 +42,7 @@ def build_web_app(settings: Settings) -> Starlette:
     transport = SlackTransport(slack_client(slack.bot_token, settings.slack_api_url))
     runtime = Runtime.build(settings, transport)
     teams = Teams(settings.allowed_team_ids, transport.client)
-    bolt = build_bolt_app(runtime.services, runtime.store.events, transport.client)
+    bolt = build_bolt_app(runtime.workspaces, runtime.store.events, transport.client)
 
     async def slack_events(request: Request) -> Response:
         body = await read_body(request)
@@ -88,7 +88,7 @@ def build_web_app(settings: Settings) -> Starlette:
             metrics_route(settings.metrics_token),
             # Kosli Actions push changes here; without a secret the path is not there (404).
             *(
-                [webhook_route(runtime, settings.kosli_webhook_secret)]
+                [webhook_route(runtime.workspaces, settings.kosli_webhook_secret)]
                 if settings.kosli_webhook_secret
                 else []
             ),  # fmt: skip

@@ -50,7 +50,12 @@ class FakeSlack:
     limit_after: dict[str, int] = field(default_factory=dict)
     # Files shared with files_upload_v2: id, title, channel_id, thread_ts, content.
     files: list[dict[str, Any]] = field(default_factory=list)
+    # Bot tokens Slack no longer takes (the app was uninstalled, the token revoked).
+    revoked: set[str] = field(default_factory=set)
     _uploads: dict[str, bytes] = field(default_factory=dict)
+    # The Home tab each user was last shown (views.publish), and every chat.unfurl's unfurls.
+    home_views: dict[str, dict[str, Any]] = field(default_factory=dict)
+    unfurled: list[dict[str, Any]] = field(default_factory=list)
     _answering: threading.Lock = field(default_factory=threading.Lock)
     _ts: Iterator[int] = field(default_factory=lambda: itertools.count(1))
     _server: ThreadingHTTPServer | None = None
@@ -123,8 +128,12 @@ class FakeSlack:
 
             def _handle(self, body: dict[str, Any]) -> None:
                 path = urlparse(self.path).path
+                token = self.headers.get("Authorization", "").removeprefix("Bearer ")
                 with fake._answering:  # one at a time, as ts numbers and faults are shared
-                    status, answer, extra = fake._answer(path, body)
+                    if token in fake.revoked:
+                        status, answer, extra = 200, {"ok": False, "error": "token_revoked"}, {}
+                    else:
+                        status, answer, extra = fake._answer(path, body)
                 with fake.arrived:
                     fake.calls.append(Call(path, body, dict(self.headers)))
                     fake.arrived.notify_all()
@@ -183,7 +192,11 @@ class FakeSlack:
             self.channels[str(body.get("channel"))] = kept
             return 200, {"ok": True, "channel": body.get("channel"), "ts": body.get("ts")}, {}
         if path == "/api/chat.postEphemeral":
+            if str(body.get("channel")) in self.closed:
+                return 200, {"ok": False, "error": self.closed[str(body.get("channel"))]}, {}
             return 200, {"ok": True, "message_ts": f"1700000000.{next(self._ts):06d}"}, {}
+        if path in ("/api/views.publish", "/api/chat.unfurl", "/api/chat.getPermalink"):
+            return self._home_and_links(path, body)
         if path == "/api/files.getUploadURLExternal":
             file_id = f"F{len(self.files) + len(self._uploads) + 1:04d}"
             url = f"{self.base_url}/upload/{file_id}"
@@ -220,6 +233,32 @@ class FakeSlack:
         if path == "/api/apps.connections.open" and self.socket_url is not None:
             return 200, {"ok": True, "url": self.socket_url}, {}
         return 200, {"ok": False, "error": "unknown_method"}, {}
+
+    def _home_and_links(
+        self, path: str, body: dict[str, Any]
+    ) -> tuple[int, dict[str, Any], dict[str, str]]:
+        """views.publish, chat.unfurl and chat.getPermalink, as Slack answers them."""
+        if path == "/api/views.publish":
+            view = body.get("view")
+            view = json.loads(view) if isinstance(view, str) else view
+            if not isinstance(view, dict) or view.get("type") != "home":
+                return 200, {"ok": False, "error": "invalid_arguments"}, {}
+            self.home_views[str(body.get("user_id"))] = view
+            return 200, {"ok": True, "view": {"id": "V0HOME", **view}}, {}
+        if path == "/api/chat.unfurl":
+            unfurls = body.get("unfurls")
+            unfurls = json.loads(unfurls) if isinstance(unfurls, str) else unfurls
+            if not isinstance(unfurls, dict) or not (
+                body.get("unfurl_id") or (body.get("channel") and body.get("ts"))
+            ):
+                return 200, {"ok": False, "error": "invalid_arguments"}, {}
+            self.unfurled.append(body)
+            return 200, {"ok": True}, {}
+        channel, ts = str(body.get("channel")), str(body.get("message_ts"))
+        if not any(m["ts"] == ts for m in self.channels.get(channel, [])):
+            return 200, {"ok": False, "error": "message_not_found"}, {}
+        link = f"https://fake-slack.example/archives/{channel}/p{ts.replace('.', '')}"
+        return 200, {"ok": True, "channel": channel, "permalink": link}, {}
 
 
 class FakeSocketMode:
