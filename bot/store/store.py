@@ -15,7 +15,7 @@ from bot.store.outbox import Outbox
 from bot.store.subscriptions import SubscriptionRepository
 
 # The newest migration; a test keeps it equal to the migrations' head.
-SCHEMA_REVISION = "0011_suspect_marks"
+SCHEMA_REVISION = "0012_installations"
 
 
 class SchemaNotReady(Exception):
