@@ -44,6 +44,13 @@ class Installs:
             on_connection_changed=changed,
         )
 
+    def reseal(self) -> None:
+        """After a new key was put in front of BOT_ENCRYPTION_KEY: every stored token is
+        encrypted under it, so the old key can go at the next deploy."""
+        resealed = self.installations.reseal() + self.connections.reseal()
+        if resealed:
+            log.info("re-encrypted %d stored tokens under the newest key", resealed)
+
     async def uninstalled(
         self, enterprise_id: str | None, team_id: str | None, org_wide: bool
     ) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import delete
+from sqlalchemy import delete, select
 
 from bot.store.database import Database, rows_affected
 from bot.store.door import off_loop
@@ -63,3 +63,14 @@ class KosliConnections:
                 delete(KosliConnectionRow).where(KosliConnectionRow.workspace == workspace)
             )
             return rows_affected(result) > 0
+
+    def reseal(self) -> int:
+        """Re-encrypt every token not under the newest key (after a new key was put in
+        front); how many. Run at start-up, before serving."""
+        resealed = 0
+        with self.db.begin() as session:
+            for row in session.scalars(select(KosliConnectionRow)):
+                if not self._vault.is_current(row.api_token):
+                    row.api_token = self._vault.rotate(row.api_token)
+                    resealed += 1
+        return resealed

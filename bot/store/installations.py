@@ -14,7 +14,7 @@ from slack_sdk.oauth.installation_store.models.installation import Installation
 from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
 from slack_sdk.oauth.state_store.async_state_store import AsyncOAuthStateStore
 from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
-from sqlalchemy import Engine, and_, desc, or_, select
+from sqlalchemy import Engine, and_, desc, or_, select, update
 
 from bot.store.door import off_loop
 from bot.store.models import SEALED_COLUMNS
@@ -153,6 +153,26 @@ class Installations(AsyncInstallationStore):
         with self._sql.engine.connect() as connection:
             token: str | None = connection.scalar(query)
         return token
+
+    def reseal(self) -> int:
+        """Re-encrypt every token not under the newest key (after a new key was put in
+        front); how many rows changed. Run at start-up, before serving."""
+        resealed = 0
+        with self._sql.engine.begin() as connection:
+            for table in (self._sql.installations, self._sql.bots):
+                names = SEALED_COLUMNS[table.name]
+                for row in connection.execute(select(table.c.id, *(table.c[n] for n in names))):
+                    stale = {
+                        name: self._vault.rotate(value)
+                        for name, value in zip(names, row[1:], strict=True)
+                        if value and not self._vault.is_current(value)
+                    }
+                    if stale:
+                        connection.execute(
+                            update(table).where(table.c.id == row.id).values(**stale)
+                        )
+                        resealed += 1
+        return resealed
 
     def _sealed(self, found: Any, table: str) -> Any:
         """A copy of an Installation or Bot, its tokens encrypted."""

@@ -40,7 +40,9 @@ def parse_keys(keys: str) -> list[Fernet]:
 
 class Vault:
     def __init__(self, keys: str) -> None:
-        self._fernet = MultiFernet(parse_keys(keys))
+        fernets = parse_keys(keys)
+        self._newest = fernets[0]
+        self._fernet = MultiFernet(fernets)
 
     def __repr__(self) -> str:
         return "Vault(...)"  # the keys never show
@@ -55,6 +57,14 @@ class Vault:
             raise VaultCannotDecrypt(
                 "a stored secret does not decrypt with any key in BOT_ENCRYPTION_KEY"
             ) from None
+
+    def is_current(self, stored: str) -> bool:
+        """Encrypted under the newest key (nothing to rotate)."""
+        try:
+            self._newest.decrypt(stored.encode())
+        except InvalidToken:
+            return False
+        return True
 
     def rotate(self, stored: str) -> str:
         """The same secret, encrypted under the newest key."""

@@ -97,6 +97,7 @@ def build_oauth_web_app(settings: Settings) -> Starlette:
     oauth = settings.needs_oauth()
     store = open_store(settings.needs_database())
     installs = Installs.build(settings, store)
+    installs.reseal()
     # No token of its own: Bolt gives each request its workspace's.
     bolt = build_oauth_bolt_app(
         installs, slack_client(None, settings.slack_api_url), oauth, settings.slack_command

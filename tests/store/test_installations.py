@@ -174,3 +174,37 @@ async def test_no_token_rests_in_the_database_file_in_the_clear(tmp_path: Path) 
     for token in (b"xoxb-t1-bot-secret-token", b"xoxp-T1-user-secret-token", b"kosli-acme-secret"):
         assert token not in stored
     assert b"xoxb-" not in stored and b"xoxp-" not in stored
+
+
+async def test_after_a_new_key_is_put_in_front_reseal_moves_every_token_to_it(
+    store: Store,
+) -> None:
+    old, new = KEY, Fernet.generate_key().decode()
+    await Installations(store.engine, CLIENT_ID, Vault(old)).async_save(
+        installation("T1", "xoxb-t1-bot-secret-token")
+    )
+    await KosliConnections(Database(store.engine), Vault(old)).save(
+        "T1", KosliConnection("acme", "https://app.kosli.com", "kosli-acme-secret"), "U1", NOW
+    )
+    both = Vault(f"{new},{old}")
+    installs, connections = (
+        Installations(store.engine, CLIENT_ID, both),
+        KosliConnections(Database(store.engine), both),
+    )
+    assert (installs.reseal(), connections.reseal()) == (2, 1)  # installation and bot rows
+    assert (installs.reseal(), connections.reseal()) == (0, 0)
+
+    only_new = Vault(new)
+    found = await Installations(store.engine, CLIENT_ID, only_new).async_find_installation(
+        enterprise_id=None, team_id="T1"
+    )
+    assert found is not None
+    assert (found.bot_token, found.user_token) == (
+        "xoxb-t1-bot-secret-token",
+        "xoxp-T1-user-secret-token",
+    )
+    assert await Installations(store.engine, CLIENT_ID, only_new).bot_token("T1") == (
+        "xoxb-t1-bot-secret-token"
+    )
+    connection = await KosliConnections(Database(store.engine), only_new).find("T1")
+    assert connection is not None and connection.api_token == "kosli-acme-secret"

@@ -27,7 +27,9 @@ def test_a_new_key_in_front_still_reads_tokens_of_the_old_and_rotate_moves_them(
     stored_under_old = Vault(old).encrypt(TOKEN)
     both = Vault(f"{new}, {old}")
     assert both.decrypt(stored_under_old) == TOKEN
+    assert not both.is_current(stored_under_old)
     rotated = both.rotate(stored_under_old)
+    assert both.is_current(rotated)
     # Once rotated, the old key can go.
     assert Vault(new).decrypt(rotated) == TOKEN
     with pytest.raises(VaultCannotDecrypt):
