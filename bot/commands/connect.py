@@ -22,6 +22,9 @@ from bot.store.connections import KosliConnection, KosliConnections
 # A view submission must be answered within Slack's 3 seconds: Kosli gets most of them, once.
 CHECK_SECONDS = 2.5
 DEFAULT_HOST = "https://app.kosli.com"
+# As the form allows (a forged submission may send anything): what is kept, and said back.
+MAX_FIELD = 255
+MAX_TOKEN = 1000
 
 Hook = Callable[[str], Awaitable[None]]
 
@@ -54,13 +57,13 @@ async def kosli_problem(
 def form_problem(org: str, host: str, token: str) -> dict[str, str]:
     """What is wrong with the form before asking Kosli."""
     problems = {}
-    if not org or "/" in org:
+    if not org or "/" in org or len(org) > MAX_FIELD:
         problems[ORG] = "The org's name, as in app.kosli.com/ORG."
     parsed = urlparse(host)
-    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+    if parsed.scheme not in ("http", "https") or not parsed.netloc or len(host) > MAX_FIELD:
         problems[HOST] = "An http(s) URL, like https://app.kosli.com."
-    if not token:
-        problems[TOKEN] = "The API token is needed."
+    if not token or len(token) > MAX_TOKEN:
+        problems[TOKEN] = "The API token, as Kosli's settings show it."
     return problems
 
 

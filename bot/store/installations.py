@@ -16,6 +16,7 @@ from slack_sdk.oauth.state_store.async_state_store import AsyncOAuthStateStore
 from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
 from sqlalchemy import Engine, and_, desc, or_, select, update
 
+from bot.store.database import READS_ONLY
 from bot.store.door import off_loop
 from bot.store.models import SEALED_COLUMNS
 from bot.store.vault import Vault
@@ -37,6 +38,10 @@ class Installations(AsyncInstallationStore):
 
     def __init__(self, engine: Engine, client_id: str, vault: Vault) -> None:
         self._sql = SQLAlchemyInstallationStore(client_id, engine, logger=log)
+        # Bolt looks up the installation of every request: on SQLite those reads wait for
+        # no writer (a write transaction would take the write lock at BEGIN).
+        reads = engine.execution_options(**{READS_ONLY: True})
+        self._reads = SQLAlchemyInstallationStore(client_id, reads, logger=log)
         self._vault = vault
 
     @property
@@ -101,7 +106,7 @@ class Installations(AsyncInstallationStore):
     def _find_bot(
         self, enterprise_id: str | None, team_id: str | None, org_wide: bool | None
     ) -> Bot | None:
-        return self._sql.find_bot(
+        return self._reads.find_bot(
             enterprise_id=enterprise_id, team_id=team_id, is_enterprise_install=org_wide
         )
 
@@ -113,7 +118,7 @@ class Installations(AsyncInstallationStore):
         user_id: str | None,
         org_wide: bool | None,
     ) -> Installation | None:
-        return self._sql.find_installation(
+        return self._reads.find_installation(
             enterprise_id=enterprise_id,
             team_id=team_id,
             user_id=user_id,
@@ -150,7 +155,7 @@ class Installations(AsyncInstallationStore):
             .order_by(desc(bots.installed_at))
             .limit(1)
         )
-        with self._sql.engine.connect() as connection:
+        with self._reads.engine.connect() as connection:
             token: str | None = connection.scalar(query)
         return token
 

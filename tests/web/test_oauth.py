@@ -322,3 +322,18 @@ async def test_uninstalling_one_workspace_leaves_the_other_untouched(oauth_bot: 
     assert await installations.bot_token("T2") is None
     assert await connections.find("T2") is None
     assert oauth_bot.gone == ["T1", "T2"]
+
+
+async def test_a_form_kosli_cannot_be_asked_with_is_refused_field_by_field(
+    oauth_bot: OAuthBot,
+) -> None:
+    assert oauth_bot.install("code-1", "T1", "xoxb-t1-installed-secret").status_code == 200
+    empty = oauth_bot.submit("T1", "", "ftp://kosli.example", "")
+    assert empty["errors"] == {
+        "org": "The org's name, as in app.kosli.com/ORG.",
+        "host": "An http(s) URL, like https://app.kosli.com.",
+        "token": "The API token, as Kosli's settings show it.",
+    }
+    huge = oauth_bot.submit("T1", "<@U1>" * 5000, oauth_bot.kosli.base_url, SANDBOX_TOKEN)
+    assert huge["errors"] == {"org": "The org's name, as in app.kosli.com/ORG."}
+    assert await oauth_bot.installs.connections.find("T1") is None
