@@ -4,6 +4,7 @@ when ADMIN_USER_IDS is set; after either, the hooks hear which workspace changed
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from urllib.parse import urlparse
@@ -17,7 +18,10 @@ from bot.kosli import (
     KosliUnavailable,
 )
 from bot.render.connect import HOST, ORG, TOKEN
+from bot.store import StoreError
 from bot.store.connections import KosliConnection, KosliConnections
+
+log = logging.getLogger(__name__)
 
 # A view submission must be answered within Slack's 3 seconds: Kosli gets most of them, once.
 CHECK_SECONDS = 2.5
@@ -27,6 +31,7 @@ MAX_FIELD = 255
 MAX_TOKEN = 1000
 
 Hook = Callable[[str], Awaitable[None]]
+DATABASE_DOWN = "The bot's database is not answering right now: try again in a minute."
 
 
 async def kosli_problem(
@@ -96,7 +101,11 @@ class Connecting:
         problems = form_problem(org, host, token) or await kosli_problem(connection, self.timeout)
         if problems:
             return problems
-        await self.connections.save(workspace, connection, user, datetime.now(UTC))
+        try:
+            await self.connections.save(workspace, connection, user, datetime.now(UTC))
+        except StoreError as error:
+            log.warning("the database failed keeping a connection: %s", type(error).__name__)
+            return {TOKEN: DATABASE_DOWN}
         await self.tell(workspace)
         return connection
 
@@ -104,7 +113,12 @@ class Connecting:
         """The one line to answer."""
         if not self.may_change(user):
             return "Only the bot's admins disconnect this workspace from Kosli."
-        if not await self.connections.delete(workspace):
+        try:
+            deleted = await self.connections.delete(workspace)
+        except StoreError as error:
+            log.warning("the database failed forgetting a connection: %s", type(error).__name__)
+            return DATABASE_DOWN
+        if not deleted:
             return "This workspace is not connected to a Kosli org."
         await self.tell(workspace)
         return (

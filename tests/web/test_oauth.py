@@ -14,8 +14,10 @@ import httpx
 import pytest
 import yaml
 from cryptography.fernet import Fernet
+from sqlalchemy import text
 from starlette.applications import Starlette
 
+from bot.commands.connect import DATABASE_DOWN
 from bot.config import Settings
 from bot.installs import Installs
 from bot.render.connect import admins_only_view, connect_modal, connected_view
@@ -337,3 +339,15 @@ async def test_a_form_kosli_cannot_be_asked_with_is_refused_field_by_field(
     huge = oauth_bot.submit("T1", "<@U1>" * 5000, oauth_bot.kosli.base_url, SANDBOX_TOKEN)
     assert huge["errors"] == {"org": "The org's name, as in app.kosli.com/ORG."}
     assert await oauth_bot.installs.connections.find("T1") is None
+
+
+def test_a_database_that_fails_is_one_friendly_line(oauth_bot: OAuthBot) -> None:
+    assert oauth_bot.install("code-1", "T1", "xoxb-t1-installed-secret").status_code == 200
+    with oauth_bot.web.state.store.engine.begin() as connection:
+        connection.execute(text("DROP TABLE kosli_connections"))
+    answer = oauth_bot.submit("T1", "cyber-dojo", oauth_bot.kosli.base_url, SANDBOX_TOKEN)
+    assert answer["errors"] == {"token": DATABASE_DOWN}
+    assert oauth_bot.command("disconnect").status_code == 200
+    (reply,) = [c.body for c in oauth_bot.slack.wait_for("/response/T1-disconnect")]
+    assert reply["text"] == DATABASE_DOWN
+    assert oauth_bot.changed == []
