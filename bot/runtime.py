@@ -76,11 +76,15 @@ class Runtime:
 
     @classmethod
     def installed(
-        cls, settings: Settings, tokens: BotTokens, connections: KosliConnections
+        cls,
+        settings: Settings,
+        tokens: BotTokens,
+        connections: KosliConnections,
+        store: Store | None = None,
     ) -> Runtime:
         """Installed into many workspaces: each one's services are built from its bot token
         and Kosli connection when first asked for."""
-        store = open_store(settings.needs_database())
+        store = store or open_store(settings.needs_database())
         githost = git_host(settings)
         workspaces = Workspaces.installed(
             settings, store, githost, watch_settings(settings), tokens, connections

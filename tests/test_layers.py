@@ -50,6 +50,8 @@ FORBIDDEN = {
     # Bolt's listeners: they get their services handed in, and know nothing of HTTP.
     "bot.slack": ("bot.web", "bot.runtime", "bot.shell", "starlette", "uvicorn"),
     "bot.runtime": ("bot.web", "bot.slack", "bot.shell"),
+    # OAuth mode's parts (installs, connections, uninstalls), built beside the runtime.
+    "bot.installs": ("bot.web", "bot.slack", "bot.runtime", "bot.shell"),
     "bot.web": ("bot.shell", "bot.__main__"),
 }  # fmt: skip
 # The Kosli and git host clients are self-contained.

@@ -6,6 +6,8 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
+from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
+from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
 from sqlalchemy import (
     JSON,
     DateTime,
@@ -307,3 +309,43 @@ class GitCompare(Base):
     head: Mapped[str] = mapped_column(String(40), primary_key=True)
     answer: Mapped[dict[str, Any]] = mapped_column(JSON)
     fetched_at: Mapped[datetime]
+
+
+class KosliConnectionRow(Base):
+    """A workspace's Kosli org (OAuth mode), its API token encrypted by the Vault."""
+
+    __tablename__ = "kosli_connections"
+
+    workspace: Mapped[str] = mapped_column(String(32), primary_key=True)
+    org: Mapped[str] = mapped_column(String(255))
+    host: Mapped[str] = mapped_column(String(255))
+    api_token: Mapped[str] = mapped_column(Text)
+    connected_by: Mapped[str] = mapped_column(String(64))
+    connected_at: Mapped[datetime]
+
+
+# slack_sdk's own installation and OAuth state tables (OAuth mode), as its SQLAlchemy stores
+# read and write them. Their secret columns hold the Vault's ciphertext, longer than a token:
+# widened from slack_sdk's 200 characters.
+SEALED_COLUMNS = {
+    "slack_installations": (
+        "bot_token",
+        "bot_refresh_token",
+        "user_token",
+        "user_refresh_token",
+        "incoming_webhook_url",
+    ),
+    "slack_bots": ("bot_token", "bot_refresh_token"),
+}
+SEALED_LENGTH = 1000
+
+slack_installations = SQLAlchemyInstallationStore.build_installations_table(
+    Base.metadata, "slack_installations"
+)
+slack_bots = SQLAlchemyInstallationStore.build_bots_table(Base.metadata, "slack_bots")
+slack_oauth_states = SQLAlchemyOAuthStateStore.build_oauth_states_table(
+    Base.metadata, "slack_oauth_states"
+)
+for _table in (slack_installations, slack_bots):
+    for _name in SEALED_COLUMNS[_table.name]:
+        _table.c[_name].type = String(SEALED_LENGTH)

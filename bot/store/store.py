@@ -16,7 +16,7 @@ from bot.store.subscriptions import SubscriptionRepository
 from bot.store.watchers import workspaces_at_work
 
 # The newest migration; a test keeps it equal to the migrations' head.
-SCHEMA_REVISION = "0012_workspaces"
+SCHEMA_REVISION = "0013_installations"
 
 
 class SchemaNotReady(Exception):

@@ -86,6 +86,17 @@ class SubscriptionRepository:
             return found is not None
 
     @off_loop
+    def unsubscribe_all(self) -> int:
+        """Every watch of this workspace ends (the app was uninstalled from it)."""
+        with self.db.begin() as session:
+            found = session.scalars(
+                select(Subscription).where(Subscription.workspace == self.workspace)
+            ).all()
+            for subscription in found:
+                session.delete(subscription)
+            return len(found)
+
+    @off_loop
     def find(self, channel: str | None = None, env: str | None = None) -> list[SubscriptionRecord]:
         with self.db.session() as session:
             return subscriptions_in(session, self.workspace, channel, env)

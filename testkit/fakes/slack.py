@@ -56,6 +56,12 @@ class FakeSlack:
     # The Home tab each user was last shown (views.publish), and every chat.unfurl's unfurls.
     home_views: dict[str, dict[str, Any]] = field(default_factory=dict)
     unfurled: list[dict[str, Any]] = field(default_factory=list)
+    # OAuth mode: what oauth.v2.access answers for each code (see `grant`), and the team of
+    # each bot token it handed out, which auth.test then names.
+    grants: dict[str, dict[str, Any]] = field(default_factory=dict)
+    token_teams: dict[str, str] = field(default_factory=dict)
+    # Modals opened with views.open: trigger_id and view.
+    views: list[dict[str, Any]] = field(default_factory=list)
     _answering: threading.Lock = field(default_factory=threading.Lock)
     _ts: Iterator[int] = field(default_factory=lambda: itertools.count(1))
     _server: ThreadingHTTPServer | None = None
@@ -97,6 +103,23 @@ class FakeSlack:
         assert len(found) >= count, f"expected {count} calls to {path}, got {len(found)}"
         return found
 
+    def grant(self, code: str, team: str, bot_token: str, enterprise: str | None = None) -> None:
+        """Slack's answer to oauth.v2.access with `code`: the app installed in `team` (or,
+        with `enterprise` and no team, org-wide in that Enterprise Grid org)."""
+        self.grants[code] = {
+            "ok": True,
+            "app_id": "A0KOSLIBOT",
+            "authed_user": {"id": "UINSTALLER"},
+            "scope": "commands,chat:write",
+            "token_type": "bot",
+            "access_token": bot_token,
+            "bot_user_id": "UKOSLIBOT",
+            "team": {"id": team, "name": f"Team {team}"} if team else None,
+            "enterprise": {"id": enterprise, "name": f"Org {enterprise}"} if enterprise else None,
+            "is_enterprise_install": bool(enterprise and not team),
+        }
+        self.token_teams[bot_token] = team or enterprise or ""
+
     def start(self) -> FakeSlack:
         fake = self
 
@@ -133,7 +156,9 @@ class FakeSlack:
                     if token in fake.revoked:
                         status, answer, extra = 200, {"ok": False, "error": "token_revoked"}, {}
                     else:
-                        status, answer, extra = fake._answer(path, body)
+                        status, answer, extra = fake._answer_install(
+                            path, body, token
+                        ) or fake._answer(path, body)
                 with fake.arrived:
                     fake.calls.append(Call(path, body, dict(self.headers)))
                     fake.arrived.notify_all()
@@ -144,6 +169,24 @@ class FakeSlack:
 
     def stop(self) -> None:
         stop_serving(self._server)
+
+    def _answer_install(
+        self, path: str, body: dict[str, Any], token: str
+    ) -> tuple[int, dict[str, Any], dict[str, str]] | None:
+        """OAuth mode's methods: installs, each token's own auth.test, modals."""
+        if path == "/api/oauth.v2.access":
+            grant = self.grants.get(str(body.get("code")))
+            return 200, grant or {"ok": False, "error": "invalid_code"}, {}
+        if path == "/api/auth.test" and token in self.token_teams:
+            team = self.token_teams[token]
+            answer = {"ok": True, "user_id": "UKOSLIBOT", "bot_id": "BKOSLI", "team_id": team}
+            return 200, answer, {}
+        if path == "/api/views.open":
+            view = body.get("view")
+            opened = json.loads(view) if isinstance(view, str) else view
+            self.views.append({"trigger_id": body.get("trigger_id"), "view": opened})
+            return 200, {"ok": True, "view": {"id": f"V{len(self.views):04d}"}}, {}
+        return None
 
     def _answer(
         self, path: str, body: dict[str, Any]

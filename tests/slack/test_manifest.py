@@ -43,7 +43,8 @@ def test_the_manifest_command_is_answered_and_others_are_not(bot: Bot) -> None:
 
 
 EVENTS = ["app_mention", "app_home_opened", "link_shared", "app_uninstalled", "tokens_revoked"]
-# Listened to by the install branch (helper V's): taken out here once it is merged.
+# Listened to in OAuth mode only (tests/web/test_oauth.py): with one workspace's token in
+# the environment there is no installation to remove.
 INSTALL_EVENTS = {"app_uninstalled", "tokens_revoked"}
 
 
