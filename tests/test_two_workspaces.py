@@ -7,11 +7,14 @@ rests in the database file in the clear."""
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 import socket
+import subprocess
+import sys
 import time
 from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,6 +38,7 @@ from testkit.story import MINER, report_new_build, report_with
 
 pytestmark = pytest.mark.anyio
 
+ROOT = Path(__file__).resolve().parent.parent
 COOKIE = "slack-app-oauth-state"
 
 
@@ -184,25 +188,28 @@ class Slack:
         }
 
 
-def oauth_settings(slack: FakeSlack, database: Path) -> Settings:
-    return Settings.from_env(
-        {
-            "DATABASE_URL": f"sqlite:///{database}",
-            "SLACK_API_URL": slack.api_url,
-            "SLACK_CLIENT_ID": "1111.2222",
-            "SLACK_CLIENT_SECRET": "test-client-secret",
-            "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-            "BOT_ENCRYPTION_KEY": Fernet.generate_key().decode(),
-            "RUN_WATCHER": "false",  # the test runs each watcher cycle itself
-        }
-    )
+def oauth_env(slack: FakeSlack, kosli: KosliSandbox, database: Path) -> dict[str, str]:
+    """OAuth mode's settings: no bot token, no Kosli account; each workspace brings its own."""
+    return {
+        "DATABASE_URL": f"sqlite:///{database}",
+        "SLACK_API_URL": slack.api_url,
+        "SLACK_CLIENT_ID": "1111.2222",
+        "SLACK_CLIENT_SECRET": "test-client-secret",
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "BOT_ENCRYPTION_KEY": Fernet.generate_key().decode(),
+        "RUN_WATCHER": "false",  # the test runs each watcher cycle itself
+        # The story's git history: never the internet.
+        "GITHUB_API_URL": kosli.github_url,
+        "GITLAB_URL": kosli.gitlab_url,
+        "GITLAB_COM_URL": kosli.gitlab_url,
+    }
 
 
 async def test_two_workspaces_installed_through_oauth_each_with_its_own_kosli_org(
     orgs: dict[str, KosliSandbox], slack: FakeSlack, tmp_path: Path
 ) -> None:
     database = tmp_path / "bot.db"
-    web = build_web_app(oauth_settings(slack, database))
+    web = build_web_app(Settings.from_env(oauth_env(slack, orgs[A.id], database)))
     runtime: Runtime = web.state.runtime
     async with served(web) as url, httpx.AsyncClient(timeout=10) as http:
         s = Slack(url, http, slack)
@@ -273,3 +280,64 @@ async def test_two_workspaces_installed_through_oauth_each_with_its_own_kosli_or
     assert B.org.encode() in stored  # B's connection is there; its token is not
     for secret in (A.bot_token, B.bot_token, A.kosli_token, B.kosli_token):
         assert secret.encode() not in stored
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@contextmanager
+def kosli_bot(mode: str, env: dict[str, str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
+    """`kosli-bot MODE` in its own process, stopped as the platform stops it."""
+    with log.open("ab") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "bot", mode],
+            cwd=ROOT,
+            env={"PATH": os.environ.get("PATH", ""), **env},
+            stdout=out,
+            stderr=out,
+        )
+    try:
+        yield process
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def wait_ready(url: str) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:  # the process starts in its own time
+        try:
+            if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    raise AssertionError(f"{url} never became ready")
+
+
+async def test_serve_and_worker_processes_run_in_oauth_mode(
+    orgs: dict[str, KosliSandbox], slack: FakeSlack, tmp_path: Path
+) -> None:
+    """`kosli-bot serve` installs and connects; `kosli-bot worker`, a second process with no
+    bot token nor Kosli account of its own, watches for the installed workspace."""
+    env = oauth_env(slack, orgs[A.id], tmp_path / "bot.db")
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    log = tmp_path / "bot.log"
+    with kosli_bot("serve", {**env, "PORT": str(port)}, log):
+        await asyncio.to_thread(wait_ready, url)
+        async with httpx.AsyncClient(timeout=10) as http:
+            s = Slack(url, http, slack)
+            await s.install(A, "code-a")
+            assert (await s.connect(A, orgs[A.id]))["response_action"] == "update"
+            assert (await s.ask(A, "watch aws-prod"))["text"].startswith("Watching aws-prod")
+        with kosli_bot("worker", {**env, "RUN_WATCHER": "true", "KOSLI_POLL_SECONDS": "0.2"}, log):
+            report_with(orgs[A.id], MINER)
+            await asyncio.to_thread(slack.wait_for, "/api/chat.postMessage")
+        assert s.posts() == [(A.channel, A.bot_token)]
+    logged = log.read_text()
+    for secret in (A.bot_token, A.kosli_token, "test-client-secret", SIGNING_SECRET):
+        assert secret not in logged
