@@ -141,10 +141,11 @@ async def serve(settings: Settings) -> None:
 
 
 async def work(settings: Settings) -> None:
-    """The watcher without a web server: a second process type next to `web`."""
+    """The watcher without a web server: a second process type next to `web`. In OAuth
+    mode it watches for every installed workspace; the web process installs and connects."""
     from bot.runtime import Runtime
 
-    runtime = Runtime.build(settings)
+    runtime = Runtime.oauth(settings)[0] if settings.oauth is not None else Runtime.build(settings)
     async with runtime.running(watch=True):
         await asyncio.Event().wait()  # until the process is stopped
 

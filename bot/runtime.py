@@ -13,6 +13,7 @@ from bot.commands.services import Services
 from bot.config import Settings
 from bot.githost import GitHost
 from bot.history import GitHistory
+from bot.installs import Installs
 from bot.kosli import KosliClient
 from bot.store.migrate import open_store
 from bot.store.store import Store
@@ -90,6 +91,15 @@ class Runtime:
             settings, store, githost, watch_settings(settings), tokens, connections
         )
         return cls(settings, store, githost, workspaces)
+
+    @classmethod
+    def oauth(cls, settings: Settings) -> tuple[Runtime, Installs]:
+        """OAuth mode, as `serve` and `worker` both run it: the installations and Kosli
+        connections the bot's database keeps, and the registry over them."""
+        store = open_store(settings.needs_database())
+        installs = Installs.build(settings, store)
+        runtime = cls.installed(settings, installs.installations, installs.connections, store)
+        return runtime, installs
 
     @property
     def single(self) -> Workspace:

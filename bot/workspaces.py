@@ -14,7 +14,7 @@ import functools
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from prometheus_client import Counter, Histogram
@@ -148,6 +148,14 @@ class Workspace:
             await self.kosli.aclose()
 
 
+@dataclass(frozen=True)
+class Access:
+    """What a workspace's services are built from: its bot token and its Kosli org."""
+
+    bot_token: str = field(repr=False)  # never in a log line
+    kosli: KosliAccess
+
+
 class Workspaces:
     """The registry: `await get(key)` is that workspace's services, or None when it has no
     Kosli connection (or no installation); `forget(key)` after either changes."""
@@ -156,16 +164,19 @@ class Workspaces:
         self,
         store: Store,
         watch_settings: WatchSettings,
-        build: Callable[[str], Awaitable[Workspace | None]] | None = None,
+        source: Callable[[str], Awaitable[Access | None]] | None = None,
+        build: Callable[[str, Access], Workspace] | None = None,
         fixed: Workspace | None = None,
         admins: frozenset[str] = frozenset(),
     ) -> None:
         self.settings = watch_settings  # the scheduler's: lease times, this process
         self.admins = admins  # ADMIN_USER_IDS, every workspace's (empty: everyone)
         self._store = store
+        self._source = source
         self._build = build
         self._fixed = fixed
         self._built: dict[str, Workspace] = {}
+        self._built_from: dict[str, Access] = {}
         self._open: dict[str, AsyncExitStack] = {}
         self._building = asyncio.Lock()
 
@@ -191,22 +202,26 @@ class Workspaces:
     ) -> Workspaces:
         """Installed into many workspaces: each one's token and Kosli org, as they are now."""
 
-        async def build(key: str) -> Workspace | None:
+        async def source(key: str) -> Access | None:
             token = await tokens.bot_token(key)
             kosli = await connections.kosli_connection(key) if token else None
-            if token is None or kosli is None:
-                return None
+            return None if token is None or kosli is None else Access(token, kosli)
+
+        def build(key: str, access: Access) -> Workspace:
+            kosli = access.kosli
             return Workspace.build(
                 key,
                 settings,
                 store.scoped(key),
                 kosli_client(settings, kosli.host, kosli.org, kosli.api_token),
-                SlackTransport(slack_client(token, settings.slack_api_url)),
+                SlackTransport(slack_client(access.bot_token, settings.slack_api_url)),
                 githost,
                 watch_settings,
             )
 
-        return cls(store, watch_settings, build=build, admins=settings.admin_user_ids)
+        return cls(
+            store, watch_settings, source=source, build=build, admins=settings.admin_user_ids
+        )
 
     @property
     def single_workspace(self) -> Workspace | None:
@@ -225,13 +240,15 @@ class Workspaces:
         if key in self._built:
             return self._built[key]
         async with self._building:  # two requests at once build it once
-            if key not in self._built and self._build is not None:
-                workspace = await self._build(key)
-                if workspace is None:
+            if key not in self._built and self._source is not None and self._build is not None:
+                access = await self._source(key)
+                if access is None:
                     return None
+                workspace = self._build(key, access)
                 stack = AsyncExitStack()
                 await stack.enter_async_context(workspace.connected())
                 self._built[key], self._open[key] = workspace, stack
+                self._built_from[key] = access
             return self._built.get(key)
 
     async def services(self, key: str) -> Services | None:
@@ -242,9 +259,25 @@ class Workspaces:
         """Its token or Kosli connection changed (connect, disconnect, uninstall): build it
         anew next time. The old clients close once the work under way is done with them."""
         self._built.pop(key, None)
+        self._built_from.pop(key, None)
         stack = self._open.pop(key, None)
         if stack is not None:
             in_background(stack.aclose(), f"closing workspace {key}'s clients")
+
+    async def refresh(self) -> None:
+        """Forget each workspace whose bot token or Kosli connection is no longer the one it
+        was built with: another process (a web replica, when this is the worker) handled
+        the connect, the reinstall or the uninstall, and only it was told."""
+        if self._source is None:
+            return
+        for key, access in list(self._built_from.items()):
+            try:
+                now = await self._source(key)
+            except Exception:  # cannot be read now: keep it; the next cycle asks again
+                log.exception("cannot read workspace %s's installation", key)
+                continue
+            if now != access:
+                self.forget(key)
 
     async def at_work(self) -> list[Workspace]:
         """The workspaces with something to watch or send, that are connected."""
@@ -265,6 +298,7 @@ class Workspaces:
         """Every connected workspace's watcher cycle, side by side: one workspace failing
         (its Kosli down, its token revoked) holds up no other. Never raises."""
         try:
+            await self.refresh()
             workspaces = await self.at_work()
             await asyncio.gather(*(w.watcher.run_cycle() for w in workspaces))
             gauge(
@@ -309,5 +343,6 @@ class Workspaces:
                 yield
         finally:
             stacks, self._open, self._built = list(self._open.values()), {}, {}
+            self._built_from = {}
             for stack in stacks:
                 await stack.aclose()

@@ -283,6 +283,35 @@ def test_forgetting_a_workspace_builds_it_anew_from_its_installation(
     run_two(orgs, slack, tmp_path, body)
 
 
+def test_a_workspace_changed_by_another_process_is_built_anew_at_the_next_cycle(
+    orgs: dict[str, KosliSandbox], slack: FakeSlack, tmp_path: Path
+) -> None:
+    """The worker process is never told of a reinstall or a new connection (the web process
+    that handled it is): each cycle it compares what each workspace was built from."""
+
+    async def body(workspaces: Workspaces, installs: Installations) -> None:
+        await watch_prod(workspaces)
+        await workspaces.run_cycle()
+        a, b = await connected(workspaces, A), await connected(workspaces, B)
+
+        installs.tokens[A] = "xoxb-workspace-a-reinstalled"
+        report_with(orgs[A], MINER)
+        await workspaces.run_cycle()
+        assert await connected(workspaces, A) is not a
+        assert await connected(workspaces, B) is b  # unchanged: kept
+
+        orgs[B].token = "kosli-b-rotated"  # B reconnected with a new Kosli token
+        installs.connections[B] = Connection("org-b", orgs[B].base_url, "kosli-b-rotated")
+        report_with(orgs[B], MINER)
+        await workspaces.run_cycle()
+
+    run_two(orgs, slack, tmp_path, body)
+    assert posts(slack) == [
+        (CHANNELS[A], "xoxb-workspace-a-reinstalled"),
+        (CHANNELS[B], TOKENS[B]),
+    ]
+
+
 def test_a_workspace_is_the_team_or_the_org_of_an_org_wide_install(
     orgs: dict[str, KosliSandbox], slack: FakeSlack, tmp_path: Path
 ) -> None:

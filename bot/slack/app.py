@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.authorization.async_authorize import AsyncInstallationStoreAuthorize
 from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -66,21 +67,34 @@ def build_oauth_bolt_app(
 ) -> AsyncApp:
     """OAuth mode: Bolt runs the install (its "Add to Slack" page and the redirect back) and
     finds each request's bot token in the workspace's installation."""
+    logger = logging.getLogger("bot.bolt")
+    settings = AsyncOAuthSettings(
+        client_id=oauth.client_id,
+        client_secret=oauth.client_secret,
+        scopes=list(BOT_SCOPES),
+        redirect_uri=oauth.redirect_uri,
+        install_path=INSTALL_PATH,
+        redirect_uri_path=REDIRECT_PATH,
+        installation_store=installs.installations,
+        state_store=installs.states,
+    )
+    # Bolt reads the installation on every request (so an uninstalled workspace is refused at
+    # once), then asks Slack's auth.test about its token: cached, that is once per token, not
+    # a round trip to Slack before every answer.
+    settings.authorize = AsyncInstallationStoreAuthorize(
+        logger=logger,
+        installation_store=installs.installations,
+        client_id=oauth.client_id,
+        client_secret=oauth.client_secret,
+        cache_enabled=True,
+        client=client,
+    )
     app = AsyncApp(
         client=client,
         request_verification_enabled=False,  # checked at the door, as in single-workspace mode
         process_before_response=True,
-        logger=logging.getLogger("bot.bolt"),
-        oauth_settings=AsyncOAuthSettings(
-            client_id=oauth.client_id,
-            client_secret=oauth.client_secret,
-            scopes=list(BOT_SCOPES),
-            redirect_uri=oauth.redirect_uri,
-            install_path=INSTALL_PATH,
-            redirect_uri_path=REDIRECT_PATH,
-            installation_store=installs.installations,
-            state_store=installs.states,
-        ),
+        logger=logger,
+        oauth_settings=settings,
     )
     # First: Bolt runs the first listener that matches, and `connect` is a command's word.
     connect.register(app, installs, command)

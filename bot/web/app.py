@@ -23,12 +23,10 @@ from starlette.routing import Route
 
 from bot.background import in_background
 from bot.config import Settings
-from bot.installs import Installs
 from bot.logs import configure_logging, log_context
 from bot.metrics import ACK_SECONDS
 from bot.runtime import Runtime
 from bot.slack.app import INSTALL_PATH, REDIRECT_PATH, build_bolt_app, build_oauth_bolt_app
-from bot.store.migrate import open_store
 from bot.transport.slack import SlackTransport, slack_client
 from bot.web.gate import (
     InstalledTeams,
@@ -95,11 +93,9 @@ def build_oauth_web_app(settings: Settings) -> Starlette:
     /slack/oauth_redirect finishes an install; each request is served with the bot token of
     the workspace it comes from, and only from a workspace the app is installed in."""
     oauth = settings.needs_oauth()
-    store = open_store(settings.needs_database())
-    installs = Installs.build(settings, store)
+    runtime, installs = Runtime.oauth(settings)
     installs.reseal()
-    runtime = Runtime.installed(settings, installs.installations, installs.connections, store)
-    workspaces = runtime.workspaces
+    store, workspaces = runtime.store, runtime.workspaces
 
     async def forget(key: str) -> None:
         workspaces.forget(key)

@@ -351,3 +351,32 @@ def test_a_database_that_fails_is_one_friendly_line(oauth_bot: OAuthBot) -> None
     (reply,) = [c.body for c in oauth_bot.slack.wait_for("/response/T1-disconnect")]
     assert reply["text"] == DATABASE_DOWN
     assert oauth_bot.changed == []
+
+
+def test_bolt_asks_slack_about_a_token_once_not_before_every_request(
+    oauth_bot: OAuthBot,
+) -> None:
+    def auth_tests(token: str) -> int:
+        return len(
+            [c for c in oauth_bot.slack.calls
+             if c.path == "/api/auth.test" and c.headers["Authorization"] == f"Bearer {token}"]
+        )  # fmt: skip
+
+    assert oauth_bot.install("code-1", "T1", "xoxb-t1-installed-secret").status_code == 200
+    assert oauth_bot.command("help").status_code == 200
+    oauth_bot.slack.wait_for("/response/T1-help")
+    asked = auth_tests("xoxb-t1-installed-secret")  # the install's, and the first request's
+    for n in range(10):
+        assert oauth_bot.command("help", user=f"U{n}").status_code == 200
+    oauth_bot.slack.wait_for("/response/T1-help", count=11)
+    assert auth_tests("xoxb-t1-installed-secret") == asked  # not one more per request
+
+    # The installation is still read on every request: once it is gone, so is the workspace.
+    assert oauth_bot.event("T1", {"type": "app_uninstalled"}, "Ev1").status_code == 200
+    assert oauth_bot.command("help").status_code == 403
+    # Installed again, with a new token: that token is the one asked about, and used.
+    assert oauth_bot.install("code-2", "T1", "xoxb-t1-reinstalled-secret").status_code == 200
+    assert oauth_bot.command("connect").status_code == 200
+    (opened,) = oauth_bot.slack.wait_for("/api/views.open")
+    assert opened.headers["Authorization"] == "Bearer xoxb-t1-reinstalled-secret"
+    assert auth_tests("xoxb-t1-reinstalled-secret") == 2  # the install's, and its first use
