@@ -122,13 +122,21 @@ class KosliSandbox:
                 reply = _Reply(status, payload.encode(), dict(headers or {}))
                 self._faults.append((only, reply))
 
-    def add_snapshot(self, env: str, timestamp: float, artifacts: list[RunningArtifact]) -> int:
-        """Report the next snapshot of `env`; returns its index."""
+    def add_snapshot(
+        self,
+        env: str,
+        timestamp: float,
+        artifacts: list[RunningArtifact],
+        records: list[ArtifactRecord] | None = None,
+    ) -> int:
+        """Report the next snapshot of `env`; returns its index. `records`: what the flows
+        know of new builds (their trails, commits); a minimal record stands in for any other."""
         with self._lock:
             environment = self.dataset.environment(env)
             if environment is None:
                 raise KeyError(f"no environment named {env!r}")
             snapshot = environment.append(timestamp, artifacts, self.dataset.era)
+            self.dataset.artifacts += records or []
             known = {r.fingerprint for r in self.dataset.artifacts}
             for a in artifacts:
                 if a.fingerprint not in known:  # so search and artifacts can find it too
