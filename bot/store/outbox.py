@@ -208,7 +208,7 @@ class Outbox:
         """Claim sendable alerts, oldest first, except to the channels in `skip`; a claim is
         exclusive across processes."""
         query = _CLAIMABLE_EXCEPT if skip else _CLAIMABLE
-        values = {"now": now, "limit": limit, "skip": list(skip)}
+        values = {"now": now, "owner": owner, "limit": limit, "skip": list(skip)}
         with self.db.begin() as session:
             # One transaction: locked as they are read (PostgreSQL; on SQLite the transaction
             # holds the write lock), so two senders never claim the same alert. Prebuilt Core
@@ -502,6 +502,14 @@ _MOVE_MARK = (
     )
 )
 
+# Channels with an alert claimed by another sender, its claim still running (a sender that
+# died holding it, until the claim expires): their later alerts must not go first.
+_HELD = _TABLE.alias("held")
+_HELD_ELSEWHERE = select(_HELD.c.channel_id).where(
+    _HELD.c.state == AlertState.SENDING,
+    _HELD.c.claimed_until >= bindparam("now"),
+    _HELD.c.claimed_by != bindparam("owner"),
+)
 _CLAIMABLE = (
     select(
         *(
@@ -526,7 +534,8 @@ _CLAIMABLE = (
         or_(
             (_ALERTS.state == AlertState.PENDING) & _ALERTS.held.is_(False),
             (_ALERTS.state == AlertState.SENDING) & (_ALERTS.claimed_until < bindparam("now")),
-        )
+        ),
+        _ALERTS.channel_id.not_in(_HELD_ELSEWHERE),
     )
     .order_by(_ALERTS.id)
     .limit(bindparam("limit"))
