@@ -257,6 +257,18 @@ class Outbox:
         return [None] * len(batch)
 
     @off_loop
+    def take_back(self, owner: str) -> None:
+        """Alerts this owner claimed and never settled (a pass that failed part-way: the
+        database was gone as it put them back) are pending again, and known uncertain. Only
+        between passes: the owner's heartbeat would keep such a claim alive for good."""
+        with self.db.begin() as session:
+            session.execute(
+                update(Alert)
+                .where(Alert.claimed_by == owner, Alert.state == AlertState.SENDING)
+                .values(state=AlertState.PENDING, claimed_by=None, claimed_until=None)
+            )
+
+    @off_loop
     def unclaim(self, alert_id: int, owner: str) -> None:
         """Sending failed for sure (Slack said no): try again next cycle."""
         self._settle(alert_id, owner, state=AlertState.PENDING, claimed_by=None)

@@ -46,6 +46,7 @@ class Sender:
             yield False
             return
         self._turn_taken = self.now()
+        await self.store.outbox.take_back(owner)  # nothing of ours is being sent between turns
         try:
             yield True
         finally:
