@@ -121,10 +121,14 @@ def main(argv: list[str] | None = None) -> None:
             )
             verdicts = day.run()
             missed = report(day, verdicts)
-            tracebacks = day.logs().count("Traceback")
-            print(f"tracebacks in the replicas' logs: {tracebacks} (target 0)")
-            if tracebacks:
-                missed.append("tracebacks")
+            crashes = sum(r.crashes for slot in day.replicas.values() for r in slot)
+            print(f"replicas that ended by themselves: {crashes} (target 0)")
+            if crashes:
+                missed.append("crashes")
+            errors = [line for line in day.logs().splitlines() if " ERROR " in line]
+            print(f"ERROR lines the replicas logged: {len(errors)}")
+            for line in sorted({line.split(" ERROR ")[1] for line in errors}):
+                print(f"  {line}")
     finally:
         postgres.stop()
     verdict = f"missed: {', '.join(missed)}" if missed else "every target met"

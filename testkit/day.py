@@ -378,6 +378,7 @@ class Replica:
     log: Path
     process: subprocess.Popen[bytes] | None = None
     lives: list[list[tuple[float, float]]] = field(default_factory=list)  # (sim hour, MB)
+    crashes: int = 0
 
     def start(self) -> None:
         with self.log.open("ab") as out:
@@ -392,8 +393,15 @@ class Replica:
 
     def kill(self) -> None:
         if self.process is not None:
+            self.revive()
             self.process.send_signal(signal.SIGKILL)
             self.process.wait()
+
+    def revive(self) -> None:
+        """Start it again if it ended by itself: a crash, counted."""
+        if self.process is not None and self.process.poll() is not None:
+            self.crashes += 1
+            self.start()
 
     def sample(self, hour: float) -> None:
         if self.process is not None and (rss := rss_mb(self.process.pid)) is not None:
@@ -448,7 +456,8 @@ class Day:
     poll: float  # the bot's KOSLI_POLL_SECONDS (real)
     groups: list[Group]
     folder: Path
-    hours: float = 24.0
+    hours: float = 24.0  # the simulated hour the replay ends at
+    start_hour: float = 0.0  # and begins at (what comes before it is left out)
     seed: int = 20
     lease: float = 1.5  # WATCH_LEASE_SECONDS: a killed replica's work is taken over this soon
     kosli_timeout: float = 2.0
@@ -459,12 +468,11 @@ class Day:
     counts: Counter[str] = field(default_factory=Counter)
     replicas: dict[str, list[Replica]] = field(default_factory=dict)
     slack: StampedSlack = field(default_factory=StampedSlack)  # what reached it, after run()
-    _sim_zero: float = 0.0
-    _storm_from: float | None = None  # when the 429 storm still blowing began
+    _sim_zero: float = float("inf")  # the clock stands still until the replicas are up
+    max_attempts: int = 5  # the sender's, before an alert goes as plain text: storms outlast it
 
     def run(self) -> list[Verdict]:
         rng = random.Random(self.seed)
-        self._sim_zero = time.monotonic()
         kosli = KosliSandbox(org="acme", token=SANDBOX_TOKEN, now=self.kosli_now)
         kosli.latency = 0.01
         kosli.start()
@@ -491,11 +499,12 @@ class Day:
                 ]
                 for replica in replicas[group.name]:
                     replica.start()
-            time.sleep(2.0)  # let them import before the clock starts
-            self._sim_zero = time.monotonic()
+            for group in self.groups:
+                self._wait_until_watching(group)
+            self._sim_zero = time.monotonic()  # the clock starts with every replica up
             timeline = self._timeline(rng, org, kosli, slack, door, replicas)
             for at, _, action in timeline:
-                self._until(at, slack)
+                self._until(at)
                 action()
             self.say(f"the day replayed in {time.monotonic() - self._sim_zero:.0f} s; draining")
             self._drain(slack, replicas)
@@ -516,16 +525,17 @@ class Day:
 
     def sim(self) -> float:
         """Simulated seconds into the day."""
-        return (time.monotonic() - self._sim_zero) * self.speed
+        elapsed = max(0.0, time.monotonic() - self._sim_zero)
+        return self.start_hour * HOUR + elapsed * self.speed
 
     def kosli_now(self) -> float:
         return ACME_NOW + max(0.0, self.sim())
 
-    def _until(self, at: float, slack: FakeSlack) -> None:
+    def _until(self, at: float) -> None:
         while (behind := at - self.sim()) > 0:
             time.sleep(min(behind / self.speed, 0.05))
-            self._storm_over(slack)
-        self._storm_over(slack)
+            for replica in (r for slot in self.replicas.values() for r in slot):
+                replica.revive()
 
     # ---- the schedule -------------------------------------------------------------------
 
@@ -538,11 +548,11 @@ class Day:
         door: GitDoor,
         replicas: dict[str, list[Replica]],
     ) -> list[tuple[float, int, Callable[[], object]]]:
-        end = self.hours * HOUR
+        start, end = self.start_hour * HOUR, self.hours * HOUR
         timeline: list[tuple[float, int, Callable[[], object]]] = []
 
         def at(hour: float, action: Callable[[], object]) -> None:
-            if hour * HOUR < end:
+            if start <= hour * HOUR < end:
                 timeline.append((hour * HOUR, len(timeline), action))
 
         for happening in day_schedule(rng):
@@ -556,7 +566,7 @@ class Day:
             at(hour, partial(self._slack_fails, slack, 500, "internal_error"))
         at(13.68, partial(self._slack_fails, slack, 200, "invalid_blocks"))
         for hour in (7.81, 11.02, 16.82):  # a 429 storm on every channel
-            at(hour, partial(self._storm, slack, rng.randint(3, 10)))
+            at(hour, partial(self._storm, slack))
         if self.restart_postgres is not None:
             at(12.5, self._postgres_restarts)
         at(14.5, partial(self._git_host, door, down=True))
@@ -564,12 +574,12 @@ class Day:
         for group in self.groups:
             if group.kill_every is None:
                 continue
-            when = rng.uniform(*group.kill_every)
+            when = start + rng.uniform(*group.kill_every)
             victims = replicas[group.name][group.spared :]
             while when < end:
                 at(when / HOUR, partial(self._kill, rng.choice(victims)))
                 when += rng.uniform(*group.kill_every)
-        for half in range(int(2 * self.hours) + 1):
+        for half in range(int(2 * self.start_hour), int(2 * self.hours) + 1):
             for replica in (r for slot in replicas.values() for r in slot):
                 at(half / 2, partial(replica.sample, half / 2))
         return sorted(timeline, key=lambda item: (item[0], item[1]))
@@ -611,20 +621,22 @@ class Day:
         threading.Timer(hold, reopen).start()
         self._fault("Kosli timeout", hold + self.kosli_timeout)
 
-    def _storm(self, slack: FakeSlack, posts: int) -> None:
+    def _storm(self, slack: FakeSlack) -> None:
+        """Every post to every channel answered 429 for longer than the sender's attempts."""
         channels = {c for g in self.groups for c in g.watching}
+        lasts = (self.max_attempts + 3) * self.poll
         with slack._answering:
             for channel in channels:
-                slack.rate_limited[channel] = posts
+                slack.rate_limited[channel] = 1_000_000
                 slack.limit_after[channel] = 0
-        self._count("Slack 429 storm")
-        self._storm_from = time.monotonic()
 
-    def _storm_over(self, slack: FakeSlack) -> None:
-        started = self._storm_from
-        if started is not None and not any(slack.rate_limited.values()):
-            self.faults.append((started, time.monotonic(), "Slack 429 storm"))
-            self._storm_from = None
+        def calm() -> None:
+            with slack._answering:
+                for channel in channels:
+                    slack.rate_limited[channel] = 0
+
+        threading.Timer(lasts, calm).start()
+        self._fault("Slack 429 storm", lasts)
 
     def _postgres_restarts(self) -> None:
         assert self.restart_postgres is not None
@@ -649,6 +661,21 @@ class Day:
                         channel, env, "U0ONCALL", org.latest(env), datetime.now(UTC)
                     )
                     asyncio.run(subscribe)
+        finally:
+            store.engine.dispose()
+
+    def _wait_until_watching(self, group: Group) -> None:
+        """Until the replicas have polled every environment once (they are up and caught up)."""
+        store = open_store(group.database_url)
+        envs = {env for envs in group.watching.values() for env in envs}
+        deadline = time.monotonic() + 120
+        try:
+            while time.monotonic() < deadline:
+                states = [asyncio.run(store.environments.state(env)) for env in envs]
+                if all(s is not None and s.last_polled_at is not None for s in states):
+                    return
+                time.sleep(0.2)
+            raise RuntimeError(f"the {group.name} replicas never polled {sorted(envs)}")
         finally:
             store.engine.dispose()
 

@@ -8,12 +8,14 @@ shapes) or, for any other org, the cyber-dojo story of 2022.
 from __future__ import annotations
 
 import json
+import sys
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
+from typing import Any
 from urllib.parse import urlsplit
 
 from .acme import acme
@@ -211,6 +213,10 @@ class _Server(ThreadingHTTPServer):
     ) -> None:
         self.sandbox = sandbox
         super().__init__(address, handler)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if not isinstance(sys.exc_info()[1], ConnectionError):  # a client killed mid-request
+            super().handle_error(request, client_address)
 
 
 class _Handler(BaseHTTPRequestHandler):
