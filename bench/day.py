@@ -3,7 +3,7 @@
 The day (testkit/day.py: restarts every few minutes, deploys through staging to prod, a
 provenance arriving late, rescans flipping compliance, an unscanned build, a rollback) is
 replayed SPEED times faster than real time. Three `python -m bot worker` replicas share a
-private PostgreSQL cluster (one never killed, the other two killed with SIGKILL every 5-20
+private PostgreSQL cluster (one never killed, the other two killed with SIGKILL every 10-30
 simulated minutes and restarted); a fourth replica runs alone on a SQLite file, killed every
 3-5 simulated hours. Faults: Kosli 5xx bursts and hangs past the bot's timeout, Slack 500s,
 three 429 storms on every channel and one invalid_blocks, PostgreSQL restarted once, the git
@@ -76,7 +76,7 @@ def report(day: Day, verdicts: list[Verdict]) -> list[str]:
         lives = len(replica.lives)
         if growth is None:
             peak = max((mb for life in replica.lives for _, mb in life), default=0.0)
-            print(f"RSS {replica.name}: {lives} lives, none long enough; peak {peak:.0f} MB")
+            print(f"RSS {replica.name}: {lives} lives, each too short to say; peak {peak:.0f} MB")
             continue
         hours, warm, grew = growth
         print(
@@ -96,12 +96,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--hours", type=float, default=24.0, help="simulated hours")
     parser.add_argument("--seed", type=int, default=20)
     args = parser.parse_args(argv)
+    sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]  # a TextIOWrapper
     postgres = PrivatePostgres().start()
     started = time.monotonic()
     try:
         with tempfile.TemporaryDirectory() as folder:
             groups = [
-                Group("postgresql", postgres.url, 3, WATCHING_PG, (5 * MINUTE, 20 * MINUTE), 1),
+                Group("postgresql", postgres.url, 3, WATCHING_PG, (10 * MINUTE, 30 * MINUTE), 1),
                 Group("sqlite", f"sqlite:///{folder}/day.db", 1, WATCHING_SQLITE,
                       (3 * HOUR, 5 * HOUR)),
             ]  # fmt: skip

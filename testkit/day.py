@@ -409,13 +409,14 @@ class Replica:
 
     def growth(self, warm_hours: float) -> tuple[float, float, float] | None:
         """(hours, MB at warm-up, MB growth since) over this slot's longest life, measured
-        from `warm_hours` into it; None when no life lasted that long and more."""
+        from `warm_hours` into it; None when no life was measured for 2 hours after that."""
         best = None
         for life in self.lives:
             if not life:
                 continue
             warm = [(hour, mb) for hour, mb in life if hour >= life[0][0] + warm_hours]
-            if len(warm) >= 2 and (best is None or warm[-1][0] - warm[0][0] > best[0]):
+            measured = warm[-1][0] - warm[0][0] if warm else 0.0
+            if measured >= 2 and (best is None or measured > best[0]):
                 best = (warm[-1][0] - warm[0][0], warm[0][1], warm[-1][1] - warm[0][1])
         return best
 
@@ -464,7 +465,8 @@ class Day:
     restart_postgres: Callable[[], None] | None = None
     say: Callable[[str], None] = print
     reported: list[Reported] = field(default_factory=list)
-    faults: list[tuple[float, float, str]] = field(default_factory=list)  # real (from, to, what)
+    # (from, to) in real seconds, what, and the group it touches (None: every group)
+    faults: list[tuple[float, float, str, str | None]] = field(default_factory=list)
     counts: Counter[str] = field(default_factory=Counter)
     replicas: dict[str, list[Replica]] = field(default_factory=dict)
     slack: StampedSlack = field(default_factory=StampedSlack)  # what reached it, after run()
@@ -577,7 +579,7 @@ class Day:
             when = start + rng.uniform(*group.kill_every)
             victims = replicas[group.name][group.spared :]
             while when < end:
-                at(when / HOUR, partial(self._kill, rng.choice(victims)))
+                at(when / HOUR, partial(self._kill, group, rng.choice(victims)))
                 when += rng.uniform(*group.kill_every)
         for half in range(int(2 * self.start_hour), int(2 * self.hours) + 1):
             for replica in (r for slot in replicas.values() for r in slot):
@@ -603,11 +605,12 @@ class Day:
     def _count(self, what: str) -> None:
         self.counts[what] += 1
 
-    def _fault(self, what: str, lasts: float) -> None:
-        """A fault whose effects may last `lasts` real seconds: alerts then are not healthy."""
+    def _fault(self, what: str, lasts: float, group: str | None = None) -> None:
+        """A fault whose effects may last `lasts` real seconds: alerts then (of `group` only,
+        when given) are not healthy."""
         now = time.monotonic()
-        self.faults.append((now, now + lasts, what))
-        self._count(what.split(" x")[0])
+        self.faults.append((now, now + lasts, what, group))
+        self._count(what)
 
     def _kosli_hangs(self, kosli: KosliSandbox) -> None:
         gate = threading.Event()
@@ -642,13 +645,12 @@ class Day:
         assert self.restart_postgres is not None
         began = time.monotonic()
         self.restart_postgres()
-        self.faults.append((began, time.monotonic() + 2, "PostgreSQL restart"))
-        self._count("PostgreSQL restart")
+        self._fault("PostgreSQL restart", time.monotonic() - began + 2, "postgresql")
 
-    def _kill(self, replica: Replica) -> None:
+    def _kill(self, group: Group, replica: Replica) -> None:
         replica.kill()
         replica.start()
-        self._fault("kill -9", self.lease)  # what it held is free again by then
+        self._fault("kill -9", self.lease, group.name)  # what it held is free again by then
 
     # ---- the ground truth ---------------------------------------------------------------
 
@@ -699,10 +701,13 @@ class Day:
             for replica in slot:
                 replica.sample(self.sim() / HOUR)
 
-    def _healthy(self, shown: float) -> bool:
+    def _healthy(self, shown: float, group: str) -> bool:
         """No fault from the poll before Kosli showed it until its alert's deadline."""
         begin, end = shown - self.poll, shown + self.poll + 2
-        return not any(start < end and begin < stop for start, stop, _ in self.faults)
+        return not any(
+            start < end and begin < stop and touched in (None, group)
+            for start, stop, _, touched in self.faults
+        )
 
     def _verdict(self, group: Group, slack: FakeSlack) -> Verdict:
         expected = self.expected(group)
@@ -750,7 +755,7 @@ class Day:
                 continue
             delay = message["at"] - reported.at
             delays_all.append(delay)
-            if self._healthy(reported.at):
+            if self._healthy(reported.at, group.name):
                 delays.append(delay)
         for messages in posts.values():
             for message in messages:
