@@ -56,7 +56,20 @@ BENCHES = [
         "a simulated day: three replicas on PostgreSQL and one on SQLite, killed and "
         "restarted, with Kosli, Slack, PostgreSQL and git host faults on a schedule",
         ["bench.day"],
-        ["bench.day", "--hours", "24", "--speed", "1500", "--poll", "0.5"],
+        [
+            "bench.day",
+            "--start",
+            "6",
+            "--hours",
+            "18",
+            "--speed",
+            "900",
+            "--poll",
+            "0.5",
+            "--kill-every",
+            "60",
+            "150",
+        ],  # fmt: skip
     ),
 ]
 

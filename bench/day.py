@@ -14,7 +14,8 @@ exactly once, replies under their alert, each channel's alerts in snapshot order
 delay from Kosli showing a change to its alert, away from faults, within the poll interval
 + 2 s; each replica's RSS flat over its longest life.
 
-    .venv/bin/python -m bench.day [--speed 200] [--poll 1] [--hours 24]
+    .venv/bin/python -m bench.day [--speed 200] [--poll 1] [--start 0] [--hours 24]
+                                  [--kill-every 10 30]
 """
 
 from __future__ import annotations
@@ -93,7 +94,16 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="bench.day", description=__doc__.split("\n")[0])
     parser.add_argument("--speed", type=float, default=200.0, help="simulated s a real s")
     parser.add_argument("--poll", type=float, default=1.0, help="the bot's poll interval, s")
-    parser.add_argument("--hours", type=float, default=24.0, help="simulated hours")
+    parser.add_argument("--start", type=float, default=0.0, help="the simulated hour to begin")
+    parser.add_argument("--hours", type=float, default=24.0, help="the simulated hour to end")
+    parser.add_argument(
+        "--kill-every",
+        type=float,
+        nargs=2,
+        default=(10, 30),
+        metavar=("MIN", "MAX"),
+        help="simulated minutes between kills of a PostgreSQL replica (10 30)",
+    )
     parser.add_argument("--seed", type=int, default=20)
     args = parser.parse_args(argv)
     sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]  # a TextIOWrapper
@@ -102,7 +112,8 @@ def main(argv: list[str] | None = None) -> None:
     try:
         with tempfile.TemporaryDirectory() as folder:
             groups = [
-                Group("postgresql", postgres.url, 3, WATCHING_PG, (10 * MINUTE, 30 * MINUTE), 1),
+                Group("postgresql", postgres.url, 3, WATCHING_PG,
+                      (args.kill_every[0] * MINUTE, args.kill_every[1] * MINUTE), 1),
                 Group("sqlite", f"sqlite:///{folder}/day.db", 1, WATCHING_SQLITE,
                       (3 * HOUR, 5 * HOUR)),
             ]  # fmt: skip
@@ -112,13 +123,14 @@ def main(argv: list[str] | None = None) -> None:
                 groups,
                 Path(folder),
                 hours=args.hours,
+                start_hour=args.start,
                 seed=args.seed,
                 restart_postgres=postgres.restart,
             )
+            hours = args.hours - args.start
             print(
-                f"{args.hours:g} simulated hours at {args.speed:g}x "
-                f"({args.hours * HOUR / args.speed:.0f} s), poll every {args.poll:g} s",
-                flush=True,
+                f"{hours:g} simulated hours at {args.speed:g}x "
+                f"({hours * HOUR / args.speed:.0f} s), poll every {args.poll:g} s"
             )
             verdicts = day.run()
             missed = report(day, verdicts)
