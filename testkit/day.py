@@ -140,6 +140,7 @@ class Org:
         self.replaced: dict[tuple[str, str], RunningArtifact] = {}  # (env, service) -> before
         self.trouble: dict[tuple[str, str], int] = {}  # (env, service) -> its alert's snapshot
         self.last: dict[str, float] = {}
+        self.rolling: dict[tuple[str, str], str] = {}  # (env, service) -> the build rolling out
 
     def running(self, env: str) -> list[RunningArtifact]:
         environment = self.kosli.dataset.environment(env)
@@ -171,11 +172,11 @@ class Org:
                 self.replaced[(env, service)] = old[0]
             keep = [a for a in running if what == "rolling-start" or service_of(a) != service]
             running = [*keep, new]
+            if what == "rolling-start":
+                self.rolling[(env, service)] = new.fingerprint
         elif what == "rolling-finish":
-            newest = max(
-                (a for a in running if service_of(a) == service), key=lambda a: a.started_at
-            )
-            running = [a for a in running if service_of(a) != service or a is newest]
+            new_build = self.rolling.pop((env, service))
+            running = [a for a in running if service_of(a) != service or a.fingerprint == new_build]
         elif what == "rollback":
             running, records = self._rollback(env, service, running, at)
         elif what == "traced":
