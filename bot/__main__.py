@@ -128,7 +128,7 @@ async def serve(settings: Settings) -> None:
     # so they do not pause acks.
     gc.collect()
     gc.freeze()
-    if not settings.needs_slack().app_token:
+    if settings.slack is None or not settings.slack.app_token:  # OAuth mode: HTTP only
         await server.serve()
         return
     # Socket Mode: Slack reaches us over a websocket; HTTP still answers /healthz meanwhile.

@@ -10,12 +10,16 @@ from dataclasses import dataclass
 from typing import Literal, TypeVar
 from urllib.parse import urlparse
 
+from bot.store.vault import VaultKeyInvalid, parse_keys
+
 Mode = Literal["serve", "worker", "shell"]
 LogFormat = Literal["text", "json"]
 DEFAULT_DATABASE_URL = "sqlite:///kosli-bot.db"
 # Without both, `kosli-bot` with no mode opens the shell instead of serving Slack.
 SLACK_NEEDED = ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET")
 KOSLI_NEEDED = ("KOSLI_API_TOKEN", "KOSLI_ORG")
+# With both, the app installs into many workspaces through Slack's OAuth (OAuth mode).
+OAUTH_NEEDED = ("SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET")
 
 T = TypeVar("T")
 
@@ -36,6 +40,20 @@ class SlackCredentials:
 
 
 @dataclass(frozen=True)
+class SlackOAuth:
+    """OAuth mode: each workspace's bot token comes from its install, kept encrypted."""
+
+    client_id: str
+    client_secret: str
+    signing_secret: str
+    encryption_key: str  # BOT_ENCRYPTION_KEY: Fernet keys, newest first
+    redirect_uri: str | None = None  # unset: Slack uses the app's one redirect URL
+
+    def __repr__(self) -> str:
+        return f"SlackOAuth(client_id={self.client_id!r}, redirect_uri={self.redirect_uri!r})"
+
+
+@dataclass(frozen=True)
 class KosliAccount:
     org: str
     api_token: str
@@ -43,10 +61,12 @@ class KosliAccount:
 
 @dataclass(frozen=True)
 class Settings:
-    # Both are always there for `serve` and `worker`; the shell does without Slack, and
-    # without a Kosli account it talks to the offline sandbox.
+    # Both are always there for `serve` and `worker` in single-workspace mode; the shell does
+    # without Slack, and without a Kosli account it talks to the offline sandbox. In OAuth mode
+    # (`oauth` set) neither is: each workspace brings its bot token and its Kosli connection.
     slack: SlackCredentials | None
     kosli: KosliAccount | None
+    oauth: SlackOAuth | None = None
     slack_api_url: str = "https://slack.com/api/"
     slack_command: str = "/kosli"
     kosli_host: str = "https://app.kosli.com"
@@ -66,6 +86,8 @@ class Settings:
     github_token: str | None = None
     gitlab_url: str = "https://gitlab.com"
     gitlab_token: str | None = None
+    # Where gitlab.com's own projects are asked when GITLAB_URL is a self-managed host.
+    gitlab_com_url: str = "https://gitlab.com"
     kosli_webhook_secret: str | None = None  # POST /kosli/webhook/{secret}; off when unset
     metrics_token: str | None = None  # GET /metrics wants it as a bearer token when set
     # The most of one answer read; a bigger one fails with a named error, unread past this.
@@ -80,13 +102,16 @@ class Settings:
         return (
             f"Settings(kosli_org={org!r}, kosli_host={self.kosli_host!r}, "
             f"slack_command={self.slack_command!r}, slack_api_url={self.slack_api_url!r}, "
-            f"socket_mode={socket_mode}, port={self.port})"
+            f"socket_mode={socket_mode}, oauth={self.oauth is not None}, port={self.port})"
         )
 
     __str__ = __repr__
 
     def needs_slack(self) -> SlackCredentials:
         return _needed(self.slack, SLACK_NEEDED)
+
+    def needs_oauth(self) -> SlackOAuth:
+        return _needed(self.oauth, OAUTH_NEEDED)
 
     def needs_kosli(self) -> KosliAccount:
         return _needed(self.kosli, KOSLI_NEEDED)
@@ -96,8 +121,9 @@ class Settings:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, mode: Mode = "serve") -> Settings:
-        """`serve` and `worker` need Slack and Kosli; the shell reads no Slack credentials,
-        and has a Kosli account only when KOSLI_API_TOKEN is set (else the sandbox stands in)."""
+        """`serve` and `worker` need Slack and Kosli (in OAuth mode, the app's OAuth settings
+        and an encryption key instead); the shell reads no Slack credentials, and has a Kosli
+        account only when KOSLI_API_TOKEN is set (else the sandbox stands in)."""
         env = os.environ if env is None else env
         problems: list[str] = []
 
@@ -144,6 +170,20 @@ class Settings:
                 problems.append(f"{name} must be between 1 and {most}, got {raw!r}")
             return value
 
+        def encryption_key() -> str:
+            value = text("BOT_ENCRYPTION_KEY") or ""
+            if not value:
+                problems.append(
+                    "BOT_ENCRYPTION_KEY is not set (OAuth mode keeps every workspace's tokens "
+                    "encrypted with it; see the README's install modes)"
+                )
+                return value
+            try:
+                parse_keys(value)
+            except VaultKeyInvalid as error:
+                problems.append(f"BOT_ENCRYPTION_KEY {error}")
+            return value
+
         def ids(name: str, pattern: str, like: str) -> frozenset[str]:
             found = frozenset(i.strip() for i in env.get(name, "").split(",") if i.strip())
             if bad := sorted(i for i in found if not re.fullmatch(pattern, i)):
@@ -151,7 +191,21 @@ class Settings:
             return found
 
         slack: SlackCredentials | None = None
-        if mode != "shell":
+        oauth: SlackOAuth | None = None
+        if mode != "shell" and is_oauth(env):
+            oauth = SlackOAuth(
+                client_id=required("SLACK_CLIENT_ID"),
+                client_secret=required("SLACK_CLIENT_SECRET"),
+                signing_secret=required("SLACK_SIGNING_SECRET"),
+                encryption_key=encryption_key(),
+                redirect_uri=url("SLACK_REDIRECT_URI", "") if text("SLACK_REDIRECT_URI") else None,
+            )
+            if text("SLACK_APP_TOKEN"):
+                problems.append(
+                    "SLACK_APP_TOKEN is for single-workspace mode: OAuth mode is served over "
+                    "HTTP (unset SLACK_APP_TOKEN, or SLACK_CLIENT_ID and SLACK_CLIENT_SECRET)"
+                )
+        elif mode != "shell":
             bot_token = required("SLACK_BOT_TOKEN", "xoxb-")
             signing_secret = required("SLACK_SIGNING_SECRET")
             app_token = text("SLACK_APP_TOKEN")
@@ -160,7 +214,7 @@ class Settings:
             slack = SlackCredentials(bot_token, signing_secret, app_token)
 
         kosli: KosliAccount | None = None
-        if mode != "shell":
+        if mode != "shell" and oauth is None:
             kosli = KosliAccount(org=required("KOSLI_ORG"), api_token=required("KOSLI_API_TOKEN"))
         elif shell_token := text("KOSLI_API_TOKEN"):
             if shell_org := text("KOSLI_ORG"):
@@ -186,6 +240,7 @@ class Settings:
             )
         github_api_url = url("GITHUB_API_URL", "https://api.github.com")
         gitlab_url = url("GITLAB_URL", "https://gitlab.com")
+        gitlab_com_url = url("GITLAB_COM_URL", "https://gitlab.com")
         timeout = number("KOSLI_TIMEOUT", 15.0, "a number of seconds")
         poll_seconds = number("KOSLI_POLL_SECONDS", 60.0, "a number of seconds")
         lease_seconds = number("WATCH_LEASE_SECONDS", 30.0, "a number of seconds")
@@ -210,6 +265,7 @@ class Settings:
         return cls(
             slack=slack,
             kosli=kosli,
+            oauth=oauth,
             slack_api_url=slack_api_url if slack_api_url.endswith("/") else slack_api_url + "/",
             slack_command=command,
             kosli_host=kosli_host.rstrip("/"),
@@ -228,6 +284,7 @@ class Settings:
             github_token=text("GITHUB_TOKEN"),
             gitlab_url=gitlab_url.rstrip("/"),
             gitlab_token=text("GITLAB_TOKEN"),
+            gitlab_com_url=gitlab_com_url.rstrip("/"),
             kosli_webhook_secret=webhook_secret,
             metrics_token=text("METRICS_TOKEN"),
             kosli_max_answer_bytes=int(kosli_max_mb * 2**20),
@@ -240,8 +297,14 @@ def default_mode(env: Mapping[str, str] | None = None) -> tuple[Mode, list[str]]
     """`kosli-bot` with no mode: serve when Slack's settings are there, else the shell (with
     the names of the missing ones, to say why)."""
     env = os.environ if env is None else env
-    missing = [name for name in SLACK_NEEDED if not env.get(name, "").strip()]
+    needed = (*OAUTH_NEEDED, "SLACK_SIGNING_SECRET") if is_oauth(env) else SLACK_NEEDED
+    missing = [name for name in needed if not env.get(name, "").strip()]
     return ("shell" if missing else "serve"), missing
+
+
+def is_oauth(env: Mapping[str, str]) -> bool:
+    """OAuth mode: both of the app's OAuth credentials are set."""
+    return all(env.get(name, "").strip() for name in OAUTH_NEEDED)
 
 
 def _needed(value: T | None, names: tuple[str, ...]) -> T:

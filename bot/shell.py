@@ -132,6 +132,7 @@ async def run_shell(
             github_token=None if on_sandbox else settings.github_token,
             gitlab_url=kosli.gitlab_url or settings.gitlab_url,
             gitlab_token=None if on_sandbox else settings.gitlab_token,
+            gitlab_com_url=kosli.gitlab_url or settings.gitlab_com_url,
             database_url=settings.database_url or f"sqlite:///{scratch}/shell.db",
             # Replays move fast; a real Kosli is polled as often as the bot would poll it.
             poll_seconds=1.0 if replay_speed else settings.poll_seconds,

@@ -494,6 +494,7 @@ class Day:
                         kosli_org="acme", run_watcher="true", kosli_poll_seconds=self.poll,
                         watch_lease_seconds=self.lease, kosli_timeout=self.kosli_timeout,
                         github_api_url=f"{door_url}/github", gitlab_url=f"{door_url}/gitlab",
+                        gitlab_com_url=f"{door_url}/gitlab",
                     ),
                 }  # fmt: skip
                 log = self.folder / f"{group.name}.log"

@@ -28,6 +28,7 @@ def bot_env(
         # The story's git history: never the internet.
         "GITHUB_API_URL": kosli.github_url,
         "GITLAB_URL": kosli.gitlab_url,
+        "GITLAB_COM_URL": kosli.gitlab_url,
     }
     env.update({k.upper(): str(v) for k, v in overrides.items()})
     return env

@@ -4,6 +4,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from cryptography.fernet import Fernet
 
 from bot.config import (
     DEFAULT_DATABASE_URL,
@@ -11,6 +12,7 @@ from bot.config import (
     KosliAccount,
     Settings,
     SlackCredentials,
+    SlackOAuth,
     default_mode,
 )
 
@@ -287,3 +289,75 @@ def test_the_shell_with_slack_tokens_but_a_bad_setting_of_its_own() -> None:
     result = start("shell", **{**GOOD, "KOSLI_API_TOKEN": "", "KOSLI_HOST": "kosli"})
     assert (result.returncode, result.stdout) == (2, "")
     assert result.stderr == "kosli-bot: KOSLI_HOST must be an http(s) URL, got 'kosli'\n"
+
+
+KEY = "Xb1Cbv8wAkgW0qkBvJ2Y2J4o8lTb0mWmX3F7f2cQk1s="  # a Fernet key made for this test
+OAUTH = {
+    "SLACK_CLIENT_ID": "1111.2222",
+    "SLACK_CLIENT_SECRET": "very-secret-client",
+    "SLACK_SIGNING_SECRET": "very-secret-signing",
+    "BOT_ENCRYPTION_KEY": KEY,
+}
+
+
+def test_oauth_mode_needs_no_bot_token_and_no_kosli_account() -> None:
+    for mode in ("serve", "worker"):
+        settings = Settings.from_env(OAUTH, mode=mode)  # type: ignore[arg-type]
+        assert (settings.slack, settings.kosli) == (None, None)
+        assert settings.oauth == SlackOAuth(
+            "1111.2222", "very-secret-client", "very-secret-signing", KEY
+        )
+    assert default_mode(OAUTH) == ("serve", [])
+    assert default_mode({**OAUTH, "SLACK_SIGNING_SECRET": ""}) == (
+        "shell",
+        ["SLACK_SIGNING_SECRET"],
+    )
+
+
+def test_oauth_mode_reads_a_redirect_uri_and_a_list_of_keys() -> None:
+    keys = f"{Fernet.generate_key().decode()}, {KEY}"
+    settings = Settings.from_env(
+        {
+            **OAUTH,
+            "BOT_ENCRYPTION_KEY": keys,
+            "SLACK_REDIRECT_URI": "https://bot.example/slack/oauth_redirect",
+        }
+    )
+    assert settings.needs_oauth().redirect_uri == "https://bot.example/slack/oauth_redirect"
+    assert settings.needs_oauth().encryption_key == keys
+
+
+def test_oauth_mode_needs_a_signing_secret_and_a_good_encryption_key() -> None:
+    with pytest.raises(ConfigError) as error:
+        Settings.from_env({**OAUTH, "SLACK_SIGNING_SECRET": "", "BOT_ENCRYPTION_KEY": ""})
+    assert [line.split(" (")[0] for line in str(error.value).splitlines()] == [
+        "kosli-bot: SLACK_SIGNING_SECRET is not set",
+        "kosli-bot: BOT_ENCRYPTION_KEY is not set",
+    ]
+    wrong = "not-a-fernet-key-but-a-secret"
+    with pytest.raises(ConfigError) as error:
+        Settings.from_env({**OAUTH, "BOT_ENCRYPTION_KEY": f"{KEY},{wrong}"})
+    assert str(error.value) == (
+        "kosli-bot: BOT_ENCRYPTION_KEY key 2 is not a Fernet key (32 url-safe base64-encoded bytes)"
+    )
+    assert wrong not in str(error.value)
+
+
+def test_oauth_mode_is_served_over_http() -> None:
+    with pytest.raises(ConfigError, match="SLACK_APP_TOKEN is for single-workspace mode"):
+        Settings.from_env({**OAUTH, "SLACK_APP_TOKEN": "xapp-1-abc"})
+    with pytest.raises(ConfigError, match="SLACK_REDIRECT_URI must be an http"):
+        Settings.from_env({**OAUTH, "SLACK_REDIRECT_URI": "bot.example/redirect"})
+
+
+def test_oauth_settings_never_print_secrets() -> None:
+    settings = Settings.from_env(OAUTH)
+    shown = repr(settings) + str(settings) + repr(settings.oauth)
+    for secret in ("very-secret-client", "very-secret-signing", KEY):
+        assert secret not in shown
+    assert "oauth=True" in shown
+
+
+def test_one_oauth_credential_alone_is_single_workspace_mode() -> None:
+    settings = Settings.from_env({**GOOD, "SLACK_CLIENT_ID": "1111.2222"})
+    assert settings.oauth is None and settings.slack is not None

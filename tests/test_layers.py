@@ -12,7 +12,8 @@ BOT = Path(__file__).resolve().parent.parent / "bot"
 
 # room -> rooms (and outside packages) it must never import. From the top: the entry points
 # (bot.__main__, bot.shell), then bot.web (the ways in), bot.runtime (the process's parts),
-# bot.slack (Bolt's listeners), bot.commands, bot.watch, and the rooms below them.
+# bot.slack (Bolt's listeners), bot.workspaces (each workspace's services), bot.commands,
+# bot.watch, and the rooms below them.
 FORBIDDEN = {
     "bot.kosli": ("bot.", "slack_sdk", "slack_bolt", "sqlalchemy"),
     "bot.githost": ("bot.", "slack_sdk", "slack_bolt", "sqlalchemy"),
@@ -34,17 +35,23 @@ FORBIDDEN = {
     "bot.transport": (
         "bot.web", "bot.commands", "bot.slack", "bot.store", "bot.watch", "bot.runtime",
     ),
-    "bot.watch": ("bot.web", "bot.commands", "bot.slack", "bot.runtime", "bot.shell"),
+    "bot.watch": (
+        "bot.web", "bot.commands", "bot.slack", "bot.runtime", "bot.shell", "bot.workspaces",
+    ),
     "bot.history": (
         "bot.web", "bot.commands", "bot.slack", "bot.watch", "bot.runtime", "bot.shell",
         "bot.render", "bot.transport",
     ),
     "bot.commands": (
-        "bot.web", "bot.slack", "bot.runtime", "bot.shell", "slack_sdk", "slack_bolt",
+        "bot.web", "bot.slack", "bot.runtime", "bot.shell", "bot.workspaces", "slack_sdk",
+        "slack_bolt",
     ),
+    "bot.workspaces": ("bot.web", "bot.slack", "bot.runtime", "bot.shell"),
     # Bolt's listeners: they get their services handed in, and know nothing of HTTP.
     "bot.slack": ("bot.web", "bot.runtime", "bot.shell", "starlette", "uvicorn"),
     "bot.runtime": ("bot.web", "bot.slack", "bot.shell"),
+    # OAuth mode's parts (installs, connections, uninstalls), built beside the runtime.
+    "bot.installs": ("bot.web", "bot.slack", "bot.runtime", "bot.shell"),
     "bot.web": ("bot.shell", "bot.__main__"),
 }  # fmt: skip
 # The Kosli and git host clients are self-contained.
@@ -193,6 +200,11 @@ def test_the_private_import_check_catches_one(tmp_path: Path, source: str, expec
         ("bot.web.x", "from bot.shell import run_shell", True),
         ("bot.runtime", "from bot.web.app import build_web_app", True),
         ("bot.runtime", "from bot.slack import commands", True),
+        ("bot.runtime", "from bot.workspaces import Workspaces", False),
+        ("bot.slack.x", "from bot.workspaces import Workspaces", False),
+        ("bot.workspaces", "from bot.slack.workspace import services_of", True),
+        ("bot.workspaces", "from bot.runtime import Runtime", True),
+        ("bot.watch.x", "from bot.workspaces import Workspaces", True),
         ("bot.commands.x", "from bot.web import gate", True),
         ("bot.watch.x", "from ..web.webhook import parse_push", True),
         ("bot.background", "from bot.slack.app import build_bolt_app", True),

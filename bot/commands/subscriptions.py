@@ -54,7 +54,7 @@ class Subscriptions:
         subs = await self.store.subscriptions.find(channel=channel)
         states = [await self.store.environments.state(s.env) for s in subs]
         return WatchingResult(
-            tuple((_watched(s), _progress(e)) for s, e in zip(subs, states, strict=True))
+            tuple((watched_of(s), progress_of(e)) for s, e in zip(subs, states, strict=True))
         )
 
     async def mute(self, request: Mute, channel: str, user: str) -> MuteResult:
@@ -109,7 +109,7 @@ class Subscriptions:
                 started.append(Baseline(snapshot))
             else:
                 already += map(
-                    _watched,
+                    watched_of,
                     await self.store.subscriptions.find(channel=channel, env=env),
                 )
             if before[env] and before[env][0].risky_only != risky_only:
@@ -169,9 +169,11 @@ class Subscriptions:
             )
 
 
-def _watched(sub: SubscriptionRecord) -> Watched:
+def watched_of(sub: SubscriptionRecord) -> Watched:
     return Watched(sub.env, sub.since_index, sub.risky_only, sub.muted_until, sub.paused_reason)
 
 
-def _progress(state: EnvState | None) -> EnvProgress | None:
-    return EnvProgress(state.last_seen_index, state.outage_open) if state else None
+def progress_of(state: EnvState | None) -> EnvProgress | None:
+    if state is None:
+        return None
+    return EnvProgress(state.last_seen_index, state.outage_open, state.last_seen_compliant)

@@ -8,13 +8,15 @@ from datetime import datetime
 
 from bot.domain.changes import ChangeSet
 from bot.domain.commits_window import CommitsWindow
+from bot.domain.links import CommitLink, KosliArtifact, KosliSnapshot, KosliTrail
 from bot.domain.timeline import Baseline
 from bot.githost.models import GitCommit
-from bot.kosli.attestations import Assertion
+from bot.kosli.attestations import Assertion, Trail
 from bot.kosli.events import EnvironmentEvent
 from bot.kosli.models import (
     Artifact,
     Environment,
+    Snapshot,
     SnapshotArtifact,
     SnapshotSummary,
 )
@@ -141,6 +143,7 @@ class EnvProgress:
 
     last_seen_index: int
     outage_open: bool = False
+    compliant: bool | None = None  # of the last snapshot read
 
 
 @dataclass(frozen=True)
@@ -185,3 +188,52 @@ class CommitsResult:
 
     changes: ChangeSet
     windows: Mapping[tuple[str, str], CommitsWindow]
+
+
+@dataclass(frozen=True)
+class SnapshotLinked:
+    """A Kosli snapshot link: that snapshot, and the environment's latest index."""
+
+    link: KosliSnapshot
+    snapshot: Snapshot
+    latest: int | None
+
+
+@dataclass(frozen=True)
+class BuildLinked:
+    """An artifact, trail or commit link, and where what it names runs now (`where` is None
+    for a trail Kosli knows no commit of)."""
+
+    link: KosliArtifact | KosliTrail | CommitLink
+    where: WhereResult | None
+    trail: Trail | None = None
+
+
+Linked = SnapshotLinked | BuildLinked
+
+
+@dataclass(frozen=True)
+class OpenIncident:
+    envs: tuple[str, ...]
+    opened_at: datetime
+    by: str  # who opened it
+    permalink: str  # the thread, '' when Slack gave no link
+
+
+@dataclass(frozen=True)
+class ChannelHome:
+    """What one channel watches and its open incident threads."""
+
+    channel: str
+    watching: tuple[tuple[Watched, EnvProgress | None], ...]
+    incidents: tuple[OpenIncident, ...] = ()
+
+
+@dataclass(frozen=True)
+class HomeResult:
+    """The Home tab: the Kosli connection (org, host; None when there is none) and, per
+    channel, what it watches; `admin`: the reader may change them."""
+
+    connection: tuple[str, str] | None
+    channels: tuple[ChannelHome, ...]
+    admin: bool

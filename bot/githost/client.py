@@ -2,8 +2,9 @@
 
 Which repository to ask about comes from a commit URL Kosli recorded (github.com or the
 Enterprise host; gitlab.com or the self-managed host); the question goes to that host's API
-as configured here (github.com's own API for a github.com repository when an Enterprise host
-is configured, without its token), so a token never goes to a host named by data.
+as configured here (github.com's or gitlab.com's own API for their repositories when an
+Enterprise or self-managed host is configured, without its token), so a token never goes to a
+host named by data.
 """
 
 from __future__ import annotations
@@ -51,6 +52,7 @@ class GitHost:
         *,
         timeout: float = 10.0,
         github_com_api: str = DEFAULT_GITHUB_API,
+        gitlab_com_url: str = DEFAULT_GITLAB,
         max_answer_bytes: int = 10 * 2**20,
     ) -> None:
         self._max_answer_bytes = max_answer_bytes
@@ -60,6 +62,10 @@ class GitHost:
         # With an Enterprise host configured, github.com's repositories are asked of github.com.
         self._github_com_api = (
             github_com_api.rstrip("/") if _is_enterprise(self.github_api) else self.github_api
+        )
+        # Likewise gitlab.com's projects are asked of gitlab.com with a self-managed GitLab.
+        self._gitlab_com = (
+            gitlab_com_url.rstrip("/") if self.gitlab != DEFAULT_GITLAB else self.gitlab
         )
         self._tokens = {"github": github_token, "gitlab": gitlab_token}
         self._blocked_until: dict[str, float] = {}
@@ -114,7 +120,8 @@ class GitHost:
         return f"{api}/repos/{_segment(owner)}/{_segment(name)}"
 
     def _gitlab_project(self, repo: Repository) -> str:
-        return f"{self.gitlab}/api/v4/projects/{quote(repo.path, safe='')}"
+        api = self.gitlab if repo.web == self.gitlab else self._gitlab_com
+        return f"{api}/api/v4/projects/{quote(repo.path, safe='')}"
 
     async def _gitlab_compare(self, repo: Repository, base: str, head: str) -> list[GitCommit]:
         data = await self._get(

@@ -16,6 +16,7 @@ from bot.kosli.errors import (
     KosliBadRequest,
     KosliBadResponse,
     KosliError,
+    KosliForbidden,
     KosliNotFound,
     KosliUnauthorized,
     KosliUnavailable,
@@ -249,7 +250,9 @@ class KosliClient:
         message = _error_message(response)
         if status == 404:
             raise KosliNotFound(message)
-        if status in (401, 403):
+        if status == 403:
+            raise KosliForbidden(message)
+        if status == 401:
             raise KosliUnauthorized(message)
         if status in (400, 422):
             raise KosliBadRequest(message)

@@ -13,6 +13,10 @@ class KosliUnauthorized(KosliError):
     """401/403: the API token is wrong or has no access to the organisation."""
 
 
+class KosliForbidden(KosliUnauthorized):
+    """403: the token is good but may not read that organisation (or there is none)."""
+
+
 class KosliBadRequest(KosliError):
     """400/422: Kosli refused the request (e.g. a snapshot expression it cannot read)."""
 

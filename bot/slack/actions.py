@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncRespond
 
 from bot.background import in_background
 from bot.commands.catalog import COMMANDS
 from bot.commands.dispatch import answer, deliver
 from bot.commands.services import Services
+from bot.slack.workspace import services_of
+from bot.workspaces import Workspaces
 
 
 async def answer_button(services: Services, body: dict[str, Any], action: dict[str, Any]) -> None:
@@ -25,10 +27,30 @@ async def answer_button(services: Services, body: dict[str, Any], action: dict[s
     await deliver(services.transport, reply, channel, user, thread_ts)
 
 
-def register(app: AsyncApp, services: Services) -> None:
-    async def on_button(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
+async def button_in_workspace(
+    workspaces: Workspaces,
+    context: AsyncBoltContext,
+    respond: AsyncRespond,
+    body: dict[str, Any],
+    action: dict[str, Any],
+) -> None:
+    services = await services_of(workspaces, context)
+    if isinstance(services, str):
+        await respond(text=services, response_type="ephemeral", replace_original=False)
+        return
+    await answer_button(services, body, action)
+
+
+def register(app: AsyncApp, workspaces: Workspaces) -> None:
+    async def on_button(
+        ack: AsyncAck,
+        body: dict[str, Any],
+        action: dict[str, Any],
+        respond: AsyncRespond,
+        context: AsyncBoltContext,
+    ) -> None:
         await ack()
-        work = answer_button(services, body, action)
+        work = button_in_workspace(workspaces, context, respond, body, action)
         in_background(work, f"answering button {action['action_id']}")
 
     for action_id in COMMANDS.action_ids:

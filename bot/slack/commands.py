@@ -6,14 +6,16 @@ import asyncio
 import logging
 from typing import Any
 
-from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncRespond
 
 from bot.background import in_background
 from bot.commands.dispatch import answer
 from bot.commands.registry import Reply
 from bot.commands.services import Services
 from bot.render.blockkit import MAX_BLOCKS, cut, parts
+from bot.slack.workspace import services_of
 from bot.transport import TransportError
+from bot.workspaces import Workspaces
 
 log = logging.getLogger(__name__)
 
@@ -58,11 +60,29 @@ async def answer_command(
         log.warning("the private answer failed too: %s", error.reason)
 
 
-def register(app: AsyncApp, services: Services) -> None:
-    async def on_command(ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond) -> None:
+async def answer_in_workspace(
+    workspaces: Workspaces,
+    context: AsyncBoltContext,
+    command: dict[str, Any],
+    respond: AsyncRespond,
+) -> None:
+    services = await services_of(workspaces, context)
+    if isinstance(services, str):
+        await respond(text=services, response_type="ephemeral")
+        return
+    await answer_command(services, command, respond)
+
+
+def register(app: AsyncApp, workspaces: Workspaces) -> None:
+    name = workspaces.settings.command
+
+    async def on_command(
+        ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond, context: AsyncBoltContext
+    ) -> None:
         # Slack gives us 3 seconds; Kosli may take longer, so ack before any work.
         await ack()
-        work = answer_command(services, command, respond)
-        in_background(work, f"answering {services.command_name}")
+        in_background(
+            answer_in_workspace(workspaces, context, command, respond), f"answering {name}"
+        )
 
-    app.command(services.command_name)(on_command)
+    app.command(name)(on_command)

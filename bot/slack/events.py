@@ -6,12 +6,14 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
-from slack_bolt.async_app import AsyncApp
+from slack_bolt.async_app import AsyncApp, AsyncBoltContext
 
 from bot.background import in_background
 from bot.commands.dispatch import answer, deliver
 from bot.commands.services import Services
+from bot.slack.workspace import services_of
 from bot.store.events import HandledEvents
+from bot.workspaces import Workspaces
 
 _MENTION = re.compile(r"<@[A-Z0-9]+(\|[^>]*)?>")
 _BARE_SNAPSHOT = re.compile(r"[#~]-?\d+")
@@ -50,9 +52,31 @@ async def answer_mention(services: Services, event: dict[str, Any]) -> None:
     await deliver(services.transport, reply, channel, user, in_thread or event["ts"])
 
 
-def register(app: AsyncApp, services: Services, handled: HandledEvents) -> None:
-    async def on_mention(event: dict[str, Any], body: dict[str, Any]) -> None:
+async def mention_in_workspace(
+    workspaces: Workspaces,
+    handled: HandledEvents,
+    context: AsyncBoltContext,
+    event: dict[str, Any],
+    body: dict[str, Any],
+) -> None:
+    services = await services_of(workspaces, context)
+    if not isinstance(services, str):
+        await take_mention(services, handled, event, body)
+        return
+    await context.client.chat_postEphemeral(
+        channel=event["channel"],
+        user=event.get("user", ""),
+        thread_ts=event.get("thread_ts"),
+        text=services,
+    )
+
+
+def register(app: AsyncApp, workspaces: Workspaces, handled: HandledEvents) -> None:
+    async def on_mention(
+        event: dict[str, Any], body: dict[str, Any], context: AsyncBoltContext
+    ) -> None:
         # Bolt acks when this returns: the work runs after it.
-        in_background(take_mention(services, handled, event, body), "answering a mention")
+        work = mention_in_workspace(workspaces, handled, context, event, body)
+        in_background(work, "answering a mention")
 
     app.event("app_mention")(on_mention)

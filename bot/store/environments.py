@@ -16,25 +16,41 @@ from bot.store.records import EnvState, record
 
 
 class EnvironmentRepository:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, workspace: str) -> None:
         self.db = db
+        self.workspace = workspace
+        self._mine = WatchedEnv.workspace == workspace
 
-    @staticmethod
-    def _watched(session: Any, only: str | None = None) -> list[str]:
+    def _watched(self, session: Any, only: str | None = None) -> list[str]:
         """Environments with an active subscription or an open incident thread (of `only`,
         when given: a push names one, and reading all a push would cost a lot in a burst)."""
-        subscribed = select(Subscription.env).where(Subscription.paused_reason.is_(None))
+        subscribed = select(Subscription.env).where(
+            Subscription.workspace == self.workspace, Subscription.paused_reason.is_(None)
+        )
         if only is not None:
             subscribed = subscribed.where(Subscription.env == only).limit(1)
         names = set(session.scalars(subscribed))
-        for envs in session.scalars(select(Incident.envs).where(Incident.closed_at.is_(None))):
+        threads = select(Incident.envs).where(
+            Incident.workspace == self.workspace, Incident.closed_at.is_(None)
+        )
+        for envs in session.scalars(threads):
             names.update(envs)
         return sorted(names if only is None else names & {only})
+
+    def _get(self, session: Any, env: str, lock: bool = False) -> WatchedEnv | None:
+        found: WatchedEnv | None = session.get(
+            WatchedEnv, (self.workspace, env), with_for_update=lock
+        )
+        return found
 
     @off_loop
     def in_outage(self) -> int:
         with self.db.session() as session:
-            query = select(func.count()).select_from(WatchedEnv).where(WatchedEnv.outage_open)
+            query = (
+                select(func.count())
+                .select_from(WatchedEnv)
+                .where(self._mine, WatchedEnv.outage_open)
+            )
             return int(session.scalar(query) or 0)
 
     @off_loop
@@ -46,7 +62,7 @@ class EnvironmentRepository:
     @off_loop
     def state(self, env: str) -> EnvState | None:
         with self.db.session() as session:
-            row = session.get(WatchedEnv, env)
+            row = self._get(session, env)
             return record(EnvState, row) if row else None
 
     @off_loop
@@ -69,17 +85,17 @@ class EnvironmentRepository:
             watched = self._watched(session, only)
             candidates = (
                 select(WatchedEnv.env)
-                .where(WatchedEnv.env.in_(watched), free)
+                .where(self._mine, WatchedEnv.env.in_(watched), free)
                 .order_by(WatchedEnv.last_polled_at.is_not(None), WatchedEnv.last_polled_at)
                 .limit(limit)
             )
             session.execute(
                 update(WatchedEnv)
-                .where(WatchedEnv.env.in_(list(session.scalars(candidates))), free)
+                .where(self._mine, WatchedEnv.env.in_(list(session.scalars(candidates))), free)
                 .values(lease_owner=owner, lease_until=now + ttl)
             )
             leased = select(WatchedEnv).where(
-                WatchedEnv.lease_owner == owner, WatchedEnv.env.in_(watched)
+                self._mine, WatchedEnv.lease_owner == owner, WatchedEnv.env.in_(watched)
             )
             return [
                 record(EnvState, row) for row in session.scalars(leased.order_by(WatchedEnv.env))
@@ -96,10 +112,10 @@ class EnvironmentRepository:
             if answered:
                 session.execute(
                     update(WatchedEnv)
-                    .where(WatchedEnv.env.in_(answered))
+                    .where(self._mine, WatchedEnv.env.in_(answered))
                     .values(last_polled_at=now)
                 )
-            mine = WatchedEnv.lease_owner == owner
+            mine = self._mine & (WatchedEnv.lease_owner == owner)
             if only is not None:
                 mine = mine & (WatchedEnv.env == only)
             session.execute(
@@ -110,7 +126,7 @@ class EnvironmentRepository:
     def mark_polled(self, env: str, now: datetime) -> EnvState | None:
         """A successful poll: returns the state before failures were cleared."""
         with self.db.begin() as session:
-            watched = session.get(WatchedEnv, env, with_for_update=True)
+            watched = self._get(session, env, lock=True)
             if watched is None:
                 return None
             before = record(EnvState, watched)
@@ -122,7 +138,7 @@ class EnvironmentRepository:
     @off_loop
     def record_failure(self, env: str) -> EnvState | None:
         with self.db.begin() as session:
-            watched = session.get(WatchedEnv, env, with_for_update=True)
+            watched = self._get(session, env, lock=True)
             if watched is not None:
                 watched.failures += 1
             return record(EnvState, watched) if watched is not None else None
@@ -131,7 +147,7 @@ class EnvironmentRepository:
     def open_outage(self, env: str) -> int | None:
         """Mark an outage reported once; returns its number, or None if already open."""
         with self.db.begin() as session:
-            watched = session.get(WatchedEnv, env, with_for_update=True)
+            watched = self._get(session, env, lock=True)
             if watched is None or watched.outage_open:
                 return None
             watched.outage_open = True

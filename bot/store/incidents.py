@@ -21,19 +21,23 @@ from bot.store.watchers import STILL_OPEN, incidents_in
 
 
 class IncidentRepository:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, workspace: str) -> None:
         self.db = db
+        self.workspace = workspace
+        self._mine = Incident.workspace == workspace
 
     @off_loop
     def open(self, incident: NewIncident) -> IncidentRecord:
         """Write the row before the parent is posted, so no thread exists without one; make
         sure the watcher follows its environments from here."""
         with self.db.begin() as session:
-            row = Incident(**vars(incident), state="opening")
+            row = Incident(**vars(incident), workspace=self.workspace, state="opening")
             session.add(row)
             for env, index in incident.shown_indexes.items():
-                if session.get(WatchedEnv, env) is None:
-                    session.add(WatchedEnv(env=env, last_seen_index=index))
+                if session.get(WatchedEnv, (self.workspace, env)) is None:
+                    session.add(
+                        WatchedEnv(workspace=self.workspace, env=env, last_seen_index=index)
+                    )
             session.flush()  # gives the row its id
             return record(IncidentRecord, row)
 
@@ -45,30 +49,32 @@ class IncidentRepository:
         with self.db.begin() as session:
             session.execute(
                 update(Incident)
-                .where(Incident.id == incident_id)
+                .where(self._mine, Incident.id == incident_id)
                 .values(thread_ts=thread_ts, state="open")
             )
-            insert_alerts(session, replies, now)
+            insert_alerts(session, self.workspace, replies, now)
 
     @off_loop
     def forget(self, incident_id: int) -> None:
         """Its parent never made it into Slack (or was taken back)."""
         with self.db.begin() as session:
-            session.execute(delete(Incident).where(Incident.id == incident_id))
+            session.execute(delete(Incident).where(self._mine, Incident.id == incident_id))
 
     @off_loop
     def forget_unposted(self, before: datetime) -> int:
         """Rows of processes that died between writing the row and posting the parent."""
         with self.db.begin() as session:
             gone = session.execute(
-                delete(Incident).where(Incident.state == "opening", Incident.opened_at < before)
+                delete(Incident).where(
+                    self._mine, Incident.state == "opening", Incident.opened_at < before
+                )
             )
             return rows_affected(gone)
 
     @off_loop
     def find(self, channel: str, thread_ts: str) -> IncidentRecord | None:
         query = select(Incident).where(
-            Incident.channel_id == channel, Incident.thread_ts == thread_ts
+            self._mine, Incident.channel_id == channel, Incident.thread_ts == thread_ts
         )
         with self.db.session() as session:
             row = session.scalar(query)
@@ -86,7 +92,7 @@ class IncidentRepository:
 
     def _in_states(self, states: tuple[str, ...], channel: str | None) -> list[IncidentRecord]:
         with self.db.session() as session:
-            return incidents_in(session, states, channel)
+            return incidents_in(session, self.workspace, states, channel)
 
     @off_loop
     def begin_close(self, incident_id: int, user: str, now: datetime) -> IncidentRecord | None:
@@ -95,7 +101,7 @@ class IncidentRepository:
         with self.db.begin() as session:
             closing = session.execute(
                 update(Incident)
-                .where(Incident.id == incident_id, Incident.state == "open")
+                .where(self._mine, Incident.id == incident_id, Incident.state == "open")
                 .values(state="closing", closed_at=now, closed_by=user)
             )
             row = session.get(Incident, incident_id) if rows_affected(closing) == 1 else None
@@ -106,7 +112,7 @@ class IncidentRepository:
         with self.db.begin() as session:
             session.execute(
                 update(Incident)
-                .where(Incident.id == incident_id, Incident.state == "closing")
+                .where(self._mine, Incident.id == incident_id, Incident.state == "closing")
                 .values(state="closed")
             )
 
@@ -114,24 +120,26 @@ class IncidentRepository:
     def mark(self, incident_id: int, mark: Mark) -> None:
         """Keep every mark, so who said what, and when, is never lost."""
         with self.db.begin() as session:
-            session.add(
-                SuspectMark(
-                    incident_id=incident_id,
-                    env=mark.env,
-                    fingerprint=mark.fingerprint,
-                    name=mark.name,
-                    cause=mark.cause,
-                    marked_by=mark.by,
-                    marked_at=mark.at,
+            if session.scalar(select(Incident.id).where(self._mine, Incident.id == incident_id)):
+                session.add(
+                    SuspectMark(
+                        incident_id=incident_id,
+                        env=mark.env,
+                        fingerprint=mark.fingerprint,
+                        name=mark.name,
+                        cause=mark.cause,
+                        marked_by=mark.by,
+                        marked_at=mark.at,
+                    )
                 )
-            )
 
     @off_loop
     def marks(self, incident_id: int) -> list[Mark]:
         """Every mark on the incident's suspects, oldest first."""
         query = (
             select(SuspectMark)
-            .where(SuspectMark.incident_id == incident_id)
+            .join(Incident, Incident.id == SuspectMark.incident_id)
+            .where(self._mine, SuspectMark.incident_id == incident_id)
             .order_by(SuspectMark.id)
         )
         with self.db.session() as session:

@@ -6,6 +6,8 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
+from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
+from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
 from sqlalchemy import (
     JSON,
     DateTime,
@@ -17,6 +19,7 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
     func,
+    text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -111,17 +114,27 @@ class Base(DeclarativeBase):
     type_annotation_map = {datetime: UTCDateTime}
 
 
+def _workspace(primary_key: bool = False) -> Mapped[str]:
+    """Whose row it is: the Slack workspace (team or Enterprise Grid org) the row belongs to;
+    "" in single-workspace mode. Every query of a scoped store filters by it."""
+    return mapped_column(String(64), primary_key=primary_key, server_default=text("''"))
+
+
 class Subscription(Base):
     """A channel watching an environment; alerts go only for snapshots after `since_index`."""
 
     __tablename__ = "subscriptions"
-    __table_args__ = (UniqueConstraint("channel_id", "env", name="uq_subscription"),)
+    __table_args__ = (
+        UniqueConstraint("workspace", "channel_id", "env", name="uq_subscription"),
+        # Every changed environment looks up its watchers (the unique key leads with the
+        # channel, so it does not serve this).
+        Index("ix_subscriptions_workspace_env", "workspace", "env"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    workspace: Mapped[str] = _workspace()
     channel_id: Mapped[str] = mapped_column(String(64))
-    # Indexed: every changed environment looks up its watchers (the unique key leads with
-    # the channel, so it does not serve this).
-    env: Mapped[str] = mapped_column(String(255), index=True)
+    env: Mapped[str] = mapped_column(String(255))
     created_by: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime]
     since_index: Mapped[int]
@@ -135,6 +148,8 @@ class WatchedEnv(Base):
 
     __tablename__ = "watched_envs"
 
+    # Two workspaces may watch environments of the same name, in their own Kosli orgs.
+    workspace: Mapped[str] = _workspace(primary_key=True)
     env: Mapped[str] = mapped_column(String(255), primary_key=True)
     last_seen_index: Mapped[int]
     # Kosli's compliance of that snapshot when last read (None: not read yet).
@@ -151,12 +166,13 @@ class Alert(Base):
     """The outbox: written before sending, marked sent only after Slack says ok.
 
     A unique key makes every alert happen once, whatever restarts or replicas do: one per
-    channel, environment, kind, incident (none for the channel itself) and index.
+    workspace, channel, environment, kind, incident (none for the channel itself) and index.
     """
 
     __tablename__ = "alerts"
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    workspace: Mapped[str] = _workspace()
     channel_id: Mapped[str] = mapped_column(String(64))
     env: Mapped[str] = mapped_column(String(255))
     kind: Mapped[AlertKind] = mapped_column(_enum_column(AlertKind, "alert_kind"))
@@ -191,6 +207,7 @@ class Alert(Base):
 # NULLs are distinct in a plain unique key, so a channel's own alerts count as incident 0.
 Index(
     "uq_alert_once",
+    Alert.workspace,
     Alert.channel_id,
     Alert.env,
     Alert.kind,
@@ -217,9 +234,12 @@ class Incident(Base):
     """An incident thread: where it is, which environments it follows, and its window."""
 
     __tablename__ = "incidents"
-    __table_args__ = (UniqueConstraint("channel_id", "thread_ts", name="uq_incident_thread"),)
+    __table_args__ = (
+        UniqueConstraint("workspace", "channel_id", "thread_ts", name="uq_incident_thread"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    workspace: Mapped[str] = _workspace()
     channel_id: Mapped[str] = mapped_column(String(64))
     # None while opening: the row exists before its parent message is posted.
     thread_ts: Mapped[str | None] = mapped_column(String(32))
@@ -260,7 +280,8 @@ class SuspectMark(Base):
 
 class Lease(Base):
     """A named job only one process may do at a time (e.g. sending, which keeps channel
-    order); a holder that dies loses it when `until` passes."""
+    order); a holder that dies loses it when `until` passes. A workspace's leases carry its
+    key in their name (bot.store.leases), so two workspaces' jobs never wait for each other."""
 
     __tablename__ = "leases"
 
@@ -288,3 +309,43 @@ class GitCompare(Base):
     head: Mapped[str] = mapped_column(String(40), primary_key=True)
     answer: Mapped[dict[str, Any]] = mapped_column(JSON)
     fetched_at: Mapped[datetime]
+
+
+class KosliConnectionRow(Base):
+    """A workspace's Kosli org (OAuth mode), its API token encrypted by the Vault."""
+
+    __tablename__ = "kosli_connections"
+
+    workspace: Mapped[str] = mapped_column(String(32), primary_key=True)
+    org: Mapped[str] = mapped_column(String(255))
+    host: Mapped[str] = mapped_column(String(255))
+    api_token: Mapped[str] = mapped_column(Text)
+    connected_by: Mapped[str] = mapped_column(String(64))
+    connected_at: Mapped[datetime]
+
+
+# slack_sdk's own installation and OAuth state tables (OAuth mode), as its SQLAlchemy stores
+# read and write them. Their secret columns hold the Vault's ciphertext, longer than a token:
+# widened from slack_sdk's 200 characters.
+SEALED_COLUMNS = {
+    "slack_installations": (
+        "bot_token",
+        "bot_refresh_token",
+        "user_token",
+        "user_refresh_token",
+        "incoming_webhook_url",
+    ),
+    "slack_bots": ("bot_token", "bot_refresh_token"),
+}
+SEALED_LENGTH = 1000
+
+slack_installations = SQLAlchemyInstallationStore.build_installations_table(
+    Base.metadata, "slack_installations"
+)
+slack_bots = SQLAlchemyInstallationStore.build_bots_table(Base.metadata, "slack_bots")
+slack_oauth_states = SQLAlchemyOAuthStateStore.build_oauth_states_table(
+    Base.metadata, "slack_oauth_states"
+)
+for _table in (slack_installations, slack_bots):
+    for _name in SEALED_COLUMNS[_table.name]:
+        _table.c[_name].type = String(SEALED_LENGTH)

@@ -18,7 +18,7 @@ from bot.store.door import Batched, off_loop
 from bot.store.models import Alert, AlertKind, AlertState, WatchedEnv
 from bot.store.records import HeldAlert, IncidentRecord, SubscriptionRecord, record
 from bot.store.troubles import record_troubles, trouble_alert
-from bot.store.watchers import who_hears
+from bot.store.watchers import UNSENT, who_hears
 
 
 @dataclass(frozen=True)
@@ -107,7 +107,6 @@ class Outgoing:
 
 # An alert in these states will never be posted, nor the commits under it.
 GONE = (AlertState.PARKED, AlertState.DROPPED, AlertState.SUMMARISED)
-UNSENT = (AlertState.PENDING, AlertState.SENDING, AlertState.WAITING)
 
 
 @dataclass(frozen=True)
@@ -128,8 +127,10 @@ class _Sent:
 
 
 class Outbox:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, workspace: str) -> None:
         self.db = db
+        self.workspace = workspace
+        self._mine = Alert.workspace == workspace
         self._advances = Batched(self._advance_all)
         self._marks = Batched(self._mark_all)
 
@@ -156,7 +157,7 @@ class Outbox:
         if len(batch) > 1:
             try:
                 with self.db.begin() as session:
-                    return list(_advance_in(session, batch))
+                    return list(_advance_in(session, self.workspace, batch))
             except Exception:  # one of them failed: each alone, below
                 pass
         # Each alone, so only the environment that failed hears of it.
@@ -164,7 +165,7 @@ class Outbox:
         for item in batch:
             try:
                 with self.db.begin() as session:
-                    results.extend(_advance_in(session, [item]))
+                    results.extend(_advance_in(session, self.workspace, [item]))
             except Exception as error:
                 results.append(error)
         return results
@@ -180,6 +181,7 @@ class Outbox:
             changed = session.execute(
                 update(WatchedEnv)
                 .where(
+                    WatchedEnv.workspace == self.workspace,
                     WatchedEnv.env == env,
                     WatchedEnv.last_seen_index == index,
                     WatchedEnv.last_seen_compliant.is_distinct_from(compliant),
@@ -188,13 +190,14 @@ class Outbox:
             )
             if rows_affected(changed) == 0 or alerts_for is None:
                 return 0
-            subscriptions, still_open = who_hears(session, [env])
-            return insert_alerts(session, _routed(env, alerts_for, subscriptions, still_open), now)
+            subscriptions, still_open = who_hears(session, self.workspace, [env])
+            alerts = _routed(env, alerts_for, subscriptions, still_open)
+            return insert_alerts(session, self.workspace, alerts, now)
 
     @off_loop
     def add(self, alerts: Iterable[NewAlert], now: datetime) -> int:
         with self.db.begin() as session:
-            return insert_alerts(session, alerts, now)
+            return insert_alerts(session, self.workspace, alerts, now)
 
     @off_loop
     def claim(
@@ -208,7 +211,13 @@ class Outbox:
         """Claim sendable alerts, oldest first, except to the channels in `skip`; a claim is
         exclusive across processes."""
         query = _CLAIMABLE_EXCEPT if skip else _CLAIMABLE
-        values = {"now": now, "owner": owner, "limit": limit, "skip": list(skip)}
+        values = {
+            "workspace": self.workspace,
+            "now": now,
+            "owner": owner,
+            "limit": limit,
+            "skip": list(skip),
+        }
         with self.db.begin() as session:
             # One transaction: locked as they are read (PostgreSQL; on SQLite the transaction
             # holds the write lock), so two senders never claim the same alert. Prebuilt Core
@@ -236,7 +245,8 @@ class Outbox:
             if claimed:
                 connection.execute(
                     _CLAIM,
-                    {"ids": [item.id for item in claimed], "owner": owner, "until": now + ttl},
+                    {"ids": [item.id for item in claimed], "owner": owner, "until": now + ttl}
+                    | {"in_workspace": self.workspace},
                 )
         return claimed
 
@@ -251,6 +261,7 @@ class Outbox:
                 _MARK_SENT,
                 [
                     {"alert": s.alert_id, "owner": s.owner, "ts": s.slack_ts, "at": s.now}
+                    | {"in_workspace": self.workspace}
                     for s in sorted(batch, key=lambda s: s.alert_id)  # rows locked in one order
                 ],
             )
@@ -264,7 +275,7 @@ class Outbox:
         with self.db.begin() as session:
             session.execute(
                 update(Alert)
-                .where(Alert.claimed_by == owner, Alert.state == AlertState.SENDING)
+                .where(self._mine, Alert.claimed_by == owner, Alert.state == AlertState.SENDING)
                 .values(state=AlertState.PENDING, claimed_by=None, claimed_until=None)
             )
 
@@ -283,14 +294,15 @@ class Outbox:
         with self.db.begin() as session:
             session.execute(
                 update(Alert)
-                .where(Alert.id == alert_id, Alert.claimed_by == owner)
+                .where(self._mine, Alert.id == alert_id, Alert.claimed_by == owner)
                 .values(claimed_until=None, **values)
             )
 
     @off_loop
     def backlog(self) -> tuple[int, datetime | None]:
         """How many alerts wait to be sent, and since when the oldest has waited."""
-        unsent = Alert.state.in_((AlertState.PENDING, AlertState.SENDING)) & Alert.held.is_(False)
+        sendable = Alert.state.in_((AlertState.PENDING, AlertState.SENDING))
+        unsent = self._mine & sendable & Alert.held.is_(False)
         with self.db.session() as session:
             count = session.scalar(select(func.count()).select_from(Alert).where(unsent))
             oldest = session.scalar(select(func.min(Alert.created_at)).where(unsent))
@@ -303,7 +315,7 @@ class Outbox:
         query = (
             select(Alert, parent)
             .outerjoin(parent, Alert.parent_id == parent.id)
-            .where(Alert.state == AlertState.WAITING)
+            .where(self._mine, Alert.state == AlertState.WAITING)
             .order_by(Alert.id)
             .limit(limit)
         )
@@ -330,7 +342,7 @@ class Outbox:
         with self.db.begin() as session:
             session.execute(
                 update(Alert)
-                .where(Alert.id == alert_id, Alert.state == AlertState.WAITING)
+                .where(self._mine, Alert.id == alert_id, Alert.state == AlertState.WAITING)
                 .values(state=AlertState.PENDING, text=text, blocks=blocks, thread_ts=thread_ts)
             )
 
@@ -339,7 +351,7 @@ class Outbox:
         with self.db.begin() as session:
             session.execute(
                 update(Alert)
-                .where(Alert.id == alert_id, Alert.state == AlertState.WAITING)
+                .where(self._mine, Alert.id == alert_id, Alert.state == AlertState.WAITING)
                 .values(attempts=Alert.attempts + 1)
             )
 
@@ -349,7 +361,7 @@ class Outbox:
         with self.db.begin() as session:
             session.execute(
                 update(Alert)
-                .where(Alert.id == alert_id, Alert.state == AlertState.WAITING)
+                .where(self._mine, Alert.id == alert_id, Alert.state == AlertState.WAITING)
                 .values(state=AlertState.DROPPED)
             )
 
@@ -359,10 +371,7 @@ class Outbox:
         with self.db.begin() as session:
             dropped = session.execute(
                 update(Alert)
-                .where(
-                    Alert.channel_id == channel,
-                    Alert.state.in_(UNSENT),
-                )
+                .where(self._mine, Alert.channel_id == channel, Alert.state.in_(UNSENT))
                 .values(state=AlertState.DROPPED, claimed_by=None, claimed_until=None)
             )
             return rows_affected(dropped)
@@ -375,6 +384,7 @@ class Outbox:
                 session.scalars(
                     select(Alert)
                     .where(
+                        self._mine,
                         Alert.channel_id == channel,
                         Alert.env == env,
                         Alert.held.is_(True),
@@ -388,7 +398,7 @@ class Outbox:
             return [record(HeldAlert, alert) for alert in held]
 
 
-def _advance_in(session: Session, batch: list[_Advance]) -> Iterator[int]:
+def _advance_in(session: Session, workspace: str, batch: list[_Advance]) -> Iterator[int]:
     """How many alerts each snapshot added, in the batch's order."""
     # The UPDATEs take the rows' locks, as a SELECT ... FOR UPDATE would: a replica racing
     # us waits, then finds the mark already moved and adds nothing. Taken in the
@@ -397,6 +407,7 @@ def _advance_in(session: Session, batch: list[_Advance]) -> Iterator[int]:
     moved = set()
     for item in sorted(batch, key=lambda item: item.env):
         values = {
+            "mark_workspace": workspace,
             "mark_env": item.env,
             "mark_index": item.index,
             "polled_at": item.now,
@@ -408,13 +419,13 @@ def _advance_in(session: Session, batch: list[_Advance]) -> Iterator[int]:
     still_open: list[IncidentRecord] = []
     subscriptions: dict[str, list[SubscriptionRecord]] = {}
     if changed:  # who hears of them: read once a batch
-        subscriptions, still_open = who_hears(session, {item.env for item in changed})
+        subscriptions, still_open = who_hears(session, workspace, {item.env for item in changed})
     for item in batch:
         if item not in changed or item.alerts_for is None:
             yield 0
             continue
         alerts = _routed(item.env, item.alerts_for, subscriptions, still_open)
-        yield insert_alerts(session, alerts, item.now)
+        yield insert_alerts(session, workspace, alerts, item.now)
 
 
 def _routed(
@@ -427,34 +438,37 @@ def _routed(
     return alerts_for(subscriptions[env], [i for i in still_open if env in i.envs])
 
 
-def insert_alerts(session: Session, alerts: Iterable[NewAlert], now: datetime) -> int:
-    """Add alerts to the outbox, skipping any already there (the unique key says so), then
-    the commits rows that follow the changes just added."""
+def insert_alerts(
+    session: Session, workspace: str, alerts: Iterable[NewAlert], now: datetime
+) -> int:
+    """Add the workspace's alerts to the outbox, skipping any already there (the unique key
+    says so), then the commits rows that follow the changes just added."""
     alerts = list(alerts)
-    ids = [_insert(session, _row(session, alert, now)) for alert in alerts]
+    ids = [_insert(session, _row(session, workspace, alert, now)) for alert in alerts]
     for alert, alert_id in zip(alerts, ids, strict=True):
         if alert_id is not None and alert.troubles:
             record_troubles(session, alert_id, alert.troubles)
     followers = [
-        _insert(session, _commits_row(alert, parent_id, now))
+        _insert(session, _commits_row(workspace, alert, parent_id, now))
         for alert, parent_id in zip(alerts, ids, strict=True)
         if parent_id is not None and alert.commits
     ]
     return sum(i is not None for i in ids + followers)
 
 
-def _row(session: Session, alert: NewAlert, now: datetime) -> dict[str, Any]:
-    row = _plain_row(alert, now)
+def _row(session: Session, workspace: str, alert: NewAlert, now: datetime) -> dict[str, Any]:
+    row = _plain_row(workspace, alert, now)
     if alert.follows and alert.reply and not alert.held and alert.thread_ts is None:
-        parent = trouble_alert(session, alert.channel_id, alert.env, alert.follows)
+        parent = trouble_alert(session, workspace, alert.channel_id, alert.env, alert.follows)
         if parent is not None:
             text, blocks = alert.reply
             row |= {"text": text, "blocks": blocks, "parent_id": parent[0], "thread_ts": parent[1]}
     return row
 
 
-def _plain_row(alert: NewAlert, now: datetime) -> dict[str, Any]:
+def _plain_row(workspace: str, alert: NewAlert, now: datetime) -> dict[str, Any]:
     return {
+        "workspace": workspace,
         "channel_id": alert.channel_id,
         "env": alert.env,
         "kind": alert.kind,
@@ -469,9 +483,10 @@ def _plain_row(alert: NewAlert, now: datetime) -> dict[str, Any]:
     }
 
 
-def _commits_row(parent: NewAlert, parent_id: int, now: datetime) -> dict[str, Any]:
+def _commits_row(workspace: str, parent: NewAlert, parent_id: int, now: datetime) -> dict[str, Any]:
     """Waits (no text yet) until the git host answers and its alert is posted."""
     return {
+        "workspace": workspace,
         "channel_id": parent.channel_id,
         "env": parent.env,
         "kind": AlertKind.COMMITS,
@@ -491,7 +506,11 @@ _TABLE = cast(Table, Alert.__table__)  # declared as a FromClause, which update(
 _ALERTS = _TABLE.c
 _MARK_SENT = (
     update(_TABLE)
-    .where(_ALERTS.id == bindparam("alert"), _ALERTS.claimed_by == bindparam("owner"))
+    .where(
+        _ALERTS.workspace == bindparam("in_workspace"),
+        _ALERTS.id == bindparam("alert"),
+        _ALERTS.claimed_by == bindparam("owner"),
+    )
     .values(
         state=AlertState.SENT,
         sent_at=bindparam("at"),
@@ -504,6 +523,7 @@ _WATCHED = cast(Table, WatchedEnv.__table__)
 _MOVE_MARK = (
     update(_WATCHED)
     .where(
+        _WATCHED.c.workspace == bindparam("mark_workspace"),
         _WATCHED.c.env == bindparam("mark_env"),
         _WATCHED.c.last_seen_index < bindparam("mark_index"),
     )
@@ -518,6 +538,7 @@ _MOVE_MARK = (
 # died holding it, until the claim expires): their later alerts must not go first.
 _HELD = _TABLE.alias("held")
 _HELD_ELSEWHERE = select(_HELD.c.channel_id).where(
+    _HELD.c.workspace == bindparam("workspace"),
     _HELD.c.state == AlertState.SENDING,
     _HELD.c.claimed_until >= bindparam("now"),
     _HELD.c.claimed_by != bindparam("owner"),
@@ -543,6 +564,7 @@ _CLAIMABLE = (
         )
     )  # fmt: skip
     .where(
+        _ALERTS.workspace == bindparam("workspace"),
         or_(
             (_ALERTS.state == AlertState.PENDING) & _ALERTS.held.is_(False),
             (_ALERTS.state == AlertState.SENDING) & (_ALERTS.claimed_until < bindparam("now")),
@@ -556,7 +578,10 @@ _CLAIMABLE = (
 _CLAIMABLE_EXCEPT = _CLAIMABLE.where(_ALERTS.channel_id.not_in(bindparam("skip", expanding=True)))
 _CLAIM = (
     update(_TABLE)
-    .where(_ALERTS.id.in_(bindparam("ids", expanding=True)))
+    .where(
+        _ALERTS.workspace == bindparam("in_workspace"),
+        _ALERTS.id.in_(bindparam("ids", expanding=True)),
+    )
     .values(
         state=AlertState.SENDING,
         claimed_by=bindparam("owner"),

@@ -13,9 +13,10 @@ from bot.store.incidents import IncidentRepository
 from bot.store.leases import Leases
 from bot.store.outbox import Outbox
 from bot.store.subscriptions import SubscriptionRepository
+from bot.store.watchers import workspaces_at_work
 
 # The newest migration; a test keeps it equal to the migrations' head.
-SCHEMA_REVISION = "0011_suspect_marks"
+SCHEMA_REVISION = "0013_installations"
 
 
 class SchemaNotReady(Exception):
@@ -23,16 +24,33 @@ class SchemaNotReady(Exception):
 
 
 class Store:
-    def __init__(self, engine: Engine) -> None:
+    """One workspace's view of the database: its repositories read and write only that
+    workspace's rows ("" is single-workspace mode's). Slack's handled events and the git
+    host's compares are shared by all."""
+
+    def __init__(self, engine: Engine, workspace: str = "", db: Database | None = None) -> None:
         self.engine = engine
-        db = Database(engine)
-        self.subscriptions = SubscriptionRepository(db)
-        self.environments = EnvironmentRepository(db)
-        self.outbox = Outbox(db)
-        self.leases = Leases(db)
-        self.incidents = IncidentRepository(db)
+        self.workspace = workspace
+        self._db = db or Database(engine)
+        db = self._db
+        self.subscriptions = SubscriptionRepository(db, workspace)
+        self.environments = EnvironmentRepository(db, workspace)
+        self.outbox = Outbox(db, workspace)
+        self.leases = Leases(db, workspace)
+        self.incidents = IncidentRepository(db, workspace)
         self.events = HandledEvents(db)
         self.compares = CompareCache(db)
+
+    def scoped(self, workspace: str) -> Store:
+        """The same database seen by another workspace. It shares this store's engine and
+        its queue of SQLite writers."""
+        return Store(self.engine, workspace, self._db)
+
+    @off_loop
+    def workspaces_at_work(self) -> list[str]:
+        """The workspaces with something to watch or send: the watcher's cycle runs theirs."""
+        with self._db.session() as session:
+            return workspaces_at_work(session)
 
     @off_loop
     def ping(self) -> None:

@@ -15,8 +15,9 @@ from bot.store.watchers import subscriptions_in
 
 
 class SubscriptionRepository:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, workspace: str) -> None:
         self.db = db
+        self.workspace = workspace
 
     @off_loop
     def subscribe(
@@ -32,7 +33,7 @@ class SubscriptionRepository:
         """Subscribe (or resume a paused subscription) from snapshot `baseline`, whose
         compliance was `compliant`. False when it already was active."""
         with self.db.begin() as session:
-            existing = session.scalar(_subscription(channel, env))
+            existing = session.scalar(self._subscription(channel, env))
             if existing is not None:
                 was_paused = existing.paused_reason is not None
                 existing.paused_reason = None
@@ -42,6 +43,7 @@ class SubscriptionRepository:
             else:
                 session.add(
                     Subscription(
+                        workspace=self.workspace,
                         channel_id=channel,
                         env=env,
                         created_by=user,
@@ -51,9 +53,10 @@ class SubscriptionRepository:
                     )
                 )
                 fresh = True
-            watched = session.get(WatchedEnv, env)
+            watched = session.get(WatchedEnv, (self.workspace, env))
             others = session.scalar(
                 select(Subscription.id).where(
+                    Subscription.workspace == self.workspace,
                     Subscription.env == env,
                     Subscription.channel_id != channel,
                     Subscription.paused_reason.is_(None),
@@ -61,7 +64,12 @@ class SubscriptionRepository:
             )
             if watched is None:
                 session.add(
-                    WatchedEnv(env=env, last_seen_index=baseline, last_seen_compliant=compliant)
+                    WatchedEnv(
+                        workspace=self.workspace,
+                        env=env,
+                        last_seen_index=baseline,
+                        last_seen_compliant=compliant,
+                    )
                 )
             elif others is None and baseline > watched.last_seen_index:
                 # Nobody else watches it: start from now instead of replaying unwatched history.
@@ -72,15 +80,26 @@ class SubscriptionRepository:
     @off_loop
     def unsubscribe(self, channel: str, env: str) -> bool:
         with self.db.begin() as session:
-            found = session.scalar(_subscription(channel, env))
+            found = session.scalar(self._subscription(channel, env))
             if found is not None:
                 session.delete(found)
             return found is not None
 
     @off_loop
+    def unsubscribe_all(self) -> int:
+        """Every watch of this workspace ends (the app was uninstalled from it)."""
+        with self.db.begin() as session:
+            found = session.scalars(
+                select(Subscription).where(Subscription.workspace == self.workspace)
+            ).all()
+            for subscription in found:
+                session.delete(subscription)
+            return len(found)
+
+    @off_loop
     def find(self, channel: str | None = None, env: str | None = None) -> list[SubscriptionRecord]:
         with self.db.session() as session:
-            return subscriptions_in(session, channel, env)
+            return subscriptions_in(session, self.workspace, channel, env)
 
     @off_loop
     def pause_channel(self, channel: str, reason: str) -> list[SubscriptionRecord]:
@@ -89,7 +108,9 @@ class SubscriptionRepository:
             paused = list(
                 session.scalars(
                     select(Subscription).where(
-                        Subscription.channel_id == channel, Subscription.paused_reason.is_(None)
+                        Subscription.workspace == self.workspace,
+                        Subscription.channel_id == channel,
+                        Subscription.paused_reason.is_(None),
                     )
                 )
             )
@@ -100,11 +121,14 @@ class SubscriptionRepository:
     @off_loop
     def set_mute(self, channel: str, env: str, until: datetime | None) -> bool:
         with self.db.begin() as session:
-            found = session.scalar(_subscription(channel, env))
+            found = session.scalar(self._subscription(channel, env))
             if found is not None:
                 found.muted_until = until
             return found is not None
 
-
-def _subscription(channel: str, env: str) -> Any:
-    return select(Subscription).where(Subscription.channel_id == channel, Subscription.env == env)
+    def _subscription(self, channel: str, env: str) -> Any:
+        return select(Subscription).where(
+            Subscription.workspace == self.workspace,
+            Subscription.channel_id == channel,
+            Subscription.env == env,
+        )

@@ -16,7 +16,7 @@ def record_troubles(session: Session, alert_id: int, fingerprints: Iterable[str]
 
 
 def trouble_alert(
-    session: Session, channel: str, env: str, fingerprints: tuple[str, ...]
+    session: Session, workspace: str, channel: str, env: str, fingerprints: tuple[str, ...]
 ) -> tuple[int, str] | None:
     """(id, ts) of the posted channel alert that last told of every one of `fingerprints`;
     None when it is not posted (yet, or ever), or they were told in different alerts."""
@@ -25,6 +25,7 @@ def trouble_alert(
         .join(Alert, Alert.id == AlertTrouble.alert_id)
         .where(
             AlertTrouble.fingerprint.in_(fingerprints),
+            Alert.workspace == workspace,
             Alert.channel_id == channel,
             Alert.env == env,
             Alert.incident_id.is_(None),

@@ -29,8 +29,9 @@ REJECTED = frozenset(
 METADATA_EVENT = "kosli_alert"
 
 
-def slack_client(token: str, base_url: str) -> AsyncWebClient:
-    """429 honours Retry-After, 5xx and dropped connections are retried, by slack_sdk."""
+def slack_client(token: str | None, base_url: str) -> AsyncWebClient:
+    """429 honours Retry-After, 5xx and dropped connections are retried, by slack_sdk.
+    Without a token (OAuth mode), each request's comes from its workspace's install."""
     client = AsyncWebClient(token=token, base_url=base_url)
     client.retry_handlers.extend(
         [

@@ -6,14 +6,25 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
+from typing import Protocol
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
-from bot.watch.watcher import Watcher
+from bot.watch.settings import WatchSettings
 
 log = logging.getLogger(__name__)
 Job = Callable[[], Awaitable[None]]
+
+
+class Watching(Protocol):
+    """What the scheduler drives: a watcher, or every workspace's (bot.workspaces)."""
+
+    settings: WatchSettings
+
+    async def run_cycle(self) -> None: ...
+
+    async def renew_leases(self) -> None: ...
 
 
 def until_stopped(job: Job) -> Job:
@@ -30,7 +41,7 @@ def until_stopped(job: Job) -> Job:
 
 
 def start_scheduler(
-    watcher: Watcher,
+    watcher: Watching,
     poll_seconds: float,
     chores: Sequence[Job] = (),
 ) -> AsyncIOScheduler:

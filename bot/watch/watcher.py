@@ -7,7 +7,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import datetime
 
 from bot.history import GitHistory
@@ -22,6 +23,24 @@ from bot.watch.sender import Sender
 from bot.watch.settings import WatchSettings
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Figures:
+    watched: int
+    in_outage: int
+    pending: int  # alerts waiting to be sent
+    oldest: datetime | None  # since when the oldest of them waits
+
+
+def gauge(figures: Iterable[Figures], now: datetime) -> None:
+    """Every workspace's figures, summed, in the gauges /metrics serves."""
+    every = list(figures)
+    WATCHED.set(sum(f.watched for f in every))
+    IN_OUTAGE.set(sum(f.in_outage for f in every))
+    OUTBOX_PENDING.set(sum(f.pending for f in every))
+    oldest = min((f.oldest for f in every if f.oldest), default=None)
+    OUTBOX_OLDEST.set(max(0.0, (now - oldest).total_seconds()) if oldest else 0.0)
 
 
 class Watcher:
@@ -62,19 +81,19 @@ class Watcher:
             await self.poller.poll_all()
             await self.router.end_mutes()
             await self.send_queued()
-            await self._gauge()
         except Exception:
             log.exception("watcher cycle failed; the next cycle starts from the database")
         POLL_SECONDS.observe(time.perf_counter() - started)
 
-    async def _gauge(self) -> None:
+    async def figures(self) -> Figures:
         """What the people running the bot watch: how much is watched, failing, waiting."""
-        WATCHED.set(len(await self.store.environments.watched()))
-        IN_OUTAGE.set(await self.store.environments.in_outage())
         pending, oldest = await self.store.outbox.backlog()
-        OUTBOX_PENDING.set(pending)
-        age = (self.settings.now() - oldest).total_seconds() if oldest else 0.0
-        OUTBOX_OLDEST.set(max(0.0, age))
+        return Figures(
+            len(await self.store.environments.watched()),
+            await self.store.environments.in_outage(),
+            pending,
+            oldest,
+        )
 
     def heard_allow_listed(self, env: str, fingerprint: str) -> None:
         self.poller.heard_allow_listed(env, fingerprint)

@@ -12,11 +12,14 @@ import logging
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import parse_qs
 
 from slack_sdk.web.async_client import AsyncWebClient
 from starlette.requests import Request
+
+from bot.store import StoreError
+from bot.store.installations import Installations
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +57,7 @@ async def read_body(request: Request, limit: int = MAX_BODY) -> bytes | Refusal:
 
 
 async def admit(
-    body: bytes, headers: Mapping[str, str], secret: str, teams: Teams
+    body: bytes, headers: Mapping[str, str], secret: str, teams: Served
 ) -> Fields | Refusal:
     """The one check of a Slack request over HTTP: signed, readable, from a workspace served."""
     fields = check(body, headers, secret)
@@ -110,8 +113,33 @@ def team_of(fields: Fields) -> str:
     return team if isinstance(team, str) else ""
 
 
+def workspace_of(fields: Fields) -> str:
+    """The workspace an install serves that a request comes from (OAuth mode): its team, or
+    its enterprise when the app is installed org-wide on an Enterprise Grid."""
+    org_wide = fields.get("is_enterprise_install") in (True, "true")
+    enterprise = fields.get("enterprise_id")
+    if enterprise is None and isinstance(fields.get("enterprise"), dict):
+        enterprise = fields["enterprise"].get("id")
+    if org_wide:
+        return enterprise if isinstance(enterprise, str) else ""
+    return team_of(fields)
+
+
 class WorkspaceUnknown(Exception):
-    """Slack did not say which workspace the bot's token belongs to."""
+    """Slack did not say which workspace the bot's token belongs to (or the database of
+    installations did not answer)."""
+
+
+class Served(Protocol):
+    """Which workspaces this bot answers."""
+
+    def workspace(self, fields: Fields) -> str:
+        """The workspace a request comes from, as this mode names workspaces."""
+        ...
+
+    async def serves(self, workspace: str) -> bool:
+        """Raises WorkspaceUnknown when it cannot tell."""
+        ...
 
 
 class Teams:
@@ -138,19 +166,45 @@ class Teams:
                 self.installed = str(answer["team_id"])
         return frozenset((self.installed,))
 
+    def workspace(self, fields: Fields) -> str:
+        return team_of(fields)
 
-async def refuse_team(fields: Fields, teams: Teams) -> Refusal | None:
+    async def serves(self, workspace: str) -> bool:
+        return workspace in await self.served()
+
+
+class InstalledTeams:
+    """OAuth mode: the workspaces the app is installed in (and among ALLOWED_TEAM_IDS, when
+    set), as the installation store says."""
+
+    def __init__(self, installations: Installations, allowed: frozenset[str]) -> None:
+        self.installations = installations
+        self.allowed = allowed
+
+    def workspace(self, fields: Fields) -> str:
+        return workspace_of(fields)
+
+    async def serves(self, workspace: str) -> bool:
+        if not workspace or (self.allowed and workspace not in self.allowed):
+            return False
+        try:
+            return await self.installations.installed(workspace)
+        except StoreError as error:
+            raise WorkspaceUnknown(type(error).__name__) from error
+
+
+async def refuse_team(fields: Fields, teams: Served) -> Refusal | None:
     """Why a request from another workspace, or naming none, is refused: the signing secret
     and the app token are shared by every install of the app, so a valid signature alone does
     not say the request is ours to answer."""
-    team = team_of(fields)
+    team = teams.workspace(fields)
     try:
-        served = await teams.served()
+        served = await teams.serves(team)
     except WorkspaceUnknown as error:
         return Refusal(503, f"cannot tell which workspace is served ({error})")
     if not team:
         return Refusal(403, "names no workspace")
-    if team not in served:
+    if not served:
         return Refusal(403, f"workspace {team[:32]!r} is not served here")
     return None
 

@@ -13,13 +13,13 @@ from slack_sdk.socket_mode.request import SocketModeRequest
 from starlette.applications import Starlette
 
 from bot.config import Settings
-from bot.web.gate import Teams, refuse_team
+from bot.web.gate import Served, refuse_team
 
 log = logging.getLogger(__name__)
 
 
 class CheckedSocketModeHandler(AsyncSocketModeHandler):
-    def __init__(self, app: AsyncApp, app_token: str | None, teams: Teams) -> None:
+    def __init__(self, app: AsyncApp, app_token: str | None, teams: Served) -> None:
         super().__init__(app, app_token)
         self.teams = teams
 

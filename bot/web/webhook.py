@@ -3,6 +3,10 @@ environment at once, so an alert follows a change in seconds; polling stays the 
 
 Kosli signs nothing, so the secret in the URL is the authentication: compared in constant
 time, and a wrong one is a plain 404 that does no work.
+
+Installed into many workspaces, a push concerns every workspace connected to the org it
+names: each one that watches that environment polls it, in its own org, for its own
+channels. Single-workspace mode serves one org and refuses pushes of any other.
 """
 
 from __future__ import annotations
@@ -22,8 +26,8 @@ from starlette.routing import Route
 from bot.background import in_background
 from bot.kosli.parsing import moment
 from bot.metrics import WEBHOOKS
-from bot.runtime import Runtime
 from bot.web.gate import Refusal, ascii_digits, read_body
+from bot.workspaces import Workspace, Workspaces
 
 log = logging.getLogger(__name__)
 
@@ -91,7 +95,7 @@ def _compliance_of(status: str) -> bool | None:
     return {"compliant": True, "noncompliant": False, "incompliant": False}.get(word)
 
 
-def webhook_route(runtime: Runtime, secret: str) -> Route:
+def webhook_route(workspaces: Workspaces, secret: str) -> Route:
 
     async def receive(request: Request) -> Response:
         given = str(request.path_params["secret"]).encode()
@@ -102,26 +106,38 @@ def webhook_route(runtime: Runtime, secret: str) -> Route:
         push = parse_push(body) if isinstance(body, bytes) else body
         if isinstance(push, Refusal):
             return _refuse(push)
-        if push.org != runtime.kosli.org:
-            return _refuse(Refusal(403, f"this bot serves org {runtime.kosli.org}"))
-        watched = await runtime.store.environments.watched(push.env)
-        if not watched:
-            WEBHOOKS.labels("unwatched").inc()
-            return JSONResponse({"ok": True, "polled": False, "why": "nobody watches it"}, 202)
-        if push.allow_listed:  # its return to compliance is worded so when a poll sees it
-            runtime.watcher.heard_allow_listed(push.env, push.allow_listed)
-        state = await runtime.store.environments.state(push.env)
-        if state and not push.news_about(state.last_seen_index, state.last_seen_compliant):
+        single = workspaces.single_workspace
+        if single is not None and push.org != single.kosli.org:
+            return _refuse(Refusal(403, f"this bot serves org {single.kosli.org}"))
+        concerned = [w for w in await workspaces.at_work() if w.kosli.org == push.org]
+        outcomes = {await _take(workspace, push) for workspace in concerned}
+        if "polled" in outcomes:
+            WEBHOOKS.labels("polled").inc()
+            log.debug(
+                "Kosli Actions: %s in %s at %s", push.event, push.env, push.at or "an unsaid time"
+            )
+            return JSONResponse({"ok": True, "polled": True}, 202)
+        if "seen" in outcomes:
             WEBHOOKS.labels("seen").inc()
             return JSONResponse({"ok": True, "polled": False, "why": "already seen"}, 202)
-        WEBHOOKS.labels("polled").inc()
-        log.debug(
-            "Kosli Actions: %s in %s at %s", push.event, push.env, push.at or "an unsaid time"
-        )
-        in_background(runtime.watcher.poll_now(push.env), f"webhook poll of {push.env}")
-        return JSONResponse({"ok": True, "polled": True}, 202)
+        WEBHOOKS.labels("unwatched").inc()
+        return JSONResponse({"ok": True, "polled": False, "why": "nobody watches it"}, 202)
 
     return Route("/kosli/webhook/{secret:path}", receive, methods=["POST"])
+
+
+async def _take(workspace: Workspace, push: Push) -> str:
+    """What one workspace does with the push: "unwatched", "seen", or "polled" (it polls the
+    environment now, in the background)."""
+    if not await workspace.store.environments.watched(push.env):
+        return "unwatched"
+    if push.allow_listed:  # its return to compliance is worded so when a poll sees it
+        workspace.watcher.heard_allow_listed(push.env, push.allow_listed)
+    state = await workspace.store.environments.state(push.env)
+    if state and not push.news_about(state.last_seen_index, state.last_seen_compliant):
+        return "seen"
+    in_background(workspace.watcher.poll_now(push.env), f"webhook poll of {push.env}")
+    return "polled"
 
 
 def _refuse(refusal: Refusal) -> Response:

@@ -50,7 +50,18 @@ class FakeSlack:
     limit_after: dict[str, int] = field(default_factory=dict)
     # Files shared with files_upload_v2: id, title, channel_id, thread_ts, content.
     files: list[dict[str, Any]] = field(default_factory=list)
+    # Bot tokens Slack no longer takes (the app was uninstalled, the token revoked).
+    revoked: set[str] = field(default_factory=set)
     _uploads: dict[str, bytes] = field(default_factory=dict)
+    # The Home tab each user was last shown (views.publish), and every chat.unfurl's unfurls.
+    home_views: dict[str, dict[str, Any]] = field(default_factory=dict)
+    unfurled: list[dict[str, Any]] = field(default_factory=list)
+    # OAuth mode: what oauth.v2.access answers for each code (see `grant`), and the team of
+    # each bot token it handed out, which auth.test then names.
+    grants: dict[str, dict[str, Any]] = field(default_factory=dict)
+    token_teams: dict[str, str] = field(default_factory=dict)
+    # Modals opened with views.open: trigger_id and view.
+    views: list[dict[str, Any]] = field(default_factory=list)
     _answering: threading.Lock = field(default_factory=threading.Lock)
     _ts: Iterator[int] = field(default_factory=lambda: itertools.count(1))
     _server: ThreadingHTTPServer | None = None
@@ -92,6 +103,23 @@ class FakeSlack:
         assert len(found) >= count, f"expected {count} calls to {path}, got {len(found)}"
         return found
 
+    def grant(self, code: str, team: str, bot_token: str, enterprise: str | None = None) -> None:
+        """Slack's answer to oauth.v2.access with `code`: the app installed in `team` (or,
+        with `enterprise` and no team, org-wide in that Enterprise Grid org)."""
+        self.grants[code] = {
+            "ok": True,
+            "app_id": "A0KOSLIBOT",
+            "authed_user": {"id": "UINSTALLER"},
+            "scope": "commands,chat:write",
+            "token_type": "bot",
+            "access_token": bot_token,
+            "bot_user_id": "UKOSLIBOT",
+            "team": {"id": team, "name": f"Team {team}"} if team else None,
+            "enterprise": {"id": enterprise, "name": f"Org {enterprise}"} if enterprise else None,
+            "is_enterprise_install": bool(enterprise and not team),
+        }
+        self.token_teams[bot_token] = team or enterprise or ""
+
     def start(self) -> FakeSlack:
         fake = self
 
@@ -123,8 +151,14 @@ class FakeSlack:
 
             def _handle(self, body: dict[str, Any]) -> None:
                 path = urlparse(self.path).path
+                token = self.headers.get("Authorization", "").removeprefix("Bearer ")
                 with fake._answering:  # one at a time, as ts numbers and faults are shared
-                    status, answer, extra = fake._answer(path, body)
+                    if token in fake.revoked:
+                        status, answer, extra = 200, {"ok": False, "error": "token_revoked"}, {}
+                    else:
+                        status, answer, extra = fake._answer_install(
+                            path, body, token
+                        ) or fake._answer(path, body)
                 with fake.arrived:
                     fake.calls.append(Call(path, body, dict(self.headers)))
                     fake.arrived.notify_all()
@@ -135,6 +169,24 @@ class FakeSlack:
 
     def stop(self) -> None:
         stop_serving(self._server)
+
+    def _answer_install(
+        self, path: str, body: dict[str, Any], token: str
+    ) -> tuple[int, dict[str, Any], dict[str, str]] | None:
+        """OAuth mode's methods: installs, each token's own auth.test, modals."""
+        if path == "/api/oauth.v2.access":
+            grant = self.grants.get(str(body.get("code")))
+            return 200, grant or {"ok": False, "error": "invalid_code"}, {}
+        if path == "/api/auth.test" and token in self.token_teams:
+            team = self.token_teams[token]
+            answer = {"ok": True, "user_id": "UKOSLIBOT", "bot_id": "BKOSLI", "team_id": team}
+            return 200, answer, {}
+        if path == "/api/views.open":
+            view = body.get("view")
+            opened = json.loads(view) if isinstance(view, str) else view
+            self.views.append({"trigger_id": body.get("trigger_id"), "view": opened})
+            return 200, {"ok": True, "view": {"id": f"V{len(self.views):04d}"}}, {}
+        return None
 
     def _answer(
         self, path: str, body: dict[str, Any]
@@ -183,7 +235,11 @@ class FakeSlack:
             self.channels[str(body.get("channel"))] = kept
             return 200, {"ok": True, "channel": body.get("channel"), "ts": body.get("ts")}, {}
         if path == "/api/chat.postEphemeral":
+            if str(body.get("channel")) in self.closed:
+                return 200, {"ok": False, "error": self.closed[str(body.get("channel"))]}, {}
             return 200, {"ok": True, "message_ts": f"1700000000.{next(self._ts):06d}"}, {}
+        if path in ("/api/views.publish", "/api/chat.unfurl", "/api/chat.getPermalink"):
+            return self._home_and_links(path, body)
         if path == "/api/files.getUploadURLExternal":
             file_id = f"F{len(self.files) + len(self._uploads) + 1:04d}"
             url = f"{self.base_url}/upload/{file_id}"
@@ -220,6 +276,32 @@ class FakeSlack:
         if path == "/api/apps.connections.open" and self.socket_url is not None:
             return 200, {"ok": True, "url": self.socket_url}, {}
         return 200, {"ok": False, "error": "unknown_method"}, {}
+
+    def _home_and_links(
+        self, path: str, body: dict[str, Any]
+    ) -> tuple[int, dict[str, Any], dict[str, str]]:
+        """views.publish, chat.unfurl and chat.getPermalink, as Slack answers them."""
+        if path == "/api/views.publish":
+            view = body.get("view")
+            view = json.loads(view) if isinstance(view, str) else view
+            if not isinstance(view, dict) or view.get("type") != "home":
+                return 200, {"ok": False, "error": "invalid_arguments"}, {}
+            self.home_views[str(body.get("user_id"))] = view
+            return 200, {"ok": True, "view": {"id": "V0HOME", **view}}, {}
+        if path == "/api/chat.unfurl":
+            unfurls = body.get("unfurls")
+            unfurls = json.loads(unfurls) if isinstance(unfurls, str) else unfurls
+            if not isinstance(unfurls, dict) or not (
+                body.get("unfurl_id") or (body.get("channel") and body.get("ts"))
+            ):
+                return 200, {"ok": False, "error": "invalid_arguments"}, {}
+            self.unfurled.append(body)
+            return 200, {"ok": True}, {}
+        channel, ts = str(body.get("channel")), str(body.get("message_ts"))
+        if not any(m["ts"] == ts for m in self.channels.get(channel, [])):
+            return 200, {"ok": False, "error": "message_not_found"}, {}
+        link = f"https://fake-slack.example/archives/{channel}/p{ts.replace('.', '')}"
+        return 200, {"ok": True, "channel": channel, "permalink": link}, {}
 
 
 class FakeSocketMode:

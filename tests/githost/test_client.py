@@ -114,6 +114,39 @@ def test_each_github_host_is_asked_about_its_own_repositories(fake: FakeGitHost)
     assert "Authorization" not in public.requests[0][2]
 
 
+def test_each_gitlab_host_is_asked_about_its_own_projects(fake: FakeGitHost) -> None:
+    """With a self-managed GitLab configured, a gitlab.com project is asked of gitlab.com's API
+    (without the self-managed host's token), and a self-managed one of that host."""
+    public = FakeGitHost().start()  # gitlab.com
+    commit = recorded("gitlab-compare.json")["commits"][0]
+    fake.route(f"/api/v4/projects/acme%2Fpayments/repository/commits/{GL_TO}", Reply(200, commit))
+    public.route(f"/api/v4/projects/acme%2Fledger/repository/commits/{GL_TO}", Reply(200, commit))
+
+    async def run() -> None:
+        host = GitHost(gitlab_url=fake.url, gitlab_token="glpat-own", gitlab_com_url=public.url)
+        try:
+            ours = host.repository(f"{fake.url}/acme/payments/-/commit/{GL_TO}")
+            theirs = host.repository(f"https://gitlab.com/acme/ledger/-/commit/{GL_TO}")
+            assert ours is not None and theirs is not None
+            await host.commit(ours, GL_TO)
+            await host.commit(theirs, GL_TO)
+        finally:
+            await host.aclose()
+
+    try:
+        asyncio.run(run())
+    finally:
+        public.stop()
+    assert [path for path, _, _ in fake.requests] == [
+        f"/api/v4/projects/acme%2Fpayments/repository/commits/{GL_TO}"
+    ]
+    assert fake.requests[0][2]["PRIVATE-TOKEN"] == "glpat-own"
+    assert [path for path, _, _ in public.requests] == [
+        f"/api/v4/projects/acme%2Fledger/repository/commits/{GL_TO}"
+    ]
+    assert "private-token" not in {name.lower() for name in public.requests[0][2]}
+
+
 def test_a_github_compare_lists_the_commits_newest_first(fake: FakeGitHost) -> None:
     github_compare(fake, "github-compare-ahead.json")
     found: Comparison = ask(fake, "compare", CREATOR, OLD, NEW)

@@ -17,10 +17,23 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from slack_sdk.models.attachments import BlockAttachment
+from slack_sdk.models.blocks import Block
+from slack_sdk.models.views import View
 
 from bot.domain.changes import Change, Kind
 from bot.kosli.models import SnapshotArtifact
-from bot.render import changes, commits, incidents, queries, subscriptions, suspects, watcher
+from bot.render import (
+    changes,
+    commits,
+    home,
+    incidents,
+    queries,
+    subscriptions,
+    suspects,
+    unfurl,
+    watcher,
+)
 from bot.render.blockkit import MAX_BLOCKS, Message, parts
 
 HOSTILE = [
@@ -138,6 +151,7 @@ RENDERERS = [
     watcher.render_recovery,
     watcher.render_mute_summary,
     watcher.render_paused,
+    unfurl.render_linked,
 ]
 OUR_DATES = re.compile(r"<!date\^\d+\^[^|>]*\|[^>]*>")
 OUR_MENTIONS = re.compile(r"<@U0ONCALL>|<#C0PROD>")
@@ -195,6 +209,41 @@ def test_hostile_text_never_becomes_a_mention_or_link_and_fits_block_kit(
     @given(arguments_of(render))
     def check(arguments: dict[str, Any]) -> None:
         message = render(**arguments)
+        within_block_kit(message)
+        for text in shown(message):
+            plain = OUR_MENTIONS.sub("", OUR_DATES.sub("", text))
+            assert not re.search(r"<[!@#]", plain), text[:300]
+            assert "<url|" not in plain and "<https://evil.example|" not in plain, text[:300]
+
+    check()
+
+
+def valid_surface(drawn: dict[str, Any]) -> Message:
+    """A Home view or an unfurl's attachment, valid per slack_sdk, as the message it shows."""
+    if drawn.get("type") == "home":
+        View(**drawn).validate_json()
+        assert len(drawn["blocks"]) <= home.MAX_HOME_BLOCKS
+        return Message("", drawn["blocks"])
+    blocks = [Block.parse(b) for b in drawn["blocks"]]
+    attachment = BlockAttachment(
+        blocks=[b for b in blocks if b is not None], color=drawn.get("color")
+    )
+    attachment.validate_json()
+    for block in attachment.blocks:
+        block.validate_json()
+    return Message(drawn["fallback"], drawn["blocks"])
+
+
+@pytest.mark.parametrize(
+    "render", [home.render_home, unfurl.render_unfurl], ids=lambda r: r.__name__
+)
+def test_hostile_text_stays_plain_in_the_home_tab_and_unfurls(
+    render: Callable[..., dict[str, Any]],
+) -> None:
+    @settings(max_examples=100, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(arguments_of(render))
+    def check(arguments: dict[str, Any]) -> None:
+        message = valid_surface(render(**arguments))
         within_block_kit(message)
         for text in shown(message):
             plain = OUR_MENTIONS.sub("", OUR_DATES.sub("", text))

@@ -15,7 +15,7 @@ from urllib.parse import urlencode
 import httpx
 import pytest
 
-from bot.web.gate import MAX_BODY, Refusal, check, is_slash_command
+from bot.web.gate import MAX_BODY, Refusal, check, is_slash_command, workspace_of
 from testkit.signing import (
     SIGNING_SECRET,
     sign,
@@ -263,3 +263,21 @@ def test_slacks_checks_of_the_url_itself_name_no_workspace_and_are_answered(bot:
     # Signed all the same, as everything from Slack is.
     assert bot.post(challenge, {"Content-Type": "application/json"}).status_code == 401
     assert bot.post(ssl_check, sign(ssl_check, secret="forged")).status_code == 401
+
+
+@pytest.mark.parametrize(
+    ("fields", "workspace"),
+    [
+        ({"team_id": "T1"}, "T1"),  # a slash command or an event
+        ({"team": {"id": "T1"}, "enterprise": {"id": "E1"}}, "T1"),  # a team of a Grid org
+        ({"team_id": "T1", "enterprise_id": "E1", "is_enterprise_install": "true"}, "E1"),
+        ({"enterprise": {"id": "E1"}, "is_enterprise_install": True}, "E1"),  # org-wide
+        ({"team_id": "T1", "enterprise_id": "E1", "is_enterprise_install": "false"}, "T1"),
+        ({"enterprise": "E1", "is_enterprise_install": True}, ""),  # malformed: none named
+        ({"team_id": ["T1"]}, ""),
+    ],
+)
+def test_oauth_mode_names_a_workspace_as_its_install_does(
+    fields: dict[str, Any], workspace: str
+) -> None:
+    assert workspace_of(fields) == workspace
