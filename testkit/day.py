@@ -10,10 +10,10 @@ and is replaced; ledger is rolled back. What each snapshot must make in every wa
 (an alert, the commits under it, a follow-up under the alert it resolves) is known from how the
 replay built it, never from what the bot posted.
 
-The sandbox Kosli's clock runs SPEED times faster than real time; the bot's own runs as it
-does, polling every POLL real seconds. `Day` runs the replicas as real processes
+The sandbox Kosli's clock runs `Day.speed` times faster than real time; the bot's own runs as
+it does, polling every `Day.poll` real seconds. `Day` runs the replicas as real processes
 (`python -m bot worker`), kills them with SIGKILL and restarts them, and applies the faults
-at their simulated times.
+at their simulated times. Delays are measured in real seconds, faults last real seconds.
 """
 
 from __future__ import annotations
