@@ -1,9 +1,10 @@
 """`python -m bench`: every benchmark, each in its own process, figures beside their targets.
 
-    .venv/bin/python -m bench [--quick]
+    .venv/bin/python -m bench [--quick] [NAME ...]
 
 --quick runs smaller loads (for a smoke test); the figures in docs/performance.md come from
-a full run.
+a full run. NAMEs pick benches by module (`python -m bench day` replays the simulated day
+alone; its figures are in docs/reliability.md).
 """
 
 from __future__ import annotations
@@ -51,17 +52,42 @@ BENCHES = [
         ["bench.memory"],
         ["bench.memory", "--requests", "5000", "--every", "1000"],
     ),
+    (
+        "a simulated day: three replicas on PostgreSQL and one on SQLite, killed and "
+        "restarted, with Kosli, Slack, PostgreSQL and git host faults on a schedule",
+        ["bench.day"],
+        [
+            "bench.day",
+            "--start",
+            "6",
+            "--hours",
+            "18",
+            "--speed",
+            "900",
+            "--poll",
+            "0.5",
+            "--kill-every",
+            "60",
+            "150",
+        ],  # fmt: skip
+    ),
 ]
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="bench", description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="smaller loads, for a smoke test")
+    names = sorted({full[0].removeprefix("bench.") for _, full, _ in BENCHES})
+    parser.add_argument("names", nargs="*", metavar="NAME", help=f"only: {', '.join(names)}")
     args = parser.parse_args(argv)
+    if unknown := set(args.names) - set(names):
+        parser.error(f"no bench named {', '.join(sorted(unknown))}")
     print(f"machine: {platform.platform()}, {platform.processor() or 'cpu'}, "
           f"Python {platform.python_version()}")  # fmt: skip
     failed = 0
     for title, full, quick in BENCHES:
+        if args.names and full[0].removeprefix("bench.") not in args.names:
+            continue
         print(f"\n== {title}", flush=True)
         started = time.perf_counter()
         done = subprocess.run(

@@ -8,12 +8,14 @@ shapes) or, for any other org, the cyber-dojo story of 2022.
 from __future__ import annotations
 
 import json
+import sys
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
+from typing import Any
 from urllib.parse import urlsplit
 
 from .acme import acme
@@ -122,13 +124,21 @@ class KosliSandbox:
                 reply = _Reply(status, payload.encode(), dict(headers or {}))
                 self._faults.append((only, reply))
 
-    def add_snapshot(self, env: str, timestamp: float, artifacts: list[RunningArtifact]) -> int:
-        """Report the next snapshot of `env`; returns its index."""
+    def add_snapshot(
+        self,
+        env: str,
+        timestamp: float,
+        artifacts: list[RunningArtifact],
+        records: list[ArtifactRecord] | None = None,
+    ) -> int:
+        """Report the next snapshot of `env`; returns its index. `records`: what the flows
+        know of new builds (their trails, commits); a minimal record stands in for any other."""
         with self._lock:
             environment = self.dataset.environment(env)
             if environment is None:
                 raise KeyError(f"no environment named {env!r}")
             snapshot = environment.append(timestamp, artifacts, self.dataset.era)
+            self.dataset.artifacts += records or []
             known = {r.fingerprint for r in self.dataset.artifacts}
             for a in artifacts:
                 if a.fingerprint not in known:  # so search and artifacts can find it too
@@ -203,6 +213,10 @@ class _Server(ThreadingHTTPServer):
     ) -> None:
         self.sandbox = sandbox
         super().__init__(address, handler)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if not isinstance(sys.exc_info()[1], ConnectionError):  # a client killed mid-request
+            super().handle_error(request, client_address)
 
 
 class _Handler(BaseHTTPRequestHandler):

@@ -211,7 +211,13 @@ class Outbox:
         """Claim sendable alerts, oldest first, except to the channels in `skip`; a claim is
         exclusive across processes."""
         query = _CLAIMABLE_EXCEPT if skip else _CLAIMABLE
-        values = {"workspace": self.workspace, "now": now, "limit": limit, "skip": list(skip)}
+        values = {
+            "workspace": self.workspace,
+            "now": now,
+            "owner": owner,
+            "limit": limit,
+            "skip": list(skip),
+        }
         with self.db.begin() as session:
             # One transaction: locked as they are read (PostgreSQL; on SQLite the transaction
             # holds the write lock), so two senders never claim the same alert. Prebuilt Core
@@ -260,6 +266,18 @@ class Outbox:
                 ],
             )
         return [None] * len(batch)
+
+    @off_loop
+    def take_back(self, owner: str) -> None:
+        """Alerts this owner claimed and never settled (a pass that failed part-way: the
+        database was gone as it put them back) are pending again, and known uncertain. Only
+        between passes: the owner's heartbeat would keep such a claim alive for good."""
+        with self.db.begin() as session:
+            session.execute(
+                update(Alert)
+                .where(self._mine, Alert.claimed_by == owner, Alert.state == AlertState.SENDING)
+                .values(state=AlertState.PENDING, claimed_by=None, claimed_until=None)
+            )
 
     @off_loop
     def unclaim(self, alert_id: int, owner: str) -> None:
@@ -516,6 +534,15 @@ _MOVE_MARK = (
     )
 )
 
+# Channels with an alert claimed by another sender, its claim still running (a sender that
+# died holding it, until the claim expires): their later alerts must not go first.
+_HELD = _TABLE.alias("held")
+_HELD_ELSEWHERE = select(_HELD.c.channel_id).where(
+    _HELD.c.workspace == bindparam("workspace"),
+    _HELD.c.state == AlertState.SENDING,
+    _HELD.c.claimed_until >= bindparam("now"),
+    _HELD.c.claimed_by != bindparam("owner"),
+)
 _CLAIMABLE = (
     select(
         *(
@@ -542,6 +569,7 @@ _CLAIMABLE = (
             (_ALERTS.state == AlertState.PENDING) & _ALERTS.held.is_(False),
             (_ALERTS.state == AlertState.SENDING) & (_ALERTS.claimed_until < bindparam("now")),
         ),
+        _ALERTS.channel_id.not_in(_HELD_ELSEWHERE),
     )
     .order_by(_ALERTS.id)
     .limit(bindparam("limit"))

@@ -17,7 +17,7 @@ from bot.render.watcher import render_paused
 from bot.store.models import AlertKind
 from bot.store.outbox import Outgoing
 from bot.store.store import Store
-from bot.transport import ChannelGone, Rejected, Transport, TransportError
+from bot.transport import ChannelGone, RateLimited, Rejected, Transport, TransportError
 from bot.watch.settings import WatchSettings
 
 log = logging.getLogger(__name__)
@@ -46,6 +46,7 @@ class Sender:
             yield False
             return
         self._turn_taken = self.now()
+        await self.store.outbox.take_back(owner)  # nothing of ours is being sent between turns
         try:
             yield True
         finally:
@@ -94,7 +95,11 @@ class Sender:
                 await self._unclaim(items[position:])
                 return
             except TransportError as error:
-                poison = isinstance(error, Rejected) or item.attempts >= self.settings.max_attempts
+                # A rate limit says "later", never that the alert is at fault.
+                worn = item.attempts >= self.settings.max_attempts
+                poison = isinstance(error, Rejected) or (
+                    worn and not isinstance(error, RateLimited)
+                )
                 if poison and await self._fall_back(item, error.reason):
                     continue  # posted as plain text, or parked: later alerts flow
                 log.warning("Slack refused an alert for %s: %s", item.channel_id, error.reason)
@@ -133,7 +138,8 @@ class Sender:
 
     async def _fall_back(self, item: Outgoing, reason: str) -> bool:
         """Slack will not take this alert as it is: post its gist as plain text, or, if even
-        that fails, park it and tell the channel once. False when the channel is gone."""
+        that fails, park it and tell the channel once. False when the channel is gone, or Slack
+        asks to wait (the alert then rests with its channel)."""
         owner, now = self.settings.owner, self.settings.now()
         gist = f"{item.text}. Slack refused the full alert ({reason})"
         if item.kind is AlertKind.CHANGE:
@@ -145,6 +151,8 @@ class Sender:
         except ChannelGone as gone:
             await self._channel_gone(item.channel_id, gone.reason)
             return False
+        except RateLimited:
+            return False  # not refused: it rests with the channel, to be tried again
         except TransportError as error:
             await self.store.outbox.park(item.id, owner)
             ALERTS_PARKED.labels(error.reason).inc()

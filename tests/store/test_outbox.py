@@ -239,6 +239,22 @@ async def test_an_expired_claim_is_reclaimed_as_uncertain(
     assert row.claimed_until == NOW + timedelta(seconds=121)
 
 
+async def test_a_channel_waits_while_another_replica_holds_one_of_its_alerts(
+    store: Store, open_replica: Callable[[], Store]
+) -> None:
+    """A sender that takes over before a dead one's claim has expired leaves that channel
+    alone until it does: the channel's later alerts must not go before the one held."""
+    other = open_replica()
+    await store.outbox.add([alert(1), alert(2), alert(3, channel="C2")], NOW)
+    await store.outbox.claim("a", NOW, TTL, limit=1)  # "a" dies holding #1
+
+    taken = await other.outbox.claim("b", NOW + timedelta(seconds=1), TTL)
+    assert [o.snapshot_index for o in taken] == [3]
+
+    later = await other.outbox.claim("b", NOW + TTL + timedelta(seconds=1), TTL)
+    assert [(o.snapshot_index, o.uncertain) for o in later] == [(1, True), (2, False)]
+
+
 async def test_mark_sent_only_by_the_current_claimant(
     store: Store, open_replica: Callable[[], Store]
 ) -> None:

@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 from freezegun import freeze_time
 from sqlalchemy import insert, text
+from sqlalchemy.exc import OperationalError
 
 from bot.runtime import Runtime
 from bot.sandbox import KosliSandbox, cest
@@ -58,6 +59,33 @@ def test_a_restart_between_send_and_mark_does_not_post_twice(
             return [a.state for a in outbox_rows(runtime.store)]
 
         assert run(kosli, slack, database_url, second_life) == ["sent"]
+    assert texts(slack) == ["aws-prod#171: 1 replaced"]
+
+
+def test_an_alert_the_database_could_not_take_back_is_sent_by_a_later_turn(
+    kosli: KosliSandbox, slack: FakeSlack, clock: Clock, database_url: str
+) -> None:
+    """Slack refuses a send and the database is restarting as the sender puts the alert back:
+    it stays claimed by this process, whose heartbeat keeps the claim alive, so no replica
+    ever takes it over. The process's next turn must."""
+
+    async def restarting(*args: Any) -> None:
+        raise OperationalError("UPDATE alerts", {}, Exception("connection refused"))
+
+    async def body(runtime: Runtime) -> list[str]:
+        await watch(runtime, "aws-prod")
+        clock.now = cest("2022-09-06 15:29:00")
+        slack.rate_limited[CHANNEL] = 4  # beyond slack_sdk's 3 retries: this send fails
+        put_back = runtime.store.outbox.unclaim
+        runtime.store.outbox.unclaim = restarting  # type: ignore[method-assign]
+        await runtime.watcher.run_cycle()
+        runtime.store.outbox.unclaim = put_back  # type: ignore[method-assign]
+        for _ in range(2):
+            await runtime.watcher.renew_leases()
+            await runtime.watcher.run_cycle()
+        return [a.state for a in outbox_rows(runtime.store)]
+
+    assert run(kosli, slack, database_url, body) == ["sent"]
     assert texts(slack) == ["aws-prod#171: 1 replaced"]
 
 

@@ -57,6 +57,27 @@ def test_rate_limited_beyond_retries_waits_for_the_next_cycle(
     assert texts(slack, CHANNEL) == texts(slack, OTHER) == ["aws-prod#171: 1 replaced"]
 
 
+def test_a_rate_limit_longer_than_the_attempts_never_parks_an_alert(
+    kosli: KosliSandbox, slack: FakeSlack, clock: Clock, sqlite_url: str
+) -> None:
+    """A 429 says "later", not "never": however many cycles a storm lasts, the alert waits
+    and then goes whole, never as a plain-text gist, never parked."""
+
+    async def body(runtime: Runtime) -> list[str]:
+        await watch(runtime, "aws-prod")
+        clock.now = cest("2022-09-06 15:29:00")
+        slack.rate_limited[CHANNEL] = 10_000
+        for _ in range(runtime.watcher.settings.max_attempts + 2):
+            await runtime.watcher.run_cycle()
+        slack.rate_limited[CHANNEL] = 0
+        await runtime.watcher.run_cycle()
+        return [a.state for a in outbox_rows(runtime.store)]
+
+    assert run(kosli, slack, sqlite_url, body) == ["sent"]
+    [alert] = top_level(slack)
+    assert alert["text"] == "aws-prod#171: 1 replaced" and alert["blocks"]
+
+
 def test_a_channel_that_removed_the_bot_is_paused_and_told_once(
     kosli: KosliSandbox, slack: FakeSlack, clock: Clock, sqlite_url: str
 ) -> None:
