@@ -133,7 +133,11 @@ class Poller:
             return queued
         last, seen = newest[0].index, state.last_seen_index
 
+        read: dict[int, Snapshot] = {}  # read ahead of `changes_at`, which asks for them
+
         async def fetch(index: int) -> Snapshot:
+            if index in read:
+                return read.pop(index)
             return await self.kosli.snapshot(Snappish(env, "#", str(index)))
 
         async def last_seen() -> Snapshot:  # kept from the last poll where it can be
@@ -145,6 +149,11 @@ class Poller:
             previous, found = await asyncio.gather(
                 last_seen(), window_events(self.kosli, env, seen + 1, last)
             )
+        elif self._last_seen.get(env, seen) is None:
+            # One new snapshot, the one before it not kept (the first change after start-up):
+            # both read at once, one round trip to Kosli, not two in a row.
+            previous, read[last] = await asyncio.gather(fetch(seen), fetch(last))
+            found = None
         else:  # one new snapshot is read whatever the log says: no need to ask it
             previous, found = await last_seen(), None
         needed = needed_after(found, previous, last)

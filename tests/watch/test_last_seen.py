@@ -3,7 +3,9 @@ costs one snapshot call, not two; bounded by the artifacts held."""
 
 from __future__ import annotations
 
+import asyncio
 import re
+import threading
 from datetime import UTC, datetime
 
 from bot.kosli.models import Snapshot, SnapshotArtifact
@@ -64,4 +66,38 @@ def test_the_next_change_is_diffed_against_the_snapshot_kept(
     # Each once, 177 too, though #178 is diffed against it (read a few ahead: any order).
     assert sorted(fetched) == list(range(170, 179))
     assert texts(slack)[: len(SEED_ALERTS)] == SEED_ALERTS
+    assert texts(slack)[len(SEED_ALERTS)].startswith("aws-prod#178: 1 ")
+
+
+def test_after_start_up_the_snapshot_before_and_the_new_one_are_read_at_once(
+    kosli: KosliSandbox, slack: FakeSlack, clock: Clock, sqlite_url: str
+) -> None:
+    async def caught_up(runtime: Runtime) -> None:
+        await watch(runtime, "aws-prod")
+        clock.now = SEED_NOW
+        await runtime.watcher.run_cycle()  # up to 177, kept in this process only
+
+    run(kosli, slack, sqlite_url, caught_up)
+    prod = kosli.dataset.environment("aws-prod")
+    assert prod is not None
+    kosli.add_snapshot("aws-prod", SEED_NOW + 60, prod.snapshots[-1].running()[1:])
+    clock.now = SEED_NOW + 90
+    before = len(kosli.requests)
+    kosli.held["/aws-prod/%23177"] = the_one_before = threading.Event()
+
+    def asked(index: int) -> bool:
+        return any(path.endswith(f"/aws-prod/%23{index}") for _, path in kosli.requests[before:])
+
+    async def restarted(runtime: Runtime) -> None:  # nothing kept: #177 is read again
+        cycle = asyncio.create_task(runtime.watcher.run_cycle())
+        try:
+            async with asyncio.timeout(10):  # #178 is asked for while #177 has not answered
+                while not asked(178):
+                    await asyncio.sleep(0.01)
+        finally:
+            the_one_before.set()
+        await cycle
+
+    run(kosli, slack, sqlite_url, restarted)
+    assert asked(177)
     assert texts(slack)[len(SEED_ALERTS)].startswith("aws-prod#178: 1 ")
