@@ -58,33 +58,11 @@ def build_web_app(settings: Settings) -> Starlette:
     teams = Teams(settings.allowed_team_ids, transport.client)
     bolt = build_bolt_app(runtime.workspaces, runtime.store.events, transport.client)
 
-    @asynccontextmanager
-    async def lifespan(_: Starlette) -> AsyncIterator[None]:
-        log.info("serving %s", settings)
-        async with runtime.running(watch=settings.run_watcher):
-            yield
-
-    web = Starlette(
-        routes=[
-            Route(
-                "/slack/events",
-                slack_events(bolt, slack.signing_secret, teams, settings.slack_command),
-                methods=["POST"],
-            ),
-            *probe_routes(runtime.store),
-            metrics_route(settings.metrics_token),
-            # Kosli Actions push changes here; without a secret the path is not there (404).
-            *(
-                [webhook_route(runtime.workspaces, settings.kosli_webhook_secret)]
-                if settings.kosli_webhook_secret
-                else []
-            ),  # fmt: skip
-        ],
-        lifespan=lifespan,
+    web = serve(
+        settings, runtime, slack_events(bolt, slack.signing_secret, teams, settings.slack_command)
     )
     web.state.bolt = bolt
     web.state.teams = teams
-    web.state.runtime = runtime
     return web
 
 
@@ -121,6 +99,31 @@ def build_oauth_web_app(settings: Settings) -> Starlette:
     async def install_page(request: Request) -> Response:
         return await pages.handle(request)
 
+    web = serve(
+        settings,
+        runtime,
+        slack_events(bolt, oauth.signing_secret, teams, settings.slack_command),
+        [
+            Route(INSTALL_PATH, install_page, methods=["GET"]),
+            Route(REDIRECT_PATH, install_page, methods=["GET"]),
+        ],
+    )
+    web.state.bolt = bolt
+    web.state.teams = teams
+    web.state.installs = installs
+    web.state.store = store
+    return web
+
+
+def serve(
+    settings: Settings,
+    runtime: Runtime,
+    events: Callable[[Request], Awaitable[Response]],
+    more: list[Route] | None = None,
+) -> Starlette:
+    """Both modes' app: Slack's events, the probes and /metrics for the platform, the Kosli
+    webhook when it has a secret, and the runtime (its watcher) for as long as it serves."""
+
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         log.info("serving %s", settings)
@@ -129,28 +132,20 @@ def build_oauth_web_app(settings: Settings) -> Starlette:
 
     web = Starlette(
         routes=[
-            Route(
-                "/slack/events",
-                slack_events(bolt, oauth.signing_secret, teams, settings.slack_command),
-                methods=["POST"],
-            ),
-            Route(INSTALL_PATH, install_page, methods=["GET"]),
-            Route(REDIRECT_PATH, install_page, methods=["GET"]),
-            *probe_routes(store),
+            Route("/slack/events", events, methods=["POST"]),
+            *(more or []),
+            *probe_routes(runtime.store),
             metrics_route(settings.metrics_token),
+            # Kosli Actions push changes here; without a secret the path is not there (404).
             *(
-                [webhook_route(workspaces, settings.kosli_webhook_secret)]
+                [webhook_route(runtime.workspaces, settings.kosli_webhook_secret)]
                 if settings.kosli_webhook_secret
                 else []
             ),  # fmt: skip
         ],
         lifespan=lifespan,
     )
-    web.state.bolt = bolt
-    web.state.teams = teams
     web.state.runtime = runtime
-    web.state.installs = installs
-    web.state.store = store
     return web
 
 
