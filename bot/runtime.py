@@ -143,7 +143,8 @@ class Runtime:
                 yield
             finally:
                 if scheduler:
-                    scheduler.shutdown(wait=False)
+                    scheduler.shutdown(wait=False)  # cancels a cycle in flight
+                await self.workspaces.stop_sending()
                 await self.githost.aclose()
                 self.store.engine.dispose()
 

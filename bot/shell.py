@@ -157,6 +157,9 @@ async def run_shell(
                     break
                 if line.strip():
                     await _run(line, services, terminal)
+        # Store calls of cancelled work may still run on worker threads: they finish before
+        # the scratch database is removed, or one would open it anew in a deleted folder.
+        await asyncio.get_running_loop().shutdown_default_executor()
 
 
 async def _run(text: str, services: Services, terminal: TerminalTransport) -> None:

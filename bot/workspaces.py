@@ -313,6 +313,11 @@ class Workspaces:
         built = [self._fixed] if self._fixed is not None else list(self._built.values())
         await asyncio.gather(*(w.watcher.renew_leases() for w in built))
 
+    async def stop_sending(self) -> None:
+        """The process is ending: every workspace's send in flight stops (see Watcher.stop)."""
+        built = [self._fixed] if self._fixed is not None else list(self._built.values())
+        await asyncio.gather(*(w.watcher.stop() for w in built))
+
     async def finish_closing(self) -> None:
         """Attach the timelines of every workspace's incidents whose upload failed."""
         try:

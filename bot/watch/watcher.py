@@ -5,6 +5,7 @@ alerts just sent (git host -> outbox -> transport)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Callable, Iterable
@@ -118,6 +119,14 @@ class Watcher:
         """Alerts were queued mid-poll: send them without waiting. The commits under them
         are read once the polls are done, so a failing git host is asked once a cycle."""
         self._start_sending(commits=False)
+
+    async def stop(self) -> None:
+        """The process is ending: a send in flight stops here (what it had not marked sent
+        stays in the outbox for the next process), so no store call starts after this."""
+        if self._sending is not None and not self._sending.done():
+            self._sending.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._sending
 
     def _start_sending(self, commits: bool) -> asyncio.Task[None]:
         self._send_wanted = True
