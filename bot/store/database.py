@@ -9,7 +9,7 @@ import threading
 from collections.abc import Iterator
 from typing import Any, cast
 
-from sqlalchemy import Connection, CursorResult, Engine, Result, create_engine, event
+from sqlalchemy import CursorResult, Engine, Result, create_engine, event
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -103,13 +103,6 @@ class Database:
         """A transaction that writes (committed at the end)."""
         with self._turn_to_write(), self._sessions.begin() as session:
             yield session
-
-    @contextlib.contextmanager
-    def begin_core(self) -> Iterator[Connection]:
-        """A transaction that writes through Core statements alone (committed at the end):
-        no ORM session to set up, flush and commit, for the watcher's every poll."""
-        with self._turn_to_write(), self.engine.begin() as connection:
-            yield connection
 
     def session(self) -> Session:
         """A read."""

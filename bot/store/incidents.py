@@ -52,7 +52,7 @@ class IncidentRepository:
                 .where(self._mine, Incident.id == incident_id)
                 .values(thread_ts=thread_ts, state="open")
             )
-            insert_alerts(session.connection(), self.workspace, replies, now)
+            insert_alerts(session, self.workspace, replies, now)
 
     @off_loop
     def forget(self, incident_id: int) -> None:

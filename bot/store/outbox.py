@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Connection, Table, bindparam, func, or_, select, update
+from sqlalchemy import Table, bindparam, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import aliased
+from sqlalchemy.orm import Session, aliased
 
 from bot.domain.commits_window import ReplacedBuild
 from bot.store.database import Database, rows_affected
@@ -156,16 +156,16 @@ class Outbox:
     def _advance_all(self, batch: list[_Advance]) -> list[int | Exception]:
         if len(batch) > 1:
             try:
-                with self.db.begin_core() as connection:
-                    return list(_advance_in(connection, self.workspace, batch))
+                with self.db.begin() as session:
+                    return list(_advance_in(session, self.workspace, batch))
             except Exception:  # one of them failed: each alone, below
                 pass
         # Each alone, so only the environment that failed hears of it.
         results: list[int | Exception] = []
         for item in batch:
             try:
-                with self.db.begin_core() as connection:
-                    results.extend(_advance_in(connection, self.workspace, [item]))
+                with self.db.begin() as session:
+                    results.extend(_advance_in(session, self.workspace, [item]))
             except Exception as error:
                 results.append(error)
         return results
@@ -190,15 +190,14 @@ class Outbox:
             )
             if rows_affected(changed) == 0 or alerts_for is None:
                 return 0
-            connection = session.connection()
-            subscriptions, still_open = who_hears(connection, self.workspace, [env])
+            subscriptions, still_open = who_hears(session, self.workspace, [env])
             alerts = _routed(env, alerts_for, subscriptions, still_open)
-            return insert_alerts(connection, self.workspace, alerts, now)
+            return insert_alerts(session, self.workspace, alerts, now)
 
     @off_loop
     def add(self, alerts: Iterable[NewAlert], now: datetime) -> int:
-        with self.db.begin_core() as connection:
-            return insert_alerts(connection, self.workspace, alerts, now)
+        with self.db.begin() as session:
+            return insert_alerts(session, self.workspace, alerts, now)
 
     @off_loop
     def claim(
@@ -399,11 +398,12 @@ class Outbox:
             return [record(HeldAlert, alert) for alert in held]
 
 
-def _advance_in(connection: Connection, workspace: str, batch: list[_Advance]) -> Iterator[int]:
+def _advance_in(session: Session, workspace: str, batch: list[_Advance]) -> Iterator[int]:
     """How many alerts each snapshot added, in the batch's order."""
     # The UPDATEs take the rows' locks, as a SELECT ... FOR UPDATE would: a replica racing
     # us waits, then finds the mark already moved and adds nothing. Taken in the
     # environments' order, so two replicas' batches never wait for each other in a circle.
+    connection = session.connection()
     moved = set()
     for item in sorted(batch, key=lambda item: item.env):
         values = {
@@ -419,13 +419,13 @@ def _advance_in(connection: Connection, workspace: str, batch: list[_Advance]) -
     still_open: list[IncidentRecord] = []
     subscriptions: dict[str, list[SubscriptionRecord]] = {}
     if changed:  # who hears of them: read once a batch
-        subscriptions, still_open = who_hears(connection, workspace, {item.env for item in changed})
+        subscriptions, still_open = who_hears(session, workspace, {item.env for item in changed})
     for item in batch:
         if item not in changed or item.alerts_for is None:
             yield 0
             continue
         alerts = _routed(item.env, item.alerts_for, subscriptions, still_open)
-        yield insert_alerts(connection, workspace, alerts, item.now)
+        yield insert_alerts(session, workspace, alerts, item.now)
 
 
 def _routed(
@@ -439,27 +439,27 @@ def _routed(
 
 
 def insert_alerts(
-    connection: Connection, workspace: str, alerts: Iterable[NewAlert], now: datetime
+    session: Session, workspace: str, alerts: Iterable[NewAlert], now: datetime
 ) -> int:
     """Add the workspace's alerts to the outbox, skipping any already there (the unique key
     says so), then the commits rows that follow the changes just added."""
     alerts = list(alerts)
-    ids = [_insert(connection, _row(connection, workspace, alert, now)) for alert in alerts]
+    ids = [_insert(session, _row(session, workspace, alert, now)) for alert in alerts]
     for alert, alert_id in zip(alerts, ids, strict=True):
         if alert_id is not None and alert.troubles:
-            record_troubles(connection, alert_id, alert.troubles)
+            record_troubles(session, alert_id, alert.troubles)
     followers = [
-        _insert(connection, _commits_row(workspace, alert, parent_id, now))
+        _insert(session, _commits_row(workspace, alert, parent_id, now))
         for alert, parent_id in zip(alerts, ids, strict=True)
         if parent_id is not None and alert.commits
     ]
     return sum(i is not None for i in ids + followers)
 
 
-def _row(connection: Connection, workspace: str, alert: NewAlert, now: datetime) -> dict[str, Any]:
+def _row(session: Session, workspace: str, alert: NewAlert, now: datetime) -> dict[str, Any]:
     row = _plain_row(workspace, alert, now)
     if alert.follows and alert.reply and not alert.held and alert.thread_ts is None:
-        parent = trouble_alert(connection, workspace, alert.channel_id, alert.env, alert.follows)
+        parent = trouble_alert(session, workspace, alert.channel_id, alert.env, alert.follows)
         if parent is not None:
             text, blocks = alert.reply
             row |= {"text": text, "blocks": blocks, "parent_id": parent[0], "thread_ts": parent[1]}
@@ -600,7 +600,8 @@ _INSERTS = {
 }
 
 
-def _insert(connection: Connection, values: dict[str, Any]) -> int | None:
+def _insert(session: Session, values: dict[str, Any]) -> int | None:
     """The new row's id, or None when the same alert is there already."""
+    connection = session.connection()
     found: int | None = connection.execute(_INSERTS[connection.dialect.name], values).scalar()
     return found

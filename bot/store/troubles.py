@@ -5,22 +5,22 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from bot.store.models import Alert, AlertState, AlertTrouble
 
 
-def record_troubles(connection: Connection, alert_id: int, fingerprints: Iterable[str]) -> None:
-    rows = [{"alert_id": alert_id, "fingerprint": f} for f in sorted(set(fingerprints))]
-    connection.execute(insert(AlertTrouble), rows)
+def record_troubles(session: Session, alert_id: int, fingerprints: Iterable[str]) -> None:
+    session.add_all(AlertTrouble(alert_id=alert_id, fingerprint=f) for f in set(fingerprints))
 
 
 def trouble_alert(
-    connection: Connection, workspace: str, channel: str, env: str, fingerprints: tuple[str, ...]
+    session: Session, workspace: str, channel: str, env: str, fingerprints: tuple[str, ...]
 ) -> tuple[int, str] | None:
     """(id, ts) of the posted channel alert that last told of every one of `fingerprints`;
     None when it is not posted (yet, or ever), or they were told in different alerts."""
-    rows = connection.execute(
+    rows = session.execute(
         select(AlertTrouble.fingerprint, Alert.id, Alert.slack_ts)
         .join(Alert, Alert.id == AlertTrouble.alert_id)
         .where(

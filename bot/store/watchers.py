@@ -8,7 +8,7 @@ from collections.abc import Collection
 from dataclasses import fields
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, select, union
+from sqlalchemy import bindparam, select, union
 from sqlalchemy.orm import Session
 
 from bot.store.models import Alert, AlertState, Base, Incident, Subscription
@@ -36,11 +36,12 @@ def subscriptions_in(
 
 
 def who_hears(
-    connection: Connection, workspace: str, envs: Collection[str]
+    session: Session, workspace: str, envs: Collection[str]
 ) -> tuple[dict[str, list[SubscriptionRecord]], list[IncidentRecord]]:
     """The workspace's subscriptions to each of `envs` (in `subscriptions_in`'s order) and
     its threads still open, read at once for a batch of changed environments. Through
     prebuilt statements, as plain rows: a batch is often one environment, so this runs often."""
+    connection = session.connection()
     found: dict[str, list[SubscriptionRecord]] = {env: [] for env in envs}
     values = {"workspace": workspace, "envs": list(found)}
     for row in connection.execute(_SUBSCRIPTIONS_OF, values):
