@@ -275,8 +275,6 @@ def _error_message(response: Answer) -> str:
         # Short plain text is someone's wording; long or binary bodies and HTML pages are not.
         short = len(text) <= MAX_MESSAGE and not text.startswith("<")
         words = text if short and all(c.isprintable() or c.isspace() for c in text) else ""
-    except RecursionError:  # absurdly nested JSON
-        words = ""
     # Control characters and newlines could forge log lines or break the Slack message.
     words = " ".join("".join(c if c.isprintable() else " " for c in words).split())
     if len(words) > MAX_MESSAGE:

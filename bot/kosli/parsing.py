@@ -21,6 +21,8 @@ def get(data: Any, key: str, kind: type | tuple[type, ...], default: Any = ...) 
         if default is not ...:
             return default
         raise KosliBadResponse(f"field {key!r} is missing")
+    if type(value) is kind:  # most fields: no isinstance checks, no tuple to build
+        return value
     # bool is an int in Python; a number field must not accept true/false.
     if not isinstance(value, kind) or (isinstance(value, bool) and bool not in _as_tuple(kind)):
         raise KosliBadResponse(f"field {key!r} has the wrong type ({type(value).__name__})")

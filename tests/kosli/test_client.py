@@ -237,7 +237,7 @@ RAISED: dict[int, type[KosliError]] = {
             "field required (query.environment_name); too short (path.fingerprint.0)",
         ),
         (400, "{}", "HTTP 400"),
-        (400, "[" * 100_000 + "]" * 100_000, "HTTP 400"),  # too deep for Python's json
+        (400, "[" * 100_000 + "]" * 100_000, "HTTP 400"),  # deeper than orjson reads
         (409, '{"message": "Conflict here"}', "Kosli answered HTTP 409: Conflict here"),
     ],
 )
