@@ -29,6 +29,7 @@ from bot.githost import GitHost
 from bot.history import GitHistory
 from bot.kosli import KosliClient
 from bot.metrics import KOSLI_REQUESTS, KOSLI_SECONDS
+from bot.store.installations import workspace_key
 from bot.store.store import Store
 from bot.transport import Transport
 from bot.transport.slack import SlackTransport, slack_client
@@ -156,6 +157,15 @@ class Access:
     kosli: KosliAccess
 
 
+@dataclass(frozen=True)
+class Built:
+    """A workspace built, what from, and its clients' connections (closed when forgotten)."""
+
+    workspace: Workspace
+    access: Access
+    clients: AsyncExitStack
+
+
 class Workspaces:
     """The registry: `await get(key)` is that workspace's services, or None when it has no
     Kosli connection (or no installation); `forget(key)` after either changes."""
@@ -175,9 +185,7 @@ class Workspaces:
         self._source = source
         self._build = build
         self._fixed = fixed
-        self._built: dict[str, Workspace] = {}
-        self._built_from: dict[str, Access] = {}
-        self._open: dict[str, AsyncExitStack] = {}
+        self._built: dict[str, Built] = {}
         self._building = asyncio.Lock()
 
     @classmethod
@@ -230,15 +238,13 @@ class Workspaces:
     def key_for(self, team_id: str | None, enterprise_id: str | None, org_wide: bool) -> str:
         """A request's workspace: its team, or its Enterprise Grid org when the app is
         installed org-wide; always "" in single-workspace mode."""
-        if self._fixed is not None:
-            return ""
-        return (enterprise_id if org_wide else team_id) or ""
+        return "" if self._fixed is not None else workspace_key(enterprise_id, team_id, org_wide)
 
     async def get(self, key: str) -> Workspace | None:
         if self._fixed is not None:
             return self._fixed if key == "" else None
         if key in self._built:
-            return self._built[key]
+            return self._built[key].workspace
         async with self._building:  # two requests at once build it once
             if key not in self._built and self._source is not None and self._build is not None:
                 access = await self._source(key)
@@ -247,9 +253,9 @@ class Workspaces:
                 workspace = self._build(key, access)
                 stack = AsyncExitStack()
                 await stack.enter_async_context(workspace.connected())
-                self._built[key], self._open[key] = workspace, stack
-                self._built_from[key] = access
-            return self._built.get(key)
+                self._built[key] = Built(workspace, access, stack)
+            built = self._built.get(key)
+            return built.workspace if built else None
 
     async def services(self, key: str) -> Services | None:
         workspace = await self.get(key)
@@ -258,11 +264,9 @@ class Workspaces:
     def forget(self, key: str) -> None:
         """Its token or Kosli connection changed (connect, disconnect, uninstall): build it
         anew next time. The old clients close once the work under way is done with them."""
-        self._built.pop(key, None)
-        self._built_from.pop(key, None)
-        stack = self._open.pop(key, None)
-        if stack is not None:
-            in_background(stack.aclose(), f"closing workspace {key}'s clients")
+        built = self._built.pop(key, None)
+        if built is not None:
+            in_background(built.clients.aclose(), f"closing workspace {key}'s clients")
 
     async def refresh(self) -> None:
         """Forget each workspace whose bot token or Kosli connection is no longer the one it
@@ -270,13 +274,13 @@ class Workspaces:
         the connect, the reinstall or the uninstall, and only it was told."""
         if self._source is None:
             return
-        for key, access in list(self._built_from.items()):
+        for key, built in list(self._built.items()):
             try:
                 now = await self._source(key)
             except Exception:  # cannot be read now: keep it; the next cycle asks again
                 log.exception("cannot read workspace %s's installation", key)
                 continue
-            if now != access:
+            if now != built.access:
                 self.forget(key)
 
     async def at_work(self) -> list[Workspace]:
@@ -308,15 +312,19 @@ class Workspaces:
         except Exception:
             log.exception("watcher cycle failed; the next cycle starts from the database")
 
+    def _held(self) -> list[Workspace]:
+        """The workspaces this process has built (and may hold leases or sends in)."""
+        if self._fixed is not None:
+            return [self._fixed]
+        return [built.workspace for built in self._built.values()]
+
     async def renew_leases(self) -> None:
         """The heartbeat, for every workspace this process holds leases in."""
-        built = [self._fixed] if self._fixed is not None else list(self._built.values())
-        await asyncio.gather(*(w.watcher.renew_leases() for w in built))
+        await asyncio.gather(*(w.watcher.renew_leases() for w in self._held()))
 
     async def stop_sending(self) -> None:
         """The process is ending: every workspace's send in flight stops (see Watcher.stop)."""
-        built = [self._fixed] if self._fixed is not None else list(self._built.values())
-        await asyncio.gather(*(w.watcher.stop() for w in built))
+        await asyncio.gather(*(w.watcher.stop() for w in self._held()))
 
     async def finish_closing(self) -> None:
         """Attach the timelines of every workspace's incidents whose upload failed."""
@@ -347,7 +355,7 @@ class Workspaces:
             else:
                 yield
         finally:
-            stacks, self._open, self._built = list(self._open.values()), {}, {}
-            self._built_from = {}
+            stacks = [built.clients for built in self._built.values()]
+            self._built = {}
             for stack in stacks:
                 await stack.aclose()

@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from urllib.parse import urlparse
 
+from bot.domain.commands import may_administer
 from bot.kosli import (
     KosliClient,
     KosliError,
@@ -88,7 +89,7 @@ class Connecting:
         self.timeout = timeout
 
     def may_change(self, user: str) -> bool:
-        return not self.admins or user in self.admins
+        return may_administer(self.admins, user)
 
     async def connect(
         self, workspace: str, user: str, org: str, host: str, token: str

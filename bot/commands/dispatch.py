@@ -10,7 +10,7 @@ from bot.commands.catalog import COMMANDS
 from bot.commands.queries import QueryError
 from bot.commands.registry import Context, Reply
 from bot.commands.services import Services
-from bot.domain.commands import CommandError
+from bot.domain.commands import CommandError, may_administer
 from bot.kosli import (
     KosliAnswerTooLarge,
     KosliBadRequest,
@@ -84,7 +84,7 @@ async def _answer(
     try:
         command, request = COMMANDS.parse(text, services.incidents.clock())
         name = command.name
-        if command.for_admins(request) and services.admins and user not in services.admins:
+        if command.for_admins(request) and not may_administer(services.admins, user):
             refusal = f"Only the bot's admins may use `{command.name}` like that here."
             return Reply(render_error(refusal), public=False), name, "refused"
         with log_context(command=name):

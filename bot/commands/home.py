@@ -11,6 +11,7 @@ from dataclasses import replace
 from bot.commands.dispatch import answer
 from bot.commands.services import Services
 from bot.commands.subscriptions import progress_of, watched_of
+from bot.domain.commands import may_administer
 from bot.domain.results import ChannelHome, HomeResult, OpenIncident
 from bot.transport import TransportError
 
@@ -45,13 +46,8 @@ async def home(services: Services, user: str, permalink: Permalink) -> HomeResul
     return HomeResult(
         connection=(kosli.org, kosli.host),
         channels=tuple(by_channel[c] for c in sorted(by_channel)),
-        admin=may_change(services, user),
+        admin=may_administer(services.admins, user),
     )
-
-
-def may_change(services: Services, user: str) -> bool:
-    """Admins (ADMIN_USER_IDS), or everyone when none are named, as for the commands."""
-    return not services.admins or user in services.admins
 
 
 async def home_button(services: Services, command: str, value: str, user: str) -> str:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot.commands.queries import QueryError, unknown_wording
-from bot.domain.commands import ListWatching, Mute, Unmute, Unwatch, Watch
+from bot.domain.commands import ListWatching, Mute, Unmute, Unwatch, Watch, may_administer
 from bot.domain.logical import nothing_to
 from bot.domain.results import (
     EnvProgress,
@@ -162,7 +162,7 @@ class Subscriptions:
     def _may_narrow(self, env: str, user: str) -> None:
         """`watch --risky` on a channel getting every change silences the compliant ones: like
         `unwatch` and `mute`, only for admins when there are any."""
-        if self.admins and user not in self.admins:
+        if not may_administer(self.admins, user):
             raise QueryError(
                 f"Only the bot's admins may narrow `{env}` here to risky changes; "
                 "this channel still gets every change."

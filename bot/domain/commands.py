@@ -9,6 +9,13 @@ from datetime import UTC, datetime, time, timedelta
 
 from bot.kosli.snappish import ACCEPTED_FORMS, Snappish, SnappishError, parse_snappish
 
+
+def may_administer(admins: frozenset[str], user: str) -> bool:
+    """Who may narrow what a channel gets, close incidents or connect an org: the bot's
+    admins (ADMIN_USER_IDS), or everyone when none are named."""
+    return not admins or user in admins
+
+
 _HEX = re.compile(r"[0-9a-fA-F]{5,64}")
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:/@-]{0,199}")
 

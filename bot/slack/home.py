@@ -12,6 +12,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.background import in_background
 from bot.commands.home import home, home_button
 from bot.commands.services import Services
+from bot.domain.commands import may_administer
 from bot.domain.results import HomeResult
 from bot.render.home import UNMUTE, UNWATCH, render_home
 from bot.slack.workspace import services_of
@@ -33,6 +34,10 @@ async def publish_home(
 
     result = await home(services, user, permalink)
     view = render_home(result, services.command_name, notice)
+    await publish(client, user, view)
+
+
+async def publish(client: AsyncWebClient, user: str, view: dict[str, Any]) -> None:
     try:
         await client.views_publish(user_id=user, view=view)
     except SlackApiError as error:
@@ -53,13 +58,10 @@ async def publish_unconnected(
 ) -> None:
     """A workspace with no Kosli org connected (or unreadable just now): its Home tab says
     so, with the connect button for admins."""
-    admin = not workspaces.admins or user in workspaces.admins
+    admin = may_administer(workspaces.admins, user)
     result = HomeResult(connection=None, channels=(), admin=admin)
     view = render_home(result, workspaces.settings.command, notice)
-    try:
-        await client.views_publish(user_id=user, view=view)
-    except SlackApiError as error:
-        log.warning("views.publish refused: %s", error.response.get("error"))
+    await publish(client, user, view)
 
 
 async def home_in_workspace(

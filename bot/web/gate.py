@@ -19,7 +19,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from starlette.requests import Request
 
 from bot.store import StoreError
-from bot.store.installations import Installations
+from bot.store.installations import Installations, workspace_key
 
 log = logging.getLogger(__name__)
 
@@ -116,13 +116,14 @@ def team_of(fields: Fields) -> str:
 def workspace_of(fields: Fields) -> str:
     """The workspace an install serves that a request comes from (OAuth mode): its team, or
     its enterprise when the app is installed org-wide on an Enterprise Grid."""
-    org_wide = fields.get("is_enterprise_install") in (True, "true")
     enterprise = fields.get("enterprise_id")
     if enterprise is None and isinstance(fields.get("enterprise"), dict):
         enterprise = fields["enterprise"].get("id")
-    if org_wide:
-        return enterprise if isinstance(enterprise, str) else ""
-    return team_of(fields)
+    return workspace_key(
+        enterprise if isinstance(enterprise, str) else None,
+        team_of(fields),
+        fields.get("is_enterprise_install") in (True, "true"),
+    )
 
 
 class WorkspaceUnknown(Exception):
