@@ -245,8 +245,12 @@ class Outbox:
             if claimed:
                 connection.execute(
                     _CLAIM,
-                    {"ids": [item.id for item in claimed], "owner": owner, "until": now + ttl}
-                    | {"in_workspace": self.workspace},
+                    {
+                        "ids": [item.id for item in claimed],
+                        "owner": owner,
+                        "until": now + ttl,
+                        "in_workspace": self.workspace,
+                    },
                 )
         return claimed
 
@@ -260,8 +264,13 @@ class Outbox:
             session.connection().execute(
                 _MARK_SENT,
                 [
-                    {"alert": s.alert_id, "owner": s.owner, "ts": s.slack_ts, "at": s.now}
-                    | {"in_workspace": self.workspace}
+                    {
+                        "alert": s.alert_id,
+                        "owner": s.owner,
+                        "ts": s.slack_ts,
+                        "at": s.now,
+                        "in_workspace": self.workspace,
+                    }
                     for s in sorted(batch, key=lambda s: s.alert_id)  # rows locked in one order
                 ],
             )
