@@ -25,6 +25,7 @@ from typing import Any
 if __package__ in (None, ""):  # run as a file: make `bot` importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bot import loop  # noqa: E402
 from bot.domain.changes import snapshot_changes  # noqa: E402
 from bot.kosli import KosliClient, Snappish  # noqa: E402
 from bot.render.blockkit import Message  # noqa: E402
@@ -141,7 +142,7 @@ def main() -> None:
     try:
         kosli_url, slack_url = urls.get(timeout=120)
         with tempfile.TemporaryDirectory() as folder:
-            asyncio.run(measure(kosli_url, slack_url, args.calls, folder))
+            loop.run(measure(kosli_url, slack_url, args.calls, folder))
     finally:
         stop.set()
         child.join()

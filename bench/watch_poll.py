@@ -19,7 +19,6 @@ With every environment changing, the target is 3 ms of bot CPU per environment.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import multiprocessing
 import resource
 import sys
@@ -34,6 +33,7 @@ from typing import Any, cast
 if __package__ in (None, ""):  # run as a file: make `bot` and `tests` importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bot import loop  # noqa: E402
 from bot.logs import configure_logging  # noqa: E402
 from bot.runtime import Runtime  # noqa: E402
 from bot.sandbox import KosliSandbox, cyber_dojo  # noqa: E402
@@ -224,7 +224,7 @@ def main() -> None:
     try:
         with tempfile.TemporaryDirectory() as folder:
             database = f"sqlite:///{folder}/bench.db"
-            figures, began, polled = asyncio.run(
+            figures, began, polled = loop.run(
                 measure(
                     urls.get(timeout=120),
                     slack_urls.get(timeout=120),

@@ -11,6 +11,7 @@ import tempfile
 
 import uvicorn
 
+from bot import loop
 from bot.config import ConfigError, Mode, Settings, default_mode
 from bot.logs import configure_logging
 from bot.store.migrate import DatabaseUnreachable, wait_for_database
@@ -84,7 +85,7 @@ def main(argv: list[str] | None = None) -> None:
         speed = args.replay_speed
         if speed is None:
             speed = 0.0 if args.commands else DEFAULT_REPLAY
-        asyncio.run(
+        loop.run(
             run_shell(settings, args.commands, args.sandbox, speed, sandbox_org=args.sandbox_org)
         )
         return
@@ -97,7 +98,7 @@ def main(argv: list[str] | None = None) -> None:
     if mode == "serve" and settings.web_concurrency > 1:
         serve_workers(settings)
         return
-    asyncio.run(serve(settings) if mode == "serve" else work(settings))
+    loop.run(serve(settings) if mode == "serve" else work(settings))
 
 
 def serve_workers(settings: Settings) -> None:

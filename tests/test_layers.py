@@ -18,6 +18,7 @@ FORBIDDEN = {
     "bot.kosli": ("bot.", "slack_sdk", "slack_bolt", "sqlalchemy"),
     "bot.githost": ("bot.", "slack_sdk", "slack_bolt", "sqlalchemy"),
     "bot.background": ("bot.",),
+    "bot.loop": ("bot.",),
     "bot.metrics": ("bot.",),
     "bot.domain": (
         "bot.web", "bot.slack", "bot.store", "bot.transport", "bot.commands", "bot.watch",

@@ -3,6 +3,7 @@ silent hang or a traceback, and the password never printed."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
 import subprocess
@@ -13,6 +14,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import uvloop
+
+from bot import loop
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -96,3 +100,10 @@ def test_a_sqlite_file_that_cannot_be_opened_is_one_line(tmp_path: Path) -> None
     result = start_bot(f"sqlite:///{missing}", "1")
     last = assert_one_clear_line(result, f"sqlite:///{missing}")
     assert last.endswith("unable to open database file")
+
+
+def test_the_bot_runs_on_uvloop() -> None:
+    async def running_loop() -> type:
+        return type(asyncio.get_running_loop())
+
+    assert loop.run(running_loop()) is uvloop.Loop

@@ -56,7 +56,9 @@ class KosliHttp:
     ) -> None:
         self._base = base_url.rstrip("/") + "/"
         self._headers = dict(headers)
-        self._timeout = aiohttp.ClientTimeout(connect=min(timeout, 5.0), sock_read=timeout)
+        # A deadline for the whole request, not a wait between reads: an answer that trickles
+        # in is cut off too, and one timer a request costs less than one reset at each read.
+        self._timeout = aiohttp.ClientTimeout(total=timeout, connect=min(timeout, 5.0))
         self._max_connections = max_connections
         self._max_answer_bytes = max_answer_bytes
         self._session: aiohttp.ClientSession | None = None

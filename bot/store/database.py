@@ -9,6 +9,7 @@ import threading
 from collections.abc import Iterator
 from typing import Any, cast
 
+import orjson
 from sqlalchemy import CursorResult, Engine, Result, create_engine, event
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
@@ -35,12 +36,20 @@ def make_engine(database_url: str) -> Engine:
         pool_pre_ping=postgres,
         pool_timeout=10,
         connect_args={"connect_timeout": 5} if postgres else {},
+        # Every alert's blocks go through the JSON columns: orjson writes and reads them in a
+        # fraction of json's time. Text is stored, as before, so rows read back the same.
+        json_serializer=_json_text,
+        json_deserializer=orjson.loads,
     )
     if postgres:
         _statement_timeout(engine)
     if engine.dialect.name == "sqlite":
         _sqlite_transactions(engine)
     return engine
+
+
+def _json_text(value: Any) -> str:
+    return orjson.dumps(value).decode()
 
 
 def _statement_timeout(engine: Engine) -> None:

@@ -23,6 +23,9 @@ class WatchSettings:
     # Leases and claims are short and renewed by a heartbeat every third of that, so the work
     # of a process that died is taken over within `lease_ttl`.
     lease_ttl: timedelta = timedelta(seconds=30)
+    # While a cycle polls, the sender keeps its turn between this process's alerts; this
+    # often (seconds) it also sends what other replicas queued, which wait for the turn.
+    look_while_polling: float = 1.0
     clock: Callable[[], datetime] = utcnow
 
     def now(self) -> datetime:

@@ -65,6 +65,10 @@ class Watcher:
         self._sending: asyncio.Task[None] | None = None
         self._send_wanted = False
         self._commits_wanted = False
+        # A cycle is polling: its alerts come one environment after another, so the sender
+        # keeps its turn until the polls end instead of taking and giving it back each time.
+        self._polling = False
+        self._wanted = asyncio.Event()
 
     @property
     def clock(self) -> Callable[[], datetime]:
@@ -79,12 +83,20 @@ class Watcher:
         started = time.perf_counter()
         self.sender.new_cycle()
         try:
-            await self.poller.poll_all()
+            await self._poll_all()
             await self.router.end_mutes()
             await self.send_queued()
         except Exception:
             log.exception("watcher cycle failed; the next cycle starts from the database")
         POLL_SECONDS.observe(time.perf_counter() - started)
+
+    async def _poll_all(self) -> None:
+        self._polling = True
+        try:
+            await self.poller.poll_all()
+        finally:
+            self._polling = False
+            self._wanted.set()  # a sender holding its turn for the polls lets it go
 
     async def figures(self) -> Figures:
         """What the people running the bot watch: how much is watched, failing, waiting."""
@@ -132,13 +144,18 @@ class Watcher:
         self._send_wanted = True
         self._commits_wanted |= commits
         if self._sending is None or self._sending.done():
+            self._wanted = asyncio.Event()  # made in the running loop, as the task is
             self._sending = asyncio.create_task(self._send_while_wanted())
+        self._wanted.set()
         return self._sending
 
     async def _send_while_wanted(self) -> None:
         try:
             async with self.sender.turn() as mine:
-                while mine and self._send_wanted:
+                while mine and (self._send_wanted or self._polling):
+                    if not self._send_wanted:
+                        await self._until_wanted()
+                        continue
                     self._send_wanted = False
                     await self.sender.send_pending()  # alerts first: they never wait for git
                     if self._commits_wanted:
@@ -147,6 +164,14 @@ class Watcher:
                             await self.sender.send_pending()  # then the commits under them
         except Exception:
             log.exception("sending alerts failed; the outbox keeps them for the next try")
+
+    async def _until_wanted(self) -> None:
+        """Until this process queues alerts or its polls end; at most a while, then a look
+        for what other replicas queued."""
+        self._wanted.clear()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wanted.wait(), self.settings.look_while_polling)
+        self._send_wanted |= not self._wanted.is_set()
 
     async def renew_leases(self) -> None:
         """The heartbeat that keeps this process's leases while it lives; never raises."""

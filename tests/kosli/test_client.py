@@ -6,6 +6,7 @@ import asyncio
 import json
 import socket
 import threading
+import time
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -484,3 +485,54 @@ def test_an_answer_beyond_the_byte_limit_is_refused_by_name(declare_length: bool
     fault = kosli_fault(refused.value, "cyber-dojo")
     assert fault.startswith("Kosli's answer was larger than 1 MB") and "\n" not in fault
     assert "KOSLI_MAX_ANSWER_MB" in fault
+
+
+@contextmanager
+def trickling_answer() -> Iterator[Canned]:
+    """A Kosli that answers at once, then sends its body a byte every 50 ms, for 3 s."""
+    body = b"[" + b" " * 58 + b"]"
+    canned = Canned("")
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            canned.paths.append(self.path)
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            try:
+                for byte in body:
+                    self.wfile.write(bytes([byte]))
+                    self.wfile.flush()
+                    time.sleep(0.05)
+            except OSError:
+                pass  # the client gave up: as it should
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02})
+    thread.start()
+    canned.base_url = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        yield canned
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+def test_an_answer_trickling_in_past_the_timeout_is_unavailable() -> None:
+    """The timeout is a deadline for the whole answer, not a wait between two reads."""
+
+    async def impatient(base_url: str) -> None:
+        client = KosliClient(base_url, "cyber-dojo", "t", timeout=0.5)
+        try:
+            await client.environments()
+        finally:
+            await client.aclose()
+
+    with trickling_answer() as server, pytest.raises(KosliUnavailable, match="in time"):
+        asyncio.run(impatient(server.base_url))
+    assert len(server.paths) == 1

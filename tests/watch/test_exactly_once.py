@@ -19,7 +19,7 @@ from bot.store.database import make_engine
 from bot.store.migrate import migrate
 from bot.transport.slack import METADATA_EVENT
 from testkit.fakes.slack import FakeSlack
-from testkit.seed import SEED_NOW
+from testkit.seed import SEED_NOW, settings_for
 from testkit.story import SEED_ALERTS
 from tests.db import outbox_rows
 from tests.store.examples import NOW
@@ -28,6 +28,7 @@ from tests.watch.helpers import (
     BETA_189,
     CHANNEL,
     OTHER,
+    PROD_170,
     Clock,
     alert_calls,
     run,
@@ -134,8 +135,10 @@ def test_an_environment_is_alerted_while_another_is_still_being_polled(
     kosli: KosliSandbox, slack: FakeSlack, clock: Clock, sqlite_url: str
 ) -> None:
     """A cycle sends an environment's alerts once it is polled, not after the last poll; the
-    polls after it still alert once each, in order."""
+    polls after it still alert once each, in order. The sender takes its turn once for the
+    whole cycle, not again for each environment's alerts."""
     beta_answers = threading.Event()
+    turns: list[str] = []
 
     async def body(runtime: Runtime) -> None:
         await watch(runtime, "aws-prod")  # from #170
@@ -143,6 +146,13 @@ def test_an_environment_is_alerted_while_another_is_still_being_polled(
         await watch(runtime, "aws-beta", channel=OTHER)  # from #189
         clock.now = SEED_NOW
         kosli.held["/aws-beta"] = beta_answers
+        take = runtime.store.leases.take
+
+        async def counted(name: str, *args: Any) -> bool:
+            turns.append(name)
+            return await take(name, *args)
+
+        runtime.store.leases.take = counted  # type: ignore[method-assign]
         cycle = asyncio.create_task(runtime.watcher.run_cycle())
         try:
             await asyncio.to_thread(slack.wait_for, "/api/chat.postMessage", 7)
@@ -159,6 +169,47 @@ def test_an_environment_is_alerted_while_another_is_still_being_polled(
     assert texts(slack, OTHER) == [
         "aws-beta#190: 1 rogue, 1 non-compliant, 1 started, now non-compliant"
     ]
+    assert turns.count("sender") == 1, turns
+
+
+THIRD = "C0THIRD"
+
+
+def test_a_replica_holding_the_turn_through_its_polls_sends_what_another_queued(
+    kosli: KosliSandbox, slack: FakeSlack, clock: Clock, sqlite_url: str
+) -> None:
+    """Replica A holds the sender's turn while Kosli keeps it waiting on aws-beta; replica B
+    polls a third environment meanwhile and cannot send. A sends B's alerts before its own
+    polls end."""
+    kosli.dataset.copy_environment("aws-prod", ["aws-prod-copy"])
+    beta_answers = threading.Event()
+
+    async def body(runtime: Runtime) -> None:
+        runtime.watcher.settings.look_while_polling = 0.05
+        await watch(runtime, "aws-prod")
+        clock.now = BETA_189
+        await watch(runtime, "aws-beta", channel=OTHER)
+        clock.now = SEED_NOW
+        kosli.held["/aws-beta"] = beta_answers
+        cycle = asyncio.create_task(runtime.watcher.run_cycle())
+        try:
+            await asyncio.to_thread(slack.wait_for, "/api/chat.postMessage", len(SEED_ALERTS))
+            clock.now = PROD_170
+            await watch(runtime, "aws-prod-copy", channel=THIRD)  # from #170, as aws-prod
+            clock.now = SEED_NOW
+            other = Runtime.build(settings_for(kosli, slack, sqlite_url))
+            async with other.running(watch=False):
+                await other.watcher.run_cycle()  # polls aws-prod-copy; the turn is taken
+            await asyncio.to_thread(slack.wait_for, "/api/chat.postMessage", 2 * len(SEED_ALERTS))
+            assert not cycle.done()
+        finally:
+            beta_answers.set()
+        await cycle
+
+    run(kosli, slack, sqlite_url, body)
+    assert texts(slack) == SEED_ALERTS
+    assert [t.replace("aws-prod-copy", "aws-prod") for t in texts(slack, THIRD)] == SEED_ALERTS
+    assert len(texts(slack, OTHER)) == 1
 
 
 def posted_by_an_old_replica(slack: FakeSlack, key: str, thread_ts: str | None, parts: int) -> str:
