@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, Concatenate, Generic, ParamSpec, TypeVar
 
 P = ParamSpec("P")
@@ -32,10 +32,22 @@ class Batched(Generic[T, R]):
     """Many callers' writes in one transaction (a group commit): a call waits while the
     batch before it is written, then goes with every call that arrived meanwhile, in one hop
     to a worker thread. `write` answers each item in order, with its result or the exception
-    that item alone met."""
+    that item alone met.
 
-    def __init__(self, write: Callable[[list[T]], list[R | Exception]]) -> None:
+    While callers come side by side (the last batch had more than one), the next batch waits
+    `linger` seconds for more to join it: a transaction's fixed cost is most of a small one's,
+    so a busy watcher cycle writes in a few large ones. A caller alone is written at once."""
+
+    def __init__(
+        self,
+        write: Callable[[list[T]], list[R | Exception]],
+        linger: float = 0.0,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
         self._write = write
+        self._linger = linger
+        self._sleep = sleep
+        self._busy = False
         self._waiting: list[tuple[T, asyncio.Future[R]]] = []
         self._writer: asyncio.Task[None] | None = None
 
@@ -49,8 +61,12 @@ class Batched(Generic[T, R]):
 
     async def _write_all(self) -> None:
         while self._waiting:
-            batch, self._waiting = self._waiting, []
+            batch: list[tuple[T, asyncio.Future[R]]] = []
             try:
+                if self._busy and self._linger:
+                    await self._sleep(self._linger)
+                batch, self._waiting = self._waiting, []
+                self._busy = len(batch) > 1
                 results: list[R | Exception] = await asyncio.to_thread(
                     self._write, [item for item, _ in batch]
                 )
