@@ -65,8 +65,9 @@ class Watcher:
         self._sending: asyncio.Task[None] | None = None
         self._send_wanted = False
         self._commits_wanted = False
-        # A cycle is polling: its alerts come one environment after another, so the sender
-        # keeps its turn until the polls end instead of taking and giving it back each time.
+        # A cycle is polling (or ending mutes): its alerts come one environment after another,
+        # so the sender keeps its turn until the cycle ends instead of taking and giving it
+        # back each time.
         self._polling = False
         self._wanted = asyncio.Event()
 
@@ -83,20 +84,19 @@ class Watcher:
         started = time.perf_counter()
         self.sender.new_cycle()
         try:
-            await self._poll_all()
-            await self.router.end_mutes()
+            self._polling = True
+            try:
+                await self.poller.poll_all()
+                await self.router.end_mutes()
+            finally:
+                self._polling = False
+                self._wanted.set()  # a sender holding its turn for the polls goes on or ends
+            # At once, with no await before it: the sender still holding its turn sends the
+            # rest, and the commits under them, in that same turn.
             await self.send_queued()
         except Exception:
             log.exception("watcher cycle failed; the next cycle starts from the database")
         POLL_SECONDS.observe(time.perf_counter() - started)
-
-    async def _poll_all(self) -> None:
-        self._polling = True
-        try:
-            await self.poller.poll_all()
-        finally:
-            self._polling = False
-            self._wanted.set()  # a sender holding its turn for the polls lets it go
 
     async def figures(self) -> Figures:
         """What the people running the bot watch: how much is watched, failing, waiting."""
