@@ -61,6 +61,25 @@ class Canned:
     paths: list[str] = field(default_factory=list)  # path with query, in arrival order
 
 
+class Quiet(BaseHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:
+        pass  # keep test output quiet
+
+
+@contextmanager
+def served(handler: type[BaseHTTPRequestHandler]) -> Iterator[str]:
+    """`handler` answering on 127.0.0.1 in a thread of its own; yields its base URL."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02})
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
 @contextmanager
 def canned_server(
     status: int, body: Any, headers: dict[str, str] | None = None
@@ -70,7 +89,7 @@ def canned_server(
     payload = json.dumps(body).encode()
     canned = Canned("")
 
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(Quiet):
         def do_GET(self) -> None:
             canned.paths.append(self.path)
             self.send_response(status)
@@ -81,19 +100,8 @@ def canned_server(
             self.end_headers()
             self.wfile.write(payload)
 
-        def log_message(self, format: str, *args: object) -> None:
-            pass  # keep test output quiet
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02})
-    thread.start()
-    canned.base_url = f"http://127.0.0.1:{server.server_address[1]}"
-    try:
+    with served(Handler) as canned.base_url:
         yield canned
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
 
 
 def test_snapshot_paths_are_escaped_like_the_cli(kosli) -> None:
@@ -436,7 +444,7 @@ def endless_answer(declare_length: bool) -> Iterator[Canned]:
     piece = b'{"name": "' + b"x" * 65_000 + b'"},'
     canned = Canned("")
 
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(Quiet):
         protocol_version = "HTTP/1.0"  # without a length, the end of the body is the close
 
         def do_GET(self) -> None:
@@ -454,19 +462,8 @@ def endless_answer(declare_length: bool) -> Iterator[Canned]:
             except OSError:
                 pass  # the client stopped reading: as it should
 
-        def log_message(self, format: str, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02})
-    thread.start()
-    canned.base_url = f"http://127.0.0.1:{server.server_address[1]}"
-    try:
+    with served(Handler) as canned.base_url:
         yield canned
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
 
 
 @pytest.mark.parametrize("declare_length", [True, False])
@@ -493,7 +490,7 @@ def trickling_answer() -> Iterator[Canned]:
     body = b"[" + b" " * 58 + b"]"
     canned = Canned("")
 
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(Quiet):
         def do_GET(self) -> None:
             canned.paths.append(self.path)
             self.send_response(200)
@@ -508,19 +505,8 @@ def trickling_answer() -> Iterator[Canned]:
             except OSError:
                 pass  # the client gave up: as it should
 
-        def log_message(self, format: str, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02})
-    thread.start()
-    canned.base_url = f"http://127.0.0.1:{server.server_address[1]}"
-    try:
+    with served(Handler) as canned.base_url:
         yield canned
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
 
 
 def test_an_answer_trickling_in_past_the_timeout_is_unavailable() -> None:
