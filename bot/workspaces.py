@@ -287,8 +287,18 @@ class Workspaces:
         """The workspaces with something to watch or send, that are connected."""
         if self._fixed is not None:
             return [self._fixed]
+        return await self._build_each(await self._store.workspaces_at_work())
+
+    async def watching(self, env: str) -> list[Workspace]:
+        """The connected workspaces watching `env`: a push about it reads and builds no other."""
+        if self._fixed is not None:
+            return [self._fixed]
+        return await self._build_each(await self._store.workspaces_watching(env))
+
+    async def _build_each(self, keys: list[str]) -> list[Workspace]:
+        """Each workspace of `keys` that is connected (built once, then kept)."""
         found = []
-        for key in await self._store.workspaces_at_work():
+        for key in keys:
             try:
                 workspace = await self.get(key)
             except Exception:  # its installation or connection cannot be read now

@@ -13,7 +13,7 @@ from bot.store.incidents import IncidentRepository
 from bot.store.leases import Leases
 from bot.store.outbox import Outbox
 from bot.store.subscriptions import SubscriptionRepository
-from bot.store.watchers import workspaces_at_work
+from bot.store.watchers import workspaces_at_work, workspaces_watching
 
 # The newest migration; a test keeps it equal to the migrations' head.
 SCHEMA_REVISION = "0013_installations"
@@ -51,6 +51,12 @@ class Store:
         """The workspaces with something to watch or send: the watcher's cycle runs theirs."""
         with self._db.session() as session:
             return workspaces_at_work(session)
+
+    @off_loop
+    def workspaces_watching(self, env: str) -> list[str]:
+        """The workspaces watching `env`: those a push about it concerns."""
+        with self._db.session() as session:
+            return workspaces_watching(session, env)
 
     @off_loop
     def ping(self) -> None:

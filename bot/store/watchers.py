@@ -92,3 +92,15 @@ def workspaces_at_work(session: Session) -> list[str]:
     following = select(Incident.workspace).where(Incident.state != "closed")
     sending = select(Alert.workspace).where(Alert.state.in_(UNSENT))
     return sorted(set(session.scalars(union(subscribed, following, sending))))
+
+
+def workspaces_watching(session: Session, env: str) -> list[str]:
+    """Workspaces watching `env` (an active subscription or an open incident thread on it):
+    the ones a push about it concerns."""
+    subscribed = select(Subscription.workspace).where(
+        Subscription.env == env, Subscription.paused_reason.is_(None)
+    )
+    found = set(session.scalars(subscribed))
+    threads = select(Incident.workspace, Incident.envs).where(Incident.closed_at.is_(None))
+    found.update(workspace for workspace, envs in session.execute(threads) if env in envs)
+    return sorted(found)

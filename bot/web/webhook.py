@@ -109,7 +109,7 @@ def webhook_route(workspaces: Workspaces, secret: str) -> Route:
         single = workspaces.single_workspace
         if single is not None and push.org != single.kosli.org:
             return _refuse(Refusal(403, f"this bot serves org {single.kosli.org}"))
-        concerned = [w for w in await workspaces.at_work() if w.kosli.org == push.org]
+        concerned = [w for w in await workspaces.watching(push.env) if w.kosli.org == push.org]
         outcomes = {await _take(workspace, push) for workspace in concerned}
         if "polled" in outcomes:
             WEBHOOKS.labels("polled").inc()

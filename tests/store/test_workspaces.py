@@ -81,6 +81,19 @@ async def test_two_workspaces_see_none_of_each_others_rows(store: Store) -> None
     assert await store.workspaces_at_work() == [A, B]
 
 
+async def test_a_push_concerns_only_the_workspaces_watching_its_environment(store: Store) -> None:
+    a, b, c = store.scoped(A), store.scoped(B), store.scoped("T0CCCCCCC")
+    await a.subscriptions.subscribe("C1", "prod", "U1", 5, NOW)
+    await b.subscriptions.subscribe("C1", "staging", "U1", 5, NOW)
+    await b.incidents.open(new_incident())  # B follows prod in an open incident thread
+    await c.subscriptions.subscribe("C1", "prod", "U1", 5, NOW)
+    await c.subscriptions.pause_channel("C1", "channel_not_found")  # C no longer watches it
+
+    assert await store.workspaces_watching("prod") == [A, B]
+    assert await store.workspaces_watching("staging") == [B]
+    assert await store.workspaces_watching("nowhere") == []
+
+
 async def test_one_workspaces_heartbeat_renews_only_its_own(store: Store) -> None:
     a, b = store.scoped(A), store.scoped(B)
     for scoped in (a, b):
