@@ -70,6 +70,9 @@ class Watcher:
         # back each time.
         self._polling = False
         self._wanted = asyncio.Event()
+        # Callers of `send_queued`, each told when the send round after its call is done, or,
+        # when the sender then gives back its turn, once it has.
+        self._callers: list[asyncio.Future[None]] = []
 
     @property
     def clock(self) -> Callable[[], datetime]:
@@ -121,11 +124,15 @@ class Watcher:
             log.exception("polling %s on Kosli's push failed; the next cycle will", env)
 
     async def send_queued(self) -> None:
-        """Send what is pending and wait until it is sent. One sending at a time in this
-        process: a call while it runs (100 webhooks at once) makes it look again before it
-        ends, so no alert is left for the next cycle."""
-        sending = self._start_sending(commits=True)
-        await asyncio.shield(sending)  # a caller cancelled mid-way stops nobody's send
+        """Send what is pending and wait until it is sent: until the send round after this
+        call ends (while a cycle polls, the sender keeps its turn, and the caller does not
+        wait for the polls), or until the turn is given back after it. One sending at a time
+        in this process: a call while it runs (100 webhooks at once) makes it look again, so
+        no alert is left for the next cycle."""
+        sent = asyncio.get_running_loop().create_future()
+        self._callers.append(sent)
+        self._start_sending(commits=True)
+        await asyncio.shield(sent)  # a caller cancelled mid-way stops nobody's send
 
     def _send_alerts_soon(self) -> None:
         """Alerts were queued mid-poll: send them without waiting. The commits under them
@@ -140,30 +147,44 @@ class Watcher:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._sending
 
-    def _start_sending(self, commits: bool) -> asyncio.Task[None]:
+    def _start_sending(self, commits: bool) -> None:
         self._send_wanted = True
         self._commits_wanted |= commits
         if self._sending is None or self._sending.done():
             self._wanted = asyncio.Event()  # made in the running loop, as the task is
             self._sending = asyncio.create_task(self._send_while_wanted())
         self._wanted.set()
-        return self._sending
 
     async def _send_while_wanted(self) -> None:
         try:
-            async with self.sender.turn() as mine:
-                while mine and (self._send_wanted or self._polling):
-                    if not self._send_wanted:
-                        await self._until_wanted()
-                        continue
-                    self._send_wanted = False
-                    await self.sender.send_pending()  # alerts first: they never wait for git
-                    if self._commits_wanted:
-                        self._commits_wanted = False
-                        if self.commits_replies and await self.commits_replies.fill_waiting():
-                            await self.sender.send_pending()  # then the commits under them
+            while self._send_wanted:  # wanted again as the turn was given back: take it again
+                async with self.sender.turn() as mine:
+                    if not mine:  # another replica sends, what is queued here included
+                        break
+                    while self._send_wanted or self._polling:
+                        if self._send_wanted:
+                            await self._send_round()
+                        else:
+                            await self._until_wanted()
         except Exception:
             log.exception("sending alerts failed; the outbox keeps them for the next try")
+        finally:
+            _tell(self._callers)
+
+    async def _send_round(self) -> None:
+        self._send_wanted = False
+        callers, self._callers = self._callers, []
+        try:
+            await self.sender.send_pending()  # alerts first: they never wait for git
+            if self._commits_wanted:
+                self._commits_wanted = False
+                if self.commits_replies and await self.commits_replies.fill_waiting():
+                    await self.sender.send_pending()  # then the commits under them
+        finally:
+            if self._polling:  # the turn is kept for the polls: its callers need not wait
+                _tell(callers)
+            else:  # told once the turn is given back, so no other process waits for it
+                self._callers[:0] = callers
 
     async def _until_wanted(self) -> None:
         """Until this process queues alerts or its polls end; at most a while, then a look
@@ -184,3 +205,11 @@ class Watcher:
 
     async def end_mute(self, channel: str, env: str) -> int:
         return await self.router.end_mute(channel, env)
+
+
+def _tell(callers: list[asyncio.Future[None]]) -> None:
+    """The callers waiting for a send round: it is done (or the sending has ended)."""
+    for caller in callers:
+        if not caller.done():
+            caller.set_result(None)
+    callers.clear()

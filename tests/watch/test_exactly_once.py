@@ -22,7 +22,7 @@ from testkit.fakes.slack import FakeSlack
 from testkit.seed import SEED_NOW, settings_for
 from testkit.story import SEED_ALERTS
 from tests.db import outbox_rows
-from tests.store.examples import NOW
+from tests.store.examples import NOW, alert
 from tests.store.test_migrations import ASK, OLD_ALERTS, OLD_INCIDENTS, old_alert
 from tests.watch.helpers import (
     BETA_189,
@@ -209,6 +209,35 @@ def test_a_replica_holding_the_turn_through_its_polls_sends_what_another_queued(
     run(kosli, slack, sqlite_url, body)
     assert texts(slack) == SEED_ALERTS
     assert [t.replace("aws-prod-copy", "aws-prod") for t in texts(slack, THIRD)] == SEED_ALERTS
+    assert len(texts(slack, OTHER)) == 1
+
+
+def test_send_queued_returns_once_its_round_is_sent_though_the_cycle_still_polls(
+    kosli: KosliSandbox, slack: FakeSlack, clock: Clock, sqlite_url: str
+) -> None:
+    """The sender keeps its turn while the cycle polls; a caller of `send_queued` (an
+    incident thread's replies) waits for its own round, not for the polls to end."""
+    beta_answers = threading.Event()
+
+    async def body(runtime: Runtime) -> None:
+        await watch(runtime, "aws-prod")
+        clock.now = BETA_189
+        await watch(runtime, "aws-beta", channel=OTHER)
+        clock.now = SEED_NOW
+        kosli.held["/aws-beta"] = beta_answers
+        cycle = asyncio.create_task(runtime.watcher.run_cycle())
+        try:
+            await asyncio.to_thread(slack.wait_for, "/api/chat.postMessage", len(SEED_ALERTS))
+            await runtime.store.outbox.add([alert(1, THIRD, text="a reply", blocks=[])], NOW)
+            await asyncio.wait_for(runtime.watcher.send_queued(), 10)
+            assert [m["text"] for m in slack.posted(THIRD)] == ["a reply"]
+            assert not cycle.done()  # still waiting for Kosli's aws-beta
+        finally:
+            beta_answers.set()
+        await cycle
+
+    run(kosli, slack, sqlite_url, body)
+    assert texts(slack) == SEED_ALERTS
     assert len(texts(slack, OTHER)) == 1
 
 
