@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import Any
 
@@ -131,21 +133,37 @@ def test_two_schedulers_on_one_database_post_each_alert_once(
     assert len(alert_calls(slack)) == 14
 
 
+@asynccontextmanager
+async def a_cycle_waiting_on_beta(
+    runtime: Runtime, kosli: KosliSandbox, slack: FakeSlack, clock: Clock
+) -> AsyncIterator[asyncio.Task[None]]:
+    """aws-prod watched from #170, aws-beta from #189; a cycle running, aws-prod's alerts in
+    Slack while Kosli holds aws-beta's first answer. At the end Kosli answers, and the cycle
+    is awaited."""
+    beta_answers = threading.Event()
+    await watch(runtime, "aws-prod")
+    clock.now = BETA_189
+    await watch(runtime, "aws-beta", channel=OTHER)
+    clock.now = SEED_NOW
+    kosli.held["/aws-beta"] = beta_answers
+    cycle = asyncio.create_task(runtime.watcher.run_cycle())
+    try:
+        await asyncio.to_thread(slack.wait_for, "/api/chat.postMessage", len(SEED_ALERTS))
+        yield cycle
+    finally:
+        beta_answers.set()
+    await cycle
+
+
 def test_an_environment_is_alerted_while_another_is_still_being_polled(
     kosli: KosliSandbox, slack: FakeSlack, clock: Clock, sqlite_url: str
 ) -> None:
     """A cycle sends an environment's alerts once it is polled, not after the last poll; the
     polls after it still alert once each, in order. The sender takes its turn once for the
     whole cycle, not again for each environment's alerts."""
-    beta_answers = threading.Event()
     turns: list[str] = []
 
     async def body(runtime: Runtime) -> None:
-        await watch(runtime, "aws-prod")  # from #170
-        clock.now = BETA_189
-        await watch(runtime, "aws-beta", channel=OTHER)  # from #189
-        clock.now = SEED_NOW
-        kosli.held["/aws-beta"] = beta_answers
         take = runtime.store.leases.take
 
         async def counted(name: str, *args: Any) -> bool:
@@ -153,16 +171,10 @@ def test_an_environment_is_alerted_while_another_is_still_being_polled(
             return await take(name, *args)
 
         runtime.store.leases.take = counted  # type: ignore[method-assign]
-        cycle = asyncio.create_task(runtime.watcher.run_cycle())
-        try:
-            await asyncio.to_thread(slack.wait_for, "/api/chat.postMessage", 7)
+        async with a_cycle_waiting_on_beta(runtime, kosli, slack, clock) as cycle:
             beta_asked = [path for _, path in kosli.requests if "/aws-beta" in path]
-            # aws-prod's alerts are in Slack while Kosli still holds aws-beta's first answer.
             assert beta_asked and not cycle.done()
             assert texts(slack, OTHER) == []
-        finally:
-            beta_answers.set()
-        await cycle
 
     run(kosli, slack, sqlite_url, body)
     assert texts(slack) == SEED_ALERTS
@@ -182,18 +194,10 @@ def test_a_replica_holding_the_turn_through_its_polls_sends_what_another_queued(
     polls a third environment meanwhile and cannot send. A sends B's alerts before its own
     polls end."""
     kosli.dataset.copy_environment("aws-prod", ["aws-prod-copy"])
-    beta_answers = threading.Event()
 
     async def body(runtime: Runtime) -> None:
         runtime.watcher.settings.look_while_polling = 0.05
-        await watch(runtime, "aws-prod")
-        clock.now = BETA_189
-        await watch(runtime, "aws-beta", channel=OTHER)
-        clock.now = SEED_NOW
-        kosli.held["/aws-beta"] = beta_answers
-        cycle = asyncio.create_task(runtime.watcher.run_cycle())
-        try:
-            await asyncio.to_thread(slack.wait_for, "/api/chat.postMessage", len(SEED_ALERTS))
+        async with a_cycle_waiting_on_beta(runtime, kosli, slack, clock) as cycle:
             clock.now = PROD_170
             await watch(runtime, "aws-prod-copy", channel=THIRD)  # from #170, as aws-prod
             clock.now = SEED_NOW
@@ -202,9 +206,6 @@ def test_a_replica_holding_the_turn_through_its_polls_sends_what_another_queued(
                 await other.watcher.run_cycle()  # polls aws-prod-copy; the turn is taken
             await asyncio.to_thread(slack.wait_for, "/api/chat.postMessage", 2 * len(SEED_ALERTS))
             assert not cycle.done()
-        finally:
-            beta_answers.set()
-        await cycle
 
     run(kosli, slack, sqlite_url, body)
     assert texts(slack) == SEED_ALERTS
@@ -217,24 +218,13 @@ def test_send_queued_returns_once_its_round_is_sent_though_the_cycle_still_polls
 ) -> None:
     """The sender keeps its turn while the cycle polls; a caller of `send_queued` (an
     incident thread's replies) waits for its own round, not for the polls to end."""
-    beta_answers = threading.Event()
 
     async def body(runtime: Runtime) -> None:
-        await watch(runtime, "aws-prod")
-        clock.now = BETA_189
-        await watch(runtime, "aws-beta", channel=OTHER)
-        clock.now = SEED_NOW
-        kosli.held["/aws-beta"] = beta_answers
-        cycle = asyncio.create_task(runtime.watcher.run_cycle())
-        try:
-            await asyncio.to_thread(slack.wait_for, "/api/chat.postMessage", len(SEED_ALERTS))
+        async with a_cycle_waiting_on_beta(runtime, kosli, slack, clock) as cycle:
             await runtime.store.outbox.add([alert(1, THIRD, text="a reply", blocks=[])], NOW)
             await asyncio.wait_for(runtime.watcher.send_queued(), 10)
             assert [m["text"] for m in slack.posted(THIRD)] == ["a reply"]
             assert not cycle.done()  # still waiting for Kosli's aws-beta
-        finally:
-            beta_answers.set()
-        await cycle
 
     run(kosli, slack, sqlite_url, body)
     assert texts(slack) == SEED_ALERTS
