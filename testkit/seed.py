@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from cryptography.fernet import Fernet
+
 from bot.config import Settings
 from bot.sandbox import KosliSandbox
 from testkit.fakes.slack import FakeSlack
@@ -32,6 +34,20 @@ def bot_env(
     }
     env.update({k.upper(): str(v) for k, v in overrides.items()})
     return env
+
+
+def oauth_env(slack: FakeSlack, database_url: str, **overrides: str) -> dict[str, str]:
+    """OAuth mode's environment variables: no bot token, no Kosli account; each workspace
+    brings its own."""
+    return {
+        "DATABASE_URL": database_url,
+        "SLACK_API_URL": slack.api_url,
+        "SLACK_CLIENT_ID": "1111.2222",
+        "SLACK_CLIENT_SECRET": "test-client-secret",
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "BOT_ENCRYPTION_KEY": Fernet.generate_key().decode(),
+        **overrides,
+    }
 
 
 def settings_for(

@@ -13,8 +13,8 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,17 +22,16 @@ from urllib.parse import urlencode
 
 import httpx
 import pytest
-import uvicorn
-from cryptography.fernet import Fernet
 from slack_sdk.models.views import View
-from starlette.applications import Starlette
 
 from bot.config import Settings
 from bot.runtime import Runtime
 from bot.sandbox import KosliSandbox
 from bot.web.app import build_web_app
+from testkit import seed
 from testkit.fakes.slack import FakeSlack
 from testkit.seed import SEED_NOW
+from testkit.servers import served
 from testkit.signing import SIGNING_SECRET, sign, signed_action, signed_json, slash_command_fields
 from testkit.story import MINER, report_new_build, report_with
 
@@ -69,23 +68,6 @@ def orgs() -> Iterator[dict[str, KosliSandbox]]:
     yield sandboxes
     for sandbox in sandboxes.values():
         sandbox.stop()
-
-
-@asynccontextmanager
-async def served(app: Starlette) -> AsyncIterator[str]:
-    """The app under uvicorn on 127.0.0.1 in this event loop, lifespan and all, so the test
-    drives the same Runtime's watcher between requests."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(16)
-    server = uvicorn.Server(uvicorn.Config(app, log_config=None, lifespan="on"))
-    serving = asyncio.create_task(server.serve(sockets=[sock]))
-    try:
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    finally:
-        server.should_exit = True
-        await serving
-        sock.close()
 
 
 def opened_home(team: Team) -> dict[str, Any]:
@@ -189,20 +171,15 @@ class Slack:
 
 
 def oauth_env(slack: FakeSlack, kosli: KosliSandbox, database: Path) -> dict[str, str]:
-    """OAuth mode's settings: no bot token, no Kosli account; each workspace brings its own."""
-    return {
-        "DATABASE_URL": f"sqlite:///{database}",
-        "SLACK_API_URL": slack.api_url,
-        "SLACK_CLIENT_ID": "1111.2222",
-        "SLACK_CLIENT_SECRET": "test-client-secret",
-        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-        "BOT_ENCRYPTION_KEY": Fernet.generate_key().decode(),
-        "RUN_WATCHER": "false",  # the test runs each watcher cycle itself
+    return seed.oauth_env(
+        slack,
+        f"sqlite:///{database}",
+        RUN_WATCHER="false",  # the test runs each watcher cycle itself
         # The story's git history: never the internet.
-        "GITHUB_API_URL": kosli.github_url,
-        "GITLAB_URL": kosli.gitlab_url,
-        "GITLAB_COM_URL": kosli.gitlab_url,
-    }
+        GITHUB_API_URL=kosli.github_url,
+        GITLAB_URL=kosli.gitlab_url,
+        GITLAB_COM_URL=kosli.gitlab_url,
+    )
 
 
 async def test_two_workspaces_installed_through_oauth_each_with_its_own_kosli_org(

@@ -5,9 +5,7 @@ workspace's channel, through that workspace's token; one workspace failing stops
 from __future__ import annotations
 
 import asyncio
-import socket
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,7 +13,6 @@ from urllib.parse import urlencode
 
 import httpx
 import pytest
-import uvicorn
 from prometheus_client import REGISTRY
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.web.async_client import AsyncWebClient
@@ -30,6 +27,7 @@ from bot.web.webhook import webhook_route
 from bot.workspaces import Workspace, Workspaces, not_connected
 from testkit.fakes.slack import FakeSlack
 from testkit.seed import SEED_NOW, settings_for
+from testkit.servers import served
 from testkit.signing import sign, signed_json, slash_command_fields
 from testkit.story import MINER, report_new_build, report_with
 
@@ -218,22 +216,6 @@ def test_commands_reach_their_own_workspace_and_an_unconnected_one_is_told_so(
     assert told["text"] == not_connected("/kosli")
 
 
-@asynccontextmanager
-async def served(app: Starlette) -> AsyncIterator[str]:
-    """The app under uvicorn on 127.0.0.1, in this event loop (the registry's)."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(16)
-    server = uvicorn.Server(uvicorn.Config(app, log_config=None, lifespan="off"))
-    serving = asyncio.create_task(server.serve(sockets=[sock]))
-    try:
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    finally:
-        server.should_exit = True
-        await serving
-        sock.close()
-
-
 def kosli_push(org: str) -> dict[str, Any]:
     return {"org": org, "environment": "aws-prod", "event_type": "STARTED_ARTIFACT",
             "snapshot": {"index": "178", "status": "non-compliant"}}  # fmt: skip
@@ -250,7 +232,7 @@ def test_a_kosli_push_polls_in_the_workspaces_connected_to_its_org(
         report_with(orgs[A], MINER)
         report_with(orgs[B], MINER)  # B changed too, but no push tells of it
         web = Starlette(routes=[webhook_route(workspaces, secret)])
-        async with served(web) as url, httpx.AsyncClient(timeout=10) as client:
+        async with served(web, lifespan="off") as url, httpx.AsyncClient(timeout=10) as client:
             answers = [
                 await client.post(f"{url}/kosli/webhook/{secret}", json=kosli_push(org))
                 for org in ("org-a", "org-z")

@@ -75,6 +75,25 @@ def test_repositories_are_read_from_commit_urls_on_configured_hosts() -> None:
         assert host.repository(unknown) is None
 
 
+def commit_of_each(host: GitHost, public: FakeGitHost, urls: list[str], sha: str) -> None:
+    """Ask `host` for commit `sha` of the repository of each commit URL, in order; then close
+    the host and stop the public fake."""
+
+    async def run() -> None:
+        try:
+            for url in urls:
+                repository = host.repository(url)
+                assert repository is not None
+                await host.commit(repository, sha)
+        finally:
+            await host.aclose()
+
+    try:
+        asyncio.run(run())
+    finally:
+        public.stop()
+
+
 def test_each_github_host_is_asked_about_its_own_repositories(fake: FakeGitHost) -> None:
     """With GitHub Enterprise configured, a github.com repository is asked of github.com's API
     (without the Enterprise token), and an Enterprise one of the Enterprise API."""
@@ -89,25 +108,15 @@ def test_each_github_host_is_asked_about_its_own_repositories(fake: FakeGitHost)
         Reply(200, recorded("github-compare-ahead.json")["commits"][0]),
     )
 
-    async def run() -> None:
-        host = GitHost(
-            github_api_url=f"{ghe_web}/api/v3",
-            github_token="ghe-token",
-            github_com_api=public.url,
-        )
-        try:
-            ours = host.repository(f"{ghe_web}/acme/web/commit/{NEW}")
-            theirs = host.repository(f"https://github.com/cyber-dojo/creator/commit/{NEW}")
-            assert ours is not None and theirs is not None
-            await host.commit(ours, NEW)
-            await host.commit(theirs, NEW)
-        finally:
-            await host.aclose()
-
-    try:
-        asyncio.run(run())
-    finally:
-        public.stop()
+    host = GitHost(
+        github_api_url=f"{ghe_web}/api/v3", github_token="ghe-token", github_com_api=public.url
+    )
+    commit_of_each(
+        host,
+        public,
+        [f"{ghe_web}/acme/web/commit/{NEW}", f"https://github.com/cyber-dojo/creator/commit/{NEW}"],
+        NEW,
+    )
     assert [path for path, _, _ in fake.requests] == [f"/api/v3/repos/acme/web/commits/{NEW}"]
     assert fake.requests[0][2]["Authorization"] == "Bearer ghe-token"
     assert [path for path, _, _ in public.requests] == [f"/repos/cyber-dojo/creator/commits/{NEW}"]
@@ -122,21 +131,16 @@ def test_each_gitlab_host_is_asked_about_its_own_projects(fake: FakeGitHost) -> 
     fake.route(f"/api/v4/projects/acme%2Fpayments/repository/commits/{GL_TO}", Reply(200, commit))
     public.route(f"/api/v4/projects/acme%2Fledger/repository/commits/{GL_TO}", Reply(200, commit))
 
-    async def run() -> None:
-        host = GitHost(gitlab_url=fake.url, gitlab_token="glpat-own", gitlab_com_url=public.url)
-        try:
-            ours = host.repository(f"{fake.url}/acme/payments/-/commit/{GL_TO}")
-            theirs = host.repository(f"https://gitlab.com/acme/ledger/-/commit/{GL_TO}")
-            assert ours is not None and theirs is not None
-            await host.commit(ours, GL_TO)
-            await host.commit(theirs, GL_TO)
-        finally:
-            await host.aclose()
-
-    try:
-        asyncio.run(run())
-    finally:
-        public.stop()
+    host = GitHost(gitlab_url=fake.url, gitlab_token="glpat-own", gitlab_com_url=public.url)
+    commit_of_each(
+        host,
+        public,
+        [
+            f"{fake.url}/acme/payments/-/commit/{GL_TO}",
+            f"https://gitlab.com/acme/ledger/-/commit/{GL_TO}",
+        ],
+        GL_TO,
+    )
     assert [path for path, _, _ in fake.requests] == [
         f"/api/v4/projects/acme%2Fpayments/repository/commits/{GL_TO}"
     ]

@@ -201,6 +201,14 @@ def within_block_kit(message: Message) -> None:
             assert len(element.get("url", "")) <= 3000
 
 
+def no_mention_nor_link(message: Message) -> None:
+    """Hostile text shows as itself: none of it became a mention or a link of its own."""
+    for text in shown(message):
+        plain = OUR_MENTIONS.sub("", OUR_DATES.sub("", text))
+        assert not re.search(r"<[!@#]", plain), text[:300]
+        assert "<url|" not in plain and "<https://evil.example|" not in plain, text[:300]
+
+
 @pytest.mark.parametrize("render", RENDERERS, ids=lambda r: r.__name__)
 def test_hostile_text_never_becomes_a_mention_or_link_and_fits_block_kit(
     render: Callable[..., Message],
@@ -210,10 +218,7 @@ def test_hostile_text_never_becomes_a_mention_or_link_and_fits_block_kit(
     def check(arguments: dict[str, Any]) -> None:
         message = render(**arguments)
         within_block_kit(message)
-        for text in shown(message):
-            plain = OUR_MENTIONS.sub("", OUR_DATES.sub("", text))
-            assert not re.search(r"<[!@#]", plain), text[:300]
-            assert "<url|" not in plain and "<https://evil.example|" not in plain, text[:300]
+        no_mention_nor_link(message)
 
     check()
 
@@ -245,9 +250,6 @@ def test_hostile_text_stays_plain_in_the_home_tab_and_unfurls(
     def check(arguments: dict[str, Any]) -> None:
         message = valid_surface(render(**arguments))
         within_block_kit(message)
-        for text in shown(message):
-            plain = OUR_MENTIONS.sub("", OUR_DATES.sub("", text))
-            assert not re.search(r"<[!@#]", plain), text[:300]
-            assert "<url|" not in plain and "<https://evil.example|" not in plain, text[:300]
+        no_mention_nor_link(message)
 
     check()

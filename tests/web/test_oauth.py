@@ -13,7 +13,6 @@ from pathlib import Path
 import httpx
 import pytest
 import yaml
-from cryptography.fernet import Fernet
 from sqlalchemy import text
 from starlette.applications import Starlette
 
@@ -26,9 +25,9 @@ from bot.slack.app import BOT_SCOPES
 from bot.store.connections import KosliConnection
 from bot.web.app import build_web_app
 from testkit.fakes.slack import FakeSlack
-from testkit.seed import SANDBOX_TOKEN
+from testkit.seed import SANDBOX_TOKEN, oauth_env
 from testkit.servers import serve
-from testkit.signing import SIGNING_SECRET, sign, signed_action, signed_json, slash_command_body
+from testkit.signing import sign, signed_action, signed_json, slash_command_body
 from tests.golden import assert_golden
 
 MANIFEST = yaml.safe_load((Path(__file__).parents[2] / "app_manifest.yml").read_text())
@@ -121,17 +120,7 @@ def start_oauth_bot(
 
     def start(**overrides: str) -> OAuthBot:
         database = tmp_path / "bot.db"
-        settings = Settings.from_env(
-            {
-                "DATABASE_URL": f"sqlite:///{database}",
-                "SLACK_API_URL": slack.api_url,
-                "SLACK_CLIENT_ID": "1111.2222",
-                "SLACK_CLIENT_SECRET": "test-client-secret",
-                "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-                "BOT_ENCRYPTION_KEY": Fernet.generate_key().decode(),
-                **overrides,
-            }
-        )
+        settings = Settings.from_env(oauth_env(slack, f"sqlite:///{database}", **overrides))
         web = build_web_app(settings)
         context = serve(web)
         running.append(context)
